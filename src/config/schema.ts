@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+const tlsMode = z.enum(['verify-full', 'verify-ca', 'require', 'disable']);
+
+export const targetSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(5432),
+    database: z.string().min(1),
+    /** The upstream role the gateway logs in as; its secret lives in the vault. */
+    role: z.string().min(1),
+    tls: z
+      .object({
+        mode: tlsMode.default('verify-full'),
+        caFile: z.string().optional(),
+        serverName: z.string().optional(),
+      })
+      .strict()
+      .default({ mode: 'verify-full' }),
+    /** Upstream auth methods the gateway will answer (require_auth); others abort the connect. */
+    auth: z
+      .array(z.enum(['scram-sha-256', 'md5', 'password']))
+      .min(1)
+      .default(['scram-sha-256']),
+    connectTimeoutMs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    gatewayId: z.string().min(1).default('gw1'),
+    listen: z
+      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(6432) })
+      .strict()
+      .default({ host: '127.0.0.1', port: 6432 }),
+    tls: z
+      .object({
+        /** Without certFile/keyFile a development CA and certificate are made in certDir. */
+        certFile: z.string().optional(),
+        keyFile: z.string().optional(),
+        certDir: z.string().default('certs'),
+        allowPlaintext: z.boolean().default(false),
+        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+      })
+      .strict()
+      .default({ certDir: 'certs', allowPlaintext: false, minVersion: 'TLSv1.2' }),
+    auth: z
+      .object({
+        /** How clients prove their token: SCRAM never sends it; cleartext needs TLS. */
+        method: z.enum(['scram-sha-256', 'password']).default('scram-sha-256'),
+        /** Users (glob, `*` wildcard) who authenticate with cleartext tokens, e.g. CI jobs. */
+        passwordUsers: z.array(z.string()).default([]),
+        issuer: z.string().default('pgward'),
+        audience: z.string().default('pgward'),
+        /** Tokens are long random secrets, so few iterations cost no security. */
+        scramIterations: z.number().int().min(1).max(1_000_000).default(4096),
+        defaultTtl: z.string().default('8h'),
+        maxTtl: z.string().default('30d'),
+      })
+      .strict()
+      .default({
+        method: 'scram-sha-256',
+        passwordUsers: [],
+        issuer: 'pgward',
+        audience: 'pgward',
+        scramIterations: 4096,
+        defaultTtl: '8h',
+        maxTtl: '30d',
+      }),
+    limits: z
+      .object({
+        startupTimeoutMs: z.number().int().positive().default(60_000),
+        maxMessageBytes: z.number().int().min(1024).max(0x3ffffffe).default(256 * 1024 * 1024),
+        maxConnections: z.number().int().positive().default(10_000),
+      })
+      .strict()
+      .default({ startupTimeoutMs: 60_000, maxMessageBytes: 256 * 1024 * 1024, maxConnections: 10_000 }),
+    store: z
+      .object({ url: z.string().optional(), caFile: z.string().optional(), dataDir: z.string().default('.pgward/postgres') })
+      .strict()
+      .default({ dataDir: '.pgward/postgres' }),
+    vault: z
+      .object({ keyEnv: z.string().default('PGWARD_VAULT_KEY'), keyFile: z.string().optional() })
+      .strict()
+      .default({ keyEnv: 'PGWARD_VAULT_KEY' }),
+    targets: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), targetSchema).default({}),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

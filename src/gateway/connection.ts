@@ -1,0 +1,518 @@
+import { randomUUID } from 'node:crypto';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { advertisedMechanisms, ScramServerExchange } from '../auth/scram-server.js';
+import { TokenError } from '../auth/token.js';
+import { PeerClosedError, SocketMessageReader } from '../net/socket-reader.js';
+import { PrefixedStream } from '../net/prefixed-stream.js';
+import { decideStartupParams, type StartupDecision } from '../policy/startup-params.js';
+import { parseSASLInitialResponse, parsePasswordMessage } from '../protocol/auth-messages.js';
+import * as W from '../protocol/backend-writer.js';
+import { Fe, MAX_SASL_MESSAGE_LENGTH } from '../protocol/constants.js';
+import { passwordFailed, PgError, ProtocolFramingError, protocolViolation } from '../protocol/errors.js';
+import { FrameReader } from '../protocol/frame-reader.js';
+import { authLimits } from '../protocol/limits.js';
+import { SqlState } from '../protocol/sqlstate.js';
+import { paramValue, parseStartupPacket, printable, truncateIdentifier, type StartupPacket } from '../protocol/startup.js';
+import { Relay, type EndReason } from '../relay/relay.js';
+import { connectUpstream, type UpstreamConnection } from '../upstream/connector.js';
+import { sendUpstreamCancel } from '../upstream/cancel.js';
+import { UpstreamError } from '../upstream/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { GatewayContext, ResolvedTarget } from './context.js';
+import { globMatch } from './glob.js';
+
+type Startup = Extract<StartupPacket, { kind: 'startup' }>;
+
+interface Authenticated {
+  user: string;
+  groups: string[];
+  tokenJti: string;
+  method: 'scram-sha-256' | 'scram-sha-256-plus' | 'password';
+}
+
+const TLS_HANDSHAKE = 0x16;
+
+/**
+ * One client connection from accept to close: negotiate encryption, read the startup
+ * packet, authenticate the person by token, decide, connect upstream with the vaulted
+ * credential, then hand both sockets to the relay. The whole startup phase runs under
+ * one deadline, like Postgres's authentication_timeout.
+ */
+export class ClientConnection {
+  readonly id = randomUUID();
+  private readonly startedAt = new Date();
+  private readonly t0 = performance.now();
+  private readonly stages: Record<string, number> = {};
+  private socket: Duplex;
+  private tlsSocket: tls.TLSSocket | null = null;
+  private reader: SocketMessageReader | null = null;
+  private deadline: NodeJS.Timeout | null = null;
+  private readonly log: Logger;
+  private readonly clientAddr: string;
+  private user: string | null = null;
+
+  constructor(
+    private readonly raw: net.Socket,
+    private readonly ctx: GatewayContext,
+  ) {
+    this.socket = raw;
+    this.clientAddr = raw.remoteAddress ?? 'unknown';
+    this.log = ctx.log.child({ session: this.id, client: this.clientAddr });
+    raw.setNoDelay(true);
+  }
+
+  async run(): Promise<void> {
+    this.deadline = setTimeout(() => {
+      // Postgres sends nothing when authentication_timeout fires; neither do we.
+      this.log.info({ event: 'startup_timeout' }, 'startup phase timed out');
+      this.raw.destroy();
+      this.socket.destroy();
+    }, this.ctx.config.limits.startupTimeoutMs);
+    try {
+      const startup = await this.negotiate();
+      if (!startup) return this.close();
+      await this.startSession(startup);
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      if (this.deadline) clearTimeout(this.deadline);
+    }
+  }
+
+  private mark(stage: string): void {
+    this.stages[stage] = Math.round((performance.now() - this.t0) * 1000) / 1000;
+  }
+
+  // ---- encryption negotiation -------------------------------------------------------
+
+  private firstChunk(): Promise<Buffer | null> {
+    return new Promise((resolve) => {
+      const onData = (chunk: Buffer): void => {
+        cleanup();
+        this.raw.pause();
+        resolve(chunk);
+      };
+      const onEnd = (): void => {
+        cleanup();
+        resolve(null);
+      };
+      const cleanup = (): void => {
+        this.raw.off('data', onData);
+        this.raw.off('end', onEnd);
+        this.raw.off('close', onEnd);
+        this.raw.off('error', onEnd);
+      };
+      this.raw.on('data', onData);
+      this.raw.on('end', onEnd);
+      this.raw.on('close', onEnd);
+      this.raw.on('error', onEnd);
+    });
+  }
+
+  /** Returns the StartupMessage, or null when the connection carried a cancel or nothing. */
+  private async negotiate(): Promise<Startup | null> {
+    const first = await this.firstChunk();
+    if (!first) return null;
+    if (first[0] === TLS_HANDSHAKE) {
+      if (!this.ctx.tls) return null;
+      await this.upgrade(new PrefixedStream(this.raw, first), true);
+    } else {
+      const reader = new FrameReader(authLimits(), 'frontend');
+      reader.push(first);
+      this.reader = new SocketMessageReader(this.raw, reader);
+    }
+    let sslTried = this.tlsSocket !== null;
+    let gssTried = false;
+    for (;;) {
+      const packet = parseStartupPacket(await this.reader!.startupPacket());
+      switch (packet.kind) {
+        case 'cancel':
+          this.routeCancel(packet.pid, packet.key);
+          return null;
+        case 'startup':
+          this.mark('startup');
+          return packet;
+        case 'ssl-request': {
+          // Stricter than Postgres: the request is exactly 8 bytes, and never inside TLS.
+          if (packet.bodyLength !== 4 || this.tlsSocket) return null;
+          if (sslTried) throw unsupportedVersion(1234, 5679);
+          sslTried = true;
+          const early = this.reader!.buffered > 0;
+          if (!this.ctx.tls || early) {
+            this.socket.write(W.sslRefused());
+            if (early) throw unencryptedAfter('SSL');
+            continue;
+          }
+          this.socket.write(W.sslAccepted());
+          this.reader!.release();
+          await this.upgrade(this.raw, false);
+          continue;
+        }
+        case 'gssenc-request': {
+          if (packet.bodyLength !== 4) return null;
+          if (gssTried) throw unsupportedVersion(1234, 5680);
+          gssTried = true;
+          this.socket.write(W.sslRefused());
+          if (this.reader!.buffered > 0) throw unencryptedAfter('GSSAPI encryption');
+          continue;
+        }
+      }
+    }
+  }
+
+  private async upgrade(transport: Duplex, direct: boolean): Promise<void> {
+    const serverTls = this.ctx.tls!;
+    const socket = new tls.TLSSocket(transport, {
+      isServer: true,
+      secureContext: serverTls.context,
+      ALPNProtocols: ['postgresql'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new TlsHandshakeError(err.message));
+      socket.once('secure', () => {
+        socket.off('error', onError);
+        resolve();
+      });
+      socket.once('error', onError);
+      socket.once('close', () => reject(new PeerClosedError(false)));
+    });
+    // Direct TLS must have negotiated ALPN "postgresql" (backend_startup.c).
+    if (direct && socket.alpnProtocol !== 'postgresql') {
+      socket.destroy();
+      throw new TlsHandshakeError('direct SSL connection without ALPN protocol negotiation');
+    }
+    socket.on('error', () => undefined);
+    this.tlsSocket = socket;
+    this.socket = socket;
+    this.reader = new SocketMessageReader(socket, new FrameReader(authLimits(), 'frontend'));
+    this.mark('tls');
+  }
+
+  private routeCancel(pid: number, key: Buffer): void {
+    const forwarded = this.ctx.cancels.route(pid, key);
+    this.log.debug({ event: 'cancel_request', forwarded }, 'cancel request');
+  }
+
+  // ---- startup, authentication, upstream ----------------------------------------------
+
+  private async startSession(startup: Startup): Promise<void> {
+    const { ctx } = this;
+    if (startup.minor !== 0 || startup.params.some(([n]) => n.startsWith('_pq_.'))) {
+      // We speak 3.0 on both legs (as PgBouncer does): 3.2 clients are told so, 3.1 too.
+      this.socket.write(
+        W.negotiateProtocolVersion(0, startup.params.filter(([n]) => n.startsWith('_pq_.')).map(([n]) => n)),
+      );
+    }
+    const rawUser = paramValue(startup.params, 'user');
+    if (!rawUser) {
+      throw new PgError(SqlState.invalidAuthorizationSpecification, 'no PostgreSQL user name specified in startup packet');
+    }
+    const user = truncateIdentifier(rawUser);
+    const database = truncateIdentifier(paramValue(startup.params, 'database') || user);
+    this.user = user;
+    if (!this.tlsSocket && !ctx.config.tls.allowPlaintext) {
+      throw new PgError(
+        SqlState.invalidAuthorizationSpecification,
+        `no pgward access rule for host "${this.clientAddr}", user "${printable(user)}", database "${printable(database)}", no encryption`,
+        { hint: 'pgward requires TLS: connect with sslmode=require or stronger.' },
+      );
+    }
+    const decision = decideStartupParams(startup.params, user, database);
+
+    const who = await this.authenticate(user);
+    this.mark('auth');
+    this.log.info({ event: 'authenticated', user, method: who.method }, 'client authenticated');
+
+    const target = ctx.targets.get(database);
+    if (!target) {
+      throw new PgError(SqlState.invalidCatalogName, `database "${printable(database)}" does not exist`, {
+        internalReason: 'no target of that name',
+      });
+    }
+    this.mark('policy');
+    const upstream = await this.connectUpstream(target, decision);
+    this.mark('upstream');
+    this.goLive(who, target, decision, upstream);
+  }
+
+  private authMethod(user: string): 'scram-sha-256' | 'password' {
+    const auth = this.ctx.config.auth;
+    return auth.passwordUsers.some((p) => globMatch(p, user)) ? 'password' : auth.method;
+  }
+
+  private async authenticate(user: string): Promise<Authenticated> {
+    const method = this.authMethod(user);
+    try {
+      const who = method === 'password' ? await this.cleartextAuth(user) : await this.scramAuth(user);
+      this.audit(user, who.method, 'success', 'ok');
+      return who;
+    } catch (err) {
+      const reason =
+        err instanceof PgError ? (err.internalReason ?? err.message) : err instanceof Error ? err.message : String(err);
+      if (!(err instanceof PeerClosedError)) this.audit(user, method, 'failure', reason);
+      throw err;
+    }
+  }
+
+  private async readAuthMessage(expected: 'password' | 'SASL'): Promise<Buffer> {
+    const frame = await this.reader!.message();
+    if (frame.type !== Fe.Password) {
+      throw protocolViolation(`expected ${expected} response, got message type ${frame.type}`);
+    }
+    return frame.body;
+  }
+
+  private async cleartextAuth(user: string): Promise<Authenticated> {
+    if (!this.tlsSocket) {
+      // Never ask for a token over an unencrypted connection.
+      throw new PgError(SqlState.invalidAuthorizationSpecification, 'token authentication requires an encrypted connection', {
+        hint: 'Connect with sslmode=require or stronger.',
+      });
+    }
+    this.socket.write(W.authenticationCleartextPassword());
+    const password = parsePasswordMessage(await this.readAuthMessage('password'));
+    if (password.length === 0) throw new PgError(SqlState.invalidPassword, 'empty password returned by client');
+    try {
+      const identity = await this.ctx.tokens.verifyPassword(user, password);
+      this.socket.write(W.authenticationOk());
+      return { user, groups: identity.groups, tokenJti: identity.jti, method: 'password' };
+    } catch (err) {
+      if (err instanceof TokenError) throw passwordFailed(user, `token ${err.reason}`);
+      throw controlPlaneDown(err);
+    }
+  }
+
+  private async scramAuth(user: string): Promise<Authenticated> {
+    const { ctx } = this;
+    const lookup = await ctx.tokens.scramLookup(user).catch((err: unknown) => {
+      throw controlPlaneDown(err);
+    });
+    const onTls = this.tlsSocket !== null;
+    const exchange = new ScramServerExchange({
+      user,
+      credentials: lookup.credentials,
+      mockSecret: ctx.scramMockSecret,
+      mockIterations: ctx.config.auth.scramIterations,
+      channelBinding: onTls && ctx.tls ? ctx.tls.channelBinding : null,
+    });
+    this.socket.write(W.authenticationSASL(advertisedMechanisms(onTls)));
+    const initial = parseSASLInitialResponse(await this.readSasl(user));
+    let started = exchange.start(initial.mechanism, initial.data);
+    if ('emptyContinue' in started) {
+      this.socket.write(W.authenticationSASLContinue(''));
+      started = exchange.clientFirst(await this.readSasl(user));
+    }
+    this.socket.write(W.authenticationSASLContinue(started.serverFirst));
+    const { serverFinal, verifierId } = exchange.clientFinal(await this.readSasl(user));
+    const token = lookup.tokens.get(verifierId);
+    if (!token || token.expiresAt.getTime() <= Date.now()) throw passwordFailed(user, 'token expired');
+    this.socket.cork();
+    this.socket.write(W.authenticationSASLFinal(serverFinal));
+    this.socket.write(W.authenticationOk());
+    this.socket.uncork();
+    const plus = initial.mechanism === 'SCRAM-SHA-256-PLUS';
+    return { user, groups: token.groups, tokenJti: verifierId, method: plus ? 'scram-sha-256-plus' : 'scram-sha-256' };
+  }
+
+  private async readSasl(user: string): Promise<Buffer> {
+    const body = await this.readAuthMessage('SASL');
+    // Postgres refuses SASL messages over 1024 bytes as a failed login.
+    if (body.length + 4 > MAX_SASL_MESSAGE_LENGTH) throw passwordFailed(user, 'SASL message too long');
+    return body;
+  }
+
+  private async connectUpstream(target: ResolvedTarget, decision: StartupDecision): Promise<UpstreamConnection> {
+    let password: string | null;
+    try {
+      password = await this.ctx.vault.get(target.name, target.role);
+    } catch (err) {
+      throw controlPlaneDown(err);
+    }
+    if (password === null) {
+      throw new PgError(SqlState.sqlServerRejectedConnection, `pgward has no credential for database "${target.name}"`, {
+        internalReason: `vault has no entry for ${target.name}/${target.role}`,
+        hint: 'An administrator must run: pgward vault set TARGET ROLE',
+      });
+    }
+    try {
+      return await connectUpstream(target.endpoint, {
+        user: target.role,
+        database: target.database,
+        password,
+        params: decision.forward,
+      });
+    } catch (err) {
+      if (err instanceof UpstreamError && err.kind === 'server-error' && err.serverError) {
+        const f = err.serverError;
+        throw new PgError(f.code, f.message, { detail: f.detail, hint: f.hint, internalReason: err.message });
+      }
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new PgError(SqlState.connectionFailure, `pgward could not connect to the server for database "${target.name}"`, {
+        internalReason: reason,
+      });
+    }
+  }
+
+  // ---- session ----------------------------------------------------------------------
+
+  private goLive(who: Authenticated, target: ResolvedTarget, decision: StartupDecision, up: UpstreamConnection): void {
+    const { ctx } = this;
+    const clientLeftover = this.reader!.release();
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadline = null;
+    const relayRef: { relay: Relay | null } = { relay: null };
+    const key = ctx.cancels.register({
+      busy: () => relayRef.relay?.busy ?? false,
+      cancel: () => {
+        sendUpstreamCancel(target.endpoint, up.pid, up.key).catch((err: unknown) =>
+          this.log.warn({ event: 'cancel_failed', err: (err as Error).message }, 'forwarding a cancel failed'),
+        );
+      },
+    });
+    this.socket.cork();
+    for (const [name, value] of up.parameters) this.socket.write(W.parameterStatus(name, value));
+    this.socket.write(W.backendKeyData(key.pid, key.key));
+    this.socket.write(W.readyForQuery('I'));
+    this.socket.uncork();
+    this.mark('ready');
+
+    const recorded = ctx.store
+      .sessionStarted({
+        id: this.id,
+        gatewayId: ctx.config.gatewayId,
+        clientAddr: this.clientAddr,
+        clientPort: this.raw.remotePort,
+        startedAt: this.startedAt,
+      })
+      .then(() =>
+        ctx.store.sessionReady(this.id, {
+          username: who.user,
+          groups: who.groups,
+          tokenJti: who.tokenJti,
+          target: target.name,
+          database: target.database,
+          upstreamRole: target.role,
+          applicationName: decision.applicationName,
+          tlsVersion: this.tlsSocket?.getProtocol() ?? null,
+          tlsCipher: this.tlsSocket?.getCipher()?.name ?? null,
+          alpn: this.tlsSocket ? this.tlsSocket.alpnProtocol || null : null,
+          authMethod: who.method,
+          channelBinding: who.method === 'scram-sha-256-plus',
+          readyAt: new Date(),
+          stageMs: this.stages,
+        }),
+      )
+      .catch((err: unknown) => this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session record not written'));
+
+    const relay = new Relay(this.socket, up.socket, {
+      maxMessageBytes: ctx.config.limits.maxMessageBytes,
+      clientLeftover,
+      upstreamLeftover: up.leftover,
+      onEnd: (reason: EndReason, detail?: string) => {
+        ctx.cancels.unregister(key.pid);
+        ctx.sessions.remove(this.id);
+        this.log.info({ event: 'session_end', reason, detail, stats: relay.stats }, 'session ended');
+        void recorded.then(() =>
+          ctx.store
+            .sessionEnded(this.id, { endedAt: new Date(), endReason: reason, ...relay.stats })
+            .catch((err: unknown) =>
+              this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session end not written'),
+            ),
+        );
+      },
+    });
+    relayRef.relay = relay;
+    ctx.sessions.add({
+      id: this.id,
+      user: who.user,
+      target: target.name,
+      clientAddr: this.clientAddr,
+      startedAt: this.startedAt,
+      kill: (reason: string) => relay.kill('killed', `terminating connection: ${reason}`),
+    });
+    this.log.info(
+      { event: 'session_ready', user: who.user, target: target.name, role: target.role, stages: this.stages },
+      'session ready',
+    );
+    relay.start();
+  }
+
+  // ---- failure ----------------------------------------------------------------------
+
+  private audit(user: string, method: string, outcome: 'success' | 'failure', reason: string): void {
+    this.ctx.store
+      .recordAuthEvent({
+        gatewayId: this.ctx.config.gatewayId,
+        sessionId: this.id,
+        username: user,
+        clientAddr: this.clientAddr,
+        method,
+        outcome,
+        reason,
+      })
+      .catch((err: unknown) => this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'auth event not written'));
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof PgError) {
+      this.log.info(
+        { event: 'connection_refused', code: err.code, user: this.user, reason: err.internalReason ?? err.message },
+        'connection refused',
+      );
+      if (!this.socket.destroyed) {
+        this.socket.write(
+          W.errorResponse({ severity: 'FATAL', code: err.code, message: err.message, detail: err.detail, hint: err.hint }),
+        );
+      }
+      return this.close();
+    }
+    if (err instanceof ProtocolFramingError || err instanceof PeerClosedError || err instanceof TlsHandshakeError) {
+      // Postgres logs these and closes without a word to the peer.
+      this.log.debug({ event: 'connection_dropped', reason: err.message }, 'connection dropped');
+      return this.destroy();
+    }
+    this.log.error({ event: 'connection_error', err: err instanceof Error ? err.message : String(err) }, 'unexpected error');
+    if (!this.socket.destroyed) {
+      this.socket.write(W.errorResponse({ severity: 'FATAL', code: SqlState.internalError, message: 'internal error in pgward' }));
+    }
+    this.close();
+  }
+
+  private close(): void {
+    this.socket.end();
+    setTimeout(() => this.destroy(), 1_000).unref();
+  }
+
+  private destroy(): void {
+    this.socket.destroy();
+    this.raw.destroy();
+  }
+}
+
+class TlsHandshakeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TlsHandshakeError';
+  }
+}
+
+function unsupportedVersion(major: number, minor: number): PgError {
+  return new PgError(SqlState.featureNotSupported, `unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.2`);
+}
+
+function unencryptedAfter(what: string): PgError {
+  return protocolViolation(
+    `received unencrypted data after ${what} request`,
+    'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.',
+  );
+}
+
+/** The control plane is unreachable: fail closed with a message that says so. */
+function controlPlaneDown(err: unknown): PgError {
+  if (err instanceof PgError) return err;
+  return new PgError(SqlState.cannotConnectNow, 'pgward cannot verify credentials right now', {
+    internalReason: `control plane error: ${err instanceof Error ? err.message : String(err)}`,
+  });
+}

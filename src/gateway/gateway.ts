@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import type { GatewayConfig } from '../config/schema.js';
+import type { TokenService } from '../identity/token-service.js';
+import type { Store } from '../store/store.js';
+import type { Logger } from '../util/logger.js';
+import type { Vault } from '../vault/vault.js';
+import { CancelRouter } from './cancel-router.js';
+import { ClientConnection } from './connection.js';
+import type { GatewayContext, ResolvedTarget } from './context.js';
+import type { ServerTls } from './server-tls.js';
+import { SessionRegistry } from './session-registry.js';
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  log: Logger;
+  tls: ServerTls | null;
+  store: Store;
+  vault: Vault;
+  tokens: TokenService;
+}
+
+async function resolveTargets(config: GatewayConfig): Promise<Map<string, ResolvedTarget>> {
+  const targets = new Map<string, ResolvedTarget>();
+  for (const [name, t] of Object.entries(config.targets)) {
+    const ca = t.tls.caFile ? await readFile(t.tls.caFile, 'utf8') : undefined;
+    targets.set(name, {
+      name,
+      database: t.database,
+      role: t.role,
+      endpoint: {
+        host: t.host,
+        port: t.port,
+        tlsMode: t.tls.mode,
+        ca,
+        serverName: t.tls.serverName,
+        allowedAuth: t.auth,
+        connectTimeoutMs: t.connectTimeoutMs,
+      },
+    });
+  }
+  return targets;
+}
+
+/** The Postgres-facing listener and everything its connections share. */
+export class Gateway {
+  private readonly server: net.Server;
+  private readonly connections = new Set<net.Socket>();
+  readonly sessions: SessionRegistry;
+  readonly cancels: CancelRouter;
+
+  private constructor(private readonly ctx: GatewayContext) {
+    this.sessions = ctx.sessions;
+    this.cancels = ctx.cancels;
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => ctx.log.error({ event: 'listener_error', err: err.message }, 'listener error'));
+  }
+
+  static async create(deps: GatewayDeps): Promise<Gateway> {
+    const ctx: GatewayContext = {
+      ...deps,
+      cancels: new CancelRouter(),
+      sessions: new SessionRegistry(),
+      targets: await resolveTargets(deps.config),
+      scramMockSecret: deps.vault.derive('scram-mock-salt'),
+    };
+    return new Gateway(ctx);
+  }
+
+  listen(host = this.ctx.config.listen.host, port = this.ctx.config.listen.port): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address() as net.AddressInfo;
+        this.ctx.log.info({ event: 'listening', host: addr.address, port: addr.port }, 'pgward listening');
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  get activeConnections(): number {
+    return this.connections.size;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.connections.size >= this.ctx.config.limits.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(socket);
+    socket.once('close', () => this.connections.delete(socket));
+    // Errors on a client socket concern that client only.
+    socket.on('error', () => undefined);
+    void new ClientConnection(socket, this.ctx).run();
+  }
+
+  /** Stops accepting, ends every session, waits for sockets to close (up to graceMs). */
+  async close(graceMs = 5_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sessions.list()) s.kill('pgward is shutting down');
+    const deadline = Date.now() + graceMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const socket of this.connections) socket.destroy();
+    await closed;
+  }
+}

@@ -1,0 +1,69 @@
+import {
+  BACKEND_SHORT_MESSAGE_LIMIT,
+  Be,
+  Fe,
+  LARGE_MESSAGE_LIMIT,
+  MAX_AUTH_TOKEN_LENGTH,
+  SMALL_MESSAGE_LIMIT,
+} from './constants.js';
+
+/**
+ * Largest allowed length word per type byte, 0 for a type that may not appear.
+ * Indexed by type byte so the relay's hot path is one array load.
+ */
+export type LengthLimits = Uint32Array;
+
+const table = (): LengthLimits => new Uint32Array(256);
+
+/**
+ * Limits for messages a client sends after authentication. Postgres allows 1 GiB for the
+ * large types; `maxMessage` lets an operator be stricter (BAD_INPUTS F4).
+ */
+export function frontendLimits(maxMessage: number): LengthLimits {
+  const t = table();
+  const large = Math.min(maxMessage, LARGE_MESSAGE_LIMIT);
+  for (const type of [Fe.Query, Fe.FunctionCall, Fe.Bind, Fe.Parse, Fe.CopyData]) t[type] = large;
+  for (const type of [
+    Fe.Terminate,
+    Fe.Close,
+    Fe.Describe,
+    Fe.Execute,
+    Fe.Flush,
+    Fe.Sync,
+    Fe.CopyDone,
+    Fe.CopyFail,
+  ]) {
+    t[type] = SMALL_MESSAGE_LIMIT;
+  }
+  return t;
+}
+
+/**
+ * During authentication only `p` is valid, but other frontend types are framed (with the
+ * small cap) so the client gets Postgres's "expected password response" error for them.
+ */
+export function authLimits(): LengthLimits {
+  const t = table();
+  for (const type of Object.values(Fe)) t[type] = SMALL_MESSAGE_LIMIT;
+  t[Fe.Password] = MAX_AUTH_TOKEN_LENGTH;
+  return t;
+}
+
+/** Limits for what an upstream server sends, mirroring libpq's lost-sync rule. */
+export function backendLimits(maxMessage: number): LengthLimits {
+  const t = table();
+  const large = Math.min(maxMessage, LARGE_MESSAGE_LIMIT);
+  for (const type of Object.values(Be)) t[type] = BACKEND_SHORT_MESSAGE_LIMIT;
+  for (const type of [
+    Be.CopyData,
+    Be.DataRow,
+    Be.ErrorResponse,
+    Be.FunctionCallResponse,
+    Be.NoticeResponse,
+    Be.NotificationResponse,
+    Be.RowDescription,
+  ]) {
+    t[type] = large;
+  }
+  return t;
+}

@@ -1,0 +1,334 @@
+import pg from 'pg';
+import { migrate } from './migrate.js';
+
+// bigint counters come back as strings by default; ours stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface StoreOptions {
+  connectionString: string;
+  /** CA for verify-full to the control-plane Postgres, when it uses TLS. */
+  ca?: string | undefined;
+  max?: number | undefined;
+}
+
+export interface UserScram {
+  salt: Buffer;
+  iterations: number;
+}
+
+export interface LiveToken {
+  jti: string;
+  groups: string[];
+  expiresAt: Date;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+
+export interface NewToken {
+  jti: string;
+  username: string;
+  groups: string[];
+  expiresAt: Date;
+  issuedBy: string;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+
+export interface TokenRow {
+  jti: string;
+  username: string;
+  groups: string[];
+  issuedAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+  issuedBy: string;
+}
+
+export interface SigningKeyRow {
+  kid: string;
+  alg: string;
+  publicJwk: Record<string, unknown>;
+  privateJwkSealed: Buffer;
+}
+
+export interface SessionStart {
+  id: string;
+  gatewayId: string;
+  clientAddr: string;
+  clientPort: number | undefined;
+  startedAt: Date;
+}
+
+export interface SessionReady {
+  username: string;
+  groups: string[];
+  tokenJti: string | null;
+  target: string;
+  database: string;
+  upstreamRole: string;
+  applicationName: string | null;
+  tlsVersion: string | null;
+  tlsCipher: string | null;
+  alpn: string | null;
+  authMethod: string;
+  channelBinding: boolean;
+  readyAt: Date;
+  stageMs: Record<string, number>;
+}
+
+export interface SessionEnd {
+  endedAt: Date;
+  endReason: string;
+  bytesFromClient: number;
+  bytesToClient: number;
+  messagesFromClient: number;
+  rowsToClient: number;
+}
+
+export interface AuthEvent {
+  gatewayId: string;
+  sessionId: string | null;
+  username: string | null;
+  clientAddr: string | null;
+  method: string | null;
+  outcome: 'success' | 'failure';
+  reason: string;
+}
+
+/** The control plane: every query the gateway runs against its own Postgres. */
+export class Store {
+  private constructor(readonly pool: pg.Pool) {}
+
+  static async open(opts: StoreOptions): Promise<Store> {
+    const pool = new pg.Pool({
+      connectionString: opts.connectionString,
+      max: opts.max ?? 10,
+      ...(opts.ca ? { ssl: { ca: opts.ca, rejectUnauthorized: true } } : {}),
+    });
+    // A broken idle connection must not take the gateway down; the pool replaces it.
+    pool.on('error', () => undefined);
+    const store = new Store(pool);
+    await migrate(pool);
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Returns the user's SCRAM salt, creating the user with `fresh` if new. */
+  async ensureUser(name: string, fresh: UserScram): Promise<UserScram> {
+    const { rows } = await this.pool.query<{ scram_salt: Buffer; scram_iterations: number }>(
+      `insert into users (name, scram_salt, scram_iterations) values ($1, $2, $3)
+       on conflict (name) do update set name = excluded.name
+       returning scram_salt, scram_iterations`,
+      [name, fresh.salt, fresh.iterations],
+    );
+    const row = rows[0]!;
+    return { salt: row.scram_salt, iterations: row.scram_iterations };
+  }
+
+  /** One round trip per connect: the salt and every live verifier of the user. */
+  async scramCredentials(name: string): Promise<{ user: UserScram; tokens: LiveToken[] } | null> {
+    const { rows } = await this.pool.query<{
+      scram_salt: Buffer;
+      scram_iterations: number;
+      jti: string | null;
+      groups: string[] | null;
+      expires_at: Date | null;
+      stored_key: Buffer | null;
+      server_key: Buffer | null;
+    }>(
+      `select u.scram_salt, u.scram_iterations, t.jti, t.groups, t.expires_at, t.stored_key, t.server_key
+         from users u
+         left join tokens t on t.username = u.name and t.revoked_at is null and t.expires_at > now()
+        where u.name = $1`,
+      [name],
+    );
+    const first = rows[0];
+    if (!first) return null;
+    const tokens: LiveToken[] = [];
+    for (const r of rows) {
+      if (r.jti && r.stored_key && r.server_key && r.expires_at) {
+        tokens.push({
+          jti: r.jti,
+          groups: r.groups ?? [],
+          expiresAt: r.expires_at,
+          storedKey: r.stored_key,
+          serverKey: r.server_key,
+        });
+      }
+    }
+    return { user: { salt: first.scram_salt, iterations: first.scram_iterations }, tokens };
+  }
+
+  async insertToken(t: NewToken): Promise<void> {
+    await this.pool.query(
+      `insert into tokens (jti, username, groups, expires_at, issued_by, stored_key, server_key)
+       values ($1, $2, $3, $4, $5, $6, $7)`,
+      [t.jti, t.username, t.groups, t.expiresAt, t.issuedBy, t.storedKey, t.serverKey],
+    );
+  }
+
+  async token(jti: string): Promise<TokenRow | null> {
+    const { rows } = await this.pool.query<{
+      jti: string;
+      username: string;
+      groups: string[];
+      issued_at: Date;
+      expires_at: Date;
+      revoked_at: Date | null;
+      revoked_reason: string | null;
+      issued_by: string;
+    }>('select jti, username, groups, issued_at, expires_at, revoked_at, revoked_reason, issued_by from tokens where jti = $1', [jti]);
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      jti: r.jti,
+      username: r.username,
+      groups: r.groups,
+      issuedAt: r.issued_at,
+      expiresAt: r.expires_at,
+      revokedAt: r.revoked_at,
+      revokedReason: r.revoked_reason,
+      issuedBy: r.issued_by,
+    };
+  }
+
+  async revokeToken(jti: string, reason: string): Promise<boolean> {
+    const res = await this.pool.query(
+      'update tokens set revoked_at = now(), revoked_reason = $2 where jti = $1 and revoked_at is null',
+      [jti, reason],
+    );
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  async revokeUserTokens(username: string, reason: string): Promise<number> {
+    const res = await this.pool.query(
+      'update tokens set revoked_at = now(), revoked_reason = $2 where username = $1 and revoked_at is null',
+      [username, reason],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async activeSigningKey(): Promise<SigningKeyRow | null> {
+    const { rows } = await this.pool.query<{
+      kid: string;
+      alg: string;
+      public_jwk: Record<string, unknown>;
+      private_jwk_sealed: Buffer;
+    }>(
+      'select kid, alg, public_jwk, private_jwk_sealed from signing_keys where retired_at is null order by created_at desc limit 1',
+    );
+    const r = rows[0];
+    return r ? { kid: r.kid, alg: r.alg, publicJwk: r.public_jwk, privateJwkSealed: r.private_jwk_sealed } : null;
+  }
+
+  /** All keys whose tokens may still be live, for the JWKS. */
+  async publicSigningKeys(): Promise<Array<Record<string, unknown>>> {
+    const { rows } = await this.pool.query<{ public_jwk: Record<string, unknown> }>(
+      `select public_jwk from signing_keys where retired_at is null or retired_at > now() - interval '7 days'`,
+    );
+    return rows.map((r) => r.public_jwk);
+  }
+
+  /** Inserts unless another gateway won the race; returns the key in force either way. */
+  async insertSigningKey(key: SigningKeyRow): Promise<SigningKeyRow> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query("select pg_advisory_xact_lock(hashtext('pgward.signing_key'))");
+      const existing = await client.query<{ kid: string }>('select kid from signing_keys where retired_at is null limit 1');
+      if (existing.rowCount === 0) {
+        await client.query(
+          'insert into signing_keys (kid, alg, public_jwk, private_jwk_sealed) values ($1, $2, $3, $4)',
+          [key.kid, key.alg, key.publicJwk, key.privateJwkSealed],
+        );
+      }
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    const active = await this.activeSigningKey();
+    if (!active) throw new Error('no signing key after insert');
+    return active;
+  }
+
+  async putVaultEntry(target: string, role: string, sealed: Buffer, kekId: string): Promise<void> {
+    await this.pool.query(
+      `insert into vault_entries (target, role, sealed, kek_id) values ($1, $2, $3, $4)
+       on conflict (target, role) do update set sealed = excluded.sealed, kek_id = excluded.kek_id, rotated_at = now()`,
+      [target, role, sealed, kekId],
+    );
+  }
+
+  async vaultEntry(target: string, role: string): Promise<{ sealed: Buffer; kekId: string; rotatedAt: Date } | null> {
+    const { rows } = await this.pool.query<{ sealed: Buffer; kek_id: string; rotated_at: Date }>(
+      'select sealed, kek_id, rotated_at from vault_entries where target = $1 and role = $2',
+      [target, role],
+    );
+    const r = rows[0];
+    return r ? { sealed: r.sealed, kekId: r.kek_id, rotatedAt: r.rotated_at } : null;
+  }
+
+  async listVaultEntries(): Promise<Array<{ target: string; role: string; rotatedAt: Date }>> {
+    const { rows } = await this.pool.query<{ target: string; role: string; rotated_at: Date }>(
+      'select target, role, rotated_at from vault_entries order by target, role',
+    );
+    return rows.map((r) => ({ target: r.target, role: r.role, rotatedAt: r.rotated_at }));
+  }
+
+  async sessionStarted(s: SessionStart): Promise<void> {
+    await this.pool.query(
+      'insert into sessions (id, gateway_id, client_addr, client_port, started_at) values ($1, $2, $3, $4, $5)',
+      [s.id, s.gatewayId, s.clientAddr, s.clientPort ?? null, s.startedAt],
+    );
+  }
+
+  async sessionReady(id: string, r: SessionReady): Promise<void> {
+    await this.pool.query(
+      `update sessions set username = $2, groups = $3, token_jti = $4, target = $5, database = $6,
+              upstream_role = $7, application_name = $8, tls_version = $9, tls_cipher = $10, alpn = $11,
+              auth_method = $12, channel_binding = $13, ready_at = $14, stage_ms = $15
+        where id = $1`,
+      [
+        id,
+        r.username,
+        r.groups,
+        r.tokenJti,
+        r.target,
+        r.database,
+        r.upstreamRole,
+        r.applicationName,
+        r.tlsVersion,
+        r.tlsCipher,
+        r.alpn,
+        r.authMethod,
+        r.channelBinding,
+        r.readyAt,
+        JSON.stringify(r.stageMs),
+      ],
+    );
+  }
+
+  async sessionEnded(id: string, e: SessionEnd): Promise<void> {
+    await this.pool.query(
+      `update sessions set ended_at = $2, end_reason = $3, bytes_from_client = $4, bytes_to_client = $5,
+              messages_from_client = $6, rows_to_client = $7
+        where id = $1`,
+      [id, e.endedAt, e.endReason, e.bytesFromClient, e.bytesToClient, e.messagesFromClient, e.rowsToClient],
+    );
+  }
+
+  async recordAuthEvent(e: AuthEvent): Promise<void> {
+    await this.pool.query(
+      `insert into auth_events (gateway_id, session_id, username, client_addr, method, outcome, reason)
+       values ($1, $2, $3, $4, $5, $6, $7)`,
+      [e.gatewayId, e.sessionId, e.username, e.clientAddr, e.method, e.outcome, e.reason],
+    );
+  }
+}
