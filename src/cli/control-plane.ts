@@ -1,0 +1,39 @@
+import { readFile } from 'node:fs/promises';
+import type { GatewayConfig } from '../config/schema.js';
+import { SigningKeys } from '../identity/signing-keys.js';
+import { TokenService } from '../identity/token-service.js';
+import { Store } from '../store/store.js';
+import { loadVaultKey } from '../vault/key-source.js';
+import { Vault } from '../vault/vault.js';
+
+export interface ControlPlane {
+  store: Store;
+  vault: Vault;
+  keys: SigningKeys;
+  tokens: TokenService;
+  close(): Promise<void>;
+}
+
+/** Opens the store (migrating it), the vault and the token service for a config. */
+export async function openControlPlane(
+  config: GatewayConfig,
+  opts: { storeUrl: string; createVaultKey?: boolean },
+): Promise<ControlPlane> {
+  const kek = await loadVaultKey({
+    env: config.vault.keyEnv,
+    file: config.vault.keyFile,
+    createIfMissing: opts.createVaultKey ?? false,
+  });
+  const ca = config.store.caFile ? await readFile(config.store.caFile, 'utf8') : undefined;
+  const store = await Store.open({ connectionString: opts.storeUrl, ca });
+  try {
+    const vault = new Vault(store, kek);
+    const keys = new SigningKeys(store, vault);
+    await keys.load();
+    const tokens = new TokenService(store, keys, config.auth);
+    return { store, vault, keys, tokens, close: () => store.close() };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { tokenIssue, tokenRevoke, vaultList, vaultSet } from './admin-commands.js';
+import { start } from './start.js';
+
+const port = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('not a port number');
+  return n;
+};
+
+const program = new Command()
+  .name('pgward')
+  .description('Authentication broker gateway for PostgreSQL')
+  .option('-c, --config <file>', 'configuration file (default: ./pgward.yaml, else the embedded default)');
+
+program
+  .command('start')
+  .description('run the gateway (with no store configured: embedded Postgres, dev certificates, demo database)')
+  .option('-p, --port <port>', 'listen port', port)
+  .action((o: { port?: number }) => start({ config: program.opts<{ config?: string }>().config, port: o.port }));
+
+const token = program.command('token').description('gateway tokens');
+token
+  .command('issue')
+  .description('mint a token (printed on stdout) and store its SCRAM verifier')
+  .requiredOption('-u, --user <name>', 'user name')
+  .option('-g, --groups <list>', 'comma-separated groups', '')
+  .option('-t, --ttl <duration>', 'lifetime such as 15m, 8h, 7d')
+  .option('--json', 'print JSON with jti and expiry')
+  .action((o: { user: string; groups: string; ttl?: string; json?: boolean }) =>
+    tokenIssue(program.opts<{ config?: string }>().config, o),
+  );
+token
+  .command('revoke')
+  .description('revoke one token by jti, or every token of a user')
+  .argument('[jti]', 'token id')
+  .option('-u, --user <name>', 'revoke all tokens of this user')
+  .action((jti: string | undefined, o: { user?: string }) =>
+    tokenRevoke(program.opts<{ config?: string }>().config, jti, o.user),
+  );
+
+const vault = program.command('vault').description('upstream credentials');
+vault
+  .command('set')
+  .description('store the password of ROLE on TARGET, read from stdin (never from the command line)')
+  .argument('<target>')
+  .argument('<role>')
+  .action((target: string, role: string) => vaultSet(program.opts<{ config?: string }>().config, target, role));
+vault
+  .command('list')
+  .description('list vault entries (names and rotation dates, never secrets)')
+  .action(() => vaultList(program.opts<{ config?: string }>().config));
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`pgward: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

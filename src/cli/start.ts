@@ -1,0 +1,106 @@
+import { access } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { loadConfigFile, parseConfig } from '../config/load.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { Gateway } from '../gateway/gateway.js';
+import { loadServerTls } from '../gateway/server-tls.js';
+import { ensureDevCertificates } from '../tls/dev-ca.js';
+import { createLogger } from '../util/logger.js';
+import { openControlPlane } from './control-plane.js';
+import { startEmbedded, type EmbeddedDefault } from './embedded.js';
+import { removeState, writeState } from './state-file.js';
+
+export const DEFAULT_HOME = '.pgward';
+export const STATE_FILE = `${DEFAULT_HOME}/state.json`;
+
+export async function loadConfig(path: string | undefined): Promise<GatewayConfig> {
+  if (path) return loadConfigFile(path);
+  const fallback = 'pgward.yaml';
+  try {
+    await access(fallback);
+    return await loadConfigFile(fallback);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return parseConfig({});
+    throw err;
+  }
+}
+
+const say = (line: string): void => {
+  process.stdout.write(line + '\n');
+};
+
+/** `pgward start`: the gateway, and with no store configured the whole embedded default. */
+export async function start(opts: { config?: string | undefined; port?: number | undefined }): Promise<void> {
+  const config = await loadConfig(opts.config);
+  if (opts.port !== undefined) config.listen.port = opts.port;
+  const log = createLogger(config.log.level);
+  const storeUrl = config.store.url ?? process.env['PGWARD_STORE_URL'];
+  let embedded: EmbeddedDefault | null = null;
+  if (!storeUrl) {
+    embedded = await startEmbedded(DEFAULT_HOME, config.tls.certDir, (l) => log.info(l));
+    config.vault.keyFile ??= embedded.vaultKeyFile;
+    config.store.caFile ??= embedded.certs.caCertPath;
+    config.targets[embedded.demo.target] ??= {
+      host: embedded.cluster.host,
+      port: embedded.cluster.port,
+      database: embedded.demo.database,
+      role: embedded.demo.role,
+      tls: { mode: 'verify-full', caFile: embedded.certs.caCertPath },
+      auth: ['scram-sha-256'],
+      connectTimeoutMs: 10_000,
+    };
+  }
+  const cp = await openControlPlane(config, { storeUrl: storeUrl ?? embedded!.storeUrl, createVaultKey: embedded !== null });
+  if (embedded) await cp.vault.set(embedded.demo.target, embedded.demo.role, embedded.demo.password);
+
+  let certPath = config.tls.certFile;
+  let keyPath = config.tls.keyFile;
+  let caPath: string | null = null;
+  if (!certPath || !keyPath) {
+    const dev = embedded?.certs ?? (await ensureDevCertificates(resolve(config.tls.certDir)));
+    certPath = dev.certPath;
+    keyPath = dev.keyPath;
+    caPath = dev.caCertPath;
+  }
+  const tls = await loadServerTls({ certPath, keyPath, caPath, minVersion: config.tls.minVersion });
+  const gateway = await Gateway.create({ config, log, tls, store: cp.store, vault: cp.vault, tokens: cp.tokens });
+  const addr = await gateway.listen();
+
+  if (embedded) {
+    await writeState(STATE_FILE, {
+      storeUrl: embedded.storeUrl,
+      storeCaFile: embedded.certs.caCertPath,
+      vaultKeyFile: embedded.vaultKeyFile,
+      pid: process.pid,
+    });
+    const issued = await cp.tokens.issue({ user: 'alice', groups: ['developers'], ttl: '8h', issuedBy: 'pgward start' });
+    say('');
+    say(`pgward is listening on ${addr.host}:${addr.port} (TLS; SCRAM-SHA-256 with channel binding)`);
+    say(`  upstream: embedded PostgreSQL ${embedded.cluster.binaries.version} on 127.0.0.1:${embedded.cluster.port}, database "demo" as role "demo_app" (credential in the vault)`);
+    say(`  a token for the demo user alice (groups: developers), valid 8 hours:`);
+    say('');
+    say(
+      `PGPASSWORD='${issued.token}' psql "host=${addr.host} port=${addr.port} dbname=demo user=alice sslmode=verify-full sslrootcert=${caPath ?? ''}"`,
+    );
+    say('');
+    say(`  more tokens: npm run -s pgward -- token issue --user NAME [--groups a,b] [--ttl 8h]`);
+    say('  Ctrl-C stops the gateway and the embedded PostgreSQL.');
+  }
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'shutdown', signal }, 'shutting down');
+    await gateway.close(5_000);
+    await cp.close();
+    if (embedded) {
+      await embedded.cluster.stop();
+      await removeState(STATE_FILE);
+    }
+    log.flush();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
