@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { openControlPlane, type ControlPlane } from '../../src/cli/control-plane.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { ConfigInput, GatewayConfig } from '../../src/config/schema.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { loadServerTls } from '../../src/gateway/server-tls.js';
+import { createLogger } from '../../src/util/logger.js';
+import type { ConnTarget } from './clients.js';
+
+/** Connection facts of the cluster that the global setup started. */
+export interface ClusterInfo {
+  host: string;
+  port: number;
+  superuser: string;
+  superuserPassword: string;
+  caPath: string;
+  certPath: string;
+  keyPath: string;
+}
+
+export async function superuserQuery(c: ClusterInfo, sql: string, database = 'postgres', values: unknown[] = []): Promise<pg.QueryResult> {
+  const client = new pg.Client({
+    host: c.host,
+    port: c.port,
+    user: c.superuser,
+    password: c.superuserPassword,
+    database,
+    ssl: { ca: await readFile(c.caPath, 'utf8'), servername: 'localhost' },
+  });
+  await client.connect();
+  try {
+    return await client.query(sql, values);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface TestGateway extends ConnTarget {
+  gateway: Gateway;
+  cp: ControlPlane;
+  config: GatewayConfig;
+  /** The client-facing database name that routes to this gateway's upstream. */
+  database: string;
+  upstreamDatabase: string;
+  upstreamRole: string;
+  /** Every log line the gateway wrote (to check that no secret ever appears). */
+  logs: string[];
+  issue(user: string, opts?: { groups?: string[]; ttl?: string }): Promise<{ token: string; jti: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A gateway in this process with its own control-plane database and its own upstream
+ * database and role in the shared test cluster; the role's password exists only in the vault.
+ */
+export async function startTestGateway(
+  cluster: ClusterInfo,
+  overrides: Partial<ConfigInput> = {},
+): Promise<TestGateway> {
+  const sfx = randomBytes(4).toString('hex');
+  const cpDb = `pgward_cp_${sfx}`;
+  const role = `app_${sfx}`;
+  const upstreamDb = `app_${sfx}`;
+  const rolePassword = randomBytes(18).toString('hex');
+  await superuserQuery(cluster, `create database ${cpDb}`);
+  await superuserQuery(cluster, `create role ${role} login password '${rolePassword}'`);
+  await superuserQuery(cluster, `create database ${upstreamDb} owner ${role}`);
+
+  const dir = await mkdtemp(join(tmpdir(), 'pgward-gw-'));
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const config = parseConfig({
+    gatewayId: `test-${sfx}`,
+    listen: { host: '127.0.0.1', port: 0 },
+    tls: { certFile: cluster.certPath, keyFile: cluster.keyPath },
+    vault: { keyEnv: `PGWARD_TEST_NO_KEY_${sfx}`, keyFile: join(dir, 'vault.key') },
+    targets: {
+      app: {
+        host: cluster.host,
+        port: cluster.port,
+        database: upstreamDb,
+        role,
+        tls: { mode: 'verify-full', caFile: cluster.caPath, serverName: 'localhost' },
+      },
+    },
+    log: { level: 'debug' },
+    ...overrides,
+  });
+  const storeUrl = `postgresql://${cluster.superuser}:${encodeURIComponent(cluster.superuserPassword)}@${cluster.host}:${cluster.port}/${cpDb}`;
+  config.store.caFile = cluster.caPath;
+  const cp = await openControlPlane(config, { storeUrl, createVaultKey: true });
+  await cp.vault.set('app', role, rolePassword);
+  const tls = await loadServerTls({ certPath: cluster.certPath, keyPath: cluster.keyPath, caPath: cluster.caPath, minVersion: 'TLSv1.2' });
+  const log = createLogger('debug', sink);
+  const gateway = await Gateway.create({ config, log, tls, store: cp.store, vault: cp.vault, tokens: cp.tokens });
+  const addr = await gateway.listen('127.0.0.1', 0);
+  return {
+    host: '127.0.0.1',
+    port: addr.port,
+    caPath: cluster.caPath,
+    gateway,
+    cp,
+    config,
+    database: 'app',
+    upstreamDatabase: upstreamDb,
+    upstreamRole: role,
+    logs,
+    issue: async (user, o = {}) => {
+      const t = await cp.tokens.issue({ user, groups: o.groups ?? [], ttl: o.ttl, issuedBy: 'test' });
+      return { token: t.token, jti: t.jti };
+    },
+    close: async () => {
+      await gateway.close(2_000);
+      await cp.close();
+    },
+  };
+}
