@@ -134,7 +134,7 @@ async function main(): Promise<void> {
         runs[ep.name] = await pgbench(ep, certs.caCertPath, sc.args);
       }
       const r = (a: string, b: string): number => Math.round((runs[a]!.tps / runs[b]!.tps) * 1000) / 1000;
-      const ratios = {
+      const ratios: Record<string, number> = {
         'pgward/pgbouncer': r('pgward', 'pgbouncer'),
         'pgward/direct': r('pgward', 'direct'),
         'pgbouncer/direct': r('pgbouncer', 'direct'),
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     const f = (n: number): string => n.toFixed(0);
     const failed = Object.values(r.runs).reduce((n, x) => n + x.failed, 0);
     console.log(
-      `${pad(r.scenario, 42)}${pad(f(r.runs['direct']!.tps), 13)}${pad(f(r.runs['pgbouncer']!.tps), 13)}${pad(f(r.runs['pgward']!.tps), 13)}${pad(r.ratios['pgward/pgbouncer'].toFixed(3) + 'x', 16)}${pad(r.ratios['pgward/direct'].toFixed(3) + 'x', 15)}${failed}`,
+      `${pad(r.scenario, 42)}${pad(f(r.runs['direct']!.tps), 13)}${pad(f(r.runs['pgbouncer']!.tps), 13)}${pad(f(r.runs['pgward']!.tps), 13)}${pad(r.ratios['pgward/pgbouncer']!.toFixed(3) + 'x', 16)}${pad(r.ratios['pgward/direct']!.toFixed(3) + 'x', 15)}${failed}`,
     );
   }
   console.log(`\nresults: bench/results/${stamp}.json`);

@@ -4,7 +4,7 @@ import {
   MAX_IDENTIFIER_BYTES,
   SSL_REQUEST_CODE,
 } from './constants.js';
-import { PgError, protocolViolation } from './errors.js';
+import { PgError, ProtocolFramingError, protocolViolation } from './errors.js';
 import { SqlState } from './sqlstate.js';
 
 export type StartupPacket =
@@ -40,11 +40,11 @@ export function parseStartupPacket(body: Buffer): StartupPacket {
   return { kind: 'startup', major, minor, params: parseParams(body.subarray(4)) };
 }
 
-/** Key length rules of backend_startup.c: 4..256 bytes, otherwise ignored silently. */
+/** Key length rules of backend_startup.c: 4..256 bytes, otherwise logged and closed silently. */
 function parseCancel(body: Buffer): StartupPacket {
   const keyLength = body.length - 8;
   if (keyLength < 4 || keyLength > 256) {
-    throw protocolViolation('invalid length of cancel key in cancel request packet');
+    throw new ProtocolFramingError('invalid length of cancel key in cancel request packet');
   }
   return { kind: 'cancel', pid: body.readUInt32BE(4), key: body.subarray(8) };
 }

@@ -18,8 +18,9 @@ let pwToken: string;
 
 beforeAll(async () => {
   const cluster = inject('pgCluster');
-  gw = await startTestGateway(cluster, { limits: { startupTimeoutMs: 3_000, maxMessageBytes: 1 << 20, maxConnections: 1000 } });
-  pwGw = await startTestGateway(cluster, { auth: { method: 'password' } });
+  const limits = { startupTimeoutMs: 3_000, maxMessageBytes: 1 << 20, maxConnections: 1000 };
+  gw = await startTestGateway(cluster, { limits });
+  pwGw = await startTestGateway(cluster, { limits, auth: { method: 'password' } });
   ca = await readFile(cluster.caPath, 'utf8');
   token = (await gw.issue('alice')).token;
   pwToken = (await pwGw.issue('alice')).token;
@@ -512,12 +513,16 @@ describe('F: the relayed session', () => {
 
   it('EOF in the middle of a transaction rolls it back upstream', async () => {
     const c = await session();
-    c.write(message('Q', 'create table if not exists eof_t (v int); begin; insert into eof_t values (1);\0'));
+    c.write(message('Q', 'create table if not exists eof_t (v int)\0'));
     await c.until_('Z');
+    c.write(message('Q', 'begin; insert into eof_t values (1);\0'));
+    const inTx = await c.until_('Z');
+    expect(inTx.at(-1)!.body.toString()).toBe('T');
     c.end();
     await c.waitClosed();
     await new Promise((r) => setTimeout(r, 300));
     const r = await psql(pwGw, 'alice', pwGw.database, pwToken, ['-c', 'select count(*) from eof_t']);
+    expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('0');
   });
 });

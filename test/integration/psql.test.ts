@@ -17,9 +17,11 @@ afterAll(async () => {
 });
 
 describe('psql through pgward', () => {
+  // channel_binding=require makes libpq insist on a completed SCRAM-SHA-256-PLUS exchange,
+  // which implies require_auth=scram-sha-256 (an option Debian's libpq 15 does not have).
   it('runs a query over verify-full TLS with SCRAM-SHA-256-PLUS, as the vaulted upstream role', async () => {
     const r = await psql(gw, 'alice', gw.database, token, ['-c', 'select current_user, 40 + 2'], {
-      extra: { channel_binding: 'require', require_auth: 'scram-sha-256' },
+      extra: { channel_binding: 'require' },
     });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe(`${gw.upstreamRole}|42`);

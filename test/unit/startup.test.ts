@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PgError } from '../../src/protocol/errors.js';
+import { PgError, ProtocolFramingError } from '../../src/protocol/errors.js';
 import { parseStartupPacket, printable, truncateIdentifier } from '../../src/protocol/startup.js';
 
 const body = (version: number, payload: string): Buffer => {
@@ -67,9 +67,9 @@ describe('parseStartupPacket', () => {
   });
 
   it('refuses cancel keys shorter than 4 or longer than 256 bytes', () => {
-    expect(() => parseStartupPacket(Buffer.from('04d2162e0000002a', 'hex'))).toThrow(PgError);
+    expect(() => parseStartupPacket(Buffer.from('04d2162e0000002a', 'hex'))).toThrow(ProtocolFramingError);
     const long = Buffer.concat([Buffer.from('04d2162e0000002a', 'hex'), Buffer.alloc(257)]);
-    expect(() => parseStartupPacket(long)).toThrow(PgError);
+    expect(() => parseStartupPacket(long)).toThrow(ProtocolFramingError);
   });
 });
 
