@@ -93,7 +93,7 @@ describe('node-postgres through pgward', () => {
     expect((await c.query('select 1 as one')).rows[0].one).toBe(1);
   });
 
-  it('hands out pgward's own BackendKeyData, never the upstream backend's key', async () => {
+  it('hands out synthetic BackendKeyData, never the upstream backend key', async () => {
     const c = await connect();
     const seen = (c as unknown as { processID: number }).processID;
     const real = (await c.query('select pg_backend_pid() as pid')).rows[0].pid as number;
