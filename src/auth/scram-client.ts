@@ -21,6 +21,28 @@ export interface ScramClientOptions {
   channelBinding: Buffer | null;
   /** Fixed client nonce, for test vectors only. */
   nonce?: string;
+  /** Remembers derived keys so a reconnect skips PBKDF2 (the gateway's connect-rate hot spot). */
+  keyCache?: ScramKeyCache;
+}
+
+/**
+ * Client and server keys by (password, salt, iterations). The server's salt and count
+ * only change when the upstream password does, so each upstream role pays PBKDF2 once.
+ */
+export class ScramKeyCache {
+  private readonly entries = new Map<string, { clientKey: Buffer; serverKey: Buffer }>();
+  constructor(private readonly capacity = 256) {}
+
+  derive(password: string, salt: Buffer, iterations: number): { clientKey: Buffer; serverKey: Buffer } {
+    const id = sha256(Buffer.concat([sha256(password), salt, Buffer.from(String(iterations))])).toString('base64');
+    const hit = this.entries.get(id);
+    if (hit) return hit;
+    const salted = saltedPassword(password, salt, iterations);
+    const keys = { clientKey: clientKey(salted), serverKey: serverKey(salted) };
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(id, keys);
+    return keys;
+  }
 }
 
 function attributes(message: string, expected: string[]): Map<string, string> {
@@ -90,10 +112,14 @@ export class ScramClientExchange {
     const cbInput = Buffer.concat([Buffer.from(this.gs2Header), this.mechanism === SCRAM_PLUS ? this.opts.channelBinding! : Buffer.alloc(0)]);
     const withoutProof = `c=${cbInput.toString('base64')},r=${nonce}`;
     const authMessage = `${this.clientFirstBare},${message},${withoutProof}`;
-    const salted = saltedPassword(this.opts.password, salt, iterations);
-    const ck = clientKey(salted);
-    const proof = xor(ck, hmac(sha256(ck), authMessage));
-    this.expectedServerSignature = hmac(serverKey(salted), authMessage);
+    const keys = this.opts.keyCache
+      ? this.opts.keyCache.derive(this.opts.password, salt, iterations)
+      : (() => {
+          const salted = saltedPassword(this.opts.password, salt, iterations);
+          return { clientKey: clientKey(salted), serverKey: serverKey(salted) };
+        })();
+    const proof = xor(keys.clientKey, hmac(sha256(keys.clientKey), authMessage));
+    this.expectedServerSignature = hmac(keys.serverKey, authMessage);
     return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`);
   }
 

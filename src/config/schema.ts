@@ -53,7 +53,7 @@ export const configSchema = z
         issuer: z.string().default('pgward'),
         audience: z.string().default('pgward'),
         /** Tokens are long random secrets, so few iterations cost no security. */
-        scramIterations: z.number().int().min(1).max(1_000_000).default(4096),
+        scramIterations: z.number().int().min(1).max(1_000_000).default(256),
         defaultTtl: z.string().default('8h'),
         maxTtl: z.string().default('30d'),
       })
@@ -63,7 +63,7 @@ export const configSchema = z
         passwordUsers: [],
         issuer: 'pgward',
         audience: 'pgward',
-        scramIterations: 4096,
+        scramIterations: 256,
         defaultTtl: '8h',
         maxTtl: '30d',
       }),

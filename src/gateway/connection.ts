@@ -245,13 +245,12 @@ export class ClientConnection {
   private async authenticate(user: string): Promise<Authenticated> {
     const method = this.authMethod(user);
     try {
-      const who = method === 'password' ? await this.cleartextAuth(user) : await this.scramAuth(user);
-      this.audit(user, who.method, 'success', 'ok');
-      return who;
+      // Success is recorded in the session row (auth_method); failures get their own event.
+      return method === 'password' ? await this.cleartextAuth(user) : await this.scramAuth(user);
     } catch (err) {
       const reason =
         err instanceof PgError ? (err.internalReason ?? err.message) : err instanceof Error ? err.message : String(err);
-      if (!(err instanceof PeerClosedError)) this.audit(user, method, 'failure', reason);
+      if (!(err instanceof PeerClosedError)) this.auditFailure(user, method, reason);
       throw err;
     }
   }
@@ -379,31 +378,27 @@ export class ClientConnection {
     this.mark('ready');
 
     const recorded = ctx.store
-      .sessionStarted({
+      .sessionOpened({
         id: this.id,
         gatewayId: ctx.config.gatewayId,
         clientAddr: this.clientAddr,
         clientPort: this.raw.remotePort,
         startedAt: this.startedAt,
+        username: who.user,
+        groups: who.groups,
+        tokenJti: who.tokenJti,
+        target: target.name,
+        database: target.database,
+        upstreamRole: target.role,
+        applicationName: decision.applicationName,
+        tlsVersion: this.tlsSocket?.getProtocol() ?? null,
+        tlsCipher: this.tlsSocket?.getCipher()?.name ?? null,
+        alpn: this.tlsSocket ? this.tlsSocket.alpnProtocol || null : null,
+        authMethod: who.method,
+        channelBinding: who.method === 'scram-sha-256-plus',
+        readyAt: new Date(),
+        stageMs: this.stages,
       })
-      .then(() =>
-        ctx.store.sessionReady(this.id, {
-          username: who.user,
-          groups: who.groups,
-          tokenJti: who.tokenJti,
-          target: target.name,
-          database: target.database,
-          upstreamRole: target.role,
-          applicationName: decision.applicationName,
-          tlsVersion: this.tlsSocket?.getProtocol() ?? null,
-          tlsCipher: this.tlsSocket?.getCipher()?.name ?? null,
-          alpn: this.tlsSocket ? this.tlsSocket.alpnProtocol || null : null,
-          authMethod: who.method,
-          channelBinding: who.method === 'scram-sha-256-plus',
-          readyAt: new Date(),
-          stageMs: this.stages,
-        }),
-      )
       .catch((err: unknown) => this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session record not written'));
 
     const relay = new Relay(this.socket, up.socket, {
@@ -441,7 +436,7 @@ export class ClientConnection {
 
   // ---- failure ----------------------------------------------------------------------
 
-  private audit(user: string, method: string, outcome: 'success' | 'failure', reason: string): void {
+  private auditFailure(user: string, method: string, reason: string): void {
     this.ctx.store
       .recordAuthEvent({
         gatewayId: this.ctx.config.gatewayId,
@@ -449,7 +444,7 @@ export class ClientConnection {
         username: user,
         clientAddr: this.clientAddr,
         method,
-        outcome,
+        outcome: 'failure',
         reason,
       })
       .catch((err: unknown) => this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'auth event not written'));

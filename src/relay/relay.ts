@@ -70,7 +70,8 @@ export class Relay {
     this.fromUpstream = new FrameScanner(
       backendLimits(opts.maxMessageBytes),
       {
-        wantsBody: (type) => type === Be.ReadyForQuery,
+        // Nothing server-side is held: one write per read keeps the relay at Node's pace.
+        wantsBody: () => false,
         onFrame: (type) => {
           if (type === Be.DataRow) this.stats.rowsToClient++;
           else if (type === Be.ReadyForQuery) this.inFlight = false;
@@ -122,15 +123,12 @@ export class Relay {
   private onClientData(chunk: Buffer): void {
     if (this.ended) return;
     this.stats.bytesFromClient += chunk.length;
-    this.upstream.cork();
     try {
       this.fromClient.scan(chunk);
     } catch (err) {
-      this.upstream.uncork();
       this.violation('client', err);
       return;
     }
-    this.upstream.uncork();
     if (this.terminated) {
       this.upstream.end();
       this.finish('client-terminate');
@@ -142,15 +140,12 @@ export class Relay {
   private onUpstreamData(chunk: Buffer): void {
     if (this.ended) return;
     this.stats.bytesToClient += chunk.length;
-    this.client.cork();
     try {
       this.fromUpstream.scan(chunk);
     } catch (err) {
-      this.client.uncork();
       this.violation('upstream', err);
       return;
     }
-    this.client.uncork();
     if (this.clientBlocked) this.upstream.pause();
   }
 

@@ -282,35 +282,33 @@ export class Store {
     return rows.map((r) => ({ target: r.target, role: r.role, rotatedAt: r.rotated_at }));
   }
 
-  async sessionStarted(s: SessionStart): Promise<void> {
+  /** One insert per session, once it is ready: the connect path pays no other write. */
+  async sessionOpened(s: SessionStart & SessionReady): Promise<void> {
     await this.pool.query(
-      'insert into sessions (id, gateway_id, client_addr, client_port, started_at) values ($1, $2, $3, $4, $5)',
-      [s.id, s.gatewayId, s.clientAddr, s.clientPort ?? null, s.startedAt],
-    );
-  }
-
-  async sessionReady(id: string, r: SessionReady): Promise<void> {
-    await this.pool.query(
-      `update sessions set username = $2, groups = $3, token_jti = $4, target = $5, database = $6,
-              upstream_role = $7, application_name = $8, tls_version = $9, tls_cipher = $10, alpn = $11,
-              auth_method = $12, channel_binding = $13, ready_at = $14, stage_ms = $15
-        where id = $1`,
+      `insert into sessions (id, gateway_id, client_addr, client_port, started_at, username, groups, token_jti,
+              target, database, upstream_role, application_name, tls_version, tls_cipher, alpn,
+              auth_method, channel_binding, ready_at, stage_ms)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
       [
-        id,
-        r.username,
-        r.groups,
-        r.tokenJti,
-        r.target,
-        r.database,
-        r.upstreamRole,
-        r.applicationName,
-        r.tlsVersion,
-        r.tlsCipher,
-        r.alpn,
-        r.authMethod,
-        r.channelBinding,
-        r.readyAt,
-        JSON.stringify(r.stageMs),
+        s.id,
+        s.gatewayId,
+        s.clientAddr,
+        s.clientPort ?? null,
+        s.startedAt,
+        s.username,
+        s.groups,
+        s.tokenJti,
+        s.target,
+        s.database,
+        s.upstreamRole,
+        s.applicationName,
+        s.tlsVersion,
+        s.tlsCipher,
+        s.alpn,
+        s.authMethod,
+        s.channelBinding,
+        s.readyAt,
+        JSON.stringify(s.stageMs),
       ],
     );
   }

@@ -3,7 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { serialize } from 'pg-protocol';
 import { tlsServerEndPoint } from '../auth/channel-binding.js';
-import { ScramClientExchange } from '../auth/scram-client.js';
+import { ScramClientExchange, ScramKeyCache } from '../auth/scram-client.js';
 import { SocketMessageReader, PeerClosedError } from '../net/socket-reader.js';
 import { decodeHandshake, type ServerFields } from '../protocol/backend-messages.js';
 import { AuthCode, Be } from '../protocol/constants.js';
@@ -44,6 +44,9 @@ export interface UpstreamConnection {
   authMethod: UpstreamAuthMethod | 'trust';
   channelBound: boolean;
 }
+
+/** Process-wide: derived SCRAM keys of upstream credentials (never the passwords). */
+const scramKeys = new ScramKeyCache();
 
 /** Limits during the handshake, stricter than in the session (libpq fe-connect.c). */
 function handshakeLimits(): Uint32Array {
@@ -183,6 +186,7 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
                 password: login.password,
                 mechanisms,
                 channelBinding: peer ? tlsServerEndPoint(peer.raw) : null,
+                keyCache: scramKeys,
               });
               authMethod = 'scram-sha-256';
               socket.write(serialize.sendSASLInitialResponseMessage(scram.mechanism, scram.clientFirst().toString('utf8')));
