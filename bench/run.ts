@@ -67,6 +67,9 @@ const scenarios: Scenario[] = [
   { name: 'connect per transaction, TLS -C -c8', args: ['-S', '-C', '-M', 'simple', '-c', '8', '-j', '2', '-T', String(SECONDS)] },
 ];
 
+/** BENCH_ONLY=prepared (a substring) runs just the matching scenarios. */
+const only = process.env['BENCH_ONLY'];
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'pgward-bench-'));
   const log = (line: string): void => {
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
 
   const results: Array<{ scenario: string; runs: Record<string, PgbenchResult>; ratios: Record<string, number> }> = [];
   try {
-    for (const sc of scenarios) {
+    for (const sc of scenarios.filter((x) => !only || x.name.includes(only))) {
       const runs: Record<string, PgbenchResult> = {};
       for (const ep of endpoints) {
         log(`${sc.name}: ${ep.name}`);
