@@ -362,14 +362,12 @@ export class ClientConnection {
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = null;
     const relayRef: { relay: Relay | null } = { relay: null };
-    const key = ctx.cancels.register({
-      busy: () => relayRef.relay?.busy ?? false,
-      cancel: () => {
-        sendUpstreamCancel(target.endpoint, up.pid, up.key).catch((err: unknown) =>
-          this.log.warn({ event: 'cancel_failed', err: (err as Error).message }, 'forwarding a cancel failed'),
-        );
-      },
-    });
+    const cancelUpstream = (): void => {
+      sendUpstreamCancel(target.endpoint, up.pid, up.key).catch((err: unknown) =>
+        this.log.warn({ event: 'cancel_failed', err: (err as Error).message }, 'forwarding a cancel failed'),
+      );
+    };
+    const key = ctx.cancels.register({ busy: () => relayRef.relay?.busy ?? false, cancel: cancelUpstream });
     this.socket.cork();
     for (const [name, value] of up.parameters) this.socket.write(W.parameterStatus(name, value));
     this.socket.write(W.backendKeyData(key.pid, key.key));
@@ -425,7 +423,11 @@ export class ClientConnection {
       target: target.name,
       clientAddr: this.clientAddr,
       startedAt: this.startedAt,
-      kill: (reason: string) => relay.kill('killed', `terminating connection: ${reason}`),
+      kill: (reason: string) => {
+        // A closed socket alone would leave a running statement to finish upstream.
+        if (relay.busy) cancelUpstream();
+        relay.kill('killed', `terminating connection: ${reason}`);
+      },
     });
     this.log.info(
       { event: 'session_ready', user: who.user, target: target.name, role: target.role, stages: this.stages },

@@ -43,6 +43,8 @@ export class Relay {
   private readonly fromClient: FrameScanner;
   private readonly fromUpstream: FrameScanner;
   private upstreamBlocked = false;
+  /** The upstream's own FATAL already told the client why it is closing. */
+  private lastUpstreamType = 0;
   private clientBlocked = false;
 
   constructor(
@@ -73,6 +75,7 @@ export class Relay {
         // Nothing server-side is held: one write per read keeps the relay at Node's pace.
         wantsBody: () => false,
         onFrame: (type) => {
+          this.lastUpstreamType = type;
           if (type === Be.DataRow) this.stats.rowsToClient++;
           else if (type === Be.ReadyForQuery) this.inFlight = false;
           return Verdict.Forward;
@@ -167,7 +170,8 @@ export class Relay {
   private finish(reason: EndReason, detail?: string): void {
     if (this.ended) return;
     this.ended = true;
-    if (reason === 'upstream-closed' && this.fromUpstream.atBoundary && !this.client.destroyed) {
+    const explained = this.lastUpstreamType === Be.ErrorResponse;
+    if (reason === 'upstream-closed' && !explained && this.fromUpstream.atBoundary && !this.client.destroyed) {
       this.client.write(
         errorResponse({
           severity: 'FATAL',

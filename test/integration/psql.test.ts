@@ -154,3 +154,50 @@ describe('psql through pgward', () => {
     expect(all).not.toContain(vaulted!);
   });
 });
+
+describe('when things break', () => {
+  it('tells the client when the upstream backend dies, and keeps serving others', async () => {
+    const cluster = inject('pgCluster');
+    const pending = psql(gw, 'alice', gw.database, token, ['-c', 'select pg_sleep(20)']);
+    let killed = 0;
+    for (let i = 0; i < 100 && killed === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const r = await superuserQuery(
+        cluster,
+        `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where query = 'select pg_sleep(20)' and usename = $1`,
+        'postgres',
+        [gw.upstreamRole],
+      );
+      killed = r.rows[0].n;
+    }
+    const r = await pending;
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('terminating connection due to administrator command');
+    expect((await psql(gw, 'alice', gw.database, token, ['-c', 'select 5'])).stdout.trim()).toBe('5');
+    await new Promise((res) => setTimeout(res, 200));
+    const s = await gw.cp.store.pool.query(`select end_reason from sessions where end_reason = 'upstream-closed'`);
+    expect(s.rows.length).toBe(1);
+  });
+
+  it('fails closed with a clear FATAL when the control plane is unreachable', async () => {
+    const other = await startTestGateway(inject('pgCluster'));
+    const t = (await other.issue('erin')).token;
+    expect((await psql(other, 'erin', other.database, t, ['-c', 'select 1'])).stdout.trim()).toBe('1');
+    await other.cp.store.pool.end();
+    const r = await psql(other, 'erin', other.database, t, ['-c', 'select 1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('pgward cannot verify credentials right now');
+    await other.gateway.close(500);
+  });
+
+  it('ends live sessions with a readable FATAL when the gateway shuts down', async () => {
+    const other = await startTestGateway(inject('pgCluster'));
+    const t = (await other.issue('frank')).token;
+    const pending = psql(other, 'frank', other.database, t, ['-c', 'select pg_sleep(20)']);
+    for (let i = 0; i < 100 && other.gateway.sessions.size === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    await other.close();
+    const r = await pending;
+    expect(r.stderr).toContain('pgward is shutting down');
+  });
+});
