@@ -14,9 +14,11 @@ import { createLogger } from '../src/util/logger.js';
 import { ensurePgBouncer, startPgBouncer } from './pgbouncer.js';
 
 const exec = promisify(execFile);
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6);
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 16);
 const SCALE = Number(process.env['BENCH_SCALE'] ?? 4);
+/** Each scenario runs this many rounds, targets in rotating order; the median is reported. */
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 
 interface Endpoint {
   name: 'direct' | 'pgbouncer' | 'pgward';
@@ -128,13 +130,23 @@ async function main(): Promise<void> {
     { name: 'pgward', port: gwAddr.port, user: 'bench', password: token, database: 'bench' },
   ];
 
-  const results: Array<{ scenario: string; runs: Record<string, PgbenchResult>; ratios: Record<string, number> }> = [];
+  const results: Array<{ scenario: string; runs: Record<string, PgbenchResult & { rounds: number[] }>; ratios: Record<string, number> }> = [];
   try {
     for (const sc of scenarios.filter((x) => !only || x.name.includes(only))) {
-      const runs: Record<string, PgbenchResult> = {};
-      for (const ep of endpoints) {
-        log(`${sc.name}: ${ep.name}`);
-        runs[ep.name] = await pgbench(ep, certs.caCertPath, sc.args);
+      const rounds: Record<string, PgbenchResult[]> = {};
+      for (let round = 0; round < ROUNDS; round++) {
+        // Rotate the order so no target always runs first (cold) or last.
+        const order = endpoints.map((_, i) => endpoints[(i + round) % endpoints.length]!);
+        for (const ep of order) {
+          log(`${sc.name}: ${ep.name} (round ${round + 1}/${ROUNDS})`);
+          (rounds[ep.name] ??= []).push(await pgbench(ep, certs.caCertPath, sc.args));
+        }
+      }
+      const runs: Record<string, PgbenchResult & { rounds: number[] }> = {};
+      for (const [name, list] of Object.entries(rounds)) {
+        const sorted = [...list].sort((a, b) => a.tps - b.tps);
+        const median = sorted[Math.floor(sorted.length / 2)]!;
+        runs[name] = { ...median, failed: list.reduce((n, x) => n + x.failed, 0), rounds: list.map((x) => x.tps) };
       }
       const r = (a: string, b: string): number => Math.round((runs[a]!.tps / runs[b]!.tps) * 1000) / 1000;
       const ratios: Record<string, number> = {
@@ -154,7 +166,7 @@ async function main(): Promise<void> {
   const report = {
     at: new Date().toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version, postgres: cluster.binaries.version },
-    settings: { seconds: SECONDS, clients: CLIENTS, scale: SCALE, tls: 'verify-full on every leg', auth: 'SCRAM-SHA-256 (pgward: token + channel binding)' },
+    settings: { seconds: SECONDS, rounds: ROUNDS, statistic: 'median tps of the rounds', clients: CLIENTS, scale: SCALE, tls: 'verify-full on every leg', auth: 'SCRAM-SHA-256 (pgward: token + channel binding)' },
     results,
   };
   await mkdir('bench/results', { recursive: true });
