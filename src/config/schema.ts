@@ -26,6 +26,42 @@ export const targetSchema = z
   })
   .strict();
 
+const externalIssuerSchema = z
+  .object({
+    /** Exact `iss` value; tokens from it are accepted as cleartext passwords (workload identity). */
+    issuer: z.string().url(),
+    /** Defaults to the issuer's discovery document's jwks_uri. */
+    jwksUri: z.string().url().optional(),
+    audience: z.string().min(1),
+    algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'])).min(1).default(['RS256', 'ES256']),
+    /** Claims that must be present, with exact values when given. */
+    requiredClaims: z.record(z.string(), z.string()).default({}),
+    usernameClaim: z.string().default('sub'),
+    groupsClaim: z.string().default('groups'),
+    /** Only for development issuers on plain http. */
+    allowInsecure: z.boolean().default(false),
+  })
+  .strict();
+
+const oidcSchema = z
+  .object({
+    issuer: z.string().url(),
+    clientId: z.string().min(1),
+    clientSecret: z.string().optional(),
+    /** Read the client secret from this environment variable instead of the file. */
+    clientSecretEnv: z.string().optional(),
+    scopes: z.array(z.string()).default(['openid', 'profile', 'email', 'groups']),
+    usernameClaim: z.string().default('preferred_username'),
+    emailClaim: z.string().default('email'),
+    groupsClaim: z.string().default('groups'),
+    /** Only for a development issuer on plain http (the embedded default's). */
+    allowInsecureIssuer: z.boolean().default(false),
+  })
+  .strict();
+
+export type OidcConfig = z.infer<typeof oidcSchema>;
+export type ExternalIssuerConfig = z.infer<typeof externalIssuerSchema>;
+
 export const configSchema = z
   .object({
     gatewayId: z.string().min(1).default('gw1'),
@@ -56,6 +92,12 @@ export const configSchema = z
         scramIterations: z.number().int().min(1).max(1_000_000).default(256),
         defaultTtl: z.string().default('8h'),
         maxTtl: z.string().default('30d'),
+        /** Clients with no live token get a one-time sign-in URL instead of a password prompt. */
+        linkLogin: z.boolean().default(true),
+        linkTtl: z.string().default('2m'),
+        /** What happens to a live session when its token expires. */
+        onTokenExpiry: z.enum(['end', 'allow']).default('end'),
+        externalIssuers: z.array(externalIssuerSchema).default([]),
       })
       .strict()
       .default({
@@ -66,6 +108,10 @@ export const configSchema = z
         scramIterations: 256,
         defaultTtl: '8h',
         maxTtl: '30d',
+        linkLogin: true,
+        linkTtl: '2m',
+        onTokenExpiry: 'end',
+        externalIssuers: [],
       }),
     limits: z
       .object({
@@ -75,6 +121,20 @@ export const configSchema = z
       })
       .strict()
       .default({ startupTimeoutMs: 60_000, maxMessageBytes: 256 * 1024 * 1024, maxConnections: 10_000 }),
+    oidc: oidcSchema.optional(),
+    web: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8432),
+        /** The URL people's browsers use; links and redirects are built from it. */
+        publicUrl: z.string().url().optional(),
+        /** What the developer page tells psql to connect to (defaults to the listener). */
+        pgHost: z.string().optional(),
+        pgPort: z.number().int().optional(),
+      })
+      .strict()
+      .default({ enabled: true, host: '127.0.0.1', port: 8432 }),
     store: z
       .object({ url: z.string().optional(), caFile: z.string().optional(), dataDir: z.string().default('.pgward/postgres') })
       .strict()

@@ -1,0 +1,66 @@
+import type { LoginLinkRow } from '../store/identity-queries.js';
+import { connectLines, type PgEndpoint } from './connect-lines.js';
+import { esc, layout } from './html.js';
+import type { WebSession } from './session.js';
+
+export function landingPage(ssoConfigured: boolean): string {
+  return layout(
+    'Sign in',
+    ssoConfigured
+      ? `<p>Sign in once with your company account, then connect with plain <code>psql</code>.</p>
+<p><a class="button" href="/auth/login">Sign in with single sign-on</a></p>`
+      : '<p>Single sign-on is not configured on this gateway. Ask an administrator for a token.</p>',
+  );
+}
+
+function copyBlock(id: string, label: string, text: string): string {
+  return `<section class="copy"><h2>${esc(label)}</h2><pre id="${id}">${esc(text)}</pre>
+<button type="button" data-copy="${id}">Copy</button></section>`;
+}
+
+export function developerPage(s: WebSession, ep: PgEndpoint, databases: string[]): string {
+  const database = databases[0] ?? 'postgres';
+  const lines = connectLines(ep, s.user, database, s.token);
+  const expires = new Date(s.expiresAt);
+  return layout(
+    'Connect',
+    `<p>Your token for <strong>${esc(s.user)}</strong>${s.groups.length ? ` (groups: ${esc(s.groups.join(', '))})` : ''}
+expires <time id="expires" datetime="${esc(expires.toISOString())}">${esc(expires.toISOString().replace('T', ' ').slice(0, 16))} UTC</time>.
+Databases you can name: ${databases.map((d) => `<code>${esc(d)}</code>`).join(', ') || 'none configured'}.</p>
+${copyBlock('psql-line', 'psql', lines.psql)}
+${copyBlock('pgpass-line', '~/.pgpass line', lines.pgpass)}
+${copyBlock('uri-line', 'Connection URI', lines.uri)}
+${copyBlock('export-line', 'Environment', lines.export)}
+<p class="hint">Signing out revokes this token: connections using it are refused from then on.</p>`,
+    { user: s.user, csrf: s.csrf },
+  );
+}
+
+export function linkPage(link: LoginLinkRow, s: WebSession, secret: string, problem: string | null): string {
+  const body = problem
+    ? `<p role="alert">${esc(problem)}</p>`
+    : `<p>A <code>psql</code> session is waiting to sign in as <strong>${esc(link.username)}</strong>
+to database <code>${esc(link.database ?? '')}</code> from <code>${esc(link.clientAddr ?? '')}</code>
+(started ${esc(link.createdAt.toISOString().slice(11, 19))} UTC).</p>
+<p>Approve it only if you started it.</p>
+<form method="post" action="/link/${esc(secret)}"><input type="hidden" name="csrf" value="${esc(s.csrf)}">
+<button type="submit" name="decision" value="approve">Approve this session</button>
+<button type="submit" name="decision" value="refuse" class="secondary">Refuse</button></form>`;
+  return layout('Sign in a psql session', body, { user: s.user, csrf: s.csrf });
+}
+
+export function messagePage(title: string, message: string, s?: WebSession): string {
+  return layout(title, `<p role="status">${esc(message)}</p>`, { user: s?.user, csrf: s?.csrf });
+}
+
+export function devicePage(s: WebSession, userCode: string, problem: string | null): string {
+  return layout(
+    'Sign in a device',
+    `${problem ? `<p role="alert">${esc(problem)}</p>` : ''}
+<p>Enter the code your terminal shows to sign it in as <strong>${esc(s.user)}</strong>.</p>
+<form method="post" action="/device"><input type="hidden" name="csrf" value="${esc(s.csrf)}">
+<label for="user_code">Code</label> <input id="user_code" name="user_code" value="${esc(userCode)}" autocomplete="off">
+<button type="submit">Sign in the device</button></form>`,
+    { user: s.user, csrf: s.csrf },
+  );
+}

@@ -1,0 +1,274 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { verifyToken } from '../auth/token.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { OidcSso, PendingLogin } from '../identity/oidc-sso.js';
+import type { SigningKeys } from '../identity/signing-keys.js';
+import type { TokenService } from '../identity/token-service.js';
+import type { IdentityQueries } from '../store/identity-queries.js';
+import type { Logger } from '../util/logger.js';
+import { parseDuration } from '../util/duration.js';
+import type { Vault } from '../vault/vault.js';
+import { connectLines, type PgEndpoint } from './connect-lines.js';
+import { developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
+import { LOGIN_COOKIE, newCsrf, safeNext, SealedCookies, SESSION_COOKIE, type WebSession } from './session.js';
+
+export interface WebDeps {
+  config: GatewayConfig;
+  log: Logger;
+  vault: Vault;
+  tokens: TokenService;
+  keys: SigningKeys;
+  identity: IdentityQueries;
+  sso: OidcSso | null;
+  pg: PgEndpoint;
+  publicUrl: string;
+  databases: string[];
+}
+
+export const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+
+const webDir = fileURLToPath(new URL('../../web/', import.meta.url));
+const webDirFromDist = fileURLToPath(new URL('../../../web/', import.meta.url));
+
+/** Security headers for every page: nothing embeds us, nothing leaks in a Referer. */
+function hardenHeaders(reply: FastifyReply): void {
+  reply.header('content-security-policy', "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self' http://127.0.0.1:*; frame-ancestors 'none'; base-uri 'none'");
+  reply.header('x-frame-options', 'DENY');
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('cache-control', 'no-store');
+}
+
+/** The browser-facing side of identity: SSO, the connect page, link login, CLI sign-in. */
+export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, trustProxy: false });
+  const secure = deps.publicUrl.startsWith('https:');
+  const cookies = new SealedCookies(deps.vault, secure);
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody);
+  const { existsSync } = await import('node:fs');
+  await app.register(fastifyStatic, { root: existsSync(webDir) ? webDir : webDirFromDist, prefix: '/static/', index: false });
+  app.addHook('onSend', async (_req, reply) => hardenHeaders(reply));
+
+  const session = (req: FastifyRequest): WebSession | null => {
+    const s = cookies.get<WebSession>(req, SESSION_COOKIE);
+    return s && new Date(s.expiresAt).getTime() > Date.now() ? s : null;
+  };
+  const html = (reply: FastifyReply, body: string, status = 200): FastifyReply =>
+    reply.code(status).type('text/html; charset=utf-8').send(body);
+  const requireSession = (req: FastifyRequest, reply: FastifyReply): WebSession | null => {
+    const s = session(req);
+    if (!s) {
+      void reply.redirect(`/auth/login?next=${encodeURIComponent(req.url)}`);
+      return null;
+    }
+    return s;
+  };
+  /** State changes need the session's CSRF value in the form, as well as the cookie. */
+  const checkCsrf = (s: WebSession, body: unknown): boolean =>
+    typeof body === 'object' && body !== null && (body as Record<string, unknown>)['csrf'] === s.csrf;
+
+  app.get('/health', async () => ({ ok: true }));
+
+  app.get('/', async (req, reply) => {
+    const s = session(req);
+    return html(reply, s ? developerPage(s, deps.pg, deps.databases) : landingPage(deps.sso !== null));
+  });
+
+  app.get<{ Querystring: { next?: string } }>('/auth/login', async (req, reply) => {
+    if (!deps.sso) return html(reply, messagePage('Sign in', 'Single sign-on is not configured.'), 404);
+    const { url, pending } = await deps.sso.start(safeNext(req.query.next));
+    cookies.set(reply, LOGIN_COOKIE, pending, 600);
+    return reply.redirect(url.href);
+  });
+
+  app.get('/auth/callback', async (req, reply) => {
+    const pending = cookies.get<PendingLogin>(req, LOGIN_COOKIE);
+    if (!deps.sso || !pending) return html(reply, messagePage('Sign-in failed', 'This sign-in has expired. Please start again.'), 400);
+    cookies.clear(reply, LOGIN_COOKIE);
+    try {
+      const who = await deps.sso.finish(new URL(req.url, deps.publicUrl), pending);
+      const issued = await deps.tokens.issue({ user: who.user, groups: who.groups, issuedBy: `sso:${who.issuer}` });
+      const s: WebSession = {
+        user: who.user,
+        email: who.email,
+        groups: who.groups,
+        jti: issued.jti,
+        token: issued.token,
+        expiresAt: issued.expiresAt.toISOString(),
+        csrf: newCsrf(),
+      };
+      cookies.set(reply, SESSION_COOKIE, s, Math.floor((issued.expiresAt.getTime() - Date.now()) / 1000));
+      deps.log.info({ event: 'sso_login', user: who.user, jti: issued.jti }, 'signed in through SSO');
+      return reply.redirect(pending.next);
+    } catch (err) {
+      deps.log.warn({ event: 'sso_failed', err: (err as Error).message }, 'SSO callback failed');
+      return html(reply, messagePage('Sign-in failed', 'The identity provider did not confirm who you are. Please try again.'), 400);
+    }
+  });
+
+  app.post('/auth/logout', async (req, reply) => {
+    const s = session(req);
+    if (s) {
+      if (!checkCsrf(s, req.body)) return html(reply, messagePage('Sign out', 'This form has expired; reload the page.'), 403);
+      await deps.tokens.revoke(s.jti, 'signed out');
+      deps.log.info({ event: 'sign_out', user: s.user, jti: s.jti }, 'signed out; token revoked');
+    }
+    cookies.clear(reply, SESSION_COOKIE);
+    return reply.redirect('/');
+  });
+
+  // ---- link login -------------------------------------------------------------------
+
+  app.get<{ Params: { secret: string } }>('/link/:secret', async (req, reply) => {
+    const s = requireSession(req, reply);
+    if (!s) return reply;
+    const link = await deps.identity.link(hashSecret(req.params.secret));
+    if (!link) return html(reply, messagePage('Sign in a psql session', 'This link is not valid.', s), 404);
+    return html(reply, linkPage(link, s, req.params.secret, linkProblem(link, s)));
+  });
+
+  app.post<{ Params: { secret: string }; Body: { csrf?: string; decision?: string } }>('/link/:secret', async (req, reply) => {
+    const s = requireSession(req, reply);
+    if (!s) return reply;
+    if (!checkCsrf(s, req.body)) return html(reply, messagePage('Sign in a psql session', 'This form has expired; reload the page.', s), 403);
+    const idHash = hashSecret(req.params.secret);
+    const link = await deps.identity.link(idHash);
+    const problem = link ? linkProblem(link, s) : 'This link is not valid.';
+    if (problem || !link) return html(reply, messagePage('Sign in a psql session', problem ?? 'This link is not valid.', s), 400);
+    const approve = req.body.decision === 'approve';
+    const done = await deps.identity.decideLink(idHash, approve ? { approve: true, groups: s.groups } : { approve: false });
+    if (!done) return html(reply, messagePage('Sign in a psql session', 'This link was already used or has expired.', s), 409);
+    deps.log.info({ event: approve ? 'link_approved' : 'link_refused', user: s.user }, 'link login decided');
+    return html(reply, messagePage('Sign in a psql session', approve ? 'Approved. You can go back to your terminal.' : 'Refused. The psql session will be told.', s));
+  });
+
+  // ---- CLI sign-in ------------------------------------------------------------------
+
+  const cliTtl = parseDuration('60s');
+  const issueForCli = async (s: WebSession, how: string) => {
+    const issued = await deps.tokens.issue({ user: s.user, groups: s.groups, issuedBy: how });
+    return deps.vault.sealInternal('cli-token', Buffer.from(issued.token));
+  };
+  const cliResult = (token: string) => {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub: string; exp: number };
+    const database = deps.databases[0] ?? 'postgres';
+    return {
+      token,
+      user: claims.sub,
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+      host: deps.pg.host,
+      port: deps.pg.port,
+      database,
+      sslrootcert: deps.pg.caPath,
+      psql: connectLines(deps.pg, claims.sub, database, token).psql.replace(/^PGPASSWORD='[^']*' /, ''),
+    };
+  };
+
+  app.get<{ Querystring: { port?: string; state?: string } }>('/cli/login', async (req, reply) => {
+    const port = Number(req.query.port);
+    const state = req.query.state ?? '';
+    if (!Number.isInteger(port) || port < 1024 || port > 65535 || !/^[\w-]{16,128}$/.test(state)) {
+      return html(reply, messagePage('CLI sign-in', 'This sign-in request is malformed.'), 400);
+    }
+    const s = requireSession(req, reply);
+    if (!s) return reply;
+    const code = randomBytes(24).toString('base64url');
+    await deps.identity.createCliGrant({
+      codeHash: hashSecret(code),
+      kind: 'loopback',
+      userCode: null,
+      expiresAt: new Date(Date.now() + cliTtl),
+      approvedUser: s.user,
+      approvedGroups: s.groups,
+      tokenSealed: await issueForCli(s, 'cli-login'),
+    });
+    // Only the loopback interface: the code must never leave this machine.
+    return reply.redirect(`http://127.0.0.1:${port}/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`);
+  });
+
+  const redeem = async (code: unknown, reply: FastifyReply) => {
+    if (typeof code !== 'string' || code.length > 200) return reply.code(400).send({ error: 'invalid_request' });
+    const grant = await deps.identity.redeemCliGrant(hashSecret(code));
+    if (!grant) return null;
+    return cliResult(deps.vault.openInternal('cli-token', grant.tokenSealed).toString('utf8'));
+  };
+
+  app.post<{ Body: { code?: string } }>('/cli/token', async (req, reply) => {
+    const result = await redeem(req.body?.code, reply);
+    if (reply.sent) return reply;
+    return result ? result : reply.code(400).send({ error: 'invalid_grant' });
+  });
+
+  app.post('/cli/device', async () => {
+    const deviceCode = randomBytes(24).toString('base64url');
+    const alphabet = 'BCDFGHJKLMNPQRSTVWXZ';
+    const raw = Array.from(randomBytes(8), (b) => alphabet[b % alphabet.length]).join('');
+    const userCode = `${raw.slice(0, 4)}-${raw.slice(4)}`;
+    await deps.identity.createCliGrant({ codeHash: hashSecret(deviceCode), kind: 'device', userCode, expiresAt: new Date(Date.now() + 600_000) });
+    return {
+      device_code: deviceCode,
+      user_code: userCode,
+      verification_uri: `${deps.publicUrl}/device`,
+      verification_uri_complete: `${deps.publicUrl}/device?user_code=${userCode}`,
+      expires_in: 600,
+      interval: 2,
+    };
+  });
+
+  app.post<{ Body: { device_code?: string } }>('/cli/device/token', async (req, reply) => {
+    const code = req.body?.device_code;
+    if (typeof code !== 'string') return reply.code(400).send({ error: 'invalid_request' });
+    const grant = await deps.identity.cliGrant(hashSecret(code));
+    if (!grant || grant.kind !== 'device' || grant.expiresAt.getTime() < Date.now()) return reply.code(400).send({ error: 'expired_token' });
+    if (!grant.approvedUser) return reply.code(400).send({ error: 'authorization_pending' });
+    const result = await redeem(code, reply);
+    return result ?? reply.code(400).send({ error: 'invalid_grant' });
+  });
+
+  app.get<{ Querystring: { user_code?: string } }>('/device', async (req, reply) => {
+    const s = requireSession(req, reply);
+    if (!s) return reply;
+    return html(reply, devicePage(s, (req.query.user_code ?? '').slice(0, 9), null));
+  });
+
+  app.post<{ Body: { csrf?: string; user_code?: string } }>('/device', async (req, reply) => {
+    const s = requireSession(req, reply);
+    if (!s) return reply;
+    if (!checkCsrf(s, req.body)) return html(reply, messagePage('Sign in a device', 'This form has expired; reload the page.', s), 403);
+    const userCode = String(req.body.user_code ?? '').trim().toUpperCase();
+    const grant = await deps.identity.cliGrantByUserCode(userCode);
+    if (!grant || grant.kind !== 'device' || grant.expiresAt.getTime() < Date.now() || grant.approvedUser) {
+      return html(reply, devicePage(s, userCode, 'That code is not valid or has expired.'), 400);
+    }
+    await deps.identity.approveDeviceGrant(grant.codeHash, s.user, s.groups, await issueForCli(s, 'cli-device'));
+    return html(reply, messagePage('Sign in a device', 'Done. Your terminal is signed in.', s));
+  });
+
+  /** The token signs itself out: `pgward logout` sends it as a bearer token. */
+  app.post('/cli/logout', async (req, reply) => {
+    const auth = req.headers.authorization ?? '';
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    try {
+      const who = await verifyToken(token, deps.keys.publicJwks(), deps.config.auth);
+      await deps.tokens.revoke(who.jti, 'signed out with the CLI');
+      return { revoked: who.jti };
+    } catch {
+      return reply.code(401).send({ error: 'invalid_token' });
+    }
+  });
+
+  return app;
+}
+
+function linkProblem(link: { username: string; expiresAt: Date; approvedAt: Date | null; refusedAt: Date | null; usedAt: Date | null }, s: WebSession): string | null {
+  if (link.usedAt || link.approvedAt || link.refusedAt) return 'This link was already used.';
+  if (link.expiresAt.getTime() < Date.now()) return 'This link has expired. Connect again to get a new one.';
+  if (link.username !== s.user) return `This session asked to sign in as "${link.username}", but you are signed in as "${s.user}".`;
+  return null;
+}
