@@ -82,11 +82,12 @@ export async function verifyToken(
     if (!payload.sub || !payload.jti || payload.exp === undefined) throw new TokenError('missing-claims');
     return { user: payload.sub, groups, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) };
   } catch (err) {
-    throw new TokenError(classify(err));
+    throw new TokenError(classifyTokenError(err));
   }
 }
 
-function classify(err: unknown): TokenFailure {
+/** Maps jose's errors onto the reasons the audit log records. */
+export function classifyTokenError(err: unknown): TokenFailure {
   if (err instanceof TokenError) return err.reason;
   if (err instanceof errors.JWTExpired) return 'expired';
   if (err instanceof errors.JWTClaimValidationFailed) {

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { advertisedMechanisms, ScramServerExchange } from '../auth/scram-server.js';
 import { TokenError } from '../auth/token.js';
+import type { ScramLookup } from '../identity/token-service.js';
 import { PeerClosedError, SocketMessageReader } from '../net/socket-reader.js';
 import { PrefixedStream } from '../net/prefixed-stream.js';
 import { decideStartupParams, type StartupDecision } from '../policy/startup-params.js';
@@ -28,8 +29,10 @@ type Startup = Extract<StartupPacket, { kind: 'startup' }>;
 interface Authenticated {
   user: string;
   groups: string[];
-  tokenJti: string;
-  method: 'scram-sha-256' | 'scram-sha-256-plus' | 'password';
+  /** null for link login, which proves the person without a token. */
+  tokenJti: string | null;
+  expiresAt: Date | null;
+  method: 'scram-sha-256' | 'scram-sha-256-plus' | 'password' | 'workload-jwt' | 'link';
 }
 
 const TLS_HANDSHAKE = 0x16;
@@ -221,7 +224,7 @@ export class ClientConnection {
     }
     const decision = decideStartupParams(startup.params, user, database);
 
-    const who = await this.authenticate(user);
+    const who = await this.authenticate(user, database);
     this.mark('auth');
     this.log.info({ event: 'authenticated', user, method: who.method }, 'client authenticated');
 
@@ -242,11 +245,19 @@ export class ClientConnection {
     return auth.passwordUsers.some((p) => globMatch(p, user)) ? 'password' : auth.method;
   }
 
-  private async authenticate(user: string): Promise<Authenticated> {
+  private async authenticate(user: string, database: string): Promise<Authenticated> {
     const method = this.authMethod(user);
     try {
       // Success is recorded in the session row (auth_method); failures get their own event.
-      return method === 'password' ? await this.cleartextAuth(user) : await this.scramAuth(user);
+      if (method === 'password') return await this.cleartextAuth(user);
+      const lookup = await this.ctx.tokens.scramLookup(user).catch((err: unknown) => {
+        throw controlPlaneDown(err);
+      });
+      // No live token at all: a password prompt could only fail, so offer a sign-in link.
+      if (this.ctx.linkLogin && (lookup.credentials?.verifiers.length ?? 0) === 0) {
+        return await this.linkLogin(user, database);
+      }
+      return await this.scramAuth(user, lookup);
     } catch (err) {
       const reason =
         err instanceof PgError ? (err.internalReason ?? err.message) : err instanceof Error ? err.message : String(err);
@@ -274,20 +285,26 @@ export class ClientConnection {
     const password = parsePasswordMessage(await this.readAuthMessage('password'));
     if (password.length === 0) throw new PgError(SqlState.invalidPassword, 'empty password returned by client');
     try {
-      const identity = await this.ctx.tokens.verifyPassword(user, password);
+      const external = this.ctx.workload?.handles(password) ?? false;
+      const identity = external
+        ? await this.ctx.workload!.verify(user, password)
+        : await this.ctx.tokens.verifyPassword(user, password);
       this.socket.write(W.authenticationOk());
-      return { user, groups: identity.groups, tokenJti: identity.jti, method: 'password' };
+      return {
+        user,
+        groups: identity.groups,
+        tokenJti: external ? null : identity.jti,
+        expiresAt: identity.expiresAt,
+        method: external ? 'workload-jwt' : 'password',
+      };
     } catch (err) {
       if (err instanceof TokenError) throw passwordFailed(user, `token ${err.reason}`);
       throw controlPlaneDown(err);
     }
   }
 
-  private async scramAuth(user: string): Promise<Authenticated> {
+  private async scramAuth(user: string, lookup: ScramLookup): Promise<Authenticated> {
     const { ctx } = this;
-    const lookup = await ctx.tokens.scramLookup(user).catch((err: unknown) => {
-      throw controlPlaneDown(err);
-    });
     const onTls = this.tlsSocket !== null;
     const exchange = new ScramServerExchange({
       user,
@@ -312,7 +329,57 @@ export class ClientConnection {
     this.socket.write(W.authenticationOk());
     this.socket.uncork();
     const plus = initial.mechanism === 'SCRAM-SHA-256-PLUS';
-    return { user, groups: token.groups, tokenJti: verifierId, method: plus ? 'scram-sha-256-plus' : 'scram-sha-256' };
+    return {
+      user,
+      groups: token.groups,
+      tokenJti: verifierId,
+      expiresAt: token.expiresAt,
+      method: plus ? 'scram-sha-256-plus' : 'scram-sha-256',
+    };
+  }
+
+  /**
+   * Link login: AuthenticationOk first (libpq shows notices only after it), then a
+   * NoticeResponse with a one-time URL; nothing is relayed until the person approves it
+   * in the browser while signed in as this user.
+   */
+  private async linkLogin(user: string, database: string): Promise<Authenticated> {
+    const link = this.ctx.linkLogin!;
+    const secret = randomBytes(24).toString('base64url');
+    const idHash = createHash('sha256').update(secret).digest();
+    const ttlMs = link.ttlMs;
+    await link.queries
+      .createLink({ idHash, username: user, clientAddr: this.clientAddr, database, gatewayId: this.ctx.config.gatewayId, expiresAt: new Date(Date.now() + ttlMs) })
+      .catch((err: unknown) => {
+        throw controlPlaneDown(err);
+      });
+    // The wait is bounded by the link's lifetime, not the usual startup deadline.
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => this.destroy(), ttlMs + 5_000);
+    this.socket.write(W.authenticationOk());
+    this.socket.write(
+      W.noticeResponse({
+        severity: 'NOTICE',
+        code: SqlState.successfulCompletion,
+        message: `pgward: sign in to continue: ${link.baseUrl}/link/${secret}`,
+        detail: `Open the link in a browser and approve this session. It works once and expires in ${Math.round(ttlMs / 1000)} seconds.`,
+      }),
+    );
+    this.log.info({ event: 'link_login_started', user }, 'waiting for link login');
+    const until = Date.now() + ttlMs;
+    while (Date.now() < until && !this.socket.destroyed) {
+      await new Promise((r) => setTimeout(r, link.pollMs));
+      const row = await link.queries.link(idHash).catch(() => null);
+      if (row?.refusedAt) throw new PgError(SqlState.invalidAuthorizationSpecification, 'sign-in was refused in the browser', { internalReason: 'link refused' });
+      if (row?.approvedAt) {
+        if (!(await link.queries.useLink(idHash))) throw new PgError(SqlState.invalidAuthorizationSpecification, 'this sign-in link was already used', { internalReason: 'link reused' });
+        return { user, groups: row.approvedGroups ?? [], tokenJti: null, expiresAt: null, method: 'link' };
+      }
+    }
+    throw new PgError(SqlState.invalidAuthorizationSpecification, 'sign-in link expired before it was approved', {
+      internalReason: 'link expired',
+      hint: 'Connect again for a new link, or use a token.',
+    });
   }
 
   private async readSasl(user: string): Promise<Buffer> {

@@ -1,5 +1,7 @@
 import type { GatewayConfig } from '../config/schema.js';
 import type { TokenService } from '../identity/token-service.js';
+import type { WorkloadIdentity } from '../identity/workload.js';
+import type { IdentityQueries } from '../store/identity-queries.js';
 import type { Store } from '../store/store.js';
 import type { UpstreamEndpoint } from '../upstream/connector.js';
 import type { Logger } from '../util/logger.js';
@@ -26,6 +28,10 @@ export interface GatewayContext {
   cancels: CancelRouter;
   sessions: SessionRegistry;
   targets: Map<string, ResolvedTarget>;
+  /** Set when a console URL is known: clients with no live token get a sign-in link. */
+  linkLogin: { queries: IdentityQueries; baseUrl: string; ttlMs: number; pollMs: number } | null;
+  /** External issuers whose JWTs are accepted as cleartext passwords. */
+  workload: WorkloadIdentity | null;
   /** Keys the SCRAM mock salt for unknown users, stable across gateways sharing a vault key. */
   scramMockSecret: Buffer;
 }

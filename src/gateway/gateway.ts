@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { GatewayConfig } from '../config/schema.js';
 import type { TokenService } from '../identity/token-service.js';
+import { WorkloadIdentity } from '../identity/workload.js';
+import type { IdentityQueries } from '../store/identity-queries.js';
+import { parseDuration } from '../util/duration.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import type { Vault } from '../vault/vault.js';
@@ -13,6 +16,8 @@ import { SessionRegistry } from './session-registry.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
+  /** Where link-login URLs point (the console), with the store queries behind them. */
+  linkLogin?: { queries: IdentityQueries; baseUrl: string } | undefined;
   log: Logger;
   tls: ServerTls | null;
   store: Store;
@@ -63,6 +68,11 @@ export class Gateway {
       sessions: new SessionRegistry(),
       targets: await resolveTargets(deps.config),
       scramMockSecret: deps.vault.derive('scram-mock-salt'),
+      linkLogin:
+        deps.linkLogin && deps.config.auth.linkLogin
+          ? { ...deps.linkLogin, ttlMs: parseDuration(deps.config.auth.linkTtl), pollMs: 250 }
+          : null,
+      workload: deps.config.auth.externalIssuers.length > 0 ? new WorkloadIdentity(deps.config.auth.externalIssuers) : null,
     };
     return new Gateway(ctx);
   }
