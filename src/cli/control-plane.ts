@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { GatewayConfig } from '../config/schema.js';
 import { SigningKeys } from '../identity/signing-keys.js';
 import { TokenService } from '../identity/token-service.js';
+import { IdentityQueries } from '../store/identity-queries.js';
 import { Store } from '../store/store.js';
 import { loadVaultKey } from '../vault/key-source.js';
 import { Vault } from '../vault/vault.js';
@@ -11,6 +12,7 @@ export interface ControlPlane {
   vault: Vault;
   keys: SigningKeys;
   tokens: TokenService;
+  identity: IdentityQueries;
   close(): Promise<void>;
 }
 
@@ -31,7 +33,7 @@ export async function openControlPlane(
     const keys = new SigningKeys(store, vault);
     await keys.load();
     const tokens = new TokenService(store, keys, config.auth);
-    return { store, vault, keys, tokens, close: () => store.close() };
+    return { store, vault, keys, tokens, identity: new IdentityQueries(store), close: () => store.close() };
   } catch (err) {
     await store.close();
     throw err;

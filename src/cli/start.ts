@@ -9,6 +9,7 @@ import { createLogger } from '../util/logger.js';
 import { openControlPlane } from './control-plane.js';
 import { startEmbedded, type EmbeddedDefault } from './embedded.js';
 import { removeState, writeState } from './state-file.js';
+import { planConsole, startWebConsole, type WebConsole } from './web-console.js';
 
 export const DEFAULT_HOME = '.pgward';
 export const STATE_FILE = `${DEFAULT_HOME}/state.json`;
@@ -63,8 +64,29 @@ export async function start(opts: { config?: string | undefined; port?: number |
     caPath = dev.caCertPath;
   }
   const tls = await loadServerTls({ certPath, keyPath, caPath, minVersion: config.tls.minVersion });
-  const gateway = await Gateway.create({ config, log, tls, store: cp.store, vault: cp.vault, tokens: cp.tokens });
+  const plan = config.web.enabled ? await planConsole(config) : null;
+  const gateway = await Gateway.create({
+    config,
+    log,
+    tls,
+    store: cp.store,
+    vault: cp.vault,
+    tokens: cp.tokens,
+    linkLogin: plan ? { queries: cp.identity, baseUrl: plan.publicUrl } : undefined,
+  });
   const addr = await gateway.listen();
+  const pgHost = config.web.pgHost ?? (addr.host === '127.0.0.1' || addr.host === '::1' ? 'localhost' : addr.host);
+  let web: WebConsole | null = null;
+  if (plan) {
+    web = await startWebConsole({
+      plan,
+      config,
+      cp,
+      log,
+      pg: { host: pgHost, port: config.web.pgPort ?? addr.port, caPath },
+      devIdp: embedded !== null,
+    });
+  }
 
   if (embedded) {
     await writeState(STATE_FILE, {
@@ -83,6 +105,16 @@ export async function start(opts: { config?: string | undefined; port?: number |
       `PGPASSWORD='${issued.token}' psql "host=${addr.host} port=${addr.port} dbname=demo user=alice sslmode=verify-full sslrootcert=${caPath ?? ''}"`,
     );
     say('');
+    if (web) {
+      say('');
+      say(`  console: ${web.url}  (sign in, then copy a ready psql line)`);
+      if (web.devIdp) {
+        say(`  development identity provider ${web.devIdp.issuer}, demo users:`);
+        for (const u of web.devIdp.users) say(`    ${u.username.padEnd(6)} password ${u.password}   (${u.groups.join(', ')})`);
+      }
+      say(`  or, as a user with no token yet, connect with no password and open the link psql prints:`);
+      say(`    psql "host=${pgHost} port=${addr.port} dbname=demo user=bob sslmode=verify-full sslrootcert=${caPath ?? ''}"`);
+    }
     say(`  more tokens: npm run -s pgward -- token issue --user NAME [--groups a,b] [--ttl 8h]`);
     say('  Ctrl-C stops the gateway and the embedded PostgreSQL.');
   }
@@ -93,6 +125,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
     stopping = true;
     log.info({ event: 'shutdown', signal }, 'shutting down');
     await gateway.close(5_000);
+    await web?.close();
     await cp.close();
     if (embedded) {
       await embedded.cluster.stop();

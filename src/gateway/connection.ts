@@ -224,7 +224,7 @@ export class ClientConnection {
     }
     const decision = decideStartupParams(startup.params, user, database);
 
-    const who = await this.authenticate(user, database);
+    const who = await this.authenticate(user, database, decision.linkLogin);
     this.mark('auth');
     this.log.info({ event: 'authenticated', user, method: who.method }, 'client authenticated');
 
@@ -245,9 +245,17 @@ export class ClientConnection {
     return auth.passwordUsers.some((p) => globMatch(p, user)) ? 'password' : auth.method;
   }
 
-  private async authenticate(user: string, database: string): Promise<Authenticated> {
-    const method = this.authMethod(user);
+  private async authenticate(user: string, database: string, linkAsked: boolean): Promise<Authenticated> {
+    const method = linkAsked ? 'link' : this.authMethod(user);
     try {
+      if (linkAsked) {
+        if (!this.ctx.linkLogin) {
+          throw new PgError(SqlState.invalidAuthorizationSpecification, 'sign-in links are not enabled on this gateway', {
+            hint: 'Remove pgward.login=link from the connection options and use a token.',
+          });
+        }
+        return await this.linkLogin(user, database);
+      }
       // Success is recorded in the session row (auth_method); failures get their own event.
       if (method === 'password') return await this.cleartextAuth(user);
       const lookup = await this.ctx.tokens.scramLookup(user).catch((err: unknown) => {

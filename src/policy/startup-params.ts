@@ -39,6 +39,24 @@ export interface StartupDecision {
   /** `_pq_.*` protocol options to list in NegotiateProtocolVersion (never forwarded). */
   unsupportedOptions: string[];
   applicationName: string | null;
+  /** The client asked to sign in through a browser link (PGOPTIONS='-c pgward.login=link'). */
+  linkLogin: boolean;
+}
+
+/** The only setting pgward reads from `options`; nothing in it is forwarded. */
+const LINK_LOGIN_OPTION = 'pgward.login=link';
+
+/** Splits `options` on whitespace and accepts only pgward's own switch; any other setting is refused. */
+function parseOptions(value: string): { linkLogin: boolean } {
+  const words = value.trim().split(/\s+/).filter(Boolean);
+  let linkLogin = false;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const setting = w === '-c' ? words[++i] : w.startsWith('-c') ? w.slice(2) : w.startsWith('--') ? w.slice(2) : undefined;
+    if (setting !== LINK_LOGIN_OPTION) throw denied('options');
+    linkLogin = true;
+  }
+  return { linkLogin };
 }
 
 const normalizeEncoding = (v: string): string => v.toLowerCase().replace(/[-_\s]/g, '');
@@ -56,6 +74,7 @@ export function decideStartupParams(params: StartupParams, user: string, databas
   const forward: Array<[string, string]> = [];
   const unsupportedOptions: string[] = [];
   let applicationName: string | null = null;
+  let linkLogin = false;
   for (const [name, value] of params) {
     if (GATEWAY_PARAMS.has(name)) continue;
     if (name.startsWith('_pq_.')) {
@@ -73,8 +92,8 @@ export function decideStartupParams(params: StartupParams, user: string, databas
       throw denied(name);
     }
     if (name === 'options') {
-      if (value.trim() === '') continue;
-      throw denied(name);
+      linkLogin = parseOptions(value).linkLogin;
+      continue;
     }
     if (!FORWARDED.has(name)) throw denied(name);
     if (name === 'client_encoding' && REFUSED_ENCODINGS.has(normalizeEncoding(value))) {
@@ -85,5 +104,5 @@ export function decideStartupParams(params: StartupParams, user: string, databas
     if (name === 'application_name') applicationName = printable(value);
     forward.push([name, value]);
   }
-  return { user, database, forward, unsupportedOptions, applicationName };
+  return { user, database, forward, unsupportedOptions, applicationName, linkLogin };
 }

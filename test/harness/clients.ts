@@ -11,7 +11,13 @@ export interface RunResult {
 export function run(
   cmd: string,
   args: string[],
-  opts: { env?: Record<string, string>; input?: string; timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
+  opts: {
+    env?: Record<string, string>;
+    input?: string;
+    timeoutMs?: number;
+    onSpawn?: (pid: number) => void;
+    onStderr?: (text: string) => void;
+  } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
@@ -21,7 +27,10 @@ export function run(
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      opts.onStderr?.(stderr);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('spawn', () => opts.onSpawn?.(child.pid!));
@@ -61,12 +70,20 @@ export function psql(
   dbname: string,
   password: string | null,
   args: string[],
-  opts: { extra?: Record<string, string>; input?: string; timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
+  opts: {
+    extra?: Record<string, string>;
+    input?: string;
+    timeoutMs?: number;
+    onSpawn?: (pid: number) => void;
+    onStderr?: (text: string) => void;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<RunResult> {
   return run('psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-At', '-d', conninfo(t, user, dbname, opts.extra), ...args], {
-    env: password === null ? { PGPASSWORD: '' } : { PGPASSWORD: password },
+    env: { ...(password === null ? { PGPASSWORD: '', PGPASSFILE: '/dev/null' } : { PGPASSWORD: password }), ...opts.env },
     input: opts.input,
     timeoutMs: opts.timeoutMs,
     onSpawn: opts.onSpawn,
+    onStderr: opts.onStderr,
   });
 }

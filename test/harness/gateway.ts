@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { openControlPlane, type ControlPlane } from '../../src/cli/control-plane.js';
+import { planConsole, startWebConsole, type WebConsole } from '../../src/cli/web-console.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput, GatewayConfig } from '../../src/config/schema.js';
 import { Gateway } from '../../src/gateway/gateway.js';
@@ -50,6 +51,8 @@ export interface TestGateway extends ConnTarget {
   upstreamRole: string;
   /** Every log line the gateway wrote (to check that no secret ever appears). */
   logs: string[];
+  /** The web console with the development IdP, when asked for. */
+  web: WebConsole | null;
   issue(user: string, opts?: { groups?: string[]; ttl?: string }): Promise<{ token: string; jti: string }>;
   close(): Promise<void>;
 }
@@ -61,6 +64,7 @@ export interface TestGateway extends ConnTarget {
 export async function startTestGateway(
   cluster: ClusterInfo,
   overrides: Partial<ConfigInput> = {},
+  opts: { web?: boolean } = {},
 ): Promise<TestGateway> {
   const sfx = randomBytes(4).toString('hex');
   const cpDb = `pgward_cp_${sfx}`;
@@ -94,6 +98,7 @@ export async function startTestGateway(
       },
     },
     log: { level: 'debug' },
+    web: { host: '127.0.0.1', port: 0 },
     ...overrides,
   });
   const storeUrl = `postgresql://${cluster.superuser}:${encodeURIComponent(cluster.superuserPassword)}@${cluster.host}:${cluster.port}/${cpDb}`;
@@ -102,8 +107,20 @@ export async function startTestGateway(
   await cp.vault.set('app', role, rolePassword);
   const tls = await loadServerTls({ certPath: cluster.certPath, keyPath: cluster.keyPath, caPath: cluster.caPath, minVersion: 'TLSv1.2' });
   const log = createLogger('debug', sink);
-  const gateway = await Gateway.create({ config, log, tls, store: cp.store, vault: cp.vault, tokens: cp.tokens });
+  const plan = opts.web ? await planConsole(config) : null;
+  const gateway = await Gateway.create({
+    config,
+    log,
+    tls,
+    store: cp.store,
+    vault: cp.vault,
+    tokens: cp.tokens,
+    linkLogin: plan ? { queries: cp.identity, baseUrl: plan.publicUrl } : undefined,
+  });
   const addr = await gateway.listen('127.0.0.1', 0);
+  const web = plan
+    ? await startWebConsole({ plan, config, cp, log, pg: { host: 'localhost', port: addr.port, caPath: cluster.caPath }, devIdp: true })
+    : null;
   return {
     host: '127.0.0.1',
     port: addr.port,
@@ -115,12 +132,14 @@ export async function startTestGateway(
     upstreamDatabase: upstreamDb,
     upstreamRole: role,
     logs,
+    web,
     issue: async (user, o = {}) => {
       const t = await cp.tokens.issue({ user, groups: o.groups ?? [], ttl: o.ttl, issuedBy: 'test' });
       return { token: t.token, jti: t.jti };
     },
     close: async () => {
       await gateway.close(2_000);
+      await web?.close();
       await cp.close();
     },
   };

@@ -62,6 +62,22 @@ describe('startup parameter allow-list', () => {
   });
 
   it('lets replication=false and empty options through as no-ops', () => {
-    expect(decide([['replication', 'false'], ['options', '  ']]).forward).toEqual([]);
+    const d = decide([['replication', 'false'], ['options', '  ']]);
+    expect(d.forward).toEqual([]);
+    expect(d.linkLogin).toBe(false);
+  });
+
+  it('reads the link-login switch from options in each spelling libpq users write, and forwards nothing', () => {
+    for (const v of ['-c pgward.login=link', '-cpgward.login=link', '--pgward.login=link', '  -c   pgward.login=link ']) {
+      const d = decide([['options', v]]);
+      expect(d.linkLogin).toBe(true);
+      expect(d.forward).toEqual([]);
+    }
+  });
+
+  it('refuses any other setting riding along with the link-login switch', () => {
+    for (const v of ['-c pgward.login=link -c role=postgres', '-c pgward.login=token', '-c', 'pgward.login=link']) {
+      expect(() => decide([['options', v]])).toThrow(/startup parameter "options" is not allowed/);
+    }
   });
 });

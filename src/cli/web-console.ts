@@ -1,0 +1,107 @@
+import net from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { GatewayConfig, OidcConfig } from '../config/schema.js';
+import { startDevIdp, type DevIdp, type DevUser } from '../identity/dev-idp.js';
+import { OidcSso } from '../identity/oidc-sso.js';
+import type { Logger } from '../util/logger.js';
+import type { PgEndpoint } from '../web/connect-lines.js';
+import { buildWebApp } from '../web/server.js';
+import type { ControlPlane } from './control-plane.js';
+
+/** Where the console will listen and the URL browsers use, fixed before anything starts. */
+export interface ConsolePlan {
+  host: string;
+  port: number;
+  publicUrl: string;
+}
+
+async function freePort(host: string): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The public URL must be known before the gateway starts (link-login notices carry it)
+ * and before the identity provider starts (it pins the redirect URI).
+ */
+export async function planConsole(config: GatewayConfig): Promise<ConsolePlan> {
+  const host = config.web.host;
+  const port = config.web.port === 0 ? await freePort(host) : config.web.port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  const publicUrl = (config.web.publicUrl ?? `http://${shown}:${port}`).replace(/\/+$/, '');
+  return { host, port, publicUrl };
+}
+
+export interface WebConsole {
+  url: string;
+  app: FastifyInstance;
+  /** The in-process identity provider when no external issuer is configured and devIdp was asked for. */
+  devIdp: DevIdp | null;
+  close(): Promise<void>;
+}
+
+export interface WebConsoleOptions {
+  plan: ConsolePlan;
+  config: GatewayConfig;
+  cp: ControlPlane;
+  log: Logger;
+  pg: PgEndpoint;
+  /** Start the development identity provider when config.oidc is absent. */
+  devIdp: boolean;
+  devUsers?: DevUser[];
+}
+
+/** The console with its single sign-on: the configured issuer, or the development one. */
+export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConsole> {
+  const { plan, config, cp, log } = opts;
+  let devIdp: DevIdp | null = null;
+  let oidcConfig: OidcConfig | undefined = config.oidc;
+  if (!oidcConfig && opts.devIdp) {
+    devIdp = await startDevIdp({ redirectUris: [`${plan.publicUrl}/auth/callback`], users: opts.devUsers });
+    oidcConfig = {
+      issuer: devIdp.issuer,
+      clientId: devIdp.clientId,
+      clientSecret: devIdp.clientSecret,
+      scopes: ['openid', 'profile', 'email', 'groups'],
+      usernameClaim: 'preferred_username',
+      emailClaim: 'email',
+      groupsClaim: 'groups',
+      allowInsecureIssuer: true,
+    };
+  }
+  try {
+    const sso = oidcConfig ? await OidcSso.discover(oidcConfig, `${plan.publicUrl}/auth/callback`) : null;
+    const app = await buildWebApp({
+      config,
+      log,
+      vault: cp.vault,
+      tokens: cp.tokens,
+      keys: cp.keys,
+      identity: cp.identity,
+      sso,
+      pg: opts.pg,
+      publicUrl: plan.publicUrl,
+      databases: Object.keys(config.targets),
+    });
+    await app.listen({ host: plan.host, port: plan.port });
+    log.info({ event: 'console_listening', url: plan.publicUrl, sso: oidcConfig?.issuer ?? null }, 'console listening');
+    return {
+      url: plan.publicUrl,
+      app,
+      devIdp,
+      close: async () => {
+        await app.close();
+        await devIdp?.close();
+      },
+    };
+  } catch (err) {
+    await devIdp?.close();
+    throw err;
+  }
+}
