@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { tokenIssue, tokenRevoke, vaultList, vaultSet } from './admin-commands.js';
+import { login, logout } from './login.js';
 import { start } from './start.js';
 
 const port = (v: string): number => {
@@ -19,6 +20,26 @@ program
   .description('run the gateway (with no store configured: embedded Postgres, dev certificates, demo database)')
   .option('-p, --port <port>', 'listen port', port)
   .action((o: { port?: number }) => start({ config: program.opts<{ config?: string }>().config, port: o.port }));
+
+const DEFAULT_GATEWAY = process.env['PGWARD_URL'] ?? 'http://127.0.0.1:8432';
+
+program
+  .command('login')
+  .description('sign in through the browser and write a ~/.pgpass entry for psql')
+  .option('-g, --gateway <url>', 'the gateway console URL (env PGWARD_URL)', DEFAULT_GATEWAY)
+  .option('--device', 'device code flow: sign in from a browser on another machine')
+  .option('--no-open', 'print the sign-in URL instead of opening a browser')
+  .action(async (o: { gateway: string; device?: boolean; open: boolean }) => {
+    await login({ gateway: o.gateway, device: o.device ?? false, open: o.open });
+  });
+
+program
+  .command('logout')
+  .description('revoke the token from `pgward login` and remove its ~/.pgpass entry')
+  .option('-g, --gateway <url>', 'the gateway console URL (env PGWARD_URL)', DEFAULT_GATEWAY)
+  .action(async (o: { gateway: string }) => {
+    await logout({ gateway: o.gateway });
+  });
 
 const token = program.command('token').description('gateway tokens');
 token

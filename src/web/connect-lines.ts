@@ -1,3 +1,5 @@
+import { formatPgpassLine } from '../util/pgpass.js';
+
 /** Where clients connect, as the developer page and the CLI present it. */
 export interface PgEndpoint {
   host: string;
@@ -13,7 +15,6 @@ export interface ConnectLines {
   export: string;
 }
 
-const pgpassField = (s: string): string => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The four ways of handing a token to libpq, each ready to paste. */
@@ -23,7 +24,7 @@ export function connectLines(ep: PgEndpoint, user: string, database: string, tok
   const query = ep.caPath ? `sslmode=verify-full&sslrootcert=${encodeURIComponent(ep.caPath)}` : 'sslmode=verify-full';
   return {
     psql: `PGPASSWORD=${shellQuote(token)} psql "${conninfo}"`,
-    pgpass: `${pgpassField(ep.host)}:${ep.port}:*:${pgpassField(user)}:${pgpassField(token)}`,
+    pgpass: formatPgpassLine({ host: ep.host, port: String(ep.port), database: '*', user, password: token }),
     uri: `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(token)}@${ep.host}:${ep.port}/${encodeURIComponent(database)}?${query}`,
     export: `export PGPASSWORD=${shellQuote(token)}`,
   };
