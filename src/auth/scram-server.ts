@@ -208,7 +208,7 @@ export class ScramServerExchange {
       if (constantTimeEqual(sha256(clientKey), v.storedKey) && verifiers.length > 0 && !match) match = v;
     }
     if (!match) {
-      throw passwordFailed(this.opts.user, this.opts.credentials ? 'wrong proof (no live token matches)' : 'unknown user');
+      throw passwordFailed(this.opts.user, this.opts.credentials ? 'wrong proof (no token matches)' : 'unknown user');
     }
     return { serverFinal: `v=${hmac(match.serverKey, authMessage).toString('base64')}`, verifierId: match.id };
   }

@@ -1,4 +1,4 @@
-import { errors, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet, createLocalJWKSet } from 'jose';
+import { createLocalJWKSet, decodeJwt, errors, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
 
 export const TOKEN_ALG = 'ES256';
 
@@ -82,7 +82,21 @@ export async function verifyToken(
     if (!payload.sub || !payload.jti || payload.exp === undefined) throw new TokenError('missing-claims');
     return { user: payload.sub, groups, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) };
   } catch (err) {
-    throw new TokenError(classifyTokenError(err));
+    const reason = classifyTokenError(err);
+    // jose checks the signature before the claims, so a token from another issuer fails
+    // on its key; the (unverified) iss says which failure the audit should name.
+    if ((reason === 'unknown-key' || reason === 'bad-signature' || reason === 'alg-not-allowed') && unverifiedIssuer(token) !== opts.issuer) {
+      throw new TokenError('wrong-issuer');
+    }
+    throw new TokenError(reason);
+  }
+}
+
+function unverifiedIssuer(token: string): string | undefined {
+  try {
+    return decodeJwt(token).iss;
+  } catch {
+    return undefined;
   }
 }
 

@@ -41,7 +41,10 @@ const externalIssuerSchema = z
     /** Only for development issuers on plain http. */
     allowInsecure: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .refine((i) => i.allowInsecure || (i.issuer.startsWith('https:') && (i.jwksUri ?? 'https:').startsWith('https:')), {
+    message: 'an external issuer and its JWKS must use https (allowInsecure: true only for development)',
+  });
 
 const oidcSchema = z
   .object({

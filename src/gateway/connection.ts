@@ -262,7 +262,7 @@ export class ClientConnection {
         throw controlPlaneDown(err);
       });
       // No live token at all: a password prompt could only fail, so offer a sign-in link.
-      if (this.ctx.linkLogin && (lookup.credentials?.verifiers.length ?? 0) === 0) {
+      if (this.ctx.linkLogin && lookup.liveCount === 0) {
         return await this.linkLogin(user, database);
       }
       return await this.scramAuth(user, lookup);
@@ -331,7 +331,10 @@ export class ClientConnection {
     this.socket.write(W.authenticationSASLContinue(started.serverFirst));
     const { serverFinal, verifierId } = exchange.clientFinal(await this.readSasl(user));
     const token = lookup.tokens.get(verifierId);
-    if (!token || token.expiresAt.getTime() <= Date.now()) throw passwordFailed(user, 'token expired');
+    // A proof that matches a dead token's verifier fails like any wrong password; only the audit learns which.
+    if (!token) throw passwordFailed(user, 'password mismatch');
+    if (token.revokedAt) throw passwordFailed(user, 'token revoked');
+    if (token.expiresAt.getTime() <= Date.now()) throw passwordFailed(user, 'token expired');
     this.socket.cork();
     this.socket.write(W.authenticationSASLFinal(serverFinal));
     this.socket.write(W.authenticationOk());

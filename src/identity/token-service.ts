@@ -24,8 +24,10 @@ export interface IssuedToken {
 
 export interface ScramLookup {
   credentials: ScramCredentialSet | null;
-  /** Groups and expiry per verifier id (the token's jti). */
-  tokens: Map<string, { groups: string[]; expiresAt: Date }>;
+  /** Groups, expiry and revocation per verifier id (the token's jti). */
+  tokens: Map<string, { groups: string[]; expiresAt: Date; revokedAt: Date | null }>;
+  /** How many of the verifiers belong to tokens that can still log in. */
+  liveCount: number;
 }
 
 /**
@@ -84,14 +86,16 @@ export class TokenService {
   /** SCRAM path: the salt and every live verifier of the user, or null for a stranger. */
   async scramLookup(user: string): Promise<ScramLookup> {
     const found = await this.store.scramCredentials(user);
-    if (!found) return { credentials: null, tokens: new Map() };
+    if (!found) return { credentials: null, tokens: new Map(), liveCount: 0 };
+    const now = Date.now();
     return {
+      liveCount: found.tokens.filter((t) => !t.revokedAt && t.expiresAt.getTime() > now).length,
       credentials: {
         salt: found.user.salt,
         iterations: found.user.iterations,
         verifiers: found.tokens.map((t) => ({ id: t.jti, storedKey: t.storedKey, serverKey: t.serverKey })),
       },
-      tokens: new Map(found.tokens.map((t) => [t.jti, { groups: t.groups, expiresAt: t.expiresAt }])),
+      tokens: new Map(found.tokens.map((t) => [t.jti, { groups: t.groups, expiresAt: t.expiresAt, revokedAt: t.revokedAt }])),
     };
   }
 

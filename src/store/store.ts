@@ -20,6 +20,8 @@ export interface LiveToken {
   jti: string;
   groups: string[];
   expiresAt: Date;
+  /** Set for a recently revoked token, kept so a failed login can name why it failed. */
+  revokedAt: Date | null;
   storedKey: Buffer;
   serverKey: Buffer;
 }
@@ -129,7 +131,11 @@ export class Store {
     return { salt: row.scram_salt, iterations: row.scram_iterations };
   }
 
-  /** One round trip per connect: the salt and every live verifier of the user. */
+  /**
+   * One round trip per connect: the salt, every live verifier of the user, and those of
+   * tokens revoked or expired in the last week (so the audit can say "revoked" rather than
+   * "wrong password"; they never authenticate).
+   */
   async scramCredentials(name: string): Promise<{ user: UserScram; tokens: LiveToken[] } | null> {
     const { rows } = await this.pool.query<{
       scram_salt: Buffer;
@@ -137,12 +143,20 @@ export class Store {
       jti: string | null;
       groups: string[] | null;
       expires_at: Date | null;
+      revoked_at: Date | null;
       stored_key: Buffer | null;
       server_key: Buffer | null;
     }>(
-      `select u.scram_salt, u.scram_iterations, t.jti, t.groups, t.expires_at, t.stored_key, t.server_key
+      `select u.scram_salt, u.scram_iterations, t.jti, t.groups, t.expires_at, t.revoked_at, t.stored_key, t.server_key
          from users u
-         left join tokens t on t.username = u.name and t.revoked_at is null and t.expires_at > now()
+         left join lateral (
+           select jti, groups, expires_at, revoked_at, stored_key, server_key
+             from tokens
+            where username = u.name and expires_at > now() - interval '7 days'
+              and (revoked_at is null or revoked_at > now() - interval '7 days')
+            order by (revoked_at is null and expires_at > now()) desc, issued_at desc
+            limit 64
+         ) t on true
         where u.name = $1`,
       [name],
     );
@@ -155,6 +169,7 @@ export class Store {
           jti: r.jti,
           groups: r.groups ?? [],
           expiresAt: r.expires_at,
+          revokedAt: r.revoked_at,
           storedKey: r.stored_key,
           serverKey: r.server_key,
         });
