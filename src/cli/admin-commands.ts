@@ -42,15 +42,21 @@ export function tokenIssue(
   });
 }
 
-export function tokenRevoke(configPath: string | undefined, jti: string | undefined, user: string | undefined): Promise<void> {
+export function tokenRevoke(
+  configPath: string | undefined,
+  jti: string | undefined,
+  opts: { user?: string | undefined; endSessions?: boolean | undefined },
+): Promise<void> {
   return withControlPlane(configPath, async (cp) => {
-    if (user) {
-      const n = await cp.tokens.revokeUser(user, 'revoked with the CLI');
-      process.stderr.write(`revoked ${n} token(s) of ${user}\n`);
+    const endSessions = opts.endSessions ?? false;
+    const ending = endSessions ? '; its live sessions are being ended' : '';
+    if (opts.user) {
+      const n = await cp.tokens.revokeUser(opts.user, 'revoked with the CLI', { endSessions });
+      process.stderr.write(`revoked ${n} token(s) of ${opts.user}${endSessions ? '; live sessions of the user are being ended' : ''}\n`);
     } else if (jti) {
-      const done = await cp.tokens.revoke(jti, 'revoked with the CLI');
+      const done = await cp.tokens.revoke(jti, 'revoked with the CLI', { endSessions });
       if (!done) throw new Error(`no live token ${jti}`);
-      process.stderr.write(`revoked ${jti}\n`);
+      process.stderr.write(`revoked ${jti}${ending}\n`);
     } else {
       throw new Error('give a token id or --user');
     }

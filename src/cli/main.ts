@@ -57,8 +57,9 @@ token
   .description('revoke one token by jti, or every token of a user')
   .argument('[jti]', 'token id')
   .option('-u, --user <name>', 'revoke all tokens of this user')
-  .action((jti: string | undefined, o: { user?: string }) =>
-    tokenRevoke(program.opts<{ config?: string }>().config, jti, o.user),
+  .option('--end-sessions', 'also end live sessions using the token (or of the user) on every gateway')
+  .action((jti: string | undefined, o: { user?: string; endSessions?: boolean }) =>
+    tokenRevoke(program.opts<{ config?: string }>().config, jti, o),
   );
 
 const vault = program.command('vault').description('upstream credentials');

@@ -95,6 +95,8 @@ export const configSchema = z
         scramIterations: z.number().int().min(1).max(1_000_000).default(256),
         defaultTtl: z.string().default('8h'),
         maxTtl: z.string().default('30d'),
+        /** Lifetime caps per group (e.g. admins: 1h); a member of several gets the shortest. */
+        groupTtl: z.record(z.string(), z.string()).default({}),
         /** Clients with no live token get a one-time sign-in URL instead of a password prompt. */
         linkLogin: z.boolean().default(true),
         linkTtl: z.string().default('2m'),
@@ -111,6 +113,7 @@ export const configSchema = z
         scramIterations: 256,
         defaultTtl: '8h',
         maxTtl: '30d',
+        groupTtl: {},
         linkLogin: true,
         linkTtl: '2m',
         onTokenExpiry: 'end',

@@ -384,7 +384,9 @@ export class ClientConnection {
       if (row?.refusedAt) throw new PgError(SqlState.invalidAuthorizationSpecification, 'sign-in was refused in the browser', { internalReason: 'link refused' });
       if (row?.approvedAt) {
         if (!(await link.queries.useLink(idHash))) throw new PgError(SqlState.invalidAuthorizationSpecification, 'this sign-in link was already used', { internalReason: 'link reused' });
-        return { user, groups: row.approvedGroups ?? [], tokenJti: null, expiresAt: null, method: 'link' };
+        const groups = row.approvedGroups ?? [];
+        // No token backs a link session, so it gets the lifetime a token for these groups would.
+        return { user, groups, tokenJti: null, expiresAt: new Date(Date.now() + this.ctx.tokens.lifetime(groups)), method: 'link' };
       }
     }
     throw new PgError(SqlState.invalidAuthorizationSpecification, 'sign-in link expired before it was approved', {
@@ -477,11 +479,13 @@ export class ClientConnection {
       })
       .catch((err: unknown) => this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session record not written'));
 
+    let expiry: NodeJS.Timeout | null = null;
     const relay = new Relay(this.socket, up.socket, {
       maxMessageBytes: ctx.config.limits.maxMessageBytes,
       clientLeftover,
       upstreamLeftover: up.leftover,
       onEnd: (reason: EndReason, detail?: string) => {
+        if (expiry) clearTimeout(expiry);
         ctx.cancels.unregister(key.pid);
         ctx.sessions.remove(this.id);
         this.log.info({ event: 'session_end', reason, detail, stats: relay.stats }, 'session ended');
@@ -495,18 +499,23 @@ export class ClientConnection {
       },
     });
     relayRef.relay = relay;
+    const kill = (reason: string, endReason: EndReason = 'killed'): void => {
+      // A closed socket alone would leave a running statement to finish upstream.
+      if (relay.busy) cancelUpstream();
+      relay.kill(endReason, `terminating connection: ${reason}`);
+    };
     ctx.sessions.add({
       id: this.id,
       user: who.user,
       target: target.name,
       clientAddr: this.clientAddr,
       startedAt: this.startedAt,
-      kill: (reason: string) => {
-        // A closed socket alone would leave a running statement to finish upstream.
-        if (relay.busy) cancelUpstream();
-        relay.kill('killed', `terminating connection: ${reason}`);
-      },
+      tokenJti: who.tokenJti,
+      kill,
     });
+    if (who.expiresAt && ctx.config.auth.onTokenExpiry === 'end') {
+      expiry = setTimeout(() => kill('the token of this session expired', 'token-expired'), Math.max(0, who.expiresAt.getTime() - Date.now()));
+    }
     this.log.info(
       { event: 'session_ready', user: who.user, target: target.name, role: target.role, stages: this.stages },
       'session ready',

@@ -5,7 +5,7 @@ import type { TokenService } from '../identity/token-service.js';
 import { WorkloadIdentity } from '../identity/workload.js';
 import type { IdentityQueries } from '../store/identity-queries.js';
 import { parseDuration } from '../util/duration.js';
-import type { Store } from '../store/store.js';
+import { REVOCATION_CHANNEL, type Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import type { Vault } from '../vault/vault.js';
 import { CancelRouter } from './cancel-router.js';
@@ -51,6 +51,7 @@ async function resolveTargets(config: GatewayConfig): Promise<Map<string, Resolv
 export class Gateway {
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
+  private readonly revocations: { close(): Promise<void> };
   readonly sessions: SessionRegistry;
   readonly cancels: CancelRouter;
 
@@ -59,6 +60,26 @@ export class Gateway {
     this.cancels = ctx.cancels;
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => ctx.log.error({ event: 'listener_error', err: err.message }, 'listener error'));
+    this.revocations = ctx.store.subscribe(
+      REVOCATION_CHANNEL,
+      (payload) => this.onRevocation(payload),
+      (err) => ctx.log.warn({ event: 'revocation_listener_down', err: err.message }, 'revocation listener reconnecting'),
+    );
+  }
+
+  /** A revocation with endSessions, from any gateway or the CLI: end what it names here. */
+  private onRevocation(payload: string): void {
+    let notice: { jti?: unknown; user?: unknown };
+    try {
+      notice = JSON.parse(payload) as { jti?: unknown; user?: unknown };
+    } catch {
+      return;
+    }
+    const jti = typeof notice.jti === 'string' ? notice.jti : undefined;
+    const user = typeof notice.user === 'string' ? notice.user : undefined;
+    if (jti === undefined && user === undefined) return;
+    const ended = this.ctx.sessions.endRevoked({ jti, user }, 'the token of this session was revoked');
+    this.ctx.log.info({ event: 'revocation_received', jti, user, ended }, 'revocation applied to live sessions');
   }
 
   static async create(deps: GatewayDeps): Promise<Gateway> {
@@ -112,6 +133,7 @@ export class Gateway {
     const deadline = Date.now() + graceMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const socket of this.connections) socket.destroy();
+    await this.revocations.close();
     await closed;
   }
 }

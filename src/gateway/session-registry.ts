@@ -1,3 +1,5 @@
+import type { EndReason } from '../relay/relay.js';
+
 /** A live client session as the rest of the gateway may see it. */
 export interface LiveSession {
   id: string;
@@ -5,8 +7,10 @@ export interface LiveSession {
   target: string | null;
   clientAddr: string;
   startedAt: Date;
+  /** The gateway token the session logged in with (null for link login and workload JWTs). */
+  tokenJti: string | null;
   /** Ends the session with a FATAL the client can read. */
-  kill(reason: string): void;
+  kill(reason: string, endReason?: EndReason): void;
 }
 
 export class SessionRegistry {
@@ -26,6 +30,19 @@ export class SessionRegistry {
 
   list(): LiveSession[] {
     return [...this.sessions.values()];
+  }
+
+  /** Ends every session matching a revocation notice; returns how many. */
+  endRevoked(notice: { jti?: string; user?: string }, reason: string): number {
+    let n = 0;
+    for (const s of this.sessions.values()) {
+      const hit = (notice.jti !== undefined && s.tokenJti === notice.jti) || (notice.user !== undefined && s.user === notice.user);
+      if (hit) {
+        s.kill(reason, 'token-revoked');
+        n++;
+      }
+    }
+    return n;
   }
 
   get size(): number {

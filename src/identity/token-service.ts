@@ -12,6 +12,11 @@ export interface TokenPolicy {
   scramIterations: number;
   defaultTtl: string;
   maxTtl: string;
+  groupTtl: Record<string, string>;
+}
+
+export class TokenLifetimeError extends Error {
+  override name = 'TokenLifetimeError';
 }
 
 export interface IssuedToken {
@@ -41,10 +46,27 @@ export class TokenService {
     private readonly policy: TokenPolicy,
   ) {}
 
+  /** The longest lifetime these groups allow, and where that cap comes from. */
+  lifetimeCap(groups: string[]): { ms: number; source: string } {
+    let cap = { ms: parseDuration(this.policy.maxTtl), source: `maxTtl ${this.policy.maxTtl}` };
+    for (const g of groups) {
+      const t = this.policy.groupTtl[g];
+      if (t !== undefined && parseDuration(t) < cap.ms) cap = { ms: parseDuration(t), source: `group ${g} (${t})` };
+    }
+    return cap;
+  }
+
+  /** A requested lifetime, or the default, within the policy's caps. */
+  lifetime(groups: string[], requested?: string): number {
+    const cap = this.lifetimeCap(groups);
+    if (requested === undefined) return Math.min(parseDuration(this.policy.defaultTtl), cap.ms);
+    const ms = parseDuration(requested);
+    if (ms <= 0 || ms > cap.ms) throw new TokenLifetimeError(`token lifetime ${requested} is over the limit of ${cap.source}`);
+    return ms;
+  }
+
   async issue(req: { user: string; groups: string[]; ttl?: string | undefined; issuedBy: string }): Promise<IssuedToken> {
-    const ttlMs = parseDuration(req.ttl ?? this.policy.defaultTtl);
-    const maxMs = parseDuration(this.policy.maxTtl);
-    if (ttlMs <= 0 || ttlMs > maxMs) throw new Error(`token lifetime must be between 1s and ${this.policy.maxTtl}`);
+    const ttlMs = this.lifetime(req.groups, req.ttl);
     const jti = randomUUID();
     const expiresAt = new Date(Date.now() + ttlMs);
     const token = await mintToken(this.keys.signingKey(), {
@@ -99,11 +121,12 @@ export class TokenService {
     };
   }
 
-  async revoke(jti: string, reason: string): Promise<boolean> {
-    return this.store.revokeToken(jti, reason);
+  /** Refused for new connections at once; with endSessions, every gateway also ends its sessions on it. */
+  async revoke(jti: string, reason: string, opts: { endSessions?: boolean } = {}): Promise<boolean> {
+    return this.store.revokeToken(jti, reason, opts.endSessions ?? false);
   }
 
-  async revokeUser(user: string, reason: string): Promise<number> {
-    return this.store.revokeUserTokens(user, reason);
+  async revokeUser(user: string, reason: string, opts: { endSessions?: boolean } = {}): Promise<number> {
+    return this.store.revokeUserTokens(user, reason, opts.endSessions ?? false);
   }
 }

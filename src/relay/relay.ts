@@ -13,6 +13,8 @@ export type EndReason =
   | 'client-protocol-violation'
   | 'upstream-protocol-violation'
   | 'killed'
+  | 'token-expired'
+  | 'token-revoked'
   | 'shutdown';
 
 export interface RelayStats {

@@ -16,6 +16,9 @@ export interface UserScram {
   iterations: number;
 }
 
+/** Where revocations that end live sessions are announced to every gateway. */
+export const REVOCATION_CHANNEL = 'pgward_revocations';
+
 export interface LiveToken {
   jti: string;
   groups: string[];
@@ -100,17 +103,21 @@ export interface AuthEvent {
 
 /** The control plane: every query the gateway runs against its own Postgres. */
 export class Store {
-  private constructor(readonly pool: pg.Pool) {}
+  private constructor(
+    readonly pool: pg.Pool,
+    /** For connections that live outside the pool (LISTEN). */
+    private readonly clientConfig: pg.ClientConfig,
+  ) {}
 
   static async open(opts: StoreOptions): Promise<Store> {
-    const pool = new pg.Pool({
+    const clientConfig: pg.ClientConfig = {
       connectionString: opts.connectionString,
-      max: opts.max ?? 10,
       ...(opts.ca ? { ssl: { ca: opts.ca, rejectUnauthorized: true } } : {}),
-    });
+    };
+    const pool = new pg.Pool({ ...clientConfig, max: opts.max ?? 10 });
     // A broken idle connection must not take the gateway down; the pool replaces it.
     pool.on('error', () => undefined);
-    const store = new Store(pool);
+    const store = new Store(pool, clientConfig);
     await migrate(pool);
     return store;
   }
@@ -211,20 +218,79 @@ export class Store {
     };
   }
 
-  async revokeToken(jti: string, reason: string): Promise<boolean> {
-    const res = await this.pool.query(
-      'update tokens set revoked_at = now(), revoked_reason = $2 where jti = $1 and revoked_at is null',
-      [jti, reason],
+  /**
+   * Revokes one token. With endSessions the same transaction notifies every gateway on
+   * REVOCATION_CHANNEL, so the notice is sent only if the revocation commits.
+   */
+  async revokeToken(jti: string, reason: string, endSessions = false): Promise<boolean> {
+    const res = await this.pool.query<{ jti: string }>(
+      `with r as (update tokens set revoked_at = now(), revoked_reason = $2 where jti = $1 and revoked_at is null returning jti)
+       select r.jti, case when $3 then pg_notify($4, json_build_object('jti', r.jti)::text) end from r`,
+      [jti, reason, endSessions, REVOCATION_CHANNEL],
     );
-    return (res.rowCount ?? 0) > 0;
+    return res.rows.length > 0;
   }
 
-  async revokeUserTokens(username: string, reason: string): Promise<number> {
-    const res = await this.pool.query(
-      'update tokens set revoked_at = now(), revoked_reason = $2 where username = $1 and revoked_at is null',
-      [username, reason],
+  async revokeUserTokens(username: string, reason: string, endSessions = false): Promise<number> {
+    const res = await this.pool.query<{ n: string }>(
+      `with r as (update tokens set revoked_at = now(), revoked_reason = $2 where username = $1 and revoked_at is null returning jti)
+       select count(*) as n, case when $3 then pg_notify($4, json_build_object('user', $1::text)::text) end from r`,
+      [username, reason, endSessions, REVOCATION_CHANNEL],
     );
-    return res.rowCount ?? 0;
+    return Number(res.rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Calls onMessage for each NOTIFY on channel, on a connection of its own that is
+   * re-established after failures (a missed notice while down is logged by onDown).
+   */
+  subscribe(channel: string, onMessage: (payload: string) => void, onDown: (err: Error) => void): { close(): Promise<void> } {
+    let client: pg.Client | null = null;
+    let closed = false;
+    let retry: NodeJS.Timeout | null = null;
+    const again = (err: Error): void => {
+      onDown(err);
+      client = null;
+      if (!closed && !retry) {
+        retry = setTimeout(() => {
+          retry = null;
+          void connect();
+        }, 1_000);
+        retry.unref();
+      }
+    };
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client(this.clientConfig);
+      c.on('error', (err) => {
+        void c.end().catch(() => undefined);
+        if (client === c) again(err);
+      });
+      c.on('end', () => {
+        if (client === c) again(new Error('LISTEN connection closed'));
+      });
+      c.on('notification', (n) => {
+        if (n.channel === channel && n.payload !== undefined) onMessage(n.payload);
+      });
+      try {
+        await c.connect();
+        await c.query(`listen ${pg.escapeIdentifier(channel)}`);
+        if (closed) return void (await c.end());
+        client = c;
+      } catch (err) {
+        await c.end().catch(() => undefined);
+        again(err as Error);
+      }
+    };
+    void connect();
+    return {
+      close: async () => {
+        closed = true;
+        if (retry) clearTimeout(retry);
+        const c = client;
+        client = null;
+        await c?.end().catch(() => undefined);
+      },
+    };
   }
 
   async activeSigningKey(): Promise<SigningKeyRow | null> {

@@ -31,7 +31,10 @@ ${copyBlock('psql-line', 'psql', lines.psql)}
 ${copyBlock('pgpass-line', '~/.pgpass line', lines.pgpass)}
 ${copyBlock('uri-line', 'Connection URI', lines.uri)}
 ${copyBlock('export-line', 'Environment', lines.export)}
-<p class="hint">Signing out revokes this token: connections using it are refused from then on.</p>`,
+<p class="hint">Signing out revokes this token: connections using it are refused from then on.
+Sessions already open with it run on, unless you end them too:</p>
+<form method="post" action="/auth/logout" id="end-sessions"><input type="hidden" name="csrf" value="${esc(s.csrf)}">
+<input type="hidden" name="end_sessions" value="on"><button type="submit" class="secondary">Sign out and end my open sessions</button></form>`,
     { user: s.user, csrf: s.csrf },
   );
 }

@@ -116,8 +116,9 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     const s = session(req);
     if (s) {
       if (!checkCsrf(s, req.body)) return html(reply, messagePage('Sign out', 'This form has expired; reload the page.'), 403);
-      await deps.tokens.revoke(s.jti, 'signed out');
-      deps.log.info({ event: 'sign_out', user: s.user, jti: s.jti }, 'signed out; token revoked');
+      const endSessions = (req.body as Record<string, unknown>)['end_sessions'] === 'on';
+      await deps.tokens.revoke(s.jti, 'signed out', { endSessions });
+      deps.log.info({ event: 'sign_out', user: s.user, jti: s.jti, endSessions }, 'signed out; token revoked');
     }
     cookies.clear(reply, SESSION_COOKIE);
     return reply.redirect('/');
