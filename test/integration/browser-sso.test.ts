@@ -88,6 +88,20 @@ describe('browser single sign-on (Chromium, development IdP)', () => {
     expect(revoked.rows.map((r) => r.revoked_at !== null)).toEqual([true]);
   });
 
+  it('"sign out and end my open sessions" ends a running psql session at once', async () => {
+    const c = await browser.newContext();
+    const page = await c.newPage();
+    await signInAt(page, gw.web!.url, devUser('bob'));
+    const line = await text(page, '#psql-line');
+    const running = run('bash', ['-c', `${line} -X -At -c "select pg_sleep(20)"`], { env: { PGPASSFILE: '/dev/null' } });
+    while (!gw.gateway.sessions.list().some((x) => x.user === 'bob')) await new Promise((r) => setTimeout(r, 25));
+    await page.click('#end-sessions button');
+    const r = await running;
+    expect(r.stderr).toContain('FATAL:  terminating connection: the token of this session was revoked');
+    expect(await text(page, 'a.button[href="/auth/login"]')).toBe('Sign in with single sign-on');
+    await c.close();
+  });
+
   it('refuses a wrong password at the identity provider and stays signed out', async () => {
     const page = await browser.newPage();
     await page.goto(gw.web!.url + '/auth/login');
