@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { openControlPlane } from '../src/cli/control-plane.js';
 import { parseConfig } from '../src/config/load.js';
 import { Gateway } from '../src/gateway/gateway.js';
+import { PolicyRuntime } from '../src/gateway/policy-runtime.js';
 import { loadServerTls } from '../src/gateway/server-tls.js';
 import { freePort, PostgresCluster } from '../src/store/postgres-launcher.js';
 import { ensureDevCertificates } from '../src/tls/dev-ca.js';
@@ -120,7 +121,11 @@ async function main(): Promise<void> {
   const cp = await openControlPlane(config, { storeUrl: cluster.connectionString('pgward_cp'), createVaultKey: true });
   await cp.vault.set('bench', 'bench', benchPassword);
   const serverTls = await loadServerTls({ certPath: certs.certPath, keyPath: certs.keyPath, caPath: certs.caCertPath, minVersion: 'TLSv1.2' });
-  const gateway = await Gateway.create({ config, log: createLogger('warn'), tls: serverTls, store: cp.store, vault: cp.vault, tokens: cp.tokens });
+  const policyDir = join(work, 'policies');
+  await mkdir(policyDir, { recursive: true });
+  await writeFile(join(policyDir, 'bench.yaml'), 'rules:\n  - name: bench\n    effect: allow\n    subjects: { users: [bench] }\n    targets: [bench]\n');
+  const policy = await PolicyRuntime.start({ store: cp.store, log: createLogger('warn'), dir: policyDir, watch: false });
+  const gateway = await Gateway.create({ config, log: createLogger('warn'), tls: serverTls, store: cp.store, vault: cp.vault, tokens: cp.tokens, policy });
   const gwAddr = await gateway.listen('127.0.0.1', 0);
   const token = (await cp.tokens.issue({ user: 'bench', groups: [], ttl: '2h', issuedBy: 'bench' })).token;
 
@@ -158,6 +163,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await gateway.close(1_000);
+    await policy.close();
     await cp.close();
     await bouncer.stop();
     await cluster.stop();

@@ -7,6 +7,8 @@ export interface TokenIdentity {
   groups: string[];
   jti: string;
   expiresAt: Date;
+  /** String claims policy may match on (workload JWTs); empty for the gateway's own tokens. */
+  claims?: Record<string, string>;
 }
 
 /** Why a token was refused: recorded in the audit log, never shown to the client. */

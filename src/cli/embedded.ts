@@ -9,7 +9,7 @@ export interface EmbeddedDefault {
   certs: DevCertificates;
   storeUrl: string;
   vaultKeyFile: string;
-  demo: { target: string; database: string; role: string; password: string };
+  demo: { target: string; database: string; role: string; password: string; readRole: string; readPassword: string };
 }
 
 async function persistentSecret(path: string): Promise<string> {
@@ -48,6 +48,13 @@ export async function startEmbedded(root: string, certDir: string, log: (line: s
   await cluster.query(`${roleExists ? 'alter' : 'create'} role ${role} login password '${demoPassword}'`);
   await cluster.query(`grant all on database demo to ${role}`);
   await cluster.query(`alter database demo owner to ${role}`);
+  // The read-only role developers' grant maps to (see policies/demo.yaml).
+  const readRole = 'demo_ro';
+  const readPassword = randomBytes(24).toString('hex');
+  const readExists = (await cluster.query(`select 1 from pg_roles where rolname = '${readRole}'`)).rows.length > 0;
+  await cluster.query(`${readExists ? 'alter' : 'create'} role ${readRole} login password '${readPassword}'`);
+  await cluster.query(`grant connect on database demo to ${readRole}`);
+  await cluster.query(`grant pg_read_all_data to ${readRole}`);
   await cluster.query(
     `create table if not exists greetings (id serial primary key, message text not null);
      insert into greetings (message) select 'hello from the demo database behind pgward'
@@ -60,6 +67,6 @@ export async function startEmbedded(root: string, certDir: string, log: (line: s
     certs,
     storeUrl: cluster.connectionString('pgward'),
     vaultKeyFile: join(home, 'vault.key'),
-    demo: { target: 'demo', database: 'demo', role, password: demoPassword },
+    demo: { target: 'demo', database: 'demo', role, password: demoPassword, readRole, readPassword },
   };
 }

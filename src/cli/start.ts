@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { Gateway } from '../gateway/gateway.js';
+import { PolicyRuntime } from '../gateway/policy-runtime.js';
 import { loadServerTls } from '../gateway/server-tls.js';
 import { ensureDevCertificates } from '../tls/dev-ca.js';
 import { createLogger } from '../util/logger.js';
@@ -49,10 +50,16 @@ export async function start(opts: { config?: string | undefined; port?: number |
       tls: { mode: 'verify-full', caFile: embedded.certs.caCertPath },
       auth: ['scram-sha-256'],
       connectTimeoutMs: 10_000,
+      databases: [],
     };
   }
   const cp = await openControlPlane(config, { storeUrl: storeUrl ?? embedded!.storeUrl, createVaultKey: embedded !== null });
-  if (embedded) await cp.vault.set(embedded.demo.target, embedded.demo.role, embedded.demo.password);
+  if (embedded) {
+    await cp.vault.set(embedded.demo.target, embedded.demo.role, embedded.demo.password);
+    await cp.vault.set(embedded.demo.target, embedded.demo.readRole, embedded.demo.readPassword);
+  }
+  const policyDir = config.policies.dir ?? (embedded ? 'policies' : undefined);
+  const policy = await PolicyRuntime.start({ store: cp.store, log, dir: policyDir ? resolve(policyDir) : null, watch: config.policies.watch });
 
   let certPath = config.tls.certFile;
   let keyPath = config.tls.keyFile;
@@ -72,6 +79,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
     store: cp.store,
     vault: cp.vault,
     tokens: cp.tokens,
+    policy,
     linkLogin: plan ? { queries: cp.identity, baseUrl: plan.publicUrl } : undefined,
   });
   const addr = await gateway.listen();
@@ -126,6 +134,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
     log.info({ event: 'shutdown', signal }, 'shutting down');
     await gateway.close(5_000);
     await web?.close();
+    await policy.close();
     await cp.close();
     if (embedded) {
       await embedded.cluster.stop();

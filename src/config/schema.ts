@@ -7,8 +7,10 @@ export const targetSchema = z
     host: z.string().min(1),
     port: z.number().int().min(1).max(65535).default(5432),
     database: z.string().min(1),
-    /** The upstream role the gateway logs in as; its secret lives in the vault. */
+    /** The upstream role the gateway logs in as unless a grant names another; secrets live in the vault. */
     role: z.string().min(1),
+    /** Other databases on this server clients may name (globs); the target's name means `database`. */
+    databases: z.array(z.string().min(1)).default([]),
     tls: z
       .object({
         mode: tlsMode.default('verify-full'),
@@ -150,6 +152,14 @@ export const configSchema = z
       .strict()
       .default({ keyEnv: 'PGWARD_VAULT_KEY' }),
     targets: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), targetSchema).default({}),
+    policies: z
+      .object({
+        /** YAML policy files; edits are stored as versions and applied within a second. Without it, the newest stored version applies. */
+        dir: z.string().optional(),
+        watch: z.boolean().default(true),
+      })
+      .strict()
+      .default({ watch: true }),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .strict()

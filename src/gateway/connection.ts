@@ -7,7 +7,8 @@ import { TokenError } from '../auth/token.js';
 import type { ScramLookup } from '../identity/token-service.js';
 import { PeerClosedError, SocketMessageReader } from '../net/socket-reader.js';
 import { PrefixedStream } from '../net/prefixed-stream.js';
-import { decideStartupParams, type StartupDecision } from '../policy/startup-params.js';
+import { evaluate, precheck, type Denial, type Grant } from '../policy/evaluate.js';
+import { readStartupSettings, type StartupSettings } from '../policy/startup-settings.js';
 import { parseSASLInitialResponse, parsePasswordMessage } from '../protocol/auth-messages.js';
 import * as W from '../protocol/backend-writer.js';
 import { Fe, MAX_SASL_MESSAGE_LENGTH } from '../protocol/constants.js';
@@ -22,7 +23,7 @@ import { sendUpstreamCancel } from '../upstream/cancel.js';
 import { UpstreamError } from '../upstream/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { GatewayContext, ResolvedTarget } from './context.js';
-import { globMatch } from './glob.js';
+import { globMatch } from '../util/glob.js';
 
 type Startup = Extract<StartupPacket, { kind: 'startup' }>;
 
@@ -33,6 +34,7 @@ interface Authenticated {
   tokenJti: string | null;
   expiresAt: Date | null;
   method: 'scram-sha-256' | 'scram-sha-256-plus' | 'password' | 'workload-jwt' | 'link';
+  claims: Record<string, string>;
 }
 
 const TLS_HANDSHAKE = 0x16;
@@ -222,22 +224,55 @@ export class ClientConnection {
         { hint: 'pgward requires TLS: connect with sslmode=require or stronger.' },
       );
     }
-    const decision = decideStartupParams(startup.params, user, database);
+    const settings = readStartupSettings(startup.params);
+    // Settings no rule could grant are refused before any secret is asked for.
+    const early = precheck(ctx.policy.current(), settings);
+    if (early) throw this.denied(user, 'startup', early);
 
-    const who = await this.authenticate(user, database, decision.linkLogin);
+    const who = await this.authenticate(user, database, settings.linkLogin);
     this.mark('auth');
     this.log.info({ event: 'authenticated', user, method: who.method }, 'client authenticated');
 
-    const target = ctx.targets.get(database);
-    if (!target) {
+    const place = this.resolveDatabase(database);
+    if (!place) {
       throw new PgError(SqlState.invalidCatalogName, `database "${printable(database)}" does not exist`, {
-        internalReason: 'no target of that name',
+        internalReason: 'no target serves that database',
       });
     }
+    const decision = evaluate(ctx.policy.current(), {
+      user,
+      groups: who.groups,
+      claims: who.claims,
+      method: who.method,
+      source: this.clientAddr,
+      tls: { version: this.tlsSocket?.getProtocol() ?? null, channelBinding: who.method === 'scram-sha-256-plus' },
+      target: place.target.name,
+      database: place.database,
+      targetDatabase: place.target.database,
+      targetRole: place.target.role,
+      settings,
+      at: new Date(),
+    });
+    if (decision.kind === 'deny') throw this.denied(user, who.method, decision);
     this.mark('policy');
-    const upstream = await this.connectUpstream(target, decision);
+    const upstream = await this.connectUpstream(place.target, decision);
     this.mark('upstream');
-    this.goLive(who, target, decision, upstream);
+    this.goLive(who, place.target, decision, settings, upstream);
+  }
+
+  /** A client database name: a target's name (its own database) or a database a target lists. */
+  private resolveDatabase(name: string): { target: ResolvedTarget; database: string } | null {
+    const byName = this.ctx.targets.get(name);
+    if (byName) return { target: byName, database: byName.database };
+    const hits = [...this.ctx.targets.values()].filter((t) => t.databases.some((d) => globMatch(d, name)));
+    return hits.length === 1 ? { target: hits[0]!, database: name } : null;
+  }
+
+  /** A policy denial: the full reason to the audit log, a Postgres-style FATAL to the client. */
+  private denied(user: string, method: string, d: Denial): PgError {
+    this.auditFailure(user, method, `policy: ${d.reason}`);
+    this.log.info({ event: 'policy_denied', user, rule: d.rule, reason: d.reason }, 'connection denied by policy');
+    return new PgError(d.code, d.message, { hint: d.hint, internalReason: `policy: ${d.reason}` });
   }
 
   private authMethod(user: string): 'scram-sha-256' | 'password' {
@@ -304,6 +339,7 @@ export class ClientConnection {
         tokenJti: external ? null : identity.jti,
         expiresAt: identity.expiresAt,
         method: external ? 'workload-jwt' : 'password',
+        claims: identity.claims ?? {},
       };
     } catch (err) {
       if (err instanceof TokenError) throw passwordFailed(user, `token ${err.reason}`);
@@ -346,6 +382,7 @@ export class ClientConnection {
       tokenJti: verifierId,
       expiresAt: token.expiresAt,
       method: plus ? 'scram-sha-256-plus' : 'scram-sha-256',
+      claims: {},
     };
   }
 
@@ -386,7 +423,7 @@ export class ClientConnection {
         if (!(await link.queries.useLink(idHash))) throw new PgError(SqlState.invalidAuthorizationSpecification, 'this sign-in link was already used', { internalReason: 'link reused' });
         const groups = row.approvedGroups ?? [];
         // No token backs a link session, so it gets the lifetime a token for these groups would.
-        return { user, groups, tokenJti: null, expiresAt: new Date(Date.now() + this.ctx.tokens.lifetime(groups)), method: 'link' };
+        return { user, groups, tokenJti: null, expiresAt: new Date(Date.now() + this.ctx.tokens.lifetime(groups)), method: 'link', claims: {} };
       }
     }
     throw new PgError(SqlState.invalidAuthorizationSpecification, 'sign-in link expired before it was approved', {
@@ -402,25 +439,25 @@ export class ClientConnection {
     return body;
   }
 
-  private async connectUpstream(target: ResolvedTarget, decision: StartupDecision): Promise<UpstreamConnection> {
+  private async connectUpstream(target: ResolvedTarget, grant: Grant): Promise<UpstreamConnection> {
     let password: string | null;
     try {
-      password = await this.ctx.vault.get(target.name, target.role);
+      password = await this.ctx.vault.get(target.name, grant.role);
     } catch (err) {
       throw controlPlaneDown(err);
     }
     if (password === null) {
       throw new PgError(SqlState.sqlServerRejectedConnection, `pgward has no credential for database "${target.name}"`, {
-        internalReason: `vault has no entry for ${target.name}/${target.role}`,
+        internalReason: `vault has no entry for ${target.name}/${grant.role}`,
         hint: 'An administrator must run: pgward vault set TARGET ROLE',
       });
     }
     try {
       return await connectUpstream(target.endpoint, {
-        user: target.role,
-        database: target.database,
+        user: grant.role,
+        database: grant.database,
         password,
-        params: decision.forward,
+        params: grant.replication ? [...grant.forward, ['replication', grant.replication]] : grant.forward,
       });
     } catch (err) {
       if (err instanceof UpstreamError && err.kind === 'server-error' && err.serverError) {
@@ -436,7 +473,7 @@ export class ClientConnection {
 
   // ---- session ----------------------------------------------------------------------
 
-  private goLive(who: Authenticated, target: ResolvedTarget, decision: StartupDecision, up: UpstreamConnection): void {
+  private goLive(who: Authenticated, target: ResolvedTarget, grant: Grant, settings: StartupSettings, up: UpstreamConnection): void {
     const { ctx } = this;
     const clientLeftover = this.reader!.release();
     if (this.deadline) clearTimeout(this.deadline);
@@ -466,9 +503,9 @@ export class ClientConnection {
         groups: who.groups,
         tokenJti: who.tokenJti,
         target: target.name,
-        database: target.database,
-        upstreamRole: target.role,
-        applicationName: decision.applicationName,
+        database: grant.database,
+        upstreamRole: grant.role,
+        applicationName: settings.applicationName,
         tlsVersion: this.tlsSocket?.getProtocol() ?? null,
         tlsCipher: this.tlsSocket?.getCipher()?.name ?? null,
         alpn: this.tlsSocket ? this.tlsSocket.alpnProtocol || null : null,
@@ -476,16 +513,19 @@ export class ClientConnection {
         channelBinding: who.method === 'scram-sha-256-plus',
         readyAt: new Date(),
         stageMs: this.stages,
+        policyRule: grant.rule,
+        policyVersion: grant.policyVersion,
+        readOnly: grant.session.readOnly,
       })
       .catch((err: unknown) => this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session record not written'));
 
-    let expiry: NodeJS.Timeout | null = null;
+    const timers: NodeJS.Timeout[] = [];
     const relay = new Relay(this.socket, up.socket, {
       maxMessageBytes: ctx.config.limits.maxMessageBytes,
       clientLeftover,
       upstreamLeftover: up.leftover,
       onEnd: (reason: EndReason, detail?: string) => {
-        if (expiry) clearTimeout(expiry);
+        for (const t of timers) clearTimeout(t);
         ctx.cancels.unregister(key.pid);
         ctx.sessions.remove(this.id);
         this.log.info({ event: 'session_end', reason, detail, stats: relay.stats }, 'session ended');
@@ -499,11 +539,12 @@ export class ClientConnection {
       },
     });
     relayRef.relay = relay;
-    const kill = (reason: string, endReason: EndReason = 'killed'): void => {
+    const end = (message: string, endReason: EndReason, code: string = SqlState.adminShutdown): void => {
       // A closed socket alone would leave a running statement to finish upstream.
       if (relay.busy) cancelUpstream();
-      relay.kill(endReason, `terminating connection: ${reason}`);
+      relay.kill(endReason, message, code);
     };
+    const kill = (reason: string, endReason: EndReason = 'killed'): void => end(`terminating connection: ${reason}`, endReason);
     ctx.sessions.add({
       id: this.id,
       user: who.user,
@@ -514,7 +555,23 @@ export class ClientConnection {
       kill,
     });
     if (who.expiresAt && ctx.config.auth.onTokenExpiry === 'end') {
-      expiry = setTimeout(() => kill('the token of this session expired', 'token-expired'), Math.max(0, who.expiresAt.getTime() - Date.now()));
+      timers.push(setTimeout(() => kill('the token of this session expired', 'token-expired'), Math.max(0, who.expiresAt.getTime() - Date.now())));
+    }
+    const { maxDurationMs, idleTimeoutMs } = grant.session;
+    if (maxDurationMs !== null) {
+      timers.push(setTimeout(() => kill('the session reached its maximum duration', 'max-duration'), maxDurationMs));
+    }
+    if (idleTimeoutMs !== null) {
+      // One timer per session, re-armed for the remainder: no timer churn per message.
+      const check = (): void => {
+        const idleFor = Date.now() - relay.lastClientData;
+        if (!relay.busy && idleFor >= idleTimeoutMs) {
+          end('terminating connection due to idle-session timeout', 'idle-timeout', SqlState.idleSessionTimeout);
+          return;
+        }
+        timers.push(setTimeout(check, relay.busy ? idleTimeoutMs : idleTimeoutMs - idleFor));
+      };
+      timers.push(setTimeout(check, idleTimeoutMs));
     }
     this.log.info(
       { event: 'session_ready', user: who.user, target: target.name, role: target.role, stages: this.stages },

@@ -8,11 +8,14 @@ import type { Logger } from '../util/logger.js';
 import type { Vault } from '../vault/vault.js';
 import type { CancelRouter } from './cancel-router.js';
 import type { ServerTls } from './server-tls.js';
+import type { PolicySource } from './policy-runtime.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface ResolvedTarget {
   name: string;
   database: string;
+  /** Other upstream databases clients may name on this server (globs). */
+  databases: string[];
   role: string;
   endpoint: UpstreamEndpoint;
 }
@@ -28,6 +31,7 @@ export interface GatewayContext {
   cancels: CancelRouter;
   sessions: SessionRegistry;
   targets: Map<string, ResolvedTarget>;
+  policy: PolicySource;
   /** Set when a console URL is known: clients with no live token get a sign-in link. */
   linkLogin: { queries: IdentityQueries; baseUrl: string; ttlMs: number; pollMs: number } | null;
   /** External issuers whose JWTs are accepted as cleartext passwords. */

@@ -11,6 +11,7 @@ import type { Vault } from '../vault/vault.js';
 import { CancelRouter } from './cancel-router.js';
 import { ClientConnection } from './connection.js';
 import type { GatewayContext, ResolvedTarget } from './context.js';
+import type { PolicySource } from './policy-runtime.js';
 import type { ServerTls } from './server-tls.js';
 import { SessionRegistry } from './session-registry.js';
 
@@ -23,6 +24,7 @@ export interface GatewayDeps {
   store: Store;
   vault: Vault;
   tokens: TokenService;
+  policy: PolicySource;
 }
 
 async function resolveTargets(config: GatewayConfig): Promise<Map<string, ResolvedTarget>> {
@@ -32,6 +34,7 @@ async function resolveTargets(config: GatewayConfig): Promise<Map<string, Resolv
     targets.set(name, {
       name,
       database: t.database,
+      databases: t.databases,
       role: t.role,
       endpoint: {
         host: t.host,

@@ -49,7 +49,9 @@ export class WorkloadIdentity {
       if (typeof name !== 'string' || name !== user) throw new TokenError('wrong-user');
       const groupsClaim = payload[cfg.groupsClaim];
       const groups = Array.isArray(groupsClaim) ? groupsClaim.filter((g): g is string => typeof g === 'string') : [];
-      return { user, groups, jti: payload.jti ?? '', expiresAt: new Date((payload.exp ?? 0) * 1000) };
+      const claims: Record<string, string> = {};
+      for (const [k, v] of Object.entries(payload)) if (typeof v === 'string') claims[k] = v;
+      return { user, groups, jti: payload.jti ?? '', expiresAt: new Date((payload.exp ?? 0) * 1000), claims };
     } catch (err) {
       throw new TokenError(classifyTokenError(err));
     }

@@ -17,6 +17,7 @@ export const SqlState = {
   tooManyConnections: '53300',
   queryCanceled: '57014',
   adminShutdown: '57P01',
+  idleSessionTimeout: '57P05',
   cannotConnectNow: '57P03',
   internalError: 'XX000',
 } as const;

@@ -13,7 +13,9 @@ export type StartupPacket =
   | { kind: 'cancel'; pid: number; key: Buffer }
   | { kind: 'startup'; major: number; minor: number; params: StartupParams };
 
-/** Startup parameters in arrival order; names are unique (duplicates are refused). */
+const IDENTITY_PARAMS = new Set(['user', 'database']);
+
+/** Startup parameters in arrival order; `user` and `database` appear at most once. */
 export type StartupParams = ReadonlyArray<readonly [name: string, value: string]>;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -68,8 +70,10 @@ function parseParams(data: Buffer): StartupParams {
     if (valueEnd < 0) throw layoutError();
     const name = decode(data.subarray(pos, nameEnd));
     const value = decode(data.subarray(nameEnd + 1, valueEnd));
-    // Postgres lets the last duplicate win; policy that checked another value would be bypassed.
-    if (seen.has(name)) {
+    // Postgres lets the last duplicate win. Identity must never be ambiguous, so a second
+    // user or database is refused here; other duplicates go to policy, which checks the
+    // value that takes effect (the last) and forwards only that one.
+    if (IDENTITY_PARAMS.has(name) && seen.has(name)) {
       throw protocolViolation(`duplicate startup parameter "${printable(name)}"`);
     }
     seen.add(name);

@@ -15,6 +15,8 @@ export type EndReason =
   | 'killed'
   | 'token-expired'
   | 'token-revoked'
+  | 'max-duration'
+  | 'idle-timeout'
   | 'shutdown';
 
 export interface RelayStats {
@@ -125,8 +127,12 @@ export class Relay {
     this.finish(reason, message);
   }
 
+  /** When the client last sent anything (for idle timeouts). */
+  lastClientData = Date.now();
+
   private onClientData(chunk: Buffer): void {
     if (this.ended) return;
+    this.lastClientData = Date.now();
     this.stats.bytesFromClient += chunk.length;
     try {
       this.fromClient.scan(chunk);

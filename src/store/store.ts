@@ -78,6 +78,9 @@ export interface SessionReady {
   alpn: string | null;
   authMethod: string;
   channelBinding: boolean;
+  policyRule: string | null;
+  policyVersion: number | null;
+  readOnly: boolean;
   readyAt: Date;
   stageMs: Record<string, number>;
 }
@@ -368,8 +371,8 @@ export class Store {
     await this.pool.query(
       `insert into sessions (id, gateway_id, client_addr, client_port, started_at, username, groups, token_jti,
               target, database, upstream_role, application_name, tls_version, tls_cipher, alpn,
-              auth_method, channel_binding, ready_at, stage_ms)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+              auth_method, channel_binding, ready_at, stage_ms, policy_rule, policy_version, read_only)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
       [
         s.id,
         s.gatewayId,
@@ -390,6 +393,9 @@ export class Store {
         s.channelBinding,
         s.readyAt,
         JSON.stringify(s.stageMs),
+        s.policyRule,
+        s.policyVersion,
+        s.readOnly,
       ],
     );
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -9,6 +9,7 @@ import { planConsole, startWebConsole, type WebConsole } from '../../src/cli/web
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput, GatewayConfig } from '../../src/config/schema.js';
 import { Gateway } from '../../src/gateway/gateway.js';
+import { PolicyRuntime } from '../../src/gateway/policy-runtime.js';
 import { loadServerTls } from '../../src/gateway/server-tls.js';
 import { createLogger } from '../../src/util/logger.js';
 import type { ConnTarget } from './clients.js';
@@ -53,9 +54,21 @@ export interface TestGateway extends ConnTarget {
   logs: string[];
   /** The web console with the development IdP, when asked for. */
   web: WebConsole | null;
+  /** The watched policy directory (edit files here to exercise hot reload). */
+  policyDir: string;
+  policy: PolicyRuntime;
   issue(user: string, opts?: { groups?: string[]; ttl?: string }): Promise<{ token: string; jti: string }>;
   close(): Promise<void>;
 }
+
+/** Lets everyone in to every target: for tests about something other than policy. */
+export const EVERYONE_POLICY = `rules:
+  - name: everyone
+    effect: allow
+    subjects: { users: ['*'] }
+    targets: ['*']
+    tls: { required: false }
+`;
 
 /**
  * A gateway in this process with its own control-plane database and its own upstream
@@ -64,7 +77,7 @@ export interface TestGateway extends ConnTarget {
 export async function startTestGateway(
   cluster: ClusterInfo,
   overrides: Partial<ConfigInput> = {},
-  opts: { web?: boolean } = {},
+  opts: { web?: boolean; policies?: Record<string, string> } = {},
 ): Promise<TestGateway> {
   const sfx = randomBytes(4).toString('hex');
   const cpDb = `pgward_cp_${sfx}`;
@@ -108,6 +121,10 @@ export async function startTestGateway(
   const tls = await loadServerTls({ certPath: cluster.certPath, keyPath: cluster.keyPath, caPath: cluster.caPath, minVersion: 'TLSv1.2' });
   const log = createLogger('debug', sink);
   const plan = opts.web ? await planConsole(config) : null;
+  const policyDir = join(dir, 'policies');
+  await mkdir(policyDir);
+  for (const [name, text] of Object.entries(opts.policies ?? { 'everyone.yaml': EVERYONE_POLICY })) await writeFile(join(policyDir, name), text);
+  const policy = await PolicyRuntime.start({ store: cp.store, log, dir: policyDir });
   const gateway = await Gateway.create({
     config,
     log,
@@ -115,6 +132,7 @@ export async function startTestGateway(
     store: cp.store,
     vault: cp.vault,
     tokens: cp.tokens,
+    policy,
     linkLogin: plan ? { queries: cp.identity, baseUrl: plan.publicUrl } : undefined,
   });
   const addr = await gateway.listen('127.0.0.1', 0);
@@ -133,6 +151,8 @@ export async function startTestGateway(
     upstreamRole: role,
     logs,
     web,
+    policyDir,
+    policy,
     issue: async (user, o = {}) => {
       const t = await cp.tokens.issue({ user, groups: o.groups ?? [], ttl: o.ttl, issuedBy: 'test' });
       return { token: t.token, jti: t.jti };
@@ -140,6 +160,7 @@ export async function startTestGateway(
     close: async () => {
       await gateway.close(2_000);
       await web?.close();
+      await policy.close();
       await cp.close();
     },
   };

@@ -241,7 +241,9 @@ describe('C: startup parameters', () => {
   it.each([
     ['C1 no user', { database: 'app' }, '28000', 'no PostgreSQL user name specified in startup packet'],
     ['C2 empty user', { user: '', database: 'app' }, '28000', 'no PostgreSQL user name specified in startup packet'],
-    ['C9 options role switch', { user: 'alice', database: 'app', options: '-c role=postgres' }, '42501', /options/],
+    ['C9 options role switch', { user: 'alice', database: 'app', options: '-c role=postgres' }, '42501', /"role"/],
+    ['C14 options server switch', { user: 'alice', database: 'app', options: '-P' }, '42501', /"options"/],
+    ['C15 options escaped space', { user: 'alice', database: 'app', options: '-c search_path=a\\ b' }, '42501', /"search_path"/],
     ['C9 top-level role', { user: 'alice', database: 'app', role: 'postgres' }, '42501', /role/],
     ['C10 session_authorization', { user: 'alice', database: 'app', session_authorization: 'postgres' }, '42501', /session_authorization/],
     ['C11 replication', { user: 'alice', database: 'app', replication: 'database' }, '42501', /replication/],

@@ -45,10 +45,20 @@ describe('parseStartupPacket', () => {
     expect(e.message).toBe('invalid startup packet layout: expected terminator as last byte');
   });
 
-  it('refuses duplicate names (Postgres would silently use the last one)', () => {
+  it('refuses a second user or database (Postgres would silently use the last one)', () => {
     const e = pgError(() => parseStartupPacket(body(V30, 'user\0alice\0user\0admin\0\0')));
     expect(e.code).toBe('08P01');
     expect(e.message).toContain('duplicate startup parameter "user"');
+    expect(pgError(() => parseStartupPacket(body(V30, 'user\0a\0database\0x\0database\0y\0\0'))).message).toContain('"database"');
+  });
+
+  it('keeps other duplicates in arrival order for policy to judge', () => {
+    const p = parseStartupPacket(body(V30, 'user\0a\0application_name\0x\0application_name\0y\0\0'));
+    expect(p.kind === 'startup' && p.params).toEqual([
+      ['user', 'a'],
+      ['application_name', 'x'],
+      ['application_name', 'y'],
+    ]);
   });
 
   it.each([
