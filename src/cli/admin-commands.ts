@@ -17,7 +17,7 @@ async function controlPlane(configPath: string | undefined): Promise<ControlPlan
   return openControlPlane(config, { storeUrl });
 }
 
-async function withControlPlane<T>(configPath: string | undefined, fn: (cp: ControlPlane) => Promise<T>): Promise<T> {
+export async function withControlPlane<T>(configPath: string | undefined, fn: (cp: ControlPlane) => Promise<T>): Promise<T> {
   const cp = await controlPlane(configPath);
   try {
     return await fn(cp);

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { tokenIssue, tokenRevoke, vaultList, vaultSet } from './admin-commands.js';
 import { login, logout } from './login.js';
+import { policyCheck, policyExplain, policyRollback, policySchema, policyShow, policyVersions } from './policy-commands.js';
 import { start } from './start.js';
 
 const port = (v: string): number => {
@@ -61,6 +62,59 @@ token
   .action((jti: string | undefined, o: { user?: string; endSessions?: boolean }) =>
     tokenRevoke(program.opts<{ config?: string }>().config, jti, o),
   );
+
+const cfg = (): string | undefined => program.opts<{ config?: string }>().config;
+const versionNumber = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('not a version number');
+  return n;
+};
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+const policy = program.command('policy').description('access policies');
+policy
+  .command('check')
+  .description('validate policy files; problems are printed as FILE:LINE:COLUMN: message')
+  .argument('[dir]', 'policy directory (default: policies.dir from the config, else ./policies)')
+  .action(async (dir: string | undefined) => {
+    if (!(await policyCheck(cfg(), dir))) process.exitCode = 1;
+  });
+policy
+  .command('explain')
+  .description('show the decision for a connection and the rule that makes it')
+  .requiredOption('-u, --user <name>', 'user name')
+  .option('-g, --groups <list>', 'comma-separated groups')
+  .requiredOption('-d, --database <name>', 'database the client names')
+  .option('-p, --param <name=value>', 'a startup parameter (repeatable)', collect, [])
+  .option('--claim <name=value>', 'an identity claim (repeatable)', collect, [])
+  .option('--from <ip>', 'client address', '127.0.0.1')
+  .option('--at <time>', 'ISO time (default: now)')
+  .option('--method <method>', 'authentication method', 'scram-sha-256-plus')
+  .option('--tls <version>', 'TLSv1.3, TLSv1.2 or none', 'TLSv1.3')
+  .option('--dir <dir>', 'policy directory')
+  .option('--version <n>', 'a stored policy version instead of files', versionNumber)
+  .action(async (o: { user: string; groups?: string; database: string; param: string[]; claim: string[]; from: string; at?: string; method: string; tls: string; dir?: string; version?: number }) => {
+    const d = await policyExplain(cfg(), o);
+    if (d.kind === 'deny') process.exitCode = 2;
+  });
+policy
+  .command('schema')
+  .description('print (or write) the JSON Schema of policy files, for editors')
+  .argument('[file]')
+  .action((file: string | undefined) => policySchema(file));
+policy.command('versions').description('list stored policy versions').action(() => policyVersions(cfg()));
+policy
+  .command('show')
+  .description('show a stored version and its diff from the one before')
+  .argument('<version>', 'version number', versionNumber)
+  .action((id: number) => policyShow(cfg(), id));
+policy
+  .command('rollback')
+  .description('put an earlier version back in force (as a new version)')
+  .argument('<version>', 'version number', versionNumber)
+  .action(async (id: number) => {
+    await policyRollback(cfg(), id);
+  });
 
 const vault = program.command('vault').description('upstream credentials');
 vault

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig, OidcConfig } from '../config/schema.js';
-import { startDevIdp, type DevIdp, type DevUser } from '../identity/dev-idp.js';
+import type { DevIdp, DevUser } from '../identity/dev-idp.js';
 import { OidcSso } from '../identity/oidc-sso.js';
 import type { Logger } from '../util/logger.js';
 import type { PgEndpoint } from '../web/connect-lines.js';
@@ -63,6 +63,8 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
   let devIdp: DevIdp | null = null;
   let oidcConfig: OidcConfig | undefined = config.oidc;
   if (!oidcConfig && opts.devIdp) {
+    // Loaded only when used: oidc-provider is a development-time part.
+    const { startDevIdp } = await import('../identity/dev-idp.js');
     devIdp = await startDevIdp({ redirectUris: [`${plan.publicUrl}/auth/callback`], users: opts.devUsers });
     oidcConfig = {
       issuer: devIdp.issuer,

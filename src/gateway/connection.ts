@@ -7,6 +7,7 @@ import { TokenError } from '../auth/token.js';
 import type { ScramLookup } from '../identity/token-service.js';
 import { PeerClosedError, SocketMessageReader } from '../net/socket-reader.js';
 import { PrefixedStream } from '../net/prefixed-stream.js';
+import { resolveDatabase } from '../config/resolve-database.js';
 import { evaluate, precheck, type Denial, type Grant } from '../policy/evaluate.js';
 import { readStartupSettings, type StartupSettings } from '../policy/startup-settings.js';
 import { parseSASLInitialResponse, parsePasswordMessage } from '../protocol/auth-messages.js';
@@ -233,7 +234,7 @@ export class ClientConnection {
     this.mark('auth');
     this.log.info({ event: 'authenticated', user, method: who.method }, 'client authenticated');
 
-    const place = this.resolveDatabase(database);
+    const place = resolveDatabase(ctx.targets.values(), database, ctx.targets);
     if (!place) {
       throw new PgError(SqlState.invalidCatalogName, `database "${printable(database)}" does not exist`, {
         internalReason: 'no target serves that database',
@@ -247,6 +248,7 @@ export class ClientConnection {
       source: this.clientAddr,
       tls: { version: this.tlsSocket?.getProtocol() ?? null, channelBinding: who.method === 'scram-sha-256-plus' },
       target: place.target.name,
+      clientDatabase: database,
       database: place.database,
       targetDatabase: place.target.database,
       targetRole: place.target.role,
@@ -258,14 +260,6 @@ export class ClientConnection {
     const upstream = await this.connectUpstream(place.target, decision);
     this.mark('upstream');
     this.goLive(who, place.target, decision, settings, upstream);
-  }
-
-  /** A client database name: a target's name (its own database) or a database a target lists. */
-  private resolveDatabase(name: string): { target: ResolvedTarget; database: string } | null {
-    const byName = this.ctx.targets.get(name);
-    if (byName) return { target: byName, database: byName.database };
-    const hits = [...this.ctx.targets.values()].filter((t) => t.databases.some((d) => globMatch(d, name)));
-    return hits.length === 1 ? { target: hits[0]!, database: name } : null;
   }
 
   /** A policy denial: the full reason to the audit log, a Postgres-style FATAL to the client. */
@@ -524,6 +518,12 @@ export class ClientConnection {
       maxMessageBytes: ctx.config.limits.maxMessageBytes,
       clientLeftover,
       upstreamLeftover: up.leftover,
+      ...(grant.session.readOnly
+        ? {
+            inspect: (sql: string) => ctx.readOnlyGuard.check(sql),
+            onBlock: (reason: string) => this.log.warn({ event: 'statement_blocked', user: who.user, rule: grant.rule, reason }, 'statement blocked in a read-only session'),
+          }
+        : {}),
       onEnd: (reason: EndReason, detail?: string) => {
         for (const t of timers) clearTimeout(t);
         ctx.cancels.unregister(key.pid);

@@ -1,4 +1,5 @@
 import type { GatewayConfig } from '../config/schema.js';
+import type { ReadOnlyGuard } from '../detect/read-only-guard.js';
 import type { TokenService } from '../identity/token-service.js';
 import type { WorkloadIdentity } from '../identity/workload.js';
 import type { IdentityQueries } from '../store/identity-queries.js';
@@ -32,6 +33,8 @@ export interface GatewayContext {
   sessions: SessionRegistry;
   targets: Map<string, ResolvedTarget>;
   policy: PolicySource;
+  /** The relay's check for read-only sessions (its verdicts are cached by statement text). */
+  readOnlyGuard: ReadOnlyGuard;
   /** Set when a console URL is known: clients with no live token get a sign-in link. */
   linkLogin: { queries: IdentityQueries; baseUrl: string; ttlMs: number; pollMs: number } | null;
   /** External issuers whose JWTs are accepted as cleartext passwords. */

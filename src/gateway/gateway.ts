@@ -10,6 +10,8 @@ import type { Logger } from '../util/logger.js';
 import type { Vault } from '../vault/vault.js';
 import { CancelRouter } from './cancel-router.js';
 import { ClientConnection } from './connection.js';
+import { ReadOnlyGuard } from '../detect/read-only-guard.js';
+import { loadSqlParser } from '../detect/sql-parser.js';
 import type { GatewayContext, ResolvedTarget } from './context.js';
 import type { PolicySource } from './policy-runtime.js';
 import type { ServerTls } from './server-tls.js';
@@ -86,7 +88,9 @@ export class Gateway {
   }
 
   static async create(deps: GatewayDeps): Promise<Gateway> {
+    await loadSqlParser();
     const ctx: GatewayContext = {
+      readOnlyGuard: new ReadOnlyGuard(),
       ...deps,
       cancels: new CancelRouter(),
       sessions: new SessionRegistry(),

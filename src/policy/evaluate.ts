@@ -17,7 +17,9 @@ export interface AccessRequest {
   source: string;
   tls: { version: string | null; channelBinding: boolean };
   target: string;
-  /** The upstream database the client named, and the target's own database. */
+  /** The database name the client sent (for messages). */
+  clientDatabase: string;
+  /** The upstream database that name resolved to, and the target's own database. */
   database: string;
   targetDatabase: string;
   targetRole: string;
@@ -123,7 +125,7 @@ const denial = (rule: string | null, reason: string, code: string, message: stri
 /** The first condition of an allow rule the request fails, or null if it passes them all. */
 function checkAllow(sr: SourcedRule, rule: AllowRule, req: AccessRequest): Denial | null {
   const where = `rule ${rule.name} (${sr.file})`;
-  const db = printable(req.database);
+  const db = printable(req.clientDatabase);
   if (rule.sources && !inSources(rule, req.source)) {
     return denial(rule.name, `${where}: source ${req.source} not in ${rule.sources.join(', ')}`, SqlState.invalidAuthorizationSpecification, `pgward: connections to database "${db}" are not allowed from this address`);
   }
@@ -175,7 +177,7 @@ function checkSettings(rule: AllowRule, req: AccessRequest, where: string): Deni
  */
 export function evaluate(policy: PolicySet, req: AccessRequest): Decision {
   const user = printable(req.user);
-  const db = printable(req.database);
+  const db = printable(req.clientDatabase);
   for (const sr of policy.rules) {
     const r = sr.rule;
     if (r.effect !== 'deny' || !subjectMatches(r, req) || !placeMatches(r, req)) continue;

@@ -25,3 +25,36 @@ export function cancelRequest(pid: number, key: Buffer): Buffer {
   key.copy(out, 12);
   return out;
 }
+
+function typed(type: string, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = type.charCodeAt(0);
+  out.writeUInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}
+
+/** Query: one SQL string. */
+export const queryMessage = (sql: string): Buffer => typed('Q', Buffer.from(`${sql}\0`, 'utf8'));
+
+/** Parse with no declared parameter types. */
+export function parseMessage(statement: string, sql: string): Buffer {
+  const text = Buffer.from(`${statement}\0${sql}\0`, 'utf8');
+  const body = Buffer.allocUnsafe(text.length + 2);
+  text.copy(body, 0);
+  body.writeUInt16BE(0, text.length);
+  return typed('P', body);
+}
+
+/** The SQL text of a Query body, or of a Parse body with its statement name; null if malformed. */
+export function statementText(type: 'Q' | 'P', body: Buffer): { statement: string; sql: string } | null {
+  if (type === 'Q') {
+    const end = body.indexOf(0);
+    return end < 0 ? null : { statement: '', sql: body.toString('utf8', 0, end) };
+  }
+  const nameEnd = body.indexOf(0);
+  if (nameEnd < 0) return null;
+  const sqlEnd = body.indexOf(0, nameEnd + 1);
+  if (sqlEnd < 0) return null;
+  return { statement: body.toString('utf8', 0, nameEnd), sql: body.toString('utf8', nameEnd + 1, sqlEnd) };
+}

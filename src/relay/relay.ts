@@ -5,6 +5,7 @@ import { PgError, ProtocolFramingError } from '../protocol/errors.js';
 import { FrameScanner, Verdict } from '../protocol/frame-scanner.js';
 import { backendLimits, frontendLimits } from '../protocol/limits.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import { StatementBlocker, type StatementCheck } from './statement-blocker.js';
 
 export type EndReason =
   | 'client-terminate'
@@ -31,6 +32,9 @@ export interface RelayOptions {
   /** Bytes each side sent before the relay took over (e.g. pipelined after startup). */
   clientLeftover?: Buffer;
   upstreamLeftover?: Buffer;
+  /** Checks each Query and Parse; a verdict blocks the statement with that error. */
+  inspect?: StatementCheck | undefined;
+  onBlock?: ((reason: string, sql: string) => void) | undefined;
   onEnd(reason: EndReason, detail?: string): void;
 }
 
@@ -50,21 +54,32 @@ export class Relay {
   /** The upstream's own FATAL already told the client why it is closing. */
   private lastUpstreamType = 0;
   private clientBlocked = false;
+  private readonly blocker: StatementBlocker | null;
 
   constructor(
     private readonly client: Duplex,
     private readonly upstream: Duplex,
     private readonly opts: RelayOptions,
   ) {
+    this.blocker = opts.inspect ? new StatementBlocker(opts.inspect, opts.onBlock) : null;
+    const blocker = this.blocker;
     this.fromClient = new FrameScanner(
       frontendLimits(opts.maxMessageBytes),
       {
-        wantsBody: () => this.terminated,
-        onFrame: (type) => {
+        // Only Query and Parse are held, and only when something inspects statements.
+        wantsBody: (type) => this.terminated || (blocker !== null && (type === Fe.Query || type === Fe.Parse)),
+        onFrame: (type, _length, body) => {
           if (this.terminated) return Verdict.Drop;
           this.stats.messagesFromClient++;
           if (type === Fe.Terminate) this.terminated = true;
           else this.inFlight = true;
+          if (blocker && body) {
+            const replacement = blocker.onClientStatement(type, body);
+            if (replacement) {
+              if (!this.upstream.write(replacement)) this.upstreamBlocked = true;
+              return Verdict.Drop;
+            }
+          }
           return Verdict.Forward;
         },
         emit: (bytes) => {
@@ -76,10 +91,18 @@ export class Relay {
     this.fromUpstream = new FrameScanner(
       backendLimits(opts.maxMessageBytes),
       {
-        // Nothing server-side is held: one write per read keeps the relay at Node's pace.
-        wantsBody: () => false,
-        onFrame: (type) => {
+        // Nothing server-side is held (one write per read keeps the relay at Node's pace),
+        // except an ErrorResponse while a blocked statement's error is on its way.
+        wantsBody: (type) => blocker !== null && blocker.pending && type === Be.ErrorResponse,
+        onFrame: (type, _length, body) => {
           this.lastUpstreamType = type;
+          if (body && blocker) {
+            const ours = blocker.onUpstreamError(body);
+            if (ours) {
+              if (!this.client.write(ours)) this.clientBlocked = true;
+              return Verdict.Drop;
+            }
+          }
           if (type === Be.DataRow) this.stats.rowsToClient++;
           else if (type === Be.ReadyForQuery) this.inFlight = false;
           return Verdict.Forward;

@@ -57,6 +57,8 @@ export interface TestGateway extends ConnTarget {
   /** The watched policy directory (edit files here to exercise hot reload). */
   policyDir: string;
   policy: PolicyRuntime;
+  storeUrl: string;
+  vaultKeyFile: string;
   issue(user: string, opts?: { groups?: string[]; ttl?: string }): Promise<{ token: string; jti: string }>;
   close(): Promise<void>;
 }
@@ -77,7 +79,7 @@ export const EVERYONE_POLICY = `rules:
 export async function startTestGateway(
   cluster: ClusterInfo,
   overrides: Partial<ConfigInput> = {},
-  opts: { web?: boolean; policies?: Record<string, string> } = {},
+  opts: { web?: boolean; policies?: Record<string, string>; extraTargets?: string[] } = {},
 ): Promise<TestGateway> {
   const sfx = randomBytes(4).toString('hex');
   const cpDb = `pgward_cp_${sfx}`;
@@ -114,10 +116,13 @@ export async function startTestGateway(
     web: { host: '127.0.0.1', port: 0 },
     ...overrides,
   });
+  // Other names for the same upstream, for tests about which names a grant covers.
+  for (const name of opts.extraTargets ?? []) config.targets[name] = { ...config.targets['app']! };
   const storeUrl = `postgresql://${cluster.superuser}:${encodeURIComponent(cluster.superuserPassword)}@${cluster.host}:${cluster.port}/${cpDb}`;
   config.store.caFile = cluster.caPath;
   const cp = await openControlPlane(config, { storeUrl, createVaultKey: true });
   await cp.vault.set('app', role, rolePassword);
+  for (const name of opts.extraTargets ?? []) await cp.vault.set(name, role, rolePassword);
   const tls = await loadServerTls({ certPath: cluster.certPath, keyPath: cluster.keyPath, caPath: cluster.caPath, minVersion: 'TLSv1.2' });
   const log = createLogger('debug', sink);
   const plan = opts.web ? await planConsole(config) : null;
@@ -153,6 +158,8 @@ export async function startTestGateway(
     web,
     policyDir,
     policy,
+    storeUrl,
+    vaultKeyFile: join(dir, 'vault.key'),
     issue: async (user, o = {}) => {
       const t = await cp.tokens.issue({ user, groups: o.groups ?? [], ttl: o.ttl, issuedBy: 'test' });
       return { token: t.token, jti: t.jti };

@@ -20,6 +20,7 @@ function request(over: Partial<Omit<AccessRequest, 'settings'>> & { params?: Arr
     source: '10.1.2.3',
     tls: { version: 'TLSv1.3', channelBinding: true },
     target: 'app',
+    clientDatabase: 'app',
     database: 'app',
     targetDatabase: 'app',
     targetRole: 'app_rw',

@@ -1,0 +1,180 @@
+import { writeFile } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { resolveDatabase } from '../config/resolve-database.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { evaluate, precheck, type Decision } from '../policy/evaluate.js';
+import { formatProblem, loadPolicyDir, parsePolicyDocuments } from '../policy/loader.js';
+import { AUTH_METHODS, policyJsonSchema, type AuthMethodName, type PolicySet } from '../policy/schema.js';
+import { readStartupSettings } from '../policy/startup-settings.js';
+import { policyDiff, policyDigest } from '../policy/versioning.js';
+import { PolicyQueries } from '../store/policy-queries.js';
+import { withControlPlane } from './admin-commands.js';
+import { loadConfig } from './start.js';
+
+const out = (line: string): void => {
+  process.stdout.write(line + '\n');
+};
+
+export class CliUsageError extends Error {
+  override name = 'CliUsageError';
+}
+
+function policyDirOf(config: GatewayConfig, dir: string | undefined): string {
+  return resolve(dir ?? config.policies.dir ?? 'policies');
+}
+
+/** `pgward policy check [DIR]`: exit 1 with file:line:column for every problem. */
+export async function policyCheck(configPath: string | undefined, dir: string | undefined): Promise<boolean> {
+  const config = await loadConfig(configPath);
+  const path = policyDirOf(config, dir);
+  const loaded = await loadPolicyDir(path);
+  if (!loaded.ok) {
+    for (const p of loaded.problems) process.stderr.write(`${resolve(path, p.file)}:${p.line}:${p.column}: ${p.message}\n`);
+    return false;
+  }
+  const targets = new Set(Object.keys(config.targets));
+  const allows = loaded.set.rules.filter((r) => r.rule.effect === 'allow').length;
+  out(`${path}: ${loaded.set.rules.length} rules (${allows} allow, ${loaded.set.rules.length - allows} deny) in ${Object.keys(loaded.documents).length} files: OK`);
+  // Worth a warning, not a failure: targets may be configured on another gateway.
+  if (targets.size > 0) {
+    for (const { rule, file } of loaded.set.rules) {
+      for (const t of rule.targets) if (t !== '*' && !t.includes('*') && !targets.has(t)) out(`warning: ${file}: rule ${rule.name} names target "${t}", which this configuration does not define`);
+    }
+  }
+  return true;
+}
+
+export interface ExplainOptions {
+  user: string;
+  groups?: string | undefined;
+  database: string;
+  param?: string[] | undefined;
+  claim?: string[] | undefined;
+  from?: string | undefined;
+  at?: string | undefined;
+  method?: string | undefined;
+  tls?: string | undefined;
+  dir?: string | undefined;
+  version?: number | undefined;
+}
+
+function pairs(list: string[] | undefined, what: string): Array<[string, string]> {
+  return (list ?? []).map((kv) => {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new CliUsageError(`--${what} takes name=value, not "${kv}"`);
+    return [kv.slice(0, eq), kv.slice(eq + 1)];
+  });
+}
+
+async function policyFor(config: GatewayConfig, configPath: string | undefined, o: { dir?: string | undefined; version?: number | undefined }): Promise<PolicySet> {
+  if (o.version !== undefined) {
+    return withControlPlane(configPath, async (cp) => {
+      const v = await new PolicyQueries(cp.store).version(o.version!);
+      if (!v) throw new CliUsageError(`no policy version ${o.version}`);
+      const loaded = parsePolicyDocuments(v.documents, v.id);
+      if (!loaded.ok) throw new CliUsageError(loaded.problems.map(formatProblem).join('\n'));
+      return loaded.set;
+    });
+  }
+  const loaded = await loadPolicyDir(policyDirOf(config, o.dir));
+  if (!loaded.ok) throw new CliUsageError(`the policies are invalid:\n${loaded.problems.map(formatProblem).join('\n')}`);
+  return loaded.set;
+}
+
+/** `pgward policy explain`: the decision for a hypothetical connection, and the rule behind it. */
+export async function policyExplain(configPath: string | undefined, o: ExplainOptions): Promise<Decision> {
+  const config = await loadConfig(configPath);
+  const set = await policyFor(config, configPath, o);
+  const method = (o.method ?? 'scram-sha-256-plus') as AuthMethodName;
+  if (!AUTH_METHODS.includes(method)) throw new CliUsageError(`--method must be one of ${AUTH_METHODS.join(', ')}`);
+  const at = o.at ? new Date(o.at) : new Date();
+  if (Number.isNaN(at.getTime())) throw new CliUsageError(`--at: not a time: ${o.at}`);
+  const tls = o.tls ?? 'TLSv1.3';
+  const targets = Object.entries(config.targets).map(([name, t]) => ({ name, database: t.database, databases: t.databases, role: t.role }));
+  // Without configured targets, the database name stands for a target of the same name.
+  const place = resolveDatabase(targets, o.database) ?? (targets.length === 0 ? { target: { name: o.database, database: o.database, databases: [], role: '(target role)' }, database: o.database } : null);
+  const settings = readStartupSettings(pairs(o.param, 'param'));
+  const early = precheck(set, settings);
+  let decision: Decision;
+  if (early) decision = early;
+  else if (!place) {
+    decision = { kind: 'deny', rule: null, reason: 'no target serves that database', code: '3D000', message: `database "${o.database}" does not exist` };
+  } else {
+    decision = evaluate(set, {
+      user: o.user,
+      groups: (o.groups ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+      claims: Object.fromEntries(pairs(o.claim, 'claim')),
+      method,
+      source: o.from ?? '127.0.0.1',
+      tls: { version: tls === 'none' ? null : tls, channelBinding: method === 'scram-sha-256-plus' },
+      target: place.target.name,
+      clientDatabase: o.database,
+      database: place.database,
+      targetDatabase: place.target.database,
+      targetRole: place.target.role,
+      settings,
+      at,
+    });
+  }
+  printDecision(decision, set);
+  return decision;
+}
+
+function printDecision(d: Decision, set: PolicySet): void {
+  const version = set.version === null ? 'files' : `version ${set.version}`;
+  if (d.kind === 'grant') {
+    out(`GRANT by rule ${d.rule} (${d.file}, ${version})`);
+    out(`  upstream: target ${d.target}, database ${d.database}, role ${d.role}`);
+    const s = d.session;
+    out(`  session: ${s.readOnly ? 'read-only' : 'read-write'}, max duration ${s.maxDurationMs === null ? 'none' : `${s.maxDurationMs / 1000}s`}, idle timeout ${s.idleTimeoutMs === null ? 'none' : `${s.idleTimeoutMs / 1000}s`}, detector ${s.detector}`);
+    out(`  forwarded parameters: ${d.forward.map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
+  } else {
+    out(`DENY${d.rule ? ` by rule ${d.rule}` : ''} (${version})`);
+    out(`  reason: ${d.reason}`);
+    out(`  the client sees: FATAL ${d.code} ${d.message}`);
+  }
+}
+
+/** `pgward policy schema [FILE]`: the JSON Schema of policy files. */
+export async function policySchema(file: string | undefined): Promise<void> {
+  const text = JSON.stringify(policyJsonSchema(), null, 2) + '\n';
+  if (file) await writeFile(file, text);
+  else process.stdout.write(text);
+}
+
+export function policyVersions(configPath: string | undefined): Promise<void> {
+  return withControlPlane(configPath, async (cp) => {
+    const rows = await new PolicyQueries(cp.store).list();
+    if (rows.length === 0) out('no policy versions stored');
+    for (const v of rows) out(`${String(v.id).padStart(5)}  ${v.createdAt.toISOString()}  ${v.source.padEnd(8)}  ${v.author}${v.comment ? `  (${v.comment})` : ''}`);
+  });
+}
+
+export function policyShow(configPath: string | undefined, id: number): Promise<void> {
+  return withControlPlane(configPath, async (cp) => {
+    const v = await new PolicyQueries(cp.store).version(id);
+    if (!v) throw new CliUsageError(`no policy version ${id}`);
+    out(`version ${v.id} by ${v.author} at ${v.createdAt.toISOString()} (${v.source})${v.comment ? `: ${v.comment}` : ''}`);
+    process.stdout.write(v.diff || '(no changes)\n');
+  });
+}
+
+/** `pgward policy rollback N`: a new version with the documents of version N, in force at once everywhere. */
+export function policyRollback(configPath: string | undefined, id: number): Promise<number> {
+  return withControlPlane(configPath, async (cp) => {
+    const q = new PolicyQueries(cp.store);
+    const v = await q.version(id);
+    if (!v) throw new CliUsageError(`no policy version ${id}`);
+    const { id: created } = await q.append({
+      author: `${userInfo().username}@${hostname()} (cli)`,
+      source: 'rollback',
+      documents: v.documents,
+      digest: policyDigest(v.documents),
+      diff: (prev) => policyDiff(prev, v.documents),
+      comment: `rollback to version ${id}`,
+    });
+    out(`version ${created} restores version ${id}; gateways apply it within a second`);
+    return created;
+  });
+}
