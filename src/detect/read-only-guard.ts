@@ -27,16 +27,25 @@ function defElemTurnsOff(node: ParseNode): boolean {
   return d.defname === 'transaction_read_only' && isFalse(constValue(d.arg));
 }
 
+function variableSetTurnsOff(node: ParseNode): string | null {
+  const v = node as { kind?: string; name?: string; args?: unknown[] };
+  const name = (v.name ?? '').toLowerCase();
+  if (v.kind === 'VAR_SET_VALUE' && READ_ONLY_SETTINGS.has(name) && isFalse(constValue(v.args?.[0]))) return `SET ${name}`;
+  if (v.kind === 'VAR_SET_MULTI' && (v.args ?? []).some((a) => defElemTurnsOff((a as { DefElem?: ParseNode }).DefElem ?? {}))) return `SET ${v.name ?? ''} READ WRITE`;
+  return null;
+}
+
 /** The first construct in a parse tree that would make the session (or a transaction) writable. */
 function findSwitch(stmts: ParseNode[]): string | null {
   let found: string | null = null;
   walk(stmts, (kind, node) => {
     if (found) return;
     if (kind === 'VariableSetStmt') {
-      const v = node as { kind?: string; name?: string; args?: unknown[] };
-      const name = (v.name ?? '').toLowerCase();
-      if (v.kind === 'VAR_SET_VALUE' && READ_ONLY_SETTINGS.has(name) && isFalse(constValue(v.args?.[0]))) found = `SET ${name}`;
-      if (v.kind === 'VAR_SET_MULTI' && (v.args ?? []).some((a) => defElemTurnsOff((a as { DefElem?: ParseNode }).DefElem ?? {}))) found = `SET ${v.name ?? ''} READ WRITE`;
+      found = variableSetTurnsOff(node);
+    } else if (kind === 'AlterRoleSetStmt' || kind === 'AlterDatabaseSetStmt') {
+      // Their SET is held under `setstmt`, not as a VariableSetStmt node.
+      const set = (node as { setstmt?: ParseNode }).setstmt;
+      found = set ? variableSetTurnsOff(set) : null;
     } else if (kind === 'TransactionStmt') {
       const t = node as { options?: unknown[] };
       if ((t.options ?? []).some((o) => defElemTurnsOff((o as { DefElem?: ParseNode }).DefElem ?? {}))) found = 'a READ WRITE transaction';

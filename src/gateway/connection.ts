@@ -563,15 +563,16 @@ export class ClientConnection {
     }
     if (idleTimeoutMs !== null) {
       // One timer per session, re-armed for the remainder: no timer churn per message.
+      const slot = timers.length;
       const check = (): void => {
         const idleFor = Date.now() - relay.lastClientData;
         if (!relay.busy && idleFor >= idleTimeoutMs) {
           end('terminating connection due to idle-session timeout', 'idle-timeout', SqlState.idleSessionTimeout);
           return;
         }
-        timers.push(setTimeout(check, relay.busy ? idleTimeoutMs : idleTimeoutMs - idleFor));
+        timers[slot] = setTimeout(check, relay.busy ? idleTimeoutMs : idleTimeoutMs - idleFor);
       };
-      timers.push(setTimeout(check, idleTimeoutMs));
+      timers[slot] = setTimeout(check, idleTimeoutMs);
     }
     this.log.info(
       { event: 'session_ready', user: who.user, target: target.name, role: target.role, stages: this.stages },
