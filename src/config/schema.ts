@@ -152,6 +152,20 @@ export const configSchema = z
       .strict()
       .default({ keyEnv: 'PGWARD_VAULT_KEY' }),
     targets: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), targetSchema).default({}),
+    detector: z
+      .object({
+        /** Inspect and record every statement (off: sessions are recorded, statements are not). */
+        enabled: z.boolean().default(true),
+      })
+      .strict()
+      .default({ enabled: true }),
+    audit: z
+      .object({
+        /** Session events older than this are deleted (and the deletion recorded); unset keeps everything. */
+        retention: z.string().optional(),
+      })
+      .strict()
+      .default({}),
     policies: z
       .object({
         /** YAML policy files; edits are stored as versions and applied within a second. Without it, the newest stored version applies. */

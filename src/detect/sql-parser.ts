@@ -34,7 +34,11 @@ export function walk(root: unknown, visit: (kind: string, node: ParseNode) => vo
   if (root === null || typeof root !== 'object') return;
   for (const [key, value] of Object.entries(root)) {
     // Node kinds are the PascalCase keys (VariableSetStmt, FuncCall, ...).
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && /^[A-Z]/.test(key)) visit(key, value as ParseNode);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      if (/^[A-Z]/.test(key)) visit(key, value as ParseNode);
+      // The target of INSERT/UPDATE/DELETE/COPY/MERGE is a bare RangeVar under `relation`.
+      else if (key === 'relation' && 'relname' in value) visit('RangeVar', value as ParseNode);
+    }
     walk(value, visit);
   }
 }

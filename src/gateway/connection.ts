@@ -8,6 +8,9 @@ import type { ScramLookup } from '../identity/token-service.js';
 import { PeerClosedError, SocketMessageReader } from '../net/socket-reader.js';
 import { PrefixedStream } from '../net/prefixed-stream.js';
 import { resolveDatabase } from '../config/resolve-database.js';
+import { emptyBaseline, type BaselineState } from '../detect/baseline.js';
+import { SessionMonitor } from '../detect/session-monitor.js';
+import { DEFAULT_PROFILE } from '../policy/profiles.js';
 import { evaluate, precheck, type Denial, type Grant } from '../policy/evaluate.js';
 import { readStartupSettings, type StartupSettings } from '../policy/startup-settings.js';
 import { parseSASLInitialResponse, parsePasswordMessage } from '../protocol/auth-messages.js';
@@ -257,9 +260,10 @@ export class ClientConnection {
     });
     if (decision.kind === 'deny') throw this.denied(user, who.method, decision);
     this.mark('policy');
+    const baseline = ctx.config.detector.enabled ? await ctx.baselines.get(user) : null;
     const upstream = await this.connectUpstream(place.target, decision);
     this.mark('upstream');
-    this.goLive(who, place.target, decision, settings, upstream);
+    this.goLive(who, place.target, decision, settings, upstream, baseline);
   }
 
   /** A policy denial: the full reason to the audit log, a Postgres-style FATAL to the client. */
@@ -467,7 +471,14 @@ export class ClientConnection {
 
   // ---- session ----------------------------------------------------------------------
 
-  private goLive(who: Authenticated, target: ResolvedTarget, grant: Grant, settings: StartupSettings, up: UpstreamConnection): void {
+  private goLive(
+    who: Authenticated,
+    target: ResolvedTarget,
+    grant: Grant,
+    settings: StartupSettings,
+    up: UpstreamConnection,
+    baseline: BaselineState | null,
+  ): void {
     const { ctx } = this;
     const clientLeftover = this.reader!.release();
     if (this.deadline) clearTimeout(this.deadline);
@@ -514,28 +525,84 @@ export class ClientConnection {
       .catch((err: unknown) => this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session record not written'));
 
     const timers: NodeJS.Timeout[] = [];
+    const record = (kind: string, payload: Record<string, unknown>): void => {
+      ctx.audit.append(this.id, who.user, kind, payload);
+    };
+    record('session_start', {
+      client: this.clientAddr,
+      tls: this.tlsSocket?.getProtocol() ?? null,
+      method: who.method,
+      groups: who.groups,
+      target: target.name,
+      database: grant.database,
+      role: grant.role,
+      application: settings.applicationName,
+    });
+    record('policy', { rule: grant.rule, file: grant.file, version: grant.policyVersion, readOnly: grant.session.readOnly, detector: grant.session.detector });
+    const profile = ctx.policy.current().profiles[grant.session.detector] ?? DEFAULT_PROFILE;
+    const sessionKill = { end: (_m: string): void => undefined };
+    const monitor =
+      baseline !== null || grant.session.readOnly
+        ? new SessionMonitor({
+            inspector: ctx.inspector,
+            profile,
+            baseline: baseline ?? emptyBaseline(),
+            readOnly: grant.session.readOnly ? ctx.readOnlyGuard : null,
+            clientAddr: this.clientAddr,
+            sinks: {
+              record,
+              anomaly: (kind, severity, action, detail) => {
+                record('anomaly', { kind, severity, action, ...detail });
+                this.log.warn({ event: 'anomaly', kind, severity, action, user: who.user }, 'anomaly detected');
+                ctx.detectorQueries
+                  .insertAnomaly({ sessionId: this.id, username: who.user, kind, severity, action, detail })
+                  .catch((err: unknown) => this.log.error({ event: 'anomaly_write_failed', err: (err as Error).message }, 'anomaly row not written (it is in the session chain)'));
+                if (action !== 'log' && profile.webhook) {
+                  ctx.alerts.send(profile.webhook, { kind, severity, action, user: who.user, session: this.id, gateway: ctx.config.gatewayId, at: new Date().toISOString(), detail });
+                }
+              },
+              end: (message) => sessionKill.end(message),
+              revoke: (reason) => {
+                const done = who.tokenJti
+                  ? ctx.tokens.revoke(who.tokenJti, reason, { endSessions: true })
+                  : ctx.tokens.revokeUser(who.user, reason, { endSessions: true });
+                void done.catch((err: unknown) => this.log.error({ event: 'revoke_failed', err: (err as Error).message }, 'detector could not revoke the token'));
+                sessionKill.end('terminating connection: the token of this session was revoked by the detector');
+              },
+            },
+          })
+        : null;
+    monitor?.begin();
     const relay = new Relay(this.socket, up.socket, {
       maxMessageBytes: ctx.config.limits.maxMessageBytes,
       clientLeftover,
       upstreamLeftover: up.leftover,
-      ...(grant.session.readOnly
-        ? {
-            inspect: (sql: string) => ctx.readOnlyGuard.check(sql),
-            onBlock: (reason: string) => this.log.warn({ event: 'statement_blocked', user: who.user, rule: grant.rule, reason }, 'statement blocked in a read-only session'),
-          }
-        : {}),
+      observer: monitor ?? undefined,
       onEnd: (reason: EndReason, detail?: string) => {
         for (const t of timers) clearTimeout(t);
         ctx.cancels.unregister(key.pid);
         ctx.sessions.remove(this.id);
         this.log.info({ event: 'session_end', reason, detail, stats: relay.stats }, 'session ended');
-        void recorded.then(() =>
-          ctx.store
-            .sessionEnded(this.id, { endedAt: new Date(), endReason: reason, ...relay.stats })
-            .catch((err: unknown) =>
-              this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session end not written'),
-            ),
-        );
+        monitor?.finish(reason);
+        record('session_end', { reason, ...(detail ? { detail } : {}), ...relay.stats });
+        const chain = ctx.audit.endChain(this.id);
+        const done = recorded
+          .then(() => ctx.audit.flush())
+          .then(() =>
+            ctx.store.sessionEnded(this.id, {
+              endedAt: new Date(),
+              endReason: reason,
+              ...relay.stats,
+              statements: monitor?.statements ?? 0,
+              anomalies: monitor?.anomalies ?? 0,
+              chainHead: chain?.head ?? null,
+              chainLength: chain?.seq ?? 0,
+            }),
+          )
+          .then(() => (baseline ? ctx.baselines.save(who.user) : undefined))
+          .catch((err: unknown) => this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session end not written'))
+          .finally(() => ctx.sessionEnds.delete(done));
+        ctx.sessionEnds.add(done);
       },
     });
     relayRef.relay = relay;
@@ -545,6 +612,7 @@ export class ClientConnection {
       relay.kill(endReason, message, code);
     };
     const kill = (reason: string, endReason: EndReason = 'killed'): void => end(`terminating connection: ${reason}`, endReason);
+    sessionKill.end = (message) => end(message, 'detector');
     ctx.sessions.add({
       id: this.id,
       user: who.user,

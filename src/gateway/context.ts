@@ -1,5 +1,10 @@
 import type { GatewayConfig } from '../config/schema.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { AlertSender } from '../detect/alerts.js';
+import type { StatementInspector } from '../detect/classify.js';
 import type { ReadOnlyGuard } from '../detect/read-only-guard.js';
+import type { DetectorQueries } from '../store/detector-queries.js';
+import type { BaselineCache } from './baseline-cache.js';
 import type { TokenService } from '../identity/token-service.js';
 import type { WorkloadIdentity } from '../identity/workload.js';
 import type { IdentityQueries } from '../store/identity-queries.js';
@@ -35,6 +40,13 @@ export interface GatewayContext {
   policy: PolicySource;
   /** The relay's check for read-only sessions (its verdicts are cached by statement text). */
   readOnlyGuard: ReadOnlyGuard;
+  inspector: StatementInspector;
+  audit: AuditWriter;
+  baselines: BaselineCache;
+  alerts: AlertSender;
+  detectorQueries: DetectorQueries;
+  /** Session records still being completed (awaited at shutdown). */
+  sessionEnds: Set<Promise<void>>;
   /** Set when a console URL is known: clients with no live token get a sign-in link. */
   linkLogin: { queries: IdentityQueries; baseUrl: string; ttlMs: number; pollMs: number } | null;
   /** External issuers whose JWTs are accepted as cleartext passwords. */

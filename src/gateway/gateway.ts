@@ -12,6 +12,11 @@ import { CancelRouter } from './cancel-router.js';
 import { ClientConnection } from './connection.js';
 import { ReadOnlyGuard } from '../detect/read-only-guard.js';
 import { loadSqlParser } from '../detect/sql-parser.js';
+import { AuditWriter } from '../audit/writer.js';
+import { AlertSender } from '../detect/alerts.js';
+import { StatementInspector } from '../detect/classify.js';
+import { DetectorQueries } from '../store/detector-queries.js';
+import { BaselineCache } from './baseline-cache.js';
 import type { GatewayContext, ResolvedTarget } from './context.js';
 import type { PolicySource } from './policy-runtime.js';
 import type { ServerTls } from './server-tls.js';
@@ -89,8 +94,15 @@ export class Gateway {
 
   static async create(deps: GatewayDeps): Promise<Gateway> {
     await loadSqlParser();
+    const detectorQueries = new DetectorQueries(deps.store);
     const ctx: GatewayContext = {
       readOnlyGuard: new ReadOnlyGuard(),
+      inspector: new StatementInspector(),
+      audit: new AuditWriter(deps.store, deps.log),
+      baselines: new BaselineCache(detectorQueries, deps.log),
+      alerts: new AlertSender(deps.log),
+      detectorQueries,
+      sessionEnds: new Set(),
       ...deps,
       cancels: new CancelRouter(),
       sessions: new SessionRegistry(),
@@ -117,6 +129,16 @@ export class Gateway {
     });
   }
 
+  /** Resolves once every ended session's record is written (its end runs asynchronously). */
+  async settled(): Promise<void> {
+    while (this.ctx.sessionEnds.size) await Promise.allSettled([...this.ctx.sessionEnds]);
+    await this.ctx.audit.flush();
+  }
+
+  get audit(): AuditWriter {
+    return this.ctx.audit;
+  }
+
   get activeConnections(): number {
     return this.connections.size;
   }
@@ -141,6 +163,9 @@ export class Gateway {
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const socket of this.connections) socket.destroy();
     await this.revocations.close();
+    await this.settled();
+    await this.ctx.audit.close();
+    await this.ctx.alerts.drain();
     await closed;
   }
 }

@@ -16,7 +16,7 @@ export class PolicyLoadError extends Error {
   override name = 'PolicyLoadError';
 }
 
-const EMPTY: PolicySet = { rules: [], version: null };
+const EMPTY: PolicySet = { rules: [], profiles: {}, version: null };
 
 /**
  * Keeps the policy in force: the newest version in the store, which files in `dir` (when

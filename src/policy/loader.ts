@@ -54,6 +54,8 @@ export function parsePolicyDocuments(documents: Record<string, string>, version:
   const problems: PolicyProblem[] = [];
   const rules: SourcedRule[] = [];
   const names = new Map<string, string>();
+  const profiles: PolicySet['profiles'] = {};
+  const profileFiles = new Map<string, string>();
   for (const file of Object.keys(documents).sort()) {
     const counter = new LineCounter();
     const doc = parseDocument(documents[file]!, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
@@ -69,6 +71,12 @@ export function parsePolicyDocuments(documents: Record<string, string>, version:
       problems.push(...zodProblems(file, doc, counter, parsed.error));
       continue;
     }
+    for (const [name, profile] of Object.entries(parsed.data.profiles)) {
+      const seen = profileFiles.get(name);
+      if (seen) problems.push({ file, ...position(doc, counter, ['profiles', name]), message: `profile "${name}" is also defined in ${seen}` });
+      profileFiles.set(name, file);
+      profiles[name] = profile;
+    }
     parsed.data.rules.forEach((rule, index) => {
       const seen = names.get(rule.name);
       if (seen) {
@@ -79,7 +87,7 @@ export function parsePolicyDocuments(documents: Record<string, string>, version:
     });
   }
   if (problems.length) return { ok: false, problems, documents };
-  return { ok: true, set: { rules, version }, documents };
+  return { ok: true, set: { rules, profiles, version }, documents };
 }
 
 export async function loadPolicyDir(dir: string): Promise<PolicyLoad> {

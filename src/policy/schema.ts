@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { profileSchema, type DetectorProfile } from './profiles.js';
 
 /**
  * The policy language. One schema for YAML files in policies/ and for versions edited in
@@ -114,6 +115,8 @@ export type Rule = z.infer<typeof ruleSchema>;
 export const policyDocumentSchema = z
   .object({
     rules: z.array(ruleSchema).default([]),
+    /** Detector profiles that grants name in session.detector. */
+    profiles: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/i), profileSchema).default({}),
   })
   .strict();
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
@@ -127,6 +130,7 @@ export interface SourcedRule {
 
 export interface PolicySet {
   rules: SourcedRule[];
+  profiles: Record<string, DetectorProfile>;
   /** Store version this set was loaded from (null for files not yet stored). */
   version: number | null;
 }

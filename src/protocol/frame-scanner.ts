@@ -14,8 +14,11 @@ export interface ScanHooks {
    * the frame is forwarded (the frame is then held until complete); false to stream it.
    */
   wantsBody(type: number, length: number): boolean;
-  /** Called once per frame; `body` is null unless wantsBody returned true. */
-  onFrame(type: number, length: number, body: Buffer | null): Verdict;
+  /**
+   * Called once per frame; `body` is null unless wantsBody returned true. A Buffer answer
+   * replaces the frame with those bytes (only for frames whose body was asked for).
+   */
+  onFrame(type: number, length: number, body: Buffer | null): Verdict | Buffer;
   /** Bytes to pass on, in order. Views into the received chunks: never copied unless a held frame spanned reads. */
   emit(bytes: Buffer): void;
 }
@@ -92,6 +95,19 @@ export class FrameScanner {
         this.checkHeader();
         this.remaining = this.length - 4;
         if (this.hooks.wantsBody(this.type, this.length)) {
+          if (frameStart >= 0 && this.remaining <= end - pos) {
+            // Whole frame in this read: look at it in place; a forwarded frame stays part
+            // of the run, so inspection costs no extra write.
+            const frameEnd = pos + this.remaining;
+            const verdict = this.hooks.onFrame(this.type, this.length, chunk.subarray(pos, frameEnd));
+            if (verdict !== Verdict.Forward) {
+              if (frameStart > runStart) this.hooks.emit(chunk.subarray(runStart, frameStart));
+              if (verdict !== Verdict.Drop) this.hooks.emit(verdict);
+              runStart = frameEnd;
+            }
+            pos = frameEnd;
+            continue;
+          }
           if (frameStart > runStart) this.hooks.emit(chunk.subarray(runStart, frameStart));
           this.held = [];
           this.heldSize = 0;
@@ -156,6 +172,7 @@ export class FrameScanner {
     this.state = State.Header;
     const verdict = this.hooks.onFrame(this.type, this.length, frame.subarray(5));
     if (verdict === Verdict.Forward) this.hooks.emit(frame);
+    else if (verdict !== Verdict.Drop) this.hooks.emit(verdict);
   }
 
   private checkHeader(): void {

@@ -5,7 +5,8 @@ import { PgError, ProtocolFramingError } from '../protocol/errors.js';
 import { FrameScanner, Verdict } from '../protocol/frame-scanner.js';
 import { backendLimits, frontendLimits } from '../protocol/limits.js';
 import { SqlState } from '../protocol/sqlstate.js';
-import { StatementBlocker, type StatementCheck } from './statement-blocker.js';
+import type { RelayObserver } from './observer.js';
+import { StatementBlocker } from './statement-blocker.js';
 
 export type EndReason =
   | 'client-terminate'
@@ -18,6 +19,7 @@ export type EndReason =
   | 'token-revoked'
   | 'max-duration'
   | 'idle-timeout'
+  | 'detector'
   | 'shutdown';
 
 export interface RelayStats {
@@ -32,9 +34,8 @@ export interface RelayOptions {
   /** Bytes each side sent before the relay took over (e.g. pipelined after startup). */
   clientLeftover?: Buffer;
   upstreamLeftover?: Buffer;
-  /** Checks each Query and Parse; a verdict blocks the statement with that error. */
-  inspect?: StatementCheck | undefined;
-  onBlock?: ((reason: string, sql: string) => void) | undefined;
+  /** Sees every statement and cycle; may block a statement or end the session. */
+  observer?: RelayObserver | undefined;
   onEnd(reason: EndReason, detail?: string): void;
 }
 
@@ -61,23 +62,32 @@ export class Relay {
     private readonly upstream: Duplex,
     private readonly opts: RelayOptions,
   ) {
-    this.blocker = opts.inspect ? new StatementBlocker(opts.inspect, opts.onBlock) : null;
+    const observer = opts.observer ?? null;
+    this.blocker = observer ? new StatementBlocker() : null;
     const blocker = this.blocker;
+    let cycleRows = 0;
+    let cycleBytes = 0;
+    let cycleError: string | null = null;
     this.fromClient = new FrameScanner(
       frontendLimits(opts.maxMessageBytes),
       {
-        // Only Query and Parse are held, and only when something inspects statements.
-        wantsBody: (type) => this.terminated || (blocker !== null && (type === Fe.Query || type === Fe.Parse)),
+        // Only statement-bearing frames are held, and only when the session is observed.
+        wantsBody: (type) =>
+          this.terminated || (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
         onFrame: (type, _length, body) => {
           if (this.terminated) return Verdict.Drop;
           this.stats.messagesFromClient++;
           if (type === Fe.Terminate) this.terminated = true;
           else this.inFlight = true;
-          if (blocker && body) {
-            const replacement = blocker.onClientStatement(type, body);
-            if (replacement) {
-              if (!this.upstream.write(replacement)) this.upstreamBlocked = true;
-              return Verdict.Drop;
+          if (observer) {
+            if (type === Fe.Sync) observer.sync();
+            else if (body && blocker) {
+              const step = blocker.onClientFrame(type, body, observer);
+              if (step === 'end') {
+                this.terminated = true;
+                return Verdict.Drop;
+              }
+              if (step) return step;
             }
           }
           return Verdict.Forward;
@@ -93,14 +103,21 @@ export class Relay {
       {
         // Nothing server-side is held (one write per read keeps the relay at Node's pace),
         // except an ErrorResponse while a blocked statement's error is on its way.
-        wantsBody: (type) => blocker !== null && blocker.pending && type === Be.ErrorResponse,
-        onFrame: (type, _length, body) => {
+        wantsBody: (type) => observer !== null && (type === Be.ErrorResponse || type === Be.ReadyForQuery),
+        onFrame: (type, length, body) => {
           this.lastUpstreamType = type;
-          if (body && blocker) {
-            const ours = blocker.onUpstreamError(body);
-            if (ours) {
-              if (!this.client.write(ours)) this.clientBlocked = true;
-              return Verdict.Drop;
+          if (observer) {
+            cycleBytes += length + 1;
+            if (type === Be.DataRow) cycleRows++;
+            else if (type === Be.ReadyForQuery) {
+              observer.ready({ rows: cycleRows, bytes: cycleBytes, error: cycleError, status: String.fromCharCode(body?.[0] ?? 0x49) });
+              cycleRows = 0;
+              cycleBytes = 0;
+              cycleError = null;
+            } else if (type === Be.ErrorResponse && body && blocker) {
+              const { ours, code } = blocker.onUpstreamError(body);
+              cycleError ??= code;
+              if (ours) return ours;
             }
           }
           if (type === Be.DataRow) this.stats.rowsToClient++;

@@ -92,6 +92,10 @@ export interface SessionEnd {
   bytesToClient: number;
   messagesFromClient: number;
   rowsToClient: number;
+  statements: number;
+  anomalies: number;
+  chainHead: string | null;
+  chainLength: number;
 }
 
 export interface AuthEvent {
@@ -403,9 +407,22 @@ export class Store {
   async sessionEnded(id: string, e: SessionEnd): Promise<void> {
     await this.pool.query(
       `update sessions set ended_at = $2, end_reason = $3, bytes_from_client = $4, bytes_to_client = $5,
-              messages_from_client = $6, rows_to_client = $7
+              messages_from_client = $6, rows_to_client = $7, statements = $8, anomalies = $9,
+              chain_head = $10, chain_length = $11
         where id = $1`,
-      [id, e.endedAt, e.endReason, e.bytesFromClient, e.bytesToClient, e.messagesFromClient, e.rowsToClient],
+      [
+        id,
+        e.endedAt,
+        e.endReason,
+        e.bytesFromClient,
+        e.bytesToClient,
+        e.messagesFromClient,
+        e.rowsToClient,
+        e.statements,
+        e.anomalies,
+        e.chainHead ? Buffer.from(e.chainHead, 'hex') : null,
+        e.chainLength,
+      ],
     );
   }
 

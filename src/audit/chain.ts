@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+
+/** One audit event as it is hashed, stored and exported. */
+export interface ChainedEvent {
+  session_id: string;
+  seq: number;
+  /** ISO 8601 with milliseconds. */
+  at: string;
+  kind: string;
+  username: string | null;
+  payload: unknown;
+  /** Hex. */
+  prev_hash: string;
+  hash: string;
+}
+
+/** JSON with object keys sorted at every level: the same value always gives the same bytes. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+/** Where a session's chain starts: bound to the session id, so chains cannot be swapped. */
+export function genesisHash(sessionId: string): string {
+  return createHash('sha256').update(`pgward session ${sessionId}`).digest('hex');
+}
+
+export function eventHash(e: Omit<ChainedEvent, 'hash'>): string {
+  const body = canonicalJson({ session_id: e.session_id, seq: e.seq, at: e.at, kind: e.kind, username: e.username, payload: e.payload });
+  return createHash('sha256').update(Buffer.from(e.prev_hash, 'hex')).update(body).digest('hex');
+}

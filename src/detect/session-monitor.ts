@@ -1,0 +1,211 @@
+import { anomalyAction, statementAction, type AnomalyKind, type DetectorProfile, type Risk, type StatementAction } from '../policy/profiles.js';
+import type { CycleResult, RelayObserver, StatementVerdict } from '../relay/observer.js';
+import { parseDuration } from '../util/duration.js';
+import { bulkReadThreshold, learnWindow, rememberSource, rememberTable, type BaselineState } from './baseline.js';
+import type { StatementInfo, StatementInspector } from './classify.js';
+import type { ReadOnlyGuard } from './read-only-guard.js';
+
+/** Where a monitor's findings go; the gateway wires these to the audit chain, store and webhooks. */
+export interface MonitorSinks {
+  /** Appends an event to this session's hash chain. */
+  record(kind: string, payload: Record<string, unknown>): void;
+  /** Persists an anomaly (and alerts when the action says so). */
+  anomaly(kind: string, severity: 'low' | 'medium' | 'high', action: string, detail: Record<string, unknown>): void;
+  /** Ends the session with a FATAL carrying this message. */
+  end(message: string): void;
+  /** Revokes the session's token everywhere and ends its sessions. */
+  revoke(reason: string): void;
+}
+
+export interface MonitorOptions {
+  inspector: StatementInspector;
+  profile: DetectorProfile;
+  baseline: BaselineState;
+  readOnly: ReadOnlyGuard | null;
+  clientAddr: string;
+  sinks: MonitorSinks;
+  now?: () => number;
+}
+
+interface Executed {
+  info: StatementInfo;
+  sql: string;
+  blocked: string | null;
+}
+
+interface Unit {
+  statements: Executed[];
+  startedAt: number;
+}
+
+const SEVERITY: Record<StatementAction, number> = { log: 0, alert: 1, block: 2, 'end-session': 3, 'revoke-token': 4 };
+
+/**
+ * Watches one session: classifies each statement (cached), applies the read-only guard and
+ * the detector profile's actions, pairs statements with their results at ReadyForQuery,
+ * records one chained audit event per executed batch, and compares behaviour with the
+ * person's baseline.
+ */
+export class SessionMonitor implements RelayObserver {
+  private readonly prepared = new Map<string, StatementInfo & { sql: string }>();
+  private current: Unit | null = null;
+  private readonly units: Unit[] = [];
+  private readonly windowMs: number;
+  private window = { start: 0, rows: 0, bytes: 0, statements: 0, flagged: false };
+  statements = 0;
+  anomalies = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly o: MonitorOptions) {
+    this.now = o.now ?? Date.now;
+    this.windowMs = parseDuration(o.profile.baseline.window);
+    this.window.start = this.now();
+  }
+
+  /** At session start: where from and when, against what this person usually does. */
+  begin(): void {
+    const b = this.o.baseline;
+    const established = b.windows >= this.o.profile.baseline.minWindows;
+    if (rememberSource(b, this.o.clientAddr) && established) {
+      this.raise('new-source', 'medium', { source: this.o.clientAddr });
+    }
+    const hour = new Date(this.now()).getUTCHours();
+    if (established && (b.hours[hour] ?? 0) === 0) this.raise('unusual-hour', 'low', { hourUtc: hour });
+  }
+
+  statement(kind: 'Q' | 'P' | 'F', sql: string | null, name: string, oid?: number): StatementVerdict | null {
+    const info: StatementInfo =
+      kind === 'F'
+        ? { normalized: `FunctionCall oid ${oid ?? 0}`, category: 'utility', tables: [], risks: ['function-call-message'], count: 1 }
+        : this.o.inspector.inspect(sql ?? '');
+    const text = sql ?? info.normalized;
+    let verdict: StatementVerdict | null = null;
+    const ro = kind !== 'F' && this.o.readOnly ? this.o.readOnly.check(text) : null;
+    if (ro) verdict = { action: 'block', code: ro.code, message: ro.message, detail: ro.detail };
+    else verdict = this.applyProfile(info);
+    const executed: Executed = { info, sql: text, blocked: verdict?.action === 'block' ? (verdict.detail ?? verdict.message) : null };
+    if (kind === 'P') {
+      if (!executed.blocked) this.prepared.set(name, { ...info, sql: text });
+      // A blocked Parse still yields a batch result (the error) to pair with.
+      if (executed.blocked) this.unit().statements.push(executed);
+    } else {
+      this.unit().statements.push(executed);
+      if (kind === 'Q') this.sync();
+    }
+    return verdict;
+  }
+
+  bind(statement: string): void {
+    const p = this.prepared.get(statement);
+    if (p) this.unit().statements.push({ info: p, sql: p.sql, blocked: null });
+  }
+
+  sync(): void {
+    this.units.push(this.current ?? { statements: [], startedAt: this.now() });
+    this.current = null;
+  }
+
+  ready(r: CycleResult): void {
+    const unit = this.units.shift();
+    if (!unit) return;
+    this.finishUnit(unit, r.error === 'blocked' ? 'blocked' : r.error ? 'error' : 'ok', r);
+  }
+
+  /** Session over: batches still in flight are recorded as interrupted. */
+  finish(reason: string): void {
+    if (this.current) this.sync();
+    for (const unit of this.units.splice(0)) this.finishUnit(unit, 'interrupted', { rows: 0, bytes: 0, error: null, status: '' });
+    if (reason.endsWith('protocol-violation')) this.raise('protocol', 'high', { reason });
+    this.closeWindow();
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  private unit(): Unit {
+    this.current ??= { statements: [], startedAt: this.now() };
+    return this.current;
+  }
+
+  private applyProfile(info: StatementInfo): StatementVerdict | null {
+    if (info.risks.length === 0) return null;
+    let worst: { risk: Risk; action: StatementAction } | null = null;
+    for (const risk of info.risks) {
+      const action = statementAction(this.o.profile, risk);
+      if (!worst || SEVERITY[action] > SEVERITY[worst.action]) worst = { risk, action };
+    }
+    if (!worst || worst.action === 'log') return null;
+    const detail = { risk: worst.risk, risks: info.risks, sql: info.normalized, tables: info.tables };
+    this.anomalies++;
+    this.o.sinks.anomaly('risky-statement', worst.action === 'alert' ? 'medium' : 'high', worst.action, detail);
+    switch (worst.action) {
+      case 'alert':
+        return null;
+      case 'block':
+        return { action: 'block', code: '42501', message: `pgward: statement refused by policy (${worst.risk})`, detail: `The session's detector profile blocks ${worst.risk}.` };
+      case 'end-session':
+        queueMicrotask(() => this.o.sinks.end(`terminating connection: statement refused by policy (${worst!.risk})`));
+        return { action: 'end', message: worst.risk };
+      case 'revoke-token':
+        queueMicrotask(() => this.o.sinks.revoke(`detector: ${worst!.risk}`));
+        return { action: 'end', message: worst.risk };
+    }
+    return null;
+  }
+
+  private finishUnit(unit: Unit, outcome: 'ok' | 'error' | 'blocked' | 'interrupted', r: CycleResult): void {
+    if (unit.statements.length === 0 && outcome === 'ok') return;
+    const ms = this.now() - unit.startedAt;
+    this.statements += unit.statements.length;
+    const payload: Record<string, unknown> = {
+      statements: unit.statements.map((s) => ({
+        sql: this.o.profile.logParameters ? s.sql : s.info.normalized,
+        category: s.info.category,
+        ...(s.info.tables.length ? { tables: s.info.tables } : {}),
+        ...(s.info.risks.length ? { risks: s.info.risks } : {}),
+        ...(s.blocked ? { blocked: s.blocked } : {}),
+      })),
+      rows: r.rows,
+      bytes: r.bytes,
+      ms,
+      outcome,
+    };
+    if (r.error && r.error !== 'blocked') payload['error'] = r.error;
+    this.o.sinks.record('statement', payload);
+    this.observe(unit, r);
+  }
+
+  private observe(unit: Unit, r: CycleResult): void {
+    const p = this.o.profile.baseline;
+    const b = this.o.baseline;
+    if (this.now() - this.window.start >= this.windowMs) this.closeWindow();
+    this.window.rows += r.rows;
+    this.window.bytes += r.bytes;
+    this.window.statements += unit.statements.length;
+    const established = b.windows >= p.minWindows;
+    for (const s of unit.statements) {
+      for (const t of s.info.tables) {
+        if (rememberTable(b, t) && established) this.raise('new-table', 'low', { table: t, sql: s.info.normalized });
+      }
+    }
+    const threshold = bulkReadThreshold(b, p.sigma, p.bulkReadMinRows);
+    if (established && !this.window.flagged && this.window.rows > threshold) {
+      this.window.flagged = true;
+      const tables = [...new Set(unit.statements.flatMap((s) => s.info.tables))];
+      this.raise('bulk-read', 'high', { rows: this.window.rows, threshold: Math.round(threshold), baselineMean: Math.round(b.mean.rows), tables });
+    }
+  }
+
+  private closeWindow(): void {
+    // A window with a flagged spike is not learned: the spike must not become normal.
+    if (this.window.statements > 0 && !this.window.flagged) learnWindow(this.o.baseline, this.window, new Date(this.window.start));
+    this.window = { start: this.now(), rows: 0, bytes: 0, statements: 0, flagged: false };
+  }
+
+  private raise(kind: AnomalyKind, severity: 'low' | 'medium' | 'high', detail: Record<string, unknown>): void {
+    const action = anomalyAction(this.o.profile, kind);
+    this.anomalies++;
+    this.o.sinks.anomaly(kind, severity, action, detail);
+    if (action === 'end-session') queueMicrotask(() => this.o.sinks.end(`terminating connection: anomaly detected (${kind})`));
+    if (action === 'revoke-token') queueMicrotask(() => this.o.sinks.revoke(`detector: ${kind}`));
+  }
+}

@@ -1,0 +1,40 @@
+/** What the relay tells whoever watches a session, and what it may be told to do. */
+
+export interface BlockVerdict {
+  action: 'block';
+  code: string;
+  message: string;
+  detail?: string | undefined;
+}
+
+export interface EndVerdict {
+  action: 'end';
+  message: string;
+}
+
+export type StatementVerdict = BlockVerdict | EndVerdict;
+
+export interface CycleResult {
+  /** DataRows and bytes sent to the client since the previous ReadyForQuery. */
+  rows: number;
+  bytes: number;
+  /** SQLSTATE of the first error in the cycle, or null. */
+  error: string | null;
+  /** Transaction status from ReadyForQuery: I, T or E. */
+  status: string;
+}
+
+/**
+ * Called synchronously from the relay, in stream order. Only Query, Parse, Bind and
+ * FunctionCall bodies are shown (the relay holds just those frames while observed).
+ */
+export interface RelayObserver {
+  /** kind Q (Query), P (Parse), F (FunctionCall: sql is null, oid given). Return a verdict to stop it. */
+  statement(kind: 'Q' | 'P' | 'F', sql: string | null, name: string, oid?: number): StatementVerdict | null;
+  /** Bind of a prepared statement (by name; '' is the unnamed one). */
+  bind(statement: string): void;
+  /** Sync: the end of an extended-protocol batch. */
+  sync(): void;
+  /** ReadyForQuery came back. */
+  ready(r: CycleResult): void;
+}
