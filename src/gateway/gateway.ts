@@ -12,6 +12,7 @@ import { CancelRouter } from './cancel-router.js';
 import { ClientConnection } from './connection.js';
 import { ReadOnlyGuard } from '../detect/read-only-guard.js';
 import { loadSqlParser } from '../detect/sql-parser.js';
+import { applyRetention } from '../audit/retention.js';
 import { AuditWriter } from '../audit/writer.js';
 import { AlertSender } from '../detect/alerts.js';
 import { StatementInspector } from '../detect/classify.js';
@@ -62,6 +63,7 @@ export class Gateway {
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
   private readonly revocations: { close(): Promise<void> };
+  private readonly retention: NodeJS.Timeout | null = null;
   readonly sessions: SessionRegistry;
   readonly cancels: CancelRouter;
 
@@ -70,6 +72,17 @@ export class Gateway {
     this.cancels = ctx.cancels;
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => ctx.log.error({ event: 'listener_error', err: err.message }, 'listener error'));
+    const keep = ctx.config.audit.retention;
+    if (keep) {
+      const run = (): void => {
+        applyRetention(ctx.store, new Date(Date.now() - parseDuration(keep)), `gateway ${ctx.config.gatewayId}`).catch((err: unknown) =>
+          ctx.log.error({ event: 'retention_failed', err: (err as Error).message }, 'audit retention failed'),
+        );
+      };
+      this.retention = setInterval(run, 3_600_000);
+      this.retention.unref();
+      setTimeout(run, 10_000).unref();
+    }
     this.revocations = ctx.store.subscribe(
       REVOCATION_CHANNEL,
       (payload) => this.onRevocation(payload),
@@ -163,6 +176,7 @@ export class Gateway {
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const socket of this.connections) socket.destroy();
     await this.revocations.close();
+    if (this.retention) clearInterval(this.retention);
     await this.settled();
     await this.ctx.audit.close();
     await this.ctx.alerts.drain();

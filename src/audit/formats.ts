@@ -1,0 +1,98 @@
+import type { ChainedEvent } from './chain.js';
+
+export const EXPORT_FORMATS = ['jsonl', 'csv', 'ocsf'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+const CSV_COLUMNS = ['session_id', 'seq', 'at', 'kind', 'username', 'payload', 'prev_hash', 'hash'] as const;
+
+function csvField(v: string): string {
+  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** OCSF 1.x Datastore Activity (class 6005) with the chained event kept whole under unmapped. */
+function ocsf(e: ChainedEvent): Record<string, unknown> {
+  const p = (e.payload ?? {}) as Record<string, unknown>;
+  const statements = Array.isArray(p['statements']) ? (p['statements'] as Array<{ sql?: string }>) : [];
+  return {
+    class_uid: 6005,
+    category_uid: 6,
+    activity_name: e.kind,
+    time: Date.parse(e.at),
+    severity_id: e.kind === 'anomaly' ? 4 : 1,
+    actor: { user: { name: e.username } },
+    ...(statements.length ? { query_info: { query_string: statements.map((s) => s.sql).join('; ') } } : {}),
+    metadata: { product: { name: 'pgward', vendor_name: 'pgward' }, version: '1.5.0', uid: `${e.session_id}/${e.seq}` },
+    unmapped: { pgward: e },
+  };
+}
+
+export function header(format: ExportFormat): string {
+  return format === 'csv' ? CSV_COLUMNS.join(',') + '\n' : '';
+}
+
+export function formatEvent(format: ExportFormat, e: ChainedEvent): string {
+  switch (format) {
+    case 'jsonl':
+      return JSON.stringify(e) + '\n';
+    case 'ocsf':
+      return JSON.stringify(ocsf(e)) + '\n';
+    case 'csv':
+      return (
+        [e.session_id, String(e.seq), e.at, e.kind, e.username ?? '', JSON.stringify(e.payload), e.prev_hash, e.hash].map(csvField).join(',') + '\n'
+      );
+  }
+}
+
+/** Splits one CSV record (RFC 4180 quoting); the caller joins physical lines while quotes are open. */
+function parseCsv(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** True while a CSV record has an open quote (it continues on the next line). */
+export function csvOpen(text: string): boolean {
+  let n = 0;
+  for (const c of text) if (c === '"') n++;
+  return n % 2 === 1;
+}
+
+export class ExportParseError extends Error {
+  override name = 'ExportParseError';
+}
+
+/** One exported record back to the event it came from. */
+export function parseEvent(format: ExportFormat, record: string): ChainedEvent {
+  try {
+    if (format === 'csv') {
+      const f = parseCsv(record);
+      if (f.length !== CSV_COLUMNS.length) throw new ExportParseError(`expected ${CSV_COLUMNS.length} columns, found ${f.length}`);
+      return { session_id: f[0]!, seq: Number(f[1]), at: f[2]!, kind: f[3]!, username: f[4] === '' ? null : f[4]!, payload: JSON.parse(f[5]!), prev_hash: f[6]!, hash: f[7]! };
+    }
+    const obj = JSON.parse(record) as Record<string, unknown>;
+    const e = (format === 'ocsf' ? (obj['unmapped'] as { pgward?: unknown } | undefined)?.pgward : obj) as ChainedEvent | undefined;
+    if (!e || typeof e.session_id !== 'string' || typeof e.seq !== 'number' || typeof e.hash !== 'string' || typeof e.prev_hash !== 'string') {
+      throw new ExportParseError('not an exported pgward event');
+    }
+    return e;
+  } catch (err) {
+    if (err instanceof ExportParseError) throw err;
+    throw new ExportParseError((err as Error).message);
+  }
+}
