@@ -49,6 +49,7 @@ export class Relay {
   private inFlight = false;
   private ended = false;
   private terminated = false;
+  private refusing = false;
   private readonly fromClient: FrameScanner;
   private readonly fromUpstream: FrameScanner;
   private upstreamBlocked = false;
@@ -73,9 +74,9 @@ export class Relay {
       {
         // Only statement-bearing frames are held, and only when the session is observed.
         wantsBody: (type) =>
-          this.terminated || (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
+          this.terminated || this.refusing || (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
         onFrame: (type, _length, body) => {
-          if (this.terminated) return Verdict.Drop;
+          if (this.terminated || this.refusing) return Verdict.Drop;
           this.stats.messagesFromClient++;
           if (type === Fe.Terminate) this.terminated = true;
           else this.inFlight = true;
@@ -84,7 +85,8 @@ export class Relay {
             else if (body && blocker) {
               const step = blocker.onClientFrame(type, body, observer);
               if (step === 'end') {
-                this.terminated = true;
+                // The observer ends the session; nothing more from this client goes upstream.
+                this.refusing = true;
                 return Verdict.Drop;
               }
               if (step) return step;

@@ -1,0 +1,268 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { message, RawClient, startupPacket } from '../harness/raw-client.js';
+import { psql, run } from '../harness/clients.js';
+import { startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
+
+let gw: TestGateway;
+let hook: http.Server;
+const alerts: Array<Record<string, unknown>> = [];
+let hookCalls = 0;
+const tokens: Record<string, string> = {};
+
+function policies(webhook: string): string {
+  return `profiles:
+  strict:
+    webhook: ${webhook}
+    risks:
+      drop: block
+      truncate: block
+      update-without-where: block
+      delete-without-where: block
+      alter-system: block
+      function-call-message: block
+      copy-program: end-session
+      '*': alert
+    anomalies: { bulk-read: alert, '*': log }
+    baseline: { window: 250ms, minWindows: 4, sigma: 4, bulkReadMinRows: 2000 }
+  revoker:
+    risks: { truncate: revoke-token }
+rules:
+  - name: revokers
+    effect: allow
+    subjects: { users: ['rev-*'] }
+    session: { detector: revoker }
+    tls: { required: false }
+  - name: everyone
+    effect: allow
+    subjects: { users: ['*'] }
+    session: { detector: strict }
+    tls: { required: false }
+`;
+}
+
+beforeAll(async () => {
+  hook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      hookCalls++;
+      // The first delivery fails: alerts must be retried.
+      if (hookCalls === 1) return void res.writeHead(503).end();
+      alerts.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+  gw = await startTestGateway(inject('pgCluster'), { auth: { passwordUsers: ['raw-*'] } }, { policies: { 'p.yaml': policies(url) } });
+  for (const u of ['alice', 'bob', 'analyst', 'killer', 'copier', 'raw-fc', 'rev-one', 'bencher']) tokens[u] = (await gw.issue(u)).token;
+  await psql(gw, 'bob', gw.database, tokens['bob']!, ['-c', 'create table t (id int primary key, v text)', '-c', "insert into t select g, 'row ' || g from generate_series(1, 50000) g", '-c', 'create table small (id int)', '-c', 'insert into small select generate_series(1, 10)']);
+});
+afterAll(async () => {
+  await gw?.close();
+  await new Promise((r) => hook?.close(r));
+});
+
+async function events(user: string, kind: string): Promise<Array<Record<string, unknown>>> {
+  await gw.gateway.settled();
+  const { rows } = await gw.cp.store.pool.query<{ payload: Record<string, unknown> }>(
+    `select payload from session_events where username = $1 and kind = $2 order by at, seq`,
+    [user, kind],
+  );
+  return rows.map((r) => r.payload);
+}
+
+describe('risky statements through psql', () => {
+  it.each([
+    ['update t set v = v', 'update-without-where', 'block'],
+    ['delete from t', 'delete-without-where', 'block'],
+    ['truncate t', 'truncate', 'block'],
+    ['drop table t', 'drop', 'block'],
+    ['alter system set work_mem = 1024', 'alter-system', 'block'],
+    ["copy t to '/tmp/x.csv'", 'copy-server-file', 'alert'],
+    ["select pg_read_file('/etc/hostname')", 'server-file-function', 'alert'],
+    ["select lo_import('/etc/hostname')", 'large-object-function', 'alert'],
+    ["select dblink_exec('host=x', 'select 1')", 'remote-access', 'alert'],
+    ['set role none', 'set-role', 'alert'],
+    ['set session authorization default', 'set-session-authorization', 'alert'],
+    ['create extension if not exists pg_trgm', 'create-extension', 'alert'],
+    ['select 1; select 2', 'multi-statement', 'alert'],
+  ])('%s → %s (%s), and the session stays usable', async (sql, risk, action) => {
+    const r = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-v', 'ON_ERROR_STOP=0', '-c', sql, '-c', "select 'usable'"]);
+    expect(r.stdout.trim().split('\n').pop()).toBe('usable');
+    if (action === 'block') expect(r.stderr).toContain(`ERROR:  pgward: statement refused by policy (${risk})`);
+    else expect(r.stderr).not.toContain('refused by policy');
+    const { rows } = await gw.cp.store.pool.query<{ action: string; detail: { risk: string } }>(
+      `select action, detail from anomalies where username = 'alice' and kind = 'risky-statement' order by id desc limit 1`,
+    );
+    expect(rows[0]).toMatchObject({ action, detail: { risk } });
+    // Blocked statements never reached Postgres.
+    if (action === 'block') expect((await superuserQuery(inject('pgCluster'), 'select count(*)::int as n from t', gw.upstreamDatabase)).rows[0].n).toBe(50_000);
+  });
+
+  it('records each statement with classification, rows, timing and outcome, constants replaced', async () => {
+    await psql(gw, 'alice', gw.database, tokens['alice']!, ['-c', "select * from t where v = 'secret-literal' or id < 4"]);
+    const ev = await events('alice', 'statement');
+    const last = ev.find((e) => JSON.stringify(e).includes('id < $2'));
+    expect(last).toMatchObject({ statements: [{ sql: 'select * from t where v = $1 or id < $2', category: 'read', tables: ['t'] }], rows: 3, outcome: 'ok' });
+    expect(JSON.stringify(ev)).not.toContain('secret-literal');
+  });
+
+  it('ends the session for copy ... program, before Postgres sees it', async () => {
+    const r = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-c', "copy t to program 'cat > /tmp/pwned'"]);
+    expect(r.stderr).toContain('FATAL:  terminating connection: statement refused by policy (copy-program)');
+    await gw.gateway.settled();
+    const { rows } = await gw.cp.store.pool.query<{ end_reason: string }>(`select end_reason from sessions where username = 'alice' order by started_at desc limit 1`);
+    expect(rows[0]?.end_reason).toBe('detector');
+  });
+
+  it('revokes the token when the profile says so', async () => {
+    const r = await psql(gw, 'rev-one', gw.database, tokens['rev-one']!, ['-c', 'truncate t']);
+    expect(r.stderr).toContain('revoked by the detector');
+    const again = await psql(gw, 'rev-one', gw.database, tokens['rev-one']!, ['-c', 'select 1']);
+    expect(again.stderr).toContain('password authentication failed for user "rev-one"');
+  });
+
+  it('sends alerts to the webhook, retrying a failed delivery', async () => {
+    for (let i = 0; i < 100 && alerts.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(hookCalls).toBeGreaterThan(1);
+    expect(alerts[0]).toMatchObject({ kind: 'risky-statement', user: 'alice', gateway: gw.config.gatewayId });
+  });
+});
+
+describe('extended and prepared protocol clients', () => {
+  it('node-postgres: a blocked prepared statement, then the connection works on', async () => {
+    const client = new pg.Client({ host: gw.host, port: gw.port, user: 'alice', password: tokens['alice'], database: gw.database, ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' } });
+    await client.connect();
+    try {
+      await expect(client.query({ name: 'wipe-one', text: 'delete from t where id = $1', values: [-1] })).resolves.toBeDefined();
+      await expect(client.query({ name: 'wipe-all', text: 'delete from t' })).rejects.toMatchObject({ code: '42501' });
+      await client.query('begin');
+      await expect(client.query({ text: 'update t set v = $1', values: ['x'] })).rejects.toMatchObject({ code: '42501' });
+      await expect(client.query('select 1')).rejects.toMatchObject({ code: '25P02' });
+      await client.query('rollback');
+      expect((await client.query({ text: 'select count(*)::int as n from t where id <= $1', values: [10] })).rows).toEqual([{ n: 10 }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it.each(['extended', 'prepared'])('pgbench -M %s: risky statements alerted on, every transaction still succeeds', async (mode) => {
+    const { writeFile, mkdtemp } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'pgb-'));
+    const script = join(dir, 'risky.sql');
+    await writeFile(script, '\\set id random(1, 50000)\nselect v from t where id = :id;\nset role none;\n');
+    const r = await run('pgbench', ['-n', '-M', mode, '-c', '2', '-t', '50', '-f', script, '-h', gw.host, '-p', String(gw.port), '-U', 'bencher', gw.database], {
+      env: { PGPASSWORD: tokens['bencher']!, PGSSLMODE: 'verify-full', PGSSLROOTCERT: gw.caPath },
+    });
+    expect(r.stderr).not.toContain('error');
+    expect(r.stdout).toMatch(/number of transactions actually processed: 100\/100/);
+    expect(r.stdout).toMatch(/number of failed transactions: 0/);
+    const { rows } = await gw.cp.store.pool.query<{ n: number }>(`select count(*)::int as n from anomalies where username = 'bencher' and detail->>'risk' = 'set-role'`);
+    expect(rows[0]!.n).toBeGreaterThan(0);
+  });
+});
+
+describe('FunctionCall messages', () => {
+  it('are refused by OID with an error, and the session goes on', async () => {
+    const c = await RawClient.connect(gw.port);
+    await c.upgrade(await readFile(gw.caPath, 'utf8'));
+    c.write(startupPacket({ user: 'raw-fc', database: gw.database }));
+    expect((await c.next())?.type).toBe('R');
+    c.write(message('p', `${tokens['raw-fc']}\0`));
+    await c.until_('Z');
+    // FunctionCall: oid 1598 (random()), no arguments, text result.
+    const body = Buffer.alloc(10);
+    body.writeUInt32BE(1598, 0);
+    body.writeUInt16BE(0, 4);
+    body.writeUInt16BE(0, 6);
+    body.writeUInt16BE(0, 8);
+    c.write(message('F', body));
+    const reply = await c.until_('Z');
+    expect(reply.map((m) => m.type)).toEqual(['E', 'Z']);
+    expect(reply[0]!.body.toString()).toContain('statement refused by policy (function-call-message)');
+    c.write(message('Q', 'select 1\0'));
+    expect((await c.until_('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
+    c.write(message('X', Buffer.alloc(0)));
+  });
+});
+
+describe('behaviour', () => {
+  it('a bulk read far above the baseline built by a normal workload raises an anomaly', async () => {
+    // Normal: a few small reads in each of several windows.
+    const script = Array.from({ length: 14 }, () => 'select * from small;\nselect pg_sleep(0.1);').join('\n');
+    await psql(gw, 'analyst', gw.database, tokens['analyst']!, ['-q'], { input: script + '\n' });
+    const before = await gw.cp.store.pool.query(`select count(*)::int as n from anomalies where username = 'analyst' and kind = 'bulk-read'`);
+    expect(before.rows[0].n).toBe(0);
+    const r = await psql(gw, 'analyst', gw.database, tokens['analyst']!, ['-c', 'select * from t']);
+    expect(r.stdout.split('\n').length).toBeGreaterThan(49_000);
+    await gw.gateway.settled();
+    const { rows } = await gw.cp.store.pool.query<{ severity: string; detail: { rows: number; tables: string[] } }>(
+      `select severity, detail from anomalies where username = 'analyst' and kind = 'bulk-read'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.severity).toBe('high');
+    expect(rows[0]!.detail.tables).toEqual(['t']);
+    expect(rows[0]!.detail.rows).toBeGreaterThan(49_000);
+    const saved = await gw.cp.store.pool.query(`select state->'windows' as w from baselines where username = 'analyst'`);
+    expect(Number(saved.rows[0].w)).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('the record survives the worst endings', () => {
+  async function sessionRecord(user: string) {
+    await gw.gateway.settled();
+    const { rows } = await gw.cp.store.pool.query<{ id: string; ended_at: Date | null; end_reason: string; chain_length: number; chain_head: Buffer }>(
+      `select id, ended_at, end_reason, chain_length, chain_head from sessions where username = $1 order by started_at desc limit 1`,
+      [user],
+    );
+    const s = rows[0]!;
+    const ev = await gw.cp.store.pool.query<{ seq: number; kind: string; hash: Buffer; payload: { outcome?: string } }>(
+      `select seq, kind, hash, payload from session_events where session_id = $1 order by seq`,
+      [s.id],
+    );
+    return { s, ev: ev.rows };
+  }
+
+  it('upstream killed mid-query: a closed record, the statement marked interrupted', async () => {
+    const running = psql(gw, 'killer', gw.database, tokens['killer']!, ['-c', 'select pg_sleep(20)']);
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await superuserQuery(inject('pgCluster'), `select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'select pg_sleep(20)%' and pid <> pg_backend_pid()`);
+      if (rows.length) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const r = await running;
+    expect(r.code).not.toBe(0);
+    const { s, ev } = await sessionRecord('killer');
+    expect(s.ended_at).not.toBeNull();
+    expect(ev.map((e) => e.kind)).toEqual(['session_start', 'policy', 'statement', 'session_end']);
+    expect(['interrupted', 'error']).toContain(ev[2]!.payload.outcome);
+    expect(s.chain_length).toBe(4);
+    expect(s.chain_head.equals(ev[3]!.hash)).toBe(true);
+  });
+
+  it('client killed mid-COPY: a closed record, the COPY marked interrupted', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn('bash', ['-c', `yes 'x' | head -n 50000000 | psql -X -d "host=${gw.host} port=${gw.port} user=copier dbname=${gw.database} sslmode=verify-full sslrootcert=${gw.caPath}" -c "create temp table c (v text)" -c "copy c from stdin"`], {
+      env: { ...process.env, PGPASSWORD: tokens['copier']! },
+      stdio: 'ignore',
+      detached: true,
+    });
+    for (let i = 0; i < 200 && !gw.gateway.sessions.list().some((x) => x.user === 'copier'); i++) await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 700));
+    process.kill(-child.pid!, 'SIGKILL');
+    for (let i = 0; i < 200 && gw.gateway.sessions.list().some((x) => x.user === 'copier'); i++) await new Promise((r) => setTimeout(r, 25));
+    const { s, ev } = await sessionRecord('copier');
+    expect(s.ended_at).not.toBeNull();
+    expect(s.end_reason).toBe('client-closed');
+    expect(ev[ev.length - 1]!.kind).toBe('session_end');
+    expect(ev.filter((e) => e.kind === 'statement').pop()?.payload.outcome).toBe('interrupted');
+    expect(s.chain_length).toBe(ev.length);
+  });
+});
