@@ -22,7 +22,7 @@ const SCALE = Number(process.env['BENCH_SCALE'] ?? 4);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 
 interface Endpoint {
-  name: 'direct' | 'pgbouncer' | 'pgward';
+  name: 'direct' | 'pgbouncer' | 'pgward' | 'pgward-nodetect';
   port: number;
   user: string;
   password: string;
@@ -61,12 +61,14 @@ async function pgbench(ep: Endpoint, caPath: string, args: string[]): Promise<Pg
 interface Scenario {
   name: string;
   args: string[];
+  /** Also run pgward with the detector off, to price the detector. */
+  detectorCost?: boolean;
 }
 
 const scenarios: Scenario[] = [
-  { name: `select-only simple -c${CLIENTS}`, args: ['-S', '-M', 'simple', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)] },
+  { name: `select-only simple -c${CLIENTS}`, args: ['-S', '-M', 'simple', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
   { name: `select-only extended -c${CLIENTS}`, args: ['-S', '-M', 'extended', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)] },
-  { name: `select-only prepared -c${CLIENTS}`, args: ['-S', '-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)] },
+  { name: `select-only prepared -c${CLIENTS}`, args: ['-S', '-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
   { name: 'connect per transaction, TLS -C -c8', args: ['-S', '-C', '-M', 'simple', '-c', '8', '-j', '2', '-T', String(SECONDS)] },
 ];
 
@@ -127,6 +129,10 @@ async function main(): Promise<void> {
   const policy = await PolicyRuntime.start({ store: cp.store, log: createLogger('warn'), dir: policyDir, watch: false });
   const gateway = await Gateway.create({ config, log: createLogger('warn'), tls: serverTls, store: cp.store, vault: cp.vault, tokens: cp.tokens, policy });
   const gwAddr = await gateway.listen('127.0.0.1', 0);
+  // The same gateway with the detector off (sessions still recorded, statements not inspected).
+  const quietConfig = { ...config, gatewayId: 'bench-nodetect', detector: { enabled: false } };
+  const quiet = await Gateway.create({ config: quietConfig, log: createLogger('warn'), tls: serverTls, store: cp.store, vault: cp.vault, tokens: cp.tokens, policy });
+  const quietAddr = await quiet.listen('127.0.0.1', 0);
   const token = (await cp.tokens.issue({ user: 'bench', groups: [], ttl: '2h', issuedBy: 'bench' })).token;
 
   const endpoints: Endpoint[] = [
@@ -134,6 +140,7 @@ async function main(): Promise<void> {
     { name: 'pgbouncer', port: bouncerPort, user: 'bench', password: benchPassword, database: 'bench' },
     { name: 'pgward', port: gwAddr.port, user: 'bench', password: token, database: 'bench' },
   ];
+  const quietEndpoint: Endpoint = { name: 'pgward-nodetect', port: quietAddr.port, user: 'bench', password: token, database: 'bench' };
 
   const results: Array<{ scenario: string; runs: Record<string, PgbenchResult & { rounds: number[] }>; ratios: Record<string, number> }> = [];
   try {
@@ -141,9 +148,11 @@ async function main(): Promise<void> {
       const rounds: Record<string, PgbenchResult[]> = {};
       for (let round = 0; round < ROUNDS; round++) {
         // Rotate the order so no target always runs first (cold) or last.
-        const order = endpoints.map((_, i) => endpoints[(i + round) % endpoints.length]!);
+        const wanted = process.env['BENCH_TARGETS']?.split(',');
+        const targets = (sc.detectorCost ? [...endpoints, quietEndpoint] : endpoints).filter((e) => !wanted || wanted.includes(e.name));
+        const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
         for (const ep of order) {
-          log(`${sc.name}: ${ep.name} (round ${round + 1}/${ROUNDS})`);
+          log(`${sc.name}: ${ep.name} (round ${round + 1}/${ROUNDS}) @${process.hrtime.bigint() / 1000n}`);
           (rounds[ep.name] ??= []).push(await pgbench(ep, certs.caCertPath, sc.args));
         }
       }
@@ -153,16 +162,19 @@ async function main(): Promise<void> {
         const median = sorted[Math.floor(sorted.length / 2)]!;
         runs[name] = { ...median, failed: list.reduce((n, x) => n + x.failed, 0), rounds: list.map((x) => x.tps) };
       }
-      const r = (a: string, b: string): number => Math.round((runs[a]!.tps / runs[b]!.tps) * 1000) / 1000;
+      const r = (a: string, b: string): Record<string, number> =>
+        runs[a] && runs[b] ? { [`${a}/${b}`]: Math.round((runs[a].tps / runs[b].tps) * 1000) / 1000 } : {};
       const ratios: Record<string, number> = {
-        'pgward/pgbouncer': r('pgward', 'pgbouncer'),
-        'pgward/direct': r('pgward', 'direct'),
-        'pgbouncer/direct': r('pgbouncer', 'direct'),
+        ...r('pgward', 'pgbouncer'),
+        ...r('pgward', 'direct'),
+        ...r('pgbouncer', 'direct'),
+        ...r('pgward', 'pgward-nodetect'),
       };
       results.push({ scenario: sc.name, runs, ratios });
     }
   } finally {
     await gateway.close(1_000);
+    await quiet.close(1_000);
     await policy.close();
     await cp.close();
     await bouncer.stop();
@@ -183,11 +195,16 @@ async function main(): Promise<void> {
   const pad = (s: string, n: number): string => s.padEnd(n);
   console.log(`\n${pad('scenario', 42)}${pad('direct tps', 13)}${pad('pgbouncer', 13)}${pad('pgward', 13)}${pad('pgward/bouncer', 16)}${pad('pgward/direct', 15)}failed`);
   for (const r of results) {
+    if (!r.runs['direct'] || !r.runs['pgbouncer'] || !r.runs['pgward']) continue;
     const f = (n: number): string => n.toFixed(0);
     const failed = Object.values(r.runs).reduce((n, x) => n + x.failed, 0);
     console.log(
       `${pad(r.scenario, 42)}${pad(f(r.runs['direct']!.tps), 13)}${pad(f(r.runs['pgbouncer']!.tps), 13)}${pad(f(r.runs['pgward']!.tps), 13)}${pad(r.ratios['pgward/pgbouncer']!.toFixed(3) + 'x', 16)}${pad(r.ratios['pgward/direct']!.toFixed(3) + 'x', 15)}${failed}`,
     );
+  }
+  for (const r of results) {
+    const d = r.ratios['pgward/pgward-nodetect'];
+    if (d !== undefined) console.log(`detector cost, ${r.scenario}: on ${r.runs['pgward']!.tps.toFixed(0)} tps / off ${r.runs['pgward-nodetect']!.tps.toFixed(0)} tps = ${d.toFixed(3)}x (target >= 0.9x)`);
   }
   console.log(`\nresults: bench/results/${stamp}.json`);
   await rm(work, { recursive: true, force: true });

@@ -28,7 +28,8 @@ export function genesisHash(sessionId: string): string {
   return createHash('sha256').update(`pgward session ${sessionId}`).digest('hex');
 }
 
-export function eventHash(e: Omit<ChainedEvent, 'hash'>): string {
-  const body = canonicalJson({ session_id: e.session_id, seq: e.seq, at: e.at, kind: e.kind, username: e.username, payload: e.payload });
+export function eventHash(e: Omit<ChainedEvent, 'hash'>, payloadJson: string = canonicalJson(e.payload)): string {
+  // The same bytes as canonicalJson of the whole event, built around a payload serialized once.
+  const body = `{"at":${JSON.stringify(e.at)},"kind":${JSON.stringify(e.kind)},"payload":${payloadJson},"seq":${e.seq},"session_id":${JSON.stringify(e.session_id)},"username":${JSON.stringify(e.username)}}`;
   return createHash('sha256').update(Buffer.from(e.prev_hash, 'hex')).update(body).digest('hex');
 }

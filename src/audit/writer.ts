@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
-import { eventHash, genesisHash, type ChainedEvent } from './chain.js';
+import { canonicalJson, eventHash, genesisHash, type ChainedEvent } from './chain.js';
 
 interface ChainState {
   seq: number;
@@ -15,7 +15,8 @@ interface ChainState {
  * new ones are refused loudly).
  */
 export class AuditWriter {
-  private buffer: ChainedEvent[] = [];
+  /** Events with their payload already serialized (canonically, once, for hash and store alike). */
+  private buffer: Array<{ e: ChainedEvent; json: string }> = [];
   private readonly chains = new Map<string, ChainState>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
@@ -39,13 +40,14 @@ export class AuditWriter {
       this.chains.set(sessionId, chain);
     }
     const partial = { session_id: sessionId, seq: chain.seq + 1, at: at.toISOString(), kind, username, payload, prev_hash: chain.head };
-    const event: ChainedEvent = { ...partial, hash: eventHash(partial) };
+    const json = canonicalJson(payload);
+    const event: ChainedEvent = { ...partial, hash: eventHash(partial, json) };
     chain.seq = event.seq;
     chain.head = event.hash;
     if (this.buffer.length >= (this.opts.maxBuffered ?? 1_000_000)) {
       this.log.error({ event: 'audit_buffer_full', session: sessionId }, 'audit buffer full: the store has been unreachable too long');
     }
-    this.buffer.push(event);
+    this.buffer.push({ e: event, json });
     if (this.buffer.length >= (this.opts.batch ?? 2_000)) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs ?? 200);
     return event;
@@ -75,22 +77,21 @@ export class AuditWriter {
     if (this.buffer.length > 0 && !this.timer && !this.closed) this.timer = setTimeout(() => void this.flush(), this.opts.flushMs ?? 200);
   }
 
-  private async write(batch: ChainedEvent[]): Promise<void> {
+  private async write(batch: Array<{ e: ChainedEvent; json: string }>): Promise<void> {
+    // One JSON document per batch: no per-element array escaping, one parse in Postgres.
+    const doc = `[${batch
+      .map(
+        ({ e, json }) =>
+          `{"i":${JSON.stringify(e.session_id)},"s":${e.seq},"a":${JSON.stringify(e.at)},"k":${JSON.stringify(e.kind)},"u":${JSON.stringify(e.username)},"p":${json},"h0":"${e.prev_hash}","h":"${e.hash}"}`,
+      )
+      .join(',')}]`;
     for (;;) {
       try {
         await this.store.pool.query(
           `insert into session_events (session_id, seq, at, kind, username, payload, prev_hash, hash)
-           select * from unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[], $7::bytea[], $8::bytea[])`,
-          [
-            batch.map((e) => e.session_id),
-            batch.map((e) => e.seq),
-            batch.map((e) => e.at),
-            batch.map((e) => e.kind),
-            batch.map((e) => e.username),
-            batch.map((e) => JSON.stringify(e.payload)),
-            batch.map((e) => Buffer.from(e.prev_hash, 'hex')),
-            batch.map((e) => Buffer.from(e.hash, 'hex')),
-          ],
+           select x.i, x.s, x.a, x.k, x.u, x.p, decode(x.h0, 'hex'), decode(x.h, 'hex')
+             from jsonb_to_recordset($1::jsonb) as x(i uuid, s int, a timestamptz, k text, u text, p jsonb, h0 text, h text)`,
+          [doc],
         );
         this.failures = 0;
         return;

@@ -1,5 +1,6 @@
 import { normalizeSync } from 'libpg-query';
 import type { Risk } from '../policy/profiles.js';
+import { literalKey } from './literal-key.js';
 import { parseStatements, walk, type ParseNode } from './sql-parser.js';
 
 export type StatementCategory = 'read' | 'write' | 'ddl' | 'dcl' | 'transaction' | 'utility' | 'invalid';
@@ -122,6 +123,8 @@ export function classifyTrees(stmts: ParseNode[]): Omit<StatementInfo, 'normaliz
 export class StatementInspector {
   private readonly byText = new Map<string, StatementInfo>();
   private readonly byNormalized = new Map<string, StatementInfo>();
+  /** By literal shape (literalKey): the common case costs no WASM call at all. */
+  private readonly byShape = new Map<string, StatementInfo>();
   parses = 0;
 
   constructor(private readonly maxEntries = 5_000) {}
@@ -129,6 +132,11 @@ export class StatementInspector {
   inspect(sql: string): StatementInfo {
     const hit = this.byText.get(sql);
     if (hit) return hit;
+    const shape = literalKey(sql);
+    if (shape !== null) {
+      const same = this.byShape.get(shape);
+      if (same) return same;
+    }
     let normalized: string;
     try {
       normalized = normalizeSync(sql);
@@ -142,6 +150,7 @@ export class StatementInspector {
       info = stmts ? { normalized, ...classifyTrees(stmts) } : { normalized, category: 'invalid', tables: [], risks: [], count: 0 };
       this.remember(this.byNormalized, normalized, info);
     }
+    if (shape !== null) this.remember(this.byShape, shape, info);
     return this.remember(this.byText, sql, info);
   }
 

@@ -38,6 +38,11 @@ interface Unit {
   startedAt: number;
 }
 
+const STATEMENTS_PER_EVENT = 200;
+/** One run of a batch: which statement(s), rows and bytes returned, duration, ms after the batch start, outcome, SQLSTATE. */
+const RUN_COLUMNS = ['statement', 'rows', 'bytes', 'ms', 'offsetMs', 'outcome', 'error'];
+const STATEMENT_EVENT_DELAY_MS = 250;
+
 const SEVERITY: Record<StatementAction, number> = { log: 0, alert: 1, block: 2, 'end-session': 3, 'revoke-token': 4 };
 
 /**
@@ -54,6 +59,12 @@ export class SessionMonitor implements RelayObserver {
   private window = { start: 0, rows: 0, bytes: 0, statements: 0, flagged: false };
   statements = 0;
   anomalies = 0;
+  /** Statement records not yet in the chain: grouped so a busy session costs one event per batch. */
+  private pending: unknown[][] = [];
+  private pendingStatements: Array<Record<string, unknown>> = [];
+  private readonly pendingIndex = new Map<string, number>();
+  private pendingStart = 0;
+  private pendingTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
 
   constructor(private readonly o: MonitorOptions) {
@@ -117,6 +128,7 @@ export class SessionMonitor implements RelayObserver {
     for (const unit of this.units.splice(0)) this.finishUnit(unit, 'interrupted', { rows: 0, bytes: 0, error: null, status: '' });
     if (reason.endsWith('protocol-violation')) this.raise('protocol', 'high', { reason });
     this.closeWindow();
+    this.flushStatements();
   }
 
   // ---- internals ------------------------------------------------------------------
@@ -135,6 +147,7 @@ export class SessionMonitor implements RelayObserver {
     }
     if (!worst || worst.action === 'log') return null;
     const detail = { risk: worst.risk, risks: info.risks, sql: info.normalized, tables: info.tables };
+    this.flushStatements();
     this.anomalies++;
     this.o.sinks.anomaly('risky-statement', worst.action === 'alert' ? 'medium' : 'high', worst.action, detail);
     switch (worst.action) {
@@ -154,23 +167,32 @@ export class SessionMonitor implements RelayObserver {
 
   private finishUnit(unit: Unit, outcome: 'ok' | 'error' | 'blocked' | 'interrupted', r: CycleResult): void {
     if (unit.statements.length === 0 && outcome === 'ok') return;
-    const ms = this.now() - unit.startedAt;
+    const now = this.now();
     this.statements += unit.statements.length;
-    const payload: Record<string, unknown> = {
-      statements: unit.statements.map((s) => ({
-        sql: this.o.profile.logParameters ? s.sql : s.info.normalized,
-        category: s.info.category,
-        ...(s.info.tables.length ? { tables: s.info.tables } : {}),
-        ...(s.info.risks.length ? { risks: s.info.risks } : {}),
-        ...(s.blocked ? { blocked: s.blocked } : {}),
-      })),
-      rows: r.rows,
-      bytes: r.bytes,
-      ms,
-      outcome,
-    };
-    if (r.error && r.error !== 'blocked') payload['error'] = r.error;
-    this.o.sinks.record('statement', payload);
+    if (this.pending.length === 0) this.pendingStart = now;
+    // Each distinct statement is written once per event; runs refer to it by index.
+    const refs = unit.statements.map((s) => {
+      const sql = this.o.profile.logParameters ? s.sql : s.info.normalized;
+      const key = s.blocked ? `${sql}\0${s.blocked}` : sql;
+      let idx = this.pendingIndex.get(key);
+      if (idx === undefined) {
+        idx = this.pendingStatements.length;
+        this.pendingIndex.set(key, idx);
+        this.pendingStatements.push({
+          sql,
+          category: s.info.category,
+          ...(s.info.tables.length ? { tables: s.info.tables } : {}),
+          ...(s.info.risks.length ? { risks: s.info.risks } : {}),
+          ...(s.blocked ? { blocked: s.blocked } : {}),
+        });
+      }
+      return idx;
+    });
+    const run: unknown[] = [refs.length === 1 ? refs[0] : refs, r.rows, r.bytes, now - unit.startedAt, now - this.pendingStart, outcome];
+    if (r.error && r.error !== 'blocked') run.push(r.error);
+    this.pending.push(run);
+    if (this.pending.length >= STATEMENTS_PER_EVENT) this.flushStatements();
+    else this.pendingTimer ??= setTimeout(() => this.flushStatements(), STATEMENT_EVENT_DELAY_MS);
     this.observe(unit, r);
   }
 
@@ -195,6 +217,21 @@ export class SessionMonitor implements RelayObserver {
     }
   }
 
+  /** Chains the statements recorded so far as one event (each keeps its own time, rows and outcome). */
+  flushStatements(): void {
+    if (this.pendingTimer) {
+      clearTimeout(this.pendingTimer);
+      this.pendingTimer = null;
+    }
+    if (this.pending.length === 0) return;
+    const runs = this.pending;
+    const statements = this.pendingStatements;
+    this.pending = [];
+    this.pendingStatements = [];
+    this.pendingIndex.clear();
+    this.o.sinks.record('statements', { start: new Date(this.pendingStart).toISOString(), count: runs.length, statements, columns: RUN_COLUMNS, runs });
+  }
+
   private closeWindow(): void {
     // A window with a flagged spike is not learned: the spike must not become normal.
     if (this.window.statements > 0 && !this.window.flagged) learnWindow(this.o.baseline, this.window, new Date(this.window.start));
@@ -203,6 +240,7 @@ export class SessionMonitor implements RelayObserver {
 
   private raise(kind: AnomalyKind, severity: 'low' | 'medium' | 'high', detail: Record<string, unknown>): void {
     const action = anomalyAction(this.o.profile, kind);
+    this.flushStatements();
     this.anomalies++;
     this.o.sinks.anomaly(kind, severity, action, detail);
     if (action === 'end-session') queueMicrotask(() => this.o.sinks.end(`terminating connection: anomaly detected (${kind})`));

@@ -106,9 +106,12 @@ describe('risky statements through psql', () => {
 
   it('records each statement with classification, rows, timing and outcome, constants replaced', async () => {
     await psql(gw, 'alice', gw.database, tokens['alice']!, ['-c', "select * from t where v = 'secret-literal' or id < 4"]);
-    const ev = await events('alice', 'statement');
-    const last = ev.find((e) => JSON.stringify(e).includes('id < $2'));
-    expect(last).toMatchObject({ statements: [{ sql: 'select * from t where v = $1 or id < $2', category: 'read', tables: ['t'] }], rows: 3, outcome: 'ok' });
+    const ev = await events('alice', 'statements');
+    const batch = ev.find((e) => JSON.stringify(e).includes('id < $2')) as { statements: Array<{ sql: string }>; runs: unknown[][] };
+    const idx = batch.statements.findIndex((s) => s.sql === 'select * from t where v = $1 or id < $2');
+    expect(batch.statements[idx]).toEqual({ sql: 'select * from t where v = $1 or id < $2', category: 'read', tables: ['t'] });
+    const run = batch.runs.find((r) => r[0] === idx)!;
+    expect([run[1], run[5]]).toEqual([3, 'ok']);
     expect(JSON.stringify(ev)).not.toContain('secret-literal');
   });
 
@@ -223,7 +226,7 @@ describe('the record survives the worst endings', () => {
       [user],
     );
     const s = rows[0]!;
-    const ev = await gw.cp.store.pool.query<{ seq: number; kind: string; hash: Buffer; payload: { outcome?: string } }>(
+    const ev = await gw.cp.store.pool.query<{ seq: number; kind: string; hash: Buffer; payload: { runs?: unknown[][] } }>(
       `select seq, kind, hash, payload from session_events where session_id = $1 order by seq`,
       [s.id],
     );
@@ -241,8 +244,8 @@ describe('the record survives the worst endings', () => {
     expect(r.code).not.toBe(0);
     const { s, ev } = await sessionRecord('killer');
     expect(s.ended_at).not.toBeNull();
-    expect(ev.map((e) => e.kind)).toEqual(['session_start', 'policy', 'statement', 'session_end']);
-    expect(['interrupted', 'error']).toContain(ev[2]!.payload.outcome);
+    expect(ev.map((e) => e.kind)).toEqual(['session_start', 'policy', 'statements', 'session_end']);
+    expect(['interrupted', 'error']).toContain(ev[2]!.payload.runs![0]![5]);
     expect(s.chain_length).toBe(4);
     expect(s.chain_head.equals(ev[3]!.hash)).toBe(true);
   });
@@ -262,7 +265,7 @@ describe('the record survives the worst endings', () => {
     expect(s.ended_at).not.toBeNull();
     expect(s.end_reason).toBe('client-closed');
     expect(ev[ev.length - 1]!.kind).toBe('session_end');
-    expect(ev.filter((e) => e.kind === 'statement').pop()?.payload.outcome).toBe('interrupted');
+    expect(ev.filter((e) => e.kind === 'statements').pop()?.payload.runs?.pop()?.[5]).toBe('interrupted');
     expect(s.chain_length).toBe(ev.length);
   });
 });
