@@ -554,9 +554,11 @@ export class ClientConnection {
               anomaly: (kind, severity, action, detail) => {
                 record('anomaly', { kind, severity, action, ...detail });
                 this.log.warn({ event: 'anomaly', kind, severity, action, user: who.user }, 'anomaly detected');
-                ctx.detectorQueries
-                  .insertAnomaly({ sessionId: this.id, username: who.user, kind, severity, action, detail })
-                  .catch((err: unknown) => this.log.error({ event: 'anomaly_write_failed', err: (err as Error).message }, 'anomaly row not written (it is in the session chain)'));
+                this.track(
+                  ctx.detectorQueries
+                    .insertAnomaly({ sessionId: this.id, username: who.user, kind, severity, action, detail })
+                    .catch((err: unknown) => this.log.error({ event: 'anomaly_write_failed', err: (err as Error).message }, 'anomaly row not written (it is in the session chain)')),
+                );
                 if (action !== 'log' && profile.webhook) {
                   ctx.alerts.send(profile.webhook, { kind, severity, action, user: who.user, session: this.id, gateway: ctx.config.gatewayId, at: new Date().toISOString(), detail });
                 }
@@ -651,8 +653,17 @@ export class ClientConnection {
 
   // ---- failure ----------------------------------------------------------------------
 
+  /** Tracks a record being written, so shutdown (and Gateway.settled) waits for it. */
+  private track(p: Promise<unknown>): void {
+    const done: Promise<void> = p.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => this.ctx.sessionEnds.delete(done));
+    this.ctx.sessionEnds.add(done);
+  }
+
   private auditFailure(user: string, method: string, reason: string): void {
-    this.ctx.store
+    this.track(this.ctx.store
       .recordAuthEvent({
         gatewayId: this.ctx.config.gatewayId,
         sessionId: this.id,
@@ -662,7 +673,7 @@ export class ClientConnection {
         outcome: 'failure',
         reason,
       })
-      .catch((err: unknown) => this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'auth event not written'));
+      .catch((err: unknown) => this.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'auth event not written')));
   }
 
   private fail(err: unknown): void {

@@ -45,7 +45,7 @@ export interface GatewayContext {
   baselines: BaselineCache;
   alerts: AlertSender;
   detectorQueries: DetectorQueries;
-  /** Session records still being completed (awaited at shutdown). */
+  /** Records still being written: session ends, auth failures, anomalies (awaited at shutdown). */
   sessionEnds: Set<Promise<void>>;
   /** Set when a console URL is known: clients with no live token get a sign-in link. */
   linkLogin: { queries: IdentityQueries; baseUrl: string; ttlMs: number; pollMs: number } | null;

@@ -94,6 +94,7 @@ describe('risky statements through psql', () => {
   ])('%s → %s (%s), and the session stays usable', async (sql, risk, action) => {
     const r = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-v', 'ON_ERROR_STOP=0', '-c', sql, '-c', "select 'usable'"]);
     expect(r.stdout.trim().split('\n').pop()).toBe('usable');
+    await gw.gateway.settled();
     if (action === 'block') expect(r.stderr).toContain(`ERROR:  pgward: statement refused by policy (${risk})`);
     else expect(r.stderr).not.toContain('refused by policy');
     const { rows } = await gw.cp.store.pool.query<{ action: string; detail: { risk: string } }>(

@@ -101,6 +101,7 @@ describe('psql through pgward', () => {
     await gw.cp.tokens.revoke(live.jti, 'test');
     const revoked = await psql(gw, 'bob', gw.database, live.token, ['-c', 'select 1']);
     expect(revoked.stderr).toContain('password authentication failed for user "bob"');
+    await gw.gateway.settled();
     const events = await gw.cp.store.pool.query(
       `select reason from auth_events where username = 'bob' and outcome = 'failure' order by id`,
     );
