@@ -31,6 +31,33 @@ interface Executed {
   info: StatementInfo;
   sql: string;
   blocked: string | null;
+  /** Bound parameter values, only when the profile logs them. */
+  params?: Array<string | null>;
+}
+
+/** Text-format values of a Bind message; binary ones are described, not decoded. */
+export function bindValues(body: Buffer): Array<string | null> {
+  let p = body.indexOf(0) + 1;
+  p = body.indexOf(0, p) + 1;
+  const nFormats = body.readUInt16BE(p);
+  const formats: number[] = [];
+  for (let i = 0; i < nFormats; i++) formats.push(body.readUInt16BE(p + 2 + i * 2));
+  p += 2 + nFormats * 2;
+  const n = body.readUInt16BE(p);
+  p += 2;
+  const out: Array<string | null> = [];
+  for (let i = 0; i < n; i++) {
+    const len = body.readInt32BE(p);
+    p += 4;
+    if (len < 0) {
+      out.push(null);
+      continue;
+    }
+    const binary = (nFormats === 1 ? formats[0] : formats[i]) === 1;
+    out.push(binary ? `<binary, ${len} bytes>` : body.toString('utf8', p, p + len));
+    p += len;
+  }
+  return out;
 }
 
 interface Unit {
@@ -40,7 +67,7 @@ interface Unit {
 
 const STATEMENTS_PER_EVENT = 200;
 /** One run of a batch: which statement(s), rows and bytes returned, duration, ms after the batch start, outcome, SQLSTATE. */
-const RUN_COLUMNS = ['statement', 'rows', 'bytes', 'ms', 'offsetMs', 'outcome', 'error'];
+const RUN_COLUMNS = ['statement', 'rows', 'bytes', 'ms', 'offsetMs', 'outcome', 'error', 'params'];
 const STATEMENT_EVENT_DELAY_MS = 250;
 
 const SEVERITY: Record<StatementAction, number> = { log: 0, alert: 1, block: 2, 'end-session': 3, 'revoke-token': 4 };
@@ -106,9 +133,18 @@ export class SessionMonitor implements RelayObserver {
     return verdict;
   }
 
-  bind(statement: string): void {
+  bind(statement: string, body: Buffer): void {
     const p = this.prepared.get(statement);
-    if (p) this.unit().statements.push({ info: p, sql: p.sql, blocked: null });
+    if (!p) return;
+    const executed: Executed = { info: p, sql: p.sql, blocked: null };
+    if (this.o.profile.logParameters) {
+      try {
+        executed.params = bindValues(body);
+      } catch {
+        executed.params = ['<malformed Bind>'];
+      }
+    }
+    this.unit().statements.push(executed);
   }
 
   sync(): void {
@@ -189,7 +225,9 @@ export class SessionMonitor implements RelayObserver {
       return idx;
     });
     const run: unknown[] = [refs.length === 1 ? refs[0] : refs, r.rows, r.bytes, now - unit.startedAt, now - this.pendingStart, outcome];
-    if (r.error && r.error !== 'blocked') run.push(r.error);
+    const params = unit.statements.some((s) => s.params) ? unit.statements.map((s) => s.params ?? []) : null;
+    if ((r.error && r.error !== 'blocked') || params) run.push(r.error && r.error !== 'blocked' ? r.error : null);
+    if (params) run.push(params);
     this.pending.push(run);
     if (this.pending.length >= STATEMENTS_PER_EVENT) this.flushStatements();
     else this.pendingTimer ??= setTimeout(() => this.flushStatements(), STATEMENT_EVENT_DELAY_MS);

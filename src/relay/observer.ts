@@ -31,8 +31,8 @@ export interface CycleResult {
 export interface RelayObserver {
   /** kind Q (Query), P (Parse), F (FunctionCall: sql is null, oid given). Return a verdict to stop it. */
   statement(kind: 'Q' | 'P' | 'F', sql: string | null, name: string, oid?: number): StatementVerdict | null;
-  /** Bind of a prepared statement (by name; '' is the unnamed one). */
-  bind(statement: string): void;
+  /** Bind of a prepared statement (by name; '' is the unnamed one); body is the whole Bind message. */
+  bind(statement: string, body: Buffer): void;
   /** Sync: the end of an extended-protocol batch. */
   sync(): void;
   /** ReadyForQuery came back. */

@@ -24,7 +24,7 @@ export class StatementBlocker {
     if (type === Fe.Bind) {
       const portalEnd = body.indexOf(0);
       const stmtEnd = portalEnd < 0 ? -1 : body.indexOf(0, portalEnd + 1);
-      if (stmtEnd > portalEnd) observer.bind(body.toString('utf8', portalEnd + 1, stmtEnd));
+      if (stmtEnd > portalEnd) observer.bind(body.toString('utf8', portalEnd + 1, stmtEnd), body);
       return null;
     }
     if (type === Fe.FunctionCall) {
