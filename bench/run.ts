@@ -67,7 +67,7 @@ interface Scenario {
 
 const scenarios: Scenario[] = [
   { name: `select-only simple -c${CLIENTS}`, args: ['-S', '-M', 'simple', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
-  { name: `select-only extended -c${CLIENTS}`, args: ['-S', '-M', 'extended', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)] },
+  { name: `select-only extended -c${CLIENTS}`, args: ['-S', '-M', 'extended', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
   { name: `select-only prepared -c${CLIENTS}`, args: ['-S', '-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
   { name: 'connect per transaction, TLS -C -c8', args: ['-S', '-C', '-M', 'simple', '-c', '8', '-j', '2', '-T', String(SECONDS)] },
 ];

@@ -65,10 +65,10 @@ interface Unit {
   startedAt: number;
 }
 
-const STATEMENTS_PER_EVENT = 200;
+const STATEMENTS_PER_EVENT = 500;
 /** One run of a batch: which statement(s), rows and bytes returned, duration, ms after the batch start, outcome, SQLSTATE. */
 const RUN_COLUMNS = ['statement', 'rows', 'bytes', 'ms', 'offsetMs', 'outcome', 'error', 'params'];
-const STATEMENT_EVENT_DELAY_MS = 250;
+const STATEMENT_EVENT_DELAY_MS = 500;
 
 const SEVERITY: Record<StatementAction, number> = { log: 0, alert: 1, block: 2, 'end-session': 3, 'revoke-token': 4 };
 
@@ -91,6 +91,8 @@ export class SessionMonitor implements RelayObserver {
   private pendingStatements: Array<Record<string, unknown>> = [];
   private readonly pendingIndex = new Map<string, number>();
   private pendingStart = 0;
+  /** Tables this session has already checked against the baseline. */
+  private readonly knownTables = new Set<string>();
   private pendingTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
 
@@ -123,7 +125,9 @@ export class SessionMonitor implements RelayObserver {
     else verdict = this.applyProfile(info);
     const executed: Executed = { info, sql: text, blocked: verdict?.action === 'block' ? (verdict.detail ?? verdict.message) : null };
     if (kind === 'P') {
-      if (!executed.blocked) this.prepared.set(name, { ...info, sql: text });
+      // Drivers re-Parse the same unnamed statement on every execution: keep the entry.
+      const prev = this.prepared.get(name);
+      if (!executed.blocked && (prev === undefined || prev.sql !== text)) this.prepared.set(name, { ...info, sql: text });
       // A blocked Parse still yields a batch result (the error) to pair with.
       if (executed.blocked) this.unit().statements.push(executed);
     } else {
@@ -207,23 +211,7 @@ export class SessionMonitor implements RelayObserver {
     this.statements += unit.statements.length;
     if (this.pending.length === 0) this.pendingStart = now;
     // Each distinct statement is written once per event; runs refer to it by index.
-    const refs = unit.statements.map((s) => {
-      const sql = this.o.profile.logParameters ? s.sql : s.info.normalized;
-      const key = s.blocked ? `${sql}\0${s.blocked}` : sql;
-      let idx = this.pendingIndex.get(key);
-      if (idx === undefined) {
-        idx = this.pendingStatements.length;
-        this.pendingIndex.set(key, idx);
-        this.pendingStatements.push({
-          sql,
-          category: s.info.category,
-          ...(s.info.tables.length ? { tables: s.info.tables } : {}),
-          ...(s.info.risks.length ? { risks: s.info.risks } : {}),
-          ...(s.blocked ? { blocked: s.blocked } : {}),
-        });
-      }
-      return idx;
-    });
+    const refs = unit.statements.length === 1 ? [this.ref(unit.statements[0]!)] : unit.statements.map((s) => this.ref(s));
     const run: unknown[] = [refs.length === 1 ? refs[0] : refs, r.rows, r.bytes, now - unit.startedAt, now - this.pendingStart, outcome];
     const params = unit.statements.some((s) => s.params) ? unit.statements.map((s) => s.params ?? []) : null;
     if ((r.error && r.error !== 'blocked') || params) run.push(r.error && r.error !== 'blocked' ? r.error : null);
@@ -232,6 +220,25 @@ export class SessionMonitor implements RelayObserver {
     if (this.pending.length >= STATEMENTS_PER_EVENT) this.flushStatements();
     else this.pendingTimer ??= setTimeout(() => this.flushStatements(), STATEMENT_EVENT_DELAY_MS);
     this.observe(unit, r);
+  }
+
+  /** The index of a statement in the pending event's dictionary (added on first use). */
+  private ref(s: Executed): number {
+    const sql = this.o.profile.logParameters ? s.sql : s.info.normalized;
+    const key = s.blocked ? `${sql}\0${s.blocked}` : sql;
+    let idx = this.pendingIndex.get(key);
+    if (idx === undefined) {
+      idx = this.pendingStatements.length;
+      this.pendingIndex.set(key, idx);
+      this.pendingStatements.push({
+        sql,
+        category: s.info.category,
+        ...(s.info.tables.length ? { tables: s.info.tables } : {}),
+        ...(s.info.risks.length ? { risks: s.info.risks } : {}),
+        ...(s.blocked ? { blocked: s.blocked } : {}),
+      });
+    }
+    return idx;
   }
 
   private observe(unit: Unit, r: CycleResult): void {
@@ -244,6 +251,8 @@ export class SessionMonitor implements RelayObserver {
     const established = b.windows >= p.minWindows;
     for (const s of unit.statements) {
       for (const t of s.info.tables) {
+        if (this.knownTables.has(t)) continue;
+        this.knownTables.add(t);
         if (rememberTable(b, t) && established) this.raise('new-table', 'low', { table: t, sql: s.info.normalized });
       }
     }
