@@ -193,7 +193,19 @@ describe('FunctionCall messages', () => {
     expect(reply[0]!.body.toString()).toContain('statement refused by policy (function-call-message)');
     c.write(message('Q', 'select 1\0'));
     expect((await c.until_('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
-    c.write(message('X', Buffer.alloc(0)));
+    // A message type no client sends: the session ends, and the detector records why.
+    c.write(message('!', Buffer.alloc(0)));
+    expect((await c.error())?.['C']).toBe('08P01');
+    await gw.gateway.settled();
+    for (let i = 0; i < 40; i++) {
+      const { rows } = await gw.cp.store.pool.query<{ severity: string }>(`select severity from anomalies where username = 'raw-fc' and kind = 'protocol'`);
+      if (rows.length) {
+        expect(rows[0]!.severity).toBe('high');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('no protocol anomaly recorded');
   });
 });
 
