@@ -1,12 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { resolveDatabase } from '../config/resolve-database.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { evaluate, precheck, type Decision } from '../policy/evaluate.js';
+import { dryRun, DryRunError } from '../policy/dry-run.js';
+import type { Decision } from '../policy/evaluate.js';
 import { formatProblem, loadPolicyDir, parsePolicyDocuments } from '../policy/loader.js';
-import { AUTH_METHODS, policyJsonSchema, type AuthMethodName, type PolicySet } from '../policy/schema.js';
-import { readStartupSettings } from '../policy/startup-settings.js';
+import { policyJsonSchema, type PolicySet } from '../policy/schema.js';
 import { policyDiff, policyDigest } from '../policy/versioning.js';
 import { PolicyQueries } from '../store/policy-queries.js';
 import { withControlPlane } from './admin-commands.js';
@@ -86,36 +85,25 @@ async function policyFor(config: GatewayConfig, configPath: string | undefined, 
 export async function policyExplain(configPath: string | undefined, o: ExplainOptions): Promise<Decision> {
   const config = await loadConfig(configPath);
   const set = await policyFor(config, configPath, o);
-  const method = (o.method ?? 'scram-sha-256-plus') as AuthMethodName;
-  if (!AUTH_METHODS.includes(method)) throw new CliUsageError(`--method must be one of ${AUTH_METHODS.join(', ')}`);
   const at = o.at ? new Date(o.at) : new Date();
   if (Number.isNaN(at.getTime())) throw new CliUsageError(`--at: not a time: ${o.at}`);
-  const tls = o.tls ?? 'TLSv1.3';
   const targets = Object.entries(config.targets).map(([name, t]) => ({ name, database: t.database, databases: t.databases, role: t.role }));
-  // Without configured targets, the database name stands for a target of the same name.
-  const place = resolveDatabase(targets, o.database) ?? (targets.length === 0 ? { target: { name: o.database, database: o.database, databases: [], role: '(target role)' }, database: o.database } : null);
-  const settings = readStartupSettings(pairs(o.param, 'param'));
-  const early = precheck(set, settings);
   let decision: Decision;
-  if (early) decision = early;
-  else if (!place) {
-    decision = { kind: 'deny', rule: null, reason: 'no target serves that database', code: '3D000', message: `database "${o.database}" does not exist` };
-  } else {
-    decision = evaluate(set, {
+  try {
+    decision = dryRun(set, targets, {
       user: o.user,
       groups: (o.groups ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+      database: o.database,
+      params: pairs(o.param, 'param'),
       claims: Object.fromEntries(pairs(o.claim, 'claim')),
-      method,
-      source: o.from ?? '127.0.0.1',
-      tls: { version: tls === 'none' ? null : tls, channelBinding: method === 'scram-sha-256-plus' },
-      target: place.target.name,
-      clientDatabase: o.database,
-      database: place.database,
-      targetDatabase: place.target.database,
-      targetRole: place.target.role,
-      settings,
+      from: o.from,
       at,
+      method: o.method,
+      tls: o.tls,
     });
+  } catch (err) {
+    if (err instanceof DryRunError) throw new CliUsageError(`--method: ${err.message}`);
+    throw err;
   }
   printDecision(decision, set);
   return decision;

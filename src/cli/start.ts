@@ -93,6 +93,8 @@ export async function start(opts: { config?: string | undefined; port?: number |
       log,
       pg: { host: pgHost, port: config.web.pgPort ?? addr.port, caPath },
       devIdp: embedded !== null,
+      policy,
+      gateway,
     });
   }
 

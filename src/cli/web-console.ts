@@ -5,6 +5,8 @@ import type { DevIdp, DevUser } from '../identity/dev-idp.js';
 import { OidcSso } from '../identity/oidc-sso.js';
 import type { Logger } from '../util/logger.js';
 import type { PgEndpoint } from '../web/connect-lines.js';
+import type { PolicySet } from '../policy/schema.js';
+import type { LiveSessions } from '../web/console-api.js';
 import { buildWebApp } from '../web/server.js';
 import type { ControlPlane } from './control-plane.js';
 
@@ -54,6 +56,9 @@ export interface WebConsoleOptions {
   pg: PgEndpoint;
   /** Start the development identity provider when config.oidc is absent. */
   devIdp: boolean;
+  policy: { current(): PolicySet };
+  /** The gateway in this process, for live sessions and /metrics. */
+  gateway: { registry: LiveSessions; metrics: { registry: { metrics(): Promise<string>; contentType: string } } } | null;
   devUsers?: DevUser[];
 }
 
@@ -90,6 +95,10 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
       pg: opts.pg,
       publicUrl: plan.publicUrl,
       databases: Object.keys(config.targets),
+      store: cp.store,
+      policy: opts.policy,
+      live: opts.gateway?.registry ?? null,
+      metrics: opts.gateway?.metrics ?? null,
     });
     await app.listen({ host: plan.host, port: plan.port });
     log.info({ event: 'console_listening', url: plan.publicUrl, sso: oidcConfig?.issuer ?? null }, 'console listening');

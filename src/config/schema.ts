@@ -140,9 +140,14 @@ export const configSchema = z
         /** What the developer page tells psql to connect to (defaults to the listener). */
         pgHost: z.string().optional(),
         pgPort: z.number().int().optional(),
+        /** OIDC groups that make someone an admin or an auditor in the console (everyone signed in is a developer). */
+        roles: z
+          .object({ admin: z.array(z.string()).default(['admins']), auditor: z.array(z.string()).default(['auditors']) })
+          .strict()
+          .default({ admin: ['admins'], auditor: ['auditors'] }),
       })
       .strict()
-      .default({ enabled: true, host: '127.0.0.1', port: 8432 }),
+      .default({ enabled: true, host: '127.0.0.1', port: 8432, roles: { admin: ['admins'], auditor: ['auditors'] } }),
     store: z
       .object({ url: z.string().optional(), caFile: z.string().optional(), dataDir: z.string().default('.pgward/postgres') })
       .strict()

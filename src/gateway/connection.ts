@@ -553,6 +553,7 @@ export class ClientConnection {
               record,
               anomaly: (kind, severity, action, detail) => {
                 record('anomaly', { kind, severity, action, ...detail });
+                ctx.metrics.anomalies.inc({ kind, action });
                 this.log.warn({ event: 'anomaly', kind, severity, action, user: who.user }, 'anomaly detected');
                 this.track(
                   ctx.detectorQueries
@@ -575,6 +576,8 @@ export class ClientConnection {
           })
         : null;
     monitor?.begin();
+    ctx.metrics.onboarded(this.stages);
+    ctx.metrics.activeSessions.inc();
     const relay = new Relay(this.socket, up.socket, {
       maxMessageBytes: ctx.config.limits.maxMessageBytes,
       clientLeftover,
@@ -586,6 +589,10 @@ export class ClientConnection {
         ctx.sessions.remove(this.id);
         this.log.info({ event: 'session_end', reason, detail, stats: relay.stats }, 'session ended');
         monitor?.finish(reason);
+        ctx.metrics.activeSessions.dec();
+        ctx.metrics.sessions.inc({ reason });
+        ctx.metrics.bytes.inc({ direction: 'from_client' }, relay.stats.bytesFromClient);
+        ctx.metrics.bytes.inc({ direction: 'to_client' }, relay.stats.bytesToClient);
         record('session_end', { reason, ...(detail ? { detail } : {}), ...relay.stats });
         const chain = ctx.audit.endChain(this.id);
         const done = recorded
@@ -663,6 +670,7 @@ export class ClientConnection {
   }
 
   private auditFailure(user: string, method: string, reason: string): void {
+    this.ctx.metrics.authFailure(reason);
     this.track(this.ctx.store
       .recordAuthEvent({
         gatewayId: this.ctx.config.gatewayId,

@@ -5,6 +5,7 @@ import type { StatementInspector } from '../detect/classify.js';
 import type { ReadOnlyGuard } from '../detect/read-only-guard.js';
 import type { DetectorQueries } from '../store/detector-queries.js';
 import type { BaselineCache } from './baseline-cache.js';
+import type { GatewayMetrics } from './metrics.js';
 import type { TokenService } from '../identity/token-service.js';
 import type { WorkloadIdentity } from '../identity/workload.js';
 import type { IdentityQueries } from '../store/identity-queries.js';
@@ -45,6 +46,7 @@ export interface GatewayContext {
   baselines: BaselineCache;
   alerts: AlertSender;
   detectorQueries: DetectorQueries;
+  metrics: GatewayMetrics;
   /** Records still being written: session ends, auth failures, anomalies (awaited at shutdown). */
   sessionEnds: Set<Promise<void>>;
   /** Set when a console URL is known: clients with no live token get a sign-in link. */

@@ -18,6 +18,7 @@ import { AlertSender } from '../detect/alerts.js';
 import { StatementInspector } from '../detect/classify.js';
 import { DetectorQueries } from '../store/detector-queries.js';
 import { BaselineCache } from './baseline-cache.js';
+import { GatewayMetrics } from './metrics.js';
 import type { GatewayContext, ResolvedTarget } from './context.js';
 import type { PolicySource } from './policy-runtime.js';
 import type { ServerTls } from './server-tls.js';
@@ -33,6 +34,7 @@ export interface GatewayDeps {
   vault: Vault;
   tokens: TokenService;
   policy: PolicySource;
+  metrics?: GatewayMetrics | undefined;
 }
 
 async function resolveTargets(config: GatewayConfig): Promise<Map<string, ResolvedTarget>> {
@@ -92,10 +94,15 @@ export class Gateway {
 
   /** A revocation with endSessions, from any gateway or the CLI: end what it names here. */
   private onRevocation(payload: string): void {
-    let notice: { jti?: unknown; user?: unknown };
+    let notice: { jti?: unknown; user?: unknown; session?: unknown; by?: unknown };
     try {
-      notice = JSON.parse(payload) as { jti?: unknown; user?: unknown };
+      notice = JSON.parse(payload) as typeof notice;
     } catch {
+      return;
+    }
+    // An administrator ended one session, wherever it runs.
+    if (typeof notice.session === 'string') {
+      this.ctx.sessions.get(notice.session)?.kill(`terminated by administrator ${typeof notice.by === 'string' ? notice.by : ''}`.trim());
       return;
     }
     const jti = typeof notice.jti === 'string' ? notice.jti : undefined;
@@ -116,6 +123,7 @@ export class Gateway {
       alerts: new AlertSender(deps.log),
       detectorQueries,
       sessionEnds: new Set(),
+      metrics: deps.metrics ?? new GatewayMetrics(),
       ...deps,
       cancels: new CancelRouter(),
       sessions: new SessionRegistry(),
@@ -146,6 +154,14 @@ export class Gateway {
   async settled(): Promise<void> {
     while (this.ctx.sessionEnds.size) await Promise.allSettled([...this.ctx.sessionEnds]);
     await this.ctx.audit.flush();
+  }
+
+  get metrics(): GatewayMetrics {
+    return this.ctx.metrics;
+  }
+
+  get registry(): SessionRegistry {
+    return this.ctx.sessions;
   }
 
   get audit(): AuditWriter {

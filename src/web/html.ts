@@ -3,7 +3,26 @@ export function esc(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-export function layout(title: string, body: string, opts: { user?: string | undefined; csrf?: string | undefined } = {}): string {
+export interface LayoutOptions {
+  user?: string | undefined;
+  csrf?: string | undefined;
+  roles?: ReadonlySet<string> | undefined;
+  /** The page's script module (console pages); data for it goes in data-* attributes. */
+  page?: string | undefined;
+}
+
+function nav(roles: ReadonlySet<string> | undefined): string {
+  if (!roles) return '';
+  const links: Array<[string, string]> = [
+    ['/', 'Connect'],
+    ['/me', 'My activity'],
+  ];
+  if (roles.has('admin')) links.push(['/admin/policy', 'Policies'], ['/admin/sessions', 'Live sessions'], ['/admin/targets', 'Targets'], ['/admin/tokens', 'Tokens']);
+  if (roles.has('auditor')) links.push(['/audit', 'Audit'], ['/audit/anomalies', 'Anomalies']);
+  return `<nav>${links.map(([href, label]) => `<a href="${href}">${esc(label)}</a>`).join(' ')}</nav>`;
+}
+
+export function layout(title: string, body: string, opts: LayoutOptions = {}): string {
   const signOut =
     opts.user && opts.csrf
       ? `<form method="post" action="/auth/logout" class="signout"><input type="hidden" name="csrf" value="${esc(opts.csrf)}">
@@ -11,7 +30,9 @@ export function layout(title: string, body: string, opts: { user?: string | unde
       : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+${opts.csrf ? `<meta name="csrf-token" content="${esc(opts.csrf)}">` : ''}
 <title>${esc(title)} · pgward</title><link rel="stylesheet" href="/static/app.css"></head>
-<body><header><a href="/" class="brand">pgward</a>${signOut}</header><main><h1>${esc(title)}</h1>${body}</main>
-<script src="/static/app.js"></script></body></html>`;
+<body${opts.page ? ` data-page="${esc(opts.page)}"` : ''}><header><a href="/" class="brand">pgward</a>${nav(opts.roles)}${signOut}</header><main><h1>${esc(title)}</h1>${body}</main>
+${opts.page === 'anomalies' ? '<script src="/static/vendor/chart/chart.umd.min.js"></script>' : ''}
+<script src="/static/app.js"></script>${opts.page ? '<script src="/static/console.js"></script>' : ''}</body></html>`;
 }

@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { verifyToken } from '../auth/token.js';
@@ -13,6 +15,10 @@ import type { IdentityQueries } from '../store/identity-queries.js';
 import type { Logger } from '../util/logger.js';
 import { parseDuration } from '../util/duration.js';
 import type { Vault } from '../vault/vault.js';
+import type { PolicySet } from '../policy/schema.js';
+import type { Store } from '../store/store.js';
+import { registerConsoleApi, type ConsoleDeps, type LiveSessions } from './console-api.js';
+import { registerConsolePages } from './console-pages.js';
 import { connectLines, type PgEndpoint } from './connect-lines.js';
 import { developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
 import { LOGIN_COOKIE, newCsrf, safeNext, SealedCookies, SESSION_COOKIE, type WebSession } from './session.js';
@@ -28,6 +34,10 @@ export interface WebDeps {
   pg: PgEndpoint;
   publicUrl: string;
   databases: string[];
+  store: Store;
+  policy: { current(): PolicySet };
+  live: LiveSessions | null;
+  metrics: ConsoleDeps['metrics'];
 }
 
 export const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret).digest();
@@ -35,14 +45,8 @@ export const hashSecret = (secret: string): Buffer => createHash('sha256').updat
 const webDir = fileURLToPath(new URL('../../web/', import.meta.url));
 const webDirFromDist = fileURLToPath(new URL('../../../web/', import.meta.url));
 
-/** Security headers for every page: nothing embeds us, nothing leaks in a Referer. */
-function hardenHeaders(reply: FastifyReply): void {
-  reply.header('content-security-policy', "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self' http://127.0.0.1:*; frame-ancestors 'none'; base-uri 'none'");
-  reply.header('x-frame-options', 'DENY');
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('referrer-policy', 'no-referrer');
-  reply.header('cache-control', 'no-store');
-}
+const chartJs = fileURLToPath(new URL('../../node_modules/chart.js/dist/', import.meta.url));
+const chartJsFromDist = fileURLToPath(new URL('../../../node_modules/chart.js/dist/', import.meta.url));
 
 /** The browser-facing side of identity: SSO, the connect page, link login, CLI sign-in. */
 export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
@@ -51,9 +55,38 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   const cookies = new SealedCookies(deps.vault, secure);
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
+  // Strict CSP: only our own scripts and styles; nothing embeds us; no Referer leaves.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        formAction: ["'self'", 'http://127.0.0.1:*'],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginEmbedderPolicy: false,
+  });
+  // Rate limits: sign-in endpoints tightly, the API generously, per client address.
+  app.addHook('onRoute', (route) => {
+    const url = route.url;
+    if (url.startsWith('/auth/') || url.startsWith('/cli/')) route.config = { ...(route.config as object), rateLimit: { max: 30, timeWindow: '1 minute' } };
+    else if (url.startsWith('/api/')) route.config = { ...(route.config as object), rateLimit: { max: 600, timeWindow: '1 minute' } };
+  });
+  await app.register(fastifyRateLimit, { global: false });
   const { existsSync } = await import('node:fs');
   await app.register(fastifyStatic, { root: existsSync(webDir) ? webDir : webDirFromDist, prefix: '/static/', index: false });
-  app.addHook('onSend', async (_req, reply) => hardenHeaders(reply));
+  await app.register(fastifyStatic, { root: existsSync(chartJs) ? chartJs : chartJsFromDist, prefix: '/static/vendor/chart/', index: false, decorateReply: false, allowedPath: (p) => p === '/chart.umd.min.js' });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+
 
   const session = (req: FastifyRequest): WebSession | null => {
     const s = cookies.get<WebSession>(req, SESSION_COOKIE);
@@ -263,6 +296,9 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
       return reply.code(401).send({ error: 'invalid_token' });
     }
   });
+
+  registerConsoleApi(app, { config: deps.config, log: deps.log, store: deps.store, vault: deps.vault, tokens: deps.tokens, keys: deps.keys, policy: deps.policy, live: deps.live, metrics: deps.metrics }, session);
+  registerConsolePages(app, { config: deps.config }, session, html);
 
   return app;
 }

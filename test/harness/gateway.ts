@@ -142,7 +142,7 @@ export async function startTestGateway(
   });
   const addr = await gateway.listen('127.0.0.1', 0);
   const web = plan
-    ? await startWebConsole({ plan, config, cp, log, pg: { host: 'localhost', port: addr.port, caPath: cluster.caPath }, devIdp: true })
+    ? await startWebConsole({ plan, config, cp, log, pg: { host: 'localhost', port: addr.port, caPath: cluster.caPath }, devIdp: true, policy, gateway })
     : null;
   return {
     host: '127.0.0.1',

@@ -1,0 +1,72 @@
+import { resolveDatabase, type DatabaseHome } from '../config/resolve-database.js';
+import { evaluate, precheck, type Decision } from './evaluate.js';
+import { AUTH_METHODS, type AuthMethodName, type PolicySet } from './schema.js';
+import { readStartupSettings } from './startup-settings.js';
+
+export interface DryRunInput {
+  user: string;
+  groups: string[];
+  database: string;
+  params?: Array<[string, string]>;
+  claims?: Record<string, string>;
+  from?: string;
+  at?: Date;
+  method?: string;
+  tls?: string;
+}
+
+export class DryRunError extends Error {
+  override name = 'DryRunError';
+}
+
+/** The decision a connection would get, from the same code path as a real one (for CLI and console). */
+export function dryRun(set: PolicySet, targets: Array<DatabaseHome & { role: string }>, o: DryRunInput): Decision {
+  const method = (o.method ?? 'scram-sha-256-plus') as AuthMethodName;
+  if (!AUTH_METHODS.includes(method)) throw new DryRunError(`method must be one of ${AUTH_METHODS.join(', ')}`);
+  const at = o.at ?? new Date();
+  if (Number.isNaN(at.getTime())) throw new DryRunError('not a time');
+  const tls = o.tls ?? 'TLSv1.3';
+  // Without configured targets, the database name stands for a target of the same name.
+  const place =
+    resolveDatabase(targets, o.database) ??
+    (targets.length === 0 ? { target: { name: o.database, database: o.database, databases: [], role: '(target role)' }, database: o.database } : null);
+  const settings = readStartupSettings(o.params ?? []);
+  const early = precheck(set, settings);
+  if (early) return early;
+  if (!place) return { kind: 'deny', rule: null, reason: 'no target serves that database', code: '3D000', message: `database "${o.database}" does not exist` };
+  return evaluate(set, {
+    user: o.user,
+    groups: o.groups,
+    claims: o.claims ?? {},
+    method,
+    source: o.from ?? '127.0.0.1',
+    tls: { version: tls === 'none' ? null : tls, channelBinding: method === 'scram-sha-256-plus' },
+    target: place.target.name,
+    clientDatabase: o.database,
+    database: place.database,
+    targetDatabase: place.target.database,
+    targetRole: place.target.role,
+    settings,
+    at,
+  });
+}
+
+/** Allow and deny rules that can apply to a target, for "who can reach X". */
+export function rulesForTarget(set: PolicySet, target: string): Array<{ name: string; effect: string; file: string; subjects: unknown; role: string | null; conditions: string[] }> {
+  const globOk = (p: string): boolean => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(target);
+  return set.rules
+    .filter(({ rule }) => rule.targets.some(globOk))
+    .map(({ rule, file }) => ({
+      name: rule.name,
+      effect: rule.effect,
+      file,
+      subjects: rule.subjects,
+      role: rule.effect === 'allow' ? (rule.role ?? null) : null,
+      conditions: [
+        ...(rule.sources ? [`from ${rule.sources.join(', ')}`] : []),
+        ...(rule.schedule ? [`${rule.schedule.days?.join(',') ?? 'daily'} ${rule.schedule.from}-${rule.schedule.to} ${rule.schedule.timezone}`] : []),
+        ...(rule.methods ? [`methods ${rule.methods.join(', ')}`] : []),
+        ...(rule.effect === 'allow' && rule.session.readOnly ? ['read-only'] : []),
+      ],
+    }));
+}
