@@ -18,7 +18,7 @@ function copyBlock(id: string, label: string, text: string): string {
 <button type="button" data-copy="${id}">Copy</button></section>`;
 }
 
-export function developerPage(s: WebSession, ep: PgEndpoint, databases: string[]): string {
+export function developerPage(s: WebSession, ep: PgEndpoint, databases: string[], roles?: ReadonlySet<string>): string {
   const database = databases[0] ?? 'postgres';
   const lines = connectLines(ep, s.user, database, s.token);
   const expires = new Date(s.expiresAt);
@@ -35,7 +35,7 @@ ${copyBlock('export-line', 'Environment', lines.export)}
 Sessions already open with it run on, unless you end them too:</p>
 <form method="post" action="/auth/logout" id="end-sessions"><input type="hidden" name="csrf" value="${esc(s.csrf)}">
 <input type="hidden" name="end_sessions" value="on"><button type="submit" class="secondary">Sign out and end my open sessions</button></form>`,
-    { user: s.user, csrf: s.csrf },
+    { user: s.user, csrf: s.csrf, roles },
   );
 }
 

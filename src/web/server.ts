@@ -17,7 +17,7 @@ import { parseDuration } from '../util/duration.js';
 import type { Vault } from '../vault/vault.js';
 import type { PolicySet } from '../policy/schema.js';
 import type { Store } from '../store/store.js';
-import { registerConsoleApi, type ConsoleDeps, type LiveSessions } from './console-api.js';
+import { registerConsoleApi, rolesOf, type ConsoleDeps, type LiveSessions } from './console-api.js';
 import { registerConsolePages } from './console-pages.js';
 import { connectLines, type PgEndpoint } from './connect-lines.js';
 import { developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
@@ -110,7 +110,7 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
 
   app.get('/', async (req, reply) => {
     const s = session(req);
-    return html(reply, s ? developerPage(s, deps.pg, deps.databases) : landingPage(deps.sso !== null));
+    return html(reply, s ? developerPage(s, deps.pg, deps.databases, rolesOf(s.groups, deps.config)) : landingPage(deps.sso !== null));
   });
 
   app.get<{ Querystring: { next?: string } }>('/auth/login', async (req, reply) => {

@@ -59,6 +59,8 @@ export interface TestGateway extends ConnTarget {
   policy: PolicyRuntime;
   storeUrl: string;
   vaultKeyFile: string;
+  /** The upstream role's password (only the vault should hold it; tests look for leaks). */
+  upstreamPassword: string;
   issue(user: string, opts?: { groups?: string[]; ttl?: string }): Promise<{ token: string; jti: string }>;
   close(): Promise<void>;
 }
@@ -160,6 +162,7 @@ export async function startTestGateway(
     policy,
     storeUrl,
     vaultKeyFile: join(dir, 'vault.key'),
+    upstreamPassword: rolePassword,
     issue: async (user, o = {}) => {
       const t = await cp.tokens.issue({ user, groups: o.groups ?? [], ttl: o.ttl, issuedBy: 'test' });
       return { token: t.token, jti: t.jti };

@@ -1,0 +1,230 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { verifyExport } from '../../src/audit/verify.js';
+import type { DevUser } from '../../src/identity/dev-idp.js';
+import { launchChromium, signInAt } from '../harness/browser.js';
+import { run } from '../harness/clients.js';
+import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+
+const SHOTS = 'test-results/screenshots';
+let gw: TestGateway;
+let browser: Browser;
+/** Every API response body seen in the browser, to check that none carries a secret. */
+const bodies: string[] = [];
+
+const devUser = (name: string): DevUser => gw.web!.devIdp!.users.find((u) => u.username === name)!;
+
+async function text(page: Page, selector: string): Promise<string> {
+  const el = page.locator(selector).first();
+  await el.waitFor({ timeout: 10_000 });
+  return ((await el.textContent()) ?? '').trim();
+}
+
+async function ready(page: Page): Promise<void> {
+  await page.waitForSelector('body[data-ready]', { timeout: 10_000 });
+  expect(await page.getAttribute('body', 'data-ready')).toBe('true');
+}
+
+async function signedIn(user: string): Promise<{ ctx: BrowserContext; page: Page; psqlLine: string }> {
+  const ctx = await browser.newContext({ acceptDownloads: true });
+  const page = await ctx.newPage();
+  page.on('response', async (r) => {
+    if (r.url().includes('/api/')) bodies.push(await r.text().catch(() => ''));
+  });
+  await signInAt(page, gw.web!.url, devUser(user));
+  return { ctx, page, psqlLine: await text(page, '#psql-line') };
+}
+
+const psqlFrom = (line: string, sql: string) => run('bash', ['-c', `${line} -X -At -c "${sql}"`], { env: { PGPASSFILE: '/dev/null' } });
+
+beforeAll(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  gw = await startTestGateway(inject('pgCluster'), {}, { web: true });
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await gw?.close();
+});
+
+describe('console journeys in Chromium', () => {
+  it('alice (developer) connects and sees her session', async () => {
+    const { ctx, page, psqlLine } = await signedIn('alice');
+    expect((await psqlFrom(psqlLine, 'select 40 + 2')).stdout.trim()).toBe('42');
+    await gw.gateway.settled();
+    await page.click('nav a[href="/me"]');
+    await ready(page);
+    const table = await text(page, '#my-sessions');
+    expect(table).toContain('app');
+    expect(table).toContain('client-terminate');
+    expect(await page.locator('nav a[href="/admin/policy"]').count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, 'developer-my-activity.png'), fullPage: true });
+    await ctx.close();
+  });
+
+  it('bob (admin) edits a policy with live validation and a diff, saves, rolls back, and kills a live psql session', async () => {
+    const { ctx, page, psqlLine } = await signedIn('bob');
+    await page.goto(gw.web!.url + '/admin/policy');
+    await ready(page);
+    expect(await text(page, '#validation')).toBe('Valid: 1 rules.');
+    const original = await page.inputValue('#editor');
+
+    // A typo is caught as it is typed, with its position; saving is off.
+    await page.fill('#editor', original.replace('effect: allow', 'effect: alow'));
+    await page.waitForFunction(() => document.querySelector('#validation')?.className === 'err');
+    expect(await text(page, '#validation')).toMatch(/^everyone\.yaml:3:13: rules\.0\.effect/);
+    expect(await page.isDisabled('#save')).toBe(true);
+
+    const edited = `${original}  - name: no-mallory\n    effect: deny\n    subjects: { users: [mallory] }\n`;
+    await page.fill('#editor', edited);
+    await page.waitForFunction(() => document.querySelector('#validation')?.textContent === 'Valid: 2 rules.');
+    await page.click('#preview');
+    await page.waitForFunction(() => (document.querySelector('#diff')?.textContent ?? '').includes('no-mallory'));
+    expect(await text(page, '#diff')).toContain('+  - name: no-mallory');
+    await page.fill('#comment', 'keep mallory out');
+    await page.screenshot({ path: join(SHOTS, 'admin-policy-diff.png'), fullPage: true });
+    await page.click('#save');
+    await page.waitForFunction(() => /^Saved as version \d+\.$/.test(document.querySelector('#validation')?.textContent ?? ''));
+    const saved = Number(/version (\d+)/.exec(await text(page, '#validation'))![1]);
+    for (let i = 0; i < 40 && gw.policy.current().version !== saved; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(gw.policy.current().rules.map((r) => r.rule.name)).toContain('no-mallory');
+
+    // Roll back to the version before.
+    await page.click(`#versions button:has-text("Roll back to ${saved - 1}")`);
+    await page.waitForFunction(() => /restores version/.test(document.querySelector('#validation')?.textContent ?? ''));
+    for (let i = 0; i < 40 && gw.policy.current().rules.some((r) => r.rule.name === 'no-mallory'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(gw.policy.current().rules.map((r) => r.rule.name)).toEqual(['everyone']);
+
+    // Dry run from the editor page.
+    await page.fill('#dry-run input[name=user]', 'alice');
+    await page.fill('#dry-run input[name=database]', 'app');
+    await page.fill('#dry-run input[name=from]', '10.0.0.5');
+    await page.click('#dry-run button');
+    await page.waitForFunction(() => (document.querySelector('#dry-run-result')?.textContent ?? '') !== '');
+    expect(await text(page, '#dry-run-result')).toMatch(/^GRANT by everyone: app_[0-9a-f]+ as role app_[0-9a-f]+$/);
+
+    // A running psql session, killed from the console.
+    const running = psqlFrom(psqlLine, 'select pg_sleep(30)');
+    for (let i = 0; i < 100 && !gw.gateway.sessions.list().some((s) => s.user === 'bob'); i++) await new Promise((r) => setTimeout(r, 50));
+    await page.goto(gw.web!.url + '/admin/sessions');
+    await ready(page);
+    await page.screenshot({ path: join(SHOTS, 'admin-live-sessions.png'), fullPage: true });
+    await page.click('#live tr:has-text("bob") button:has-text("Kill")');
+    const r = await running;
+    expect(r.stderr).toContain('FATAL:  terminating connection: terminated by administrator bob');
+    expect(await text(page, '#live-status')).toBe('Session of bob terminated.');
+    const { rows } = await gw.cp.store.pool.query(`select actor, action from admin_events where actor = 'bob' order by id`);
+    expect(rows.map((x: { action: string }) => x.action)).toEqual(['policy.save', 'policy.rollback', 'session.kill']);
+
+    await page.goto(gw.web!.url + '/admin/targets');
+    await ready(page);
+    await page.screenshot({ path: join(SHOTS, 'admin-targets.png'), fullPage: true });
+    await ctx.close();
+  });
+
+  it('carol (auditor) searches, opens a session timeline and downloads an export that verifies', async () => {
+    const { ctx, page } = await signedIn('carol');
+    await page.goto(gw.web!.url + '/audit');
+    await ready(page);
+    await page.fill('#search input[name=user]', 'alice');
+    await page.click('#search button');
+    await page.waitForSelector('#results a');
+    await page.screenshot({ path: join(SHOTS, 'auditor-search.png'), fullPage: true });
+    await page.click('#results a');
+    await ready(page);
+    const timeline = await text(page, '#timeline');
+    expect(timeline).toContain('select $1 + $2');
+    expect(timeline).toContain('session_start');
+    await page.screenshot({ path: join(SHOTS, 'auditor-timeline.png'), fullPage: true });
+
+    await page.goto(gw.web!.url + '/audit');
+    await ready(page);
+    await page.fill('#export input[name=from]', new Date(Date.now() - 3600_000).toISOString());
+    await page.click('#export button');
+    await page.waitForSelector('#export-status a');
+    const dir = join(SHOTS, '..', 'export');
+    await mkdir(dir, { recursive: true });
+    const [file] = await Promise.all([page.waitForEvent('download'), page.click('#export-status a:has-text("export file")')]);
+    const filePath = join(dir, file.suggestedFilename());
+    await file.saveAs(filePath);
+    const [manifest] = await Promise.all([page.waitForEvent('download'), page.click('#export-status a:has-text("signed manifest")')]);
+    await manifest.saveAs(`${filePath}.manifest.jws`);
+    const verdict = await verifyExport(filePath);
+    expect(verdict.problem).toBeNull();
+    expect(verdict.ok).toBe(true);
+    expect(verdict.events).toBeGreaterThan(3);
+
+    await page.goto(gw.web!.url + '/audit/anomalies');
+    await ready(page);
+    expect(await page.locator('canvas#chart').count()).toBe(1);
+    await page.screenshot({ path: join(SHOTS, 'auditor-anomalies.png'), fullPage: true });
+    await ctx.close();
+  });
+});
+
+describe('console API authorization', () => {
+  it('refuses admin and auditor routes to a developer, on the server', async () => {
+    const { ctx, page } = await signedIn('alice');
+    const me = await (await page.request.get(gw.web!.url + '/api/me')).json();
+    expect(me.roles).toEqual(['developer']);
+    const headers = { 'x-csrf-token': me.csrf, 'content-type': 'application/json' };
+    for (const [method, path] of [
+      ['GET', '/api/policy'],
+      ['GET', '/api/policy/versions'],
+      ['GET', '/api/sessions/live'],
+      ['GET', '/api/targets'],
+      ['GET', '/api/tokens'],
+      ['GET', '/api/audit/sessions'],
+      ['GET', '/api/audit/anomalies'],
+      ['POST', '/api/policy'],
+      ['POST', '/api/policy/rollback'],
+      ['PUT', '/api/vault'],
+      ['POST', '/api/audit/exports'],
+      ['POST', '/api/users/bob/revoke'],
+    ] as const) {
+      const r = await page.request.fetch(gw.web!.url + path, { method, headers, data: method === 'GET' ? undefined : '{}' });
+      expect([path, r.status()]).toEqual([path, 403]);
+    }
+    // Pages are checked on the server too, not just hidden from the menu.
+    const adminPage = await page.request.get(gw.web!.url + '/admin/policy');
+    expect(adminPage.status()).toBe(403);
+    await ctx.close();
+  });
+
+  it('refuses state changes without the CSRF token, even for an admin', async () => {
+    const { ctx, page } = await signedIn('bob');
+    const r = await page.request.post(gw.web!.url + '/api/policy/rollback', { data: { version: 1 }, headers: { 'content-type': 'application/json' } });
+    expect(r.status()).toBe(403);
+    expect(await r.json()).toEqual({ error: 'missing or wrong CSRF token' });
+    const unsigned = await fetch(gw.web!.url + '/api/policy');
+    expect(unsigned.status).toBe(401);
+    await ctx.close();
+  });
+
+  it('writes vault secrets without ever sending them back, and no response carried a secret', async () => {
+    const { ctx, page } = await signedIn('bob');
+    await page.goto(gw.web!.url + '/admin/targets');
+    await ready(page);
+    await page.fill('#vault input[name=target]', 'app');
+    await page.fill('#vault input[name=role]', 'reporting');
+    await page.fill('#vault input[name=secret]', 'Sup3r-Secret-Value');
+    await page.click('#vault button');
+    await page.waitForFunction(() => (document.querySelector('#vault-status')?.textContent ?? '').startsWith('Stored'));
+    await page.goto(gw.web!.url + '/admin/targets');
+    await ready(page);
+    expect(await text(page, '#targets')).toContain('reporting');
+    const metrics = await (await page.request.get(gw.web!.url + '/metrics')).text();
+    expect(metrics).toContain('pgward_onboarding_stage_seconds_bucket');
+    expect(metrics).toContain('pgward_active_sessions');
+    bodies.push(metrics);
+    await ctx.close();
+    const all = bodies.join('\n');
+    expect(bodies.length).toBeGreaterThan(20);
+    for (const secret of ['Sup3r-Secret-Value', gw.upstreamPassword]) expect(all).not.toContain(secret);
+    // No token (JWT) in any API response, and no private key material.
+    expect(all).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
+    expect(all).not.toMatch(/"d":"[\w-]{20,}"/);
+  });
+});
