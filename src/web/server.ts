@@ -19,6 +19,7 @@ import type { PolicySet } from '../policy/schema.js';
 import type { Store } from '../store/store.js';
 import { registerConsoleApi, rolesOf, type ConsoleDeps, type LiveSessions } from './console-api.js';
 import { registerConsolePages } from './console-pages.js';
+import { openApiDocument, openApiPath } from './openapi.js';
 import { connectLines, type PgEndpoint } from './connect-lines.js';
 import { developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
 import { LOGIN_COOKIE, newCsrf, safeNext, SealedCookies, SESSION_COOKIE, type WebSession } from './session.js';
@@ -74,8 +75,10 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     crossOriginEmbedderPolicy: false,
   });
   // Rate limits: sign-in endpoints tightly, the API generously, per client address.
+  const apiRoutes: string[] = [];
   app.addHook('onRoute', (route) => {
     const url = route.url;
+    if (url.startsWith('/api/')) for (const m of [route.method].flat()) if (m !== 'HEAD') apiRoutes.push(`${m} ${openApiPath(url)}`);
     if (url.startsWith('/auth/') || url.startsWith('/cli/')) route.config = { ...(route.config as object), rateLimit: { max: 30, timeWindow: '1 minute' } };
     else if (url.startsWith('/api/')) route.config = { ...(route.config as object), rateLimit: { max: 600, timeWindow: '1 minute' } };
   });
@@ -299,6 +302,11 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
 
   registerConsoleApi(app, { config: deps.config, log: deps.log, store: deps.store, vault: deps.vault, tokens: deps.tokens, keys: deps.keys, policy: deps.policy, live: deps.live, metrics: deps.metrics }, session);
   registerConsolePages(app, { config: deps.config }, session, html);
+  app.get('/api/openapi.json', async (req, reply) => {
+    if (!session(req)) return reply.code(401).send({ error: 'sign in first' });
+    return openApiDocument(deps.publicUrl);
+  });
+  app.decorate('apiRoutes', apiRoutes);
 
   return app;
 }

@@ -193,6 +193,16 @@ describe('console API authorization', () => {
     await ctx.close();
   });
 
+  it('describes every API route in the OpenAPI document it serves, and nothing more', async () => {
+    const { ctx, page } = await signedIn('alice');
+    const doc = await (await page.request.get(gw.web!.url + '/api/openapi.json')).json();
+    expect(doc.openapi).toBe('3.1.0');
+    const described = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, m]) => Object.keys(m).map((method) => `${method.toUpperCase()} ${p}`));
+    const registered = (gw.web!.app as unknown as { apiRoutes: string[] }).apiRoutes;
+    expect([...new Set(registered)].sort()).toEqual(described.sort());
+    await ctx.close();
+  });
+
   it('refuses state changes without the CSRF token, even for an admin', async () => {
     const { ctx, page } = await signedIn('bob');
     const r = await page.request.post(gw.web!.url + '/api/policy/rollback', { data: { version: 1 }, headers: { 'content-type': 'application/json' } });
@@ -226,5 +236,15 @@ describe('console API authorization', () => {
     // No token (JWT) in any API response, and no private key material.
     expect(all).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
     expect(all).not.toMatch(/"d":"[\w-]{20,}"/);
+  });
+});
+
+describe('rate limits', () => {
+  // Last in this file: it uses up the sign-in allowance of 127.0.0.1 on this gateway.
+  it('slows down a burst of sign-in attempts with 429', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 35; i++) statuses.push((await fetch(gw.web!.url + '/auth/login', { redirect: 'manual' })).status);
+    expect(statuses.slice(0, 5).every((s) => s === 302)).toBe(true);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
   });
 });
