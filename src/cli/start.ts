@@ -51,6 +51,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
       auth: ['scram-sha-256'],
       connectTimeoutMs: 10_000,
       databases: [],
+      pool: { enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL' },
     };
   }
   const cp = await openControlPlane(config, { storeUrl: storeUrl ?? embedded!.storeUrl, createVaultKey: embedded !== null });

@@ -25,6 +25,18 @@ export const targetSchema = z
       .min(1)
       .default(['scram-sha-256']),
     connectTimeoutMs: z.number().int().positive().default(10_000),
+    /** Warm upstream connections per (role, database), reset before each reuse. */
+    pool: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Kept open and idle for the next client. */
+        min: z.number().int().min(0).max(1000).default(2),
+        idleMs: z.number().int().positive().default(300_000),
+        /** Run before a connection serves another session. */
+        reset: z.string().min(1).default('DISCARD ALL'),
+      })
+      .strict()
+      .default({ enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL' }),
   })
   .strict();
 

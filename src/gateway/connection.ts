@@ -22,6 +22,7 @@ import { authLimits } from '../protocol/limits.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { paramValue, parseStartupPacket, printable, truncateIdentifier, type StartupPacket } from '../protocol/startup.js';
 import { Relay, type EndReason } from '../relay/relay.js';
+import { mergeParameters, runSimpleQuery, settingsSql, UpstreamPool, UpstreamQueryError } from '../upstream/pool.js';
 import { connectUpstream, type UpstreamConnection } from '../upstream/connector.js';
 import { sendUpstreamCancel } from '../upstream/cancel.js';
 import { UpstreamError } from '../upstream/errors.js';
@@ -261,9 +262,9 @@ export class ClientConnection {
     if (decision.kind === 'deny') throw this.denied(user, who.method, decision);
     this.mark('policy');
     const baseline = ctx.config.detector.enabled ? await ctx.baselines.get(user) : null;
-    const upstream = await this.connectUpstream(place.target, decision);
+    const { up: upstream, pool } = await this.connectUpstream(place.target, decision);
     this.mark('upstream');
-    this.goLive(who, place.target, decision, settings, upstream, baseline);
+    this.goLive(who, place.target, decision, settings, upstream, baseline, pool);
   }
 
   /** A policy denial: the full reason to the audit log, a Postgres-style FATAL to the client. */
@@ -437,7 +438,8 @@ export class ClientConnection {
     return body;
   }
 
-  private async connectUpstream(target: ResolvedTarget, grant: Grant): Promise<UpstreamConnection> {
+  /** Opens a new upstream connection as the grant's role, with the vaulted credential. */
+  private async openUpstream(target: ResolvedTarget, grant: Grant, params: Array<[string, string]>): Promise<UpstreamConnection> {
     let password: string | null;
     try {
       password = await this.ctx.vault.get(target.name, grant.role);
@@ -451,12 +453,7 @@ export class ClientConnection {
       });
     }
     try {
-      return await connectUpstream(target.endpoint, {
-        user: grant.role,
-        database: grant.database,
-        password,
-        params: grant.replication ? [...grant.forward, ['replication', grant.replication]] : grant.forward,
-      });
+      return await connectUpstream(target.endpoint, { user: grant.role, database: grant.database, password, params });
     } catch (err) {
       if (err instanceof UpstreamError && err.kind === 'server-error' && err.serverError) {
         const f = err.serverError;
@@ -469,6 +466,45 @@ export class ClientConnection {
     }
   }
 
+  /**
+   * An upstream connection for this grant: from the warm pool of (target, role, database,
+   * read-only) when pooling is on, with the session's settings applied by SET; a fresh one
+   * for replication connections or when pooling is off.
+   */
+  private async connectUpstream(target: ResolvedTarget, grant: Grant): Promise<{ up: UpstreamConnection; pool: UpstreamPool | null }> {
+    const ro = grant.session.readOnly;
+    const startup: Array<[string, string]> = ro ? [['default_transaction_read_only', 'on']] : [];
+    if (grant.replication || !target.pool.enabled) {
+      const params: Array<[string, string]> = grant.replication ? [...grant.forward, ['replication', grant.replication]] : grant.forward;
+      return { up: await this.openUpstream(target, grant, params), pool: null };
+    }
+    const key = `${target.name}\0${grant.role}\0${grant.database}\0${ro ? 'ro' : 'rw'}`;
+    let pool = this.ctx.pools.get(key);
+    if (!pool) {
+      // Pooled connections start with no client settings (read-only aside): DISCARD ALL then returns them to exactly that.
+      pool = new UpstreamPool(() => this.openUpstream(target, grant, startup), { min: target.pool.min, idleMs: target.pool.idleMs, reset: target.pool.reset }, this.ctx.log);
+      this.ctx.pools.set(key, pool);
+    }
+    const { up } = await pool.acquire();
+    const wanted = grant.forward.filter(([k]) => !(ro && k === 'default_transaction_read_only'));
+    const sql = settingsSql(wanted, up.parameters);
+    if (sql) {
+      try {
+        const { parameters } = await runSimpleQuery(up, sql);
+        up.parameters = mergeParameters(up.parameters, parameters);
+      } catch (err) {
+        if (err instanceof UpstreamQueryError) {
+          // The connection stays sound (the SET failed outside any transaction).
+          pool.release(up, true);
+          throw new PgError(err.code, err.message);
+        }
+        pool.release(up, false);
+        throw new PgError(SqlState.connectionFailure, `pgward could not prepare the session for database "${target.name}"`, { internalReason: (err as Error).message });
+      }
+    }
+    return { up, pool };
+  }
+
   // ---- session ----------------------------------------------------------------------
 
   private goLive(
@@ -478,6 +514,7 @@ export class ClientConnection {
     settings: StartupSettings,
     up: UpstreamConnection,
     baseline: BaselineState | null,
+    pool: UpstreamPool | null,
   ): void {
     const { ctx } = this;
     const clientLeftover = this.reader!.release();
@@ -583,7 +620,9 @@ export class ClientConnection {
       clientLeftover,
       upstreamLeftover: up.leftover,
       observer: monitor ?? undefined,
-      onEnd: (reason: EndReason, detail?: string) => {
+      keepUpstream: pool !== null,
+      onEnd: (reason: EndReason, detail?: string, reusable?: boolean) => {
+        pool?.release(up, reusable === true);
         for (const t of timers) clearTimeout(t);
         ctx.cancels.unregister(key.pid);
         ctx.sessions.remove(this.id);

@@ -46,6 +46,7 @@ async function resolveTargets(config: GatewayConfig): Promise<Map<string, Resolv
       database: t.database,
       databases: t.databases,
       role: t.role,
+      pool: t.pool,
       endpoint: {
         host: t.host,
         port: t.port,
@@ -124,6 +125,7 @@ export class Gateway {
       detectorQueries,
       sessionEnds: new Set(),
       metrics: deps.metrics ?? new GatewayMetrics(),
+      pools: new Map(),
       ...deps,
       cancels: new CancelRouter(),
       sessions: new SessionRegistry(),
@@ -192,6 +194,7 @@ export class Gateway {
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const socket of this.connections) socket.destroy();
     await this.revocations.close();
+    for (const p of this.ctx.pools.values()) p.close();
     if (this.retention) clearInterval(this.retention);
     await this.settled();
     await this.ctx.audit.close();

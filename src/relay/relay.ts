@@ -36,7 +36,10 @@ export interface RelayOptions {
   upstreamLeftover?: Buffer;
   /** Sees every statement and cycle; may block a statement or end the session. */
   observer?: RelayObserver | undefined;
-  onEnd(reason: EndReason, detail?: string): void;
+  /** Leave the upstream connection open at the end when it is idle and clean (pooling). */
+  keepUpstream?: boolean | undefined;
+  /** reusable: the upstream connection was detached idle, outside any transaction. */
+  onEnd(reason: EndReason, detail?: string, reusable?: boolean): void;
 }
 
 /**
@@ -50,6 +53,9 @@ export class Relay {
   private ended = false;
   private terminated = false;
   private refusing = false;
+  /** Transaction status from the last ReadyForQuery. */
+  private txStatus = 0x49;
+  private readonly upstreamListeners: Array<[string, (...args: any[]) => void]> = [];
   private readonly fromClient: FrameScanner;
   private readonly fromUpstream: FrameScanner;
   private upstreamBlocked = false;
@@ -74,12 +80,15 @@ export class Relay {
       {
         // Only statement-bearing frames are held, and only when the session is observed.
         wantsBody: (type) =>
-          this.terminated || this.refusing || (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
+          this.terminated || this.refusing || (opts.keepUpstream === true && type === Fe.Terminate) || (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
         onFrame: (type, _length, body) => {
           if (this.terminated || this.refusing) return Verdict.Drop;
           this.stats.messagesFromClient++;
-          if (type === Fe.Terminate) this.terminated = true;
-          else this.inFlight = true;
+          if (type === Fe.Terminate) {
+            this.terminated = true;
+            // A pooled connection outlives the client: its Terminate stops here.
+            if (opts.keepUpstream) return Verdict.Drop;
+          } else this.inFlight = true;
           if (observer) {
             if (type === Fe.Sync) observer.sync();
             else if (body && blocker) {
@@ -105,9 +114,10 @@ export class Relay {
       {
         // Nothing server-side is held (one write per read keeps the relay at Node's pace),
         // except an ErrorResponse while a blocked statement's error is on its way.
-        wantsBody: (type) => observer !== null && (type === Be.ErrorResponse || type === Be.ReadyForQuery),
+        wantsBody: (type) => (observer !== null && type === Be.ErrorResponse) || ((observer !== null || opts.keepUpstream === true) && type === Be.ReadyForQuery),
         onFrame: (type, length, body) => {
           this.lastUpstreamType = type;
+          if (type === Be.ReadyForQuery && body) this.txStatus = body[0] ?? 0x49;
           if (observer) {
             cycleBytes += length + 1;
             if (type === Be.DataRow) cycleRows++;
@@ -142,8 +152,13 @@ export class Relay {
   start(): void {
     const { client, upstream } = this;
     client.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    upstream.on('drain', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Node listener signature
+    const onUp = (event: string, fn: (...args: any[]) => void): void => {
+      upstream.on(event, fn);
+      this.upstreamListeners.push([event, fn]);
+    };
+    onUp('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    onUp('drain', () => {
       this.upstreamBlocked = false;
       client.resume();
     });
@@ -154,9 +169,9 @@ export class Relay {
     client.on('end', () => this.finish(this.terminated ? 'client-terminate' : 'client-closed'));
     client.on('close', () => this.finish(this.terminated ? 'client-terminate' : 'client-closed'));
     client.on('error', () => this.finish('client-closed'));
-    upstream.on('end', () => this.finish('upstream-closed'));
-    upstream.on('close', () => this.finish('upstream-closed'));
-    upstream.on('error', () => this.finish('upstream-closed'));
+    onUp('end', () => this.finish('upstream-closed'));
+    onUp('close', () => this.finish('upstream-closed'));
+    onUp('error', () => this.finish('upstream-closed'));
     if (this.opts.clientLeftover?.length) this.onClientData(this.opts.clientLeftover);
     if (this.opts.upstreamLeftover?.length) this.onUpstreamData(this.opts.upstreamLeftover);
     client.resume();
@@ -183,7 +198,7 @@ export class Relay {
       return;
     }
     if (this.terminated) {
-      this.upstream.end();
+      if (!this.opts.keepUpstream) this.upstream.end();
       this.finish('client-terminate');
       return;
     }
@@ -231,12 +246,22 @@ export class Relay {
       );
     }
     this.client.end();
-    this.upstream.end();
+    const reusable =
+      this.opts.keepUpstream === true &&
+      (reason === 'client-terminate' || reason === 'client-closed') &&
+      !this.inFlight &&
+      this.txStatus === 0x49 &&
+      this.fromUpstream.atBoundary &&
+      !this.upstream.destroyed;
+    if (reusable) {
+      for (const [event, fn] of this.upstreamListeners) this.upstream.off(event, fn);
+      this.upstream.pause();
+    } else this.upstream.end();
     // Give the closing writes a moment, then make sure nothing lingers half-open.
     setTimeout(() => {
       this.client.destroy();
-      this.upstream.destroy();
+      if (!reusable) this.upstream.destroy();
     }, 1_000).unref();
-    this.opts.onEnd(reason, detail);
+    this.opts.onEnd(reason, detail, reusable);
   }
 }
