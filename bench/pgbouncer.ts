@@ -48,7 +48,7 @@ export interface PgBouncerOptions {
 }
 
 /** Session-mode PgBouncer with client TLS and SCRAM, verify-full TLS upstream: pgward's setup. */
-export async function startPgBouncer(o: PgBouncerOptions): Promise<{ stop(): Promise<void> }> {
+export async function startPgBouncer(o: PgBouncerOptions): Promise<{ stop(): Promise<void>; pid(): Promise<number> }> {
   // PgBouncer runs as the postgres user: give it its own copies of the TLS files.
   const cert = join(o.dir, 'server.crt');
   const key = join(o.dir, 'server.key');
@@ -105,6 +105,8 @@ pidfile = ${join(o.dir, 'pgbouncer.pid')}
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
+    // runuser's child: the newest pgbouncer process is ours.
+    pid: async () => Number((await exec('pgrep', ['-n', '-x', 'pgbouncer'])).stdout.trim()),
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('close', r));

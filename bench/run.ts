@@ -63,6 +63,8 @@ interface Scenario {
   args: string[];
   /** Also run pgward with the detector off, to price the detector. */
   detectorCost?: boolean;
+  /** Instead of pgbench: a custom measurement (tps = rows per second for COPY). */
+  custom?: 'copy';
 }
 
 const scenarios: Scenario[] = [
@@ -70,7 +72,26 @@ const scenarios: Scenario[] = [
   { name: `select-only extended -c${CLIENTS}`, args: ['-S', '-M', 'extended', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
   { name: `select-only prepared -c${CLIENTS}`, args: ['-S', '-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
   { name: 'connect per transaction, TLS -C -c8', args: ['-S', '-C', '-M', 'simple', '-c', '8', '-j', '2', '-T', String(SECONDS)] },
+  { name: `TPC-B (pgbench default) -c${CLIENTS}`, args: ['-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)] },
+  { name: 'one-client latency -S -c1', args: ['-S', '-M', 'simple', '-c', '1', '-T', String(SECONDS)] },
+  { name: 'COPY 1M rows in', args: [], custom: 'copy' },
 ];
+
+const IDLE_CLIENTS = Number(process.env['BENCH_IDLE'] ?? 1_000);
+const COPY_ROWS = Number(process.env['BENCH_COPY_ROWS'] ?? 1_000_000);
+
+/** COPY FROM STDIN of COPY_ROWS rows through psql; "tps" is rows per second. */
+async function copyIn(ep: Endpoint, caPath: string, file: string): Promise<PgbenchResult> {
+  const t0 = performance.now();
+  await exec('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(ep.port), '-U', ep.user, '-d', ep.database, '-c', 'truncate copy_t', '-c', `\\copy copy_t from '${file}'`], {
+    env: { ...process.env, PGPASSWORD: ep.password, PGSSLMODE: 'verify-full', PGSSLROOTCERT: caPath },
+    maxBuffer: 16 * 1024 * 1024,
+  }).catch((err: { stderr?: string; message: string }) => {
+    throw new Error(`COPY through ${ep.name} failed: ${err.stderr ?? err.message}`);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  return { tps: COPY_ROWS / seconds, failed: 0, latencyMs: seconds * 1000 };
+}
 
 /** BENCH_ONLY=prepared (a substring) runs just the matching scenarios. */
 const only = process.env['BENCH_ONLY'];
@@ -86,14 +107,23 @@ async function main(): Promise<void> {
     dataDir: join(work, 'pg'),
     superuserPassword: randomBytes(12).toString('hex'),
     tls: { certPath: certs.certPath, keyPath: certs.keyPath, caPath: certs.caCertPath },
-    settings: { max_connections: '300', fsync: 'off', synchronous_commit: 'off', shared_buffers: '256MB' },
+    settings: { max_connections: String(IDLE_CLIENTS + 300), fsync: 'off', synchronous_commit: 'off', shared_buffers: '256MB' },
   });
+  const copyFile = join(work, 'copy.tsv');
+  {
+    const lines: string[] = [];
+    for (let i = 0; i < COPY_ROWS; i++) lines.push(`${i}\trow number ${i} of the copy benchmark`);
+    await writeFile(copyFile, lines.join('\n') + '\n');
+  }
   const benchPassword = randomBytes(12).toString('hex');
   await cluster.query(`create role bench login password '${benchPassword}'`);
   await cluster.query('create database bench owner bench');
   await cluster.query('create database pgward_cp');
   log(`pgbench -i -s ${SCALE}`);
   await exec('pgbench', ['-i', '-q', '-s', String(SCALE), '-h', '127.0.0.1', '-p', String(cluster.port), '-U', 'bench', 'bench'], {
+    env: { ...process.env, PGPASSWORD: benchPassword, PGSSLMODE: 'verify-full', PGSSLROOTCERT: certs.caCertPath },
+  });
+  await exec('psql', ['-X', '-q', '-h', '127.0.0.1', '-p', String(cluster.port), '-U', 'bench', '-d', 'bench', '-c', 'create unlogged table copy_t (id int, v text)'], {
     env: { ...process.env, PGPASSWORD: benchPassword, PGSSLMODE: 'verify-full', PGSSLROOTCERT: certs.caCertPath },
   });
 
@@ -142,6 +172,7 @@ async function main(): Promise<void> {
   ];
   const quietEndpoint: Endpoint = { name: 'pgward-nodetect', port: quietAddr.port, user: 'bench', password: token, database: 'bench' };
 
+  const idle: Record<string, { clients: number; failed: number; rssDeltaMb: number; perClientKb: number }> = {};
   const results: Array<{ scenario: string; runs: Record<string, PgbenchResult & { rounds: number[] }>; ratios: Record<string, number> }> = [];
   try {
     for (const sc of scenarios.filter((x) => !only || x.name.includes(only))) {
@@ -153,7 +184,7 @@ async function main(): Promise<void> {
         const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
         for (const ep of order) {
           log(`${sc.name}: ${ep.name} (round ${round + 1}/${ROUNDS}) @${process.hrtime.bigint() / 1000n}`);
-          (rounds[ep.name] ??= []).push(await pgbench(ep, certs.caCertPath, sc.args));
+          (rounds[ep.name] ??= []).push(sc.custom === 'copy' ? await copyIn(ep, certs.caCertPath, copyFile) : await pgbench(ep, certs.caCertPath, sc.args));
         }
       }
       const runs: Record<string, PgbenchResult & { rounds: number[] }> = {};
@@ -170,7 +201,49 @@ async function main(): Promise<void> {
         ...r('pgbouncer', 'direct'),
         ...r('pgward', 'pgward-nodetect'),
       };
+      const lat = (n: string): number | null => runs[n]?.latencyMs ?? null;
+      const [ld, lb, lw] = [lat('direct'), lat('pgbouncer'), lat('pgward')];
+      if (sc.name.startsWith('one-client') && ld !== null && lb !== null && lw !== null) {
+        // Added latency over direct Postgres, pgward's relative to PgBouncer's.
+        ratios['added latency pgward/pgbouncer'] = Math.round(((lw - ld) / Math.max(0.001, lb - ld)) * 1000) / 1000;
+      }
       results.push({ scenario: sc.name, runs, ratios });
+    }
+  // Memory per idle TLS client: N authenticated idle sessions from another process; the
+    // proxy's resident memory before and after, divided by N.
+    if (!only || 'idle'.includes(only) || only === 'idle') {
+      const { spawn } = await import('node:child_process');
+      const { readFile } = await import('node:fs/promises');
+      const rssOf = async (name: string): Promise<number> => {
+        if (name === 'pgward') return process.memoryUsage().rss;
+        const pid = await bouncer.pid();
+        const status = await readFile(`/proc/${pid}/status`, 'utf8');
+        return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+      };
+      for (const ep of endpoints.filter((e) => e.name !== 'direct')) {
+        log(`idle TLS clients: ${IDLE_CLIENTS} to ${ep.name}`);
+        (globalThis as { gc?: () => void }).gc?.();
+        const before = await rssOf(ep.name);
+        const child = spawn(process.execPath, [new URL('./idle-clients.js', import.meta.url).pathname, String(ep.port), ep.user, ep.database, certs.caCertPath, String(IDLE_CLIENTS)], {
+          env: { ...process.env, PGPASSWORD: ep.password },
+          stdio: ['pipe', 'pipe', 'inherit'],
+        });
+        const line = await new Promise<string>((resolve) => {
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.includes('\n')) resolve(out.trim());
+          });
+        });
+        await new Promise((r) => setTimeout(r, 1_500));
+        (globalThis as { gc?: () => void }).gc?.();
+        const after = await rssOf(ep.name);
+        const [, ok, failed] = line.split(' ').map(Number) as [number, number, number];
+        idle[ep.name] = { clients: ok, failed, rssDeltaMb: Math.round(((after - before) / 1048576) * 10) / 10, perClientKb: Math.round((after - before) / 1024 / Math.max(1, ok)) };
+        child.stdin.end();
+        await new Promise((r) => child.once('close', r));
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
     }
   } finally {
     await gateway.close(1_000);
@@ -181,7 +254,20 @@ async function main(): Promise<void> {
     await cluster.stop();
   }
 
+  // Onboarding: mean time from accept to the end of each stage, from the gateway's own histograms.
+  const stageMetric = (await gateway.metrics.stage.get()).values;
+  const onboarding: Record<string, { count: number; meanMs: number }> = {};
+  for (const v of stageMetric) {
+    const stage = String(v.labels['stage']);
+    const e = (onboarding[stage] ??= { count: 0, meanMs: 0 });
+    if (v.metricName?.endsWith('_sum')) e.meanMs = v.value;
+    if (v.metricName?.endsWith('_count')) e.count = v.value;
+  }
+  for (const e of Object.values(onboarding)) e.meanMs = e.count ? Math.round((e.meanMs / e.count) * 1_000_000) / 1000 : 0;
+
   const report = {
+    idleClients: idle,
+    onboarding,
     at: new Date().toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version, postgres: cluster.binaries.version },
     settings: { seconds: SECONDS, rounds: ROUNDS, statistic: 'median tps of the rounds', clients: CLIENTS, scale: SCALE, tls: 'verify-full on every leg', auth: 'SCRAM-SHA-256 (pgward: token + channel binding)' },
@@ -202,6 +288,13 @@ async function main(): Promise<void> {
       `${pad(r.scenario, 42)}${pad(f(r.runs['direct']!.tps), 13)}${pad(f(r.runs['pgbouncer']!.tps), 13)}${pad(f(r.runs['pgward']!.tps), 13)}${pad(r.ratios['pgward/pgbouncer']!.toFixed(3) + 'x', 16)}${pad(r.ratios['pgward/direct']!.toFixed(3) + 'x', 15)}${failed}`,
     );
   }
+  const lat = results.find((r) => r.scenario.startsWith('one-client'));
+  if (lat) {
+    const l = (n: string): string => `${lat.runs[n]?.latencyMs?.toFixed(3) ?? '?'} ms`;
+    console.log(`one-client latency: direct ${l('direct')}, pgbouncer ${l('pgbouncer')}, pgward ${l('pgward')}; added latency pgward/pgbouncer = ${lat.ratios['added latency pgward/pgbouncer']}x (target <= 1.2x)`);
+  }
+  for (const [name, v] of Object.entries(idle)) console.log(`idle TLS clients, ${name}: ${v.clients} sessions (${v.failed} failed), +${v.rssDeltaMb} MB RSS = ${v.perClientKb} KB each (target <= 24 KB)`);
+  console.log(`onboarding (mean ms from accept, pgward): ${Object.entries(onboarding).map(([k, v]) => `${k} ${v.meanMs}`).join(', ')}`);
   for (const r of results) {
     const d = r.ratios['pgward/pgward-nodetect'];
     if (d !== undefined) console.log(`detector cost, ${r.scenario}: on ${r.runs['pgward']!.tps.toFixed(0)} tps / off ${r.runs['pgward-nodetect']!.tps.toFixed(0)} tps = ${d.toFixed(3)}x (target >= 0.9x)`);
