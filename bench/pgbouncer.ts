@@ -88,9 +88,11 @@ pidfile = ${join(o.dir, 'pgbouncer.pid')}
     }
   }
   const args = [join(o.dir, 'pgbouncer.ini')];
+  // Thousands of idle clients need more descriptors than the default soft limit of 1024.
+  const command = `ulimit -n $(ulimit -Hn) 2>/dev/null; exec ${o.binary} ${args.join(' ')}`;
   const child = asRoot
-    ? spawn('runuser', ['-u', 'postgres', '--', o.binary, ...args], { stdio: 'ignore' })
-    : spawn(o.binary, args, { stdio: 'ignore' });
+    ? spawn('runuser', ['-u', 'postgres', '--', 'bash', '-c', command], { stdio: 'ignore' })
+    : spawn('bash', ['-c', command], { stdio: 'ignore' });
   // Wait until it accepts connections.
   const net = await import('node:net');
   for (let i = 0; i < 100; i++) {

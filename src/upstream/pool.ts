@@ -70,6 +70,14 @@ export interface PoolOptions {
 interface Idle {
   up: UpstreamConnection;
   since: number;
+  /** Listeners that watch it while idle (removed when it is handed out). */
+  onClose: () => void;
+  onError: () => void;
+}
+
+function unwatch(i: Idle): void {
+  i.up.socket.off('close', i.onClose);
+  i.up.socket.off('error', i.onError);
 }
 
 /**
@@ -105,6 +113,7 @@ export class UpstreamPool {
     for (;;) {
       const next = this.idle.pop();
       if (!next) break;
+      unwatch(next);
       if (next.up.socket.destroyed || !next.up.socket.writable) continue;
       this.handedOut++;
       this.refill();
@@ -136,13 +145,19 @@ export class UpstreamPool {
   }
 
   private keep(up: UpstreamConnection): void {
-    // Dead while idle: drop it from the pool at once.
-    up.socket.once('close', () => {
-      const i = this.idle.findIndex((x) => x.up === up);
-      if (i >= 0) this.idle.splice(i, 1);
-    });
-    up.socket.on('error', () => undefined);
-    this.idle.push({ up, since: Date.now() });
+    const entry: Idle = {
+      up,
+      since: Date.now(),
+      // Dead while idle: drop it from the pool at once.
+      onClose: () => {
+        const i = this.idle.indexOf(entry);
+        if (i >= 0) this.idle.splice(i, 1);
+      },
+      onError: () => undefined,
+    };
+    up.socket.once('close', entry.onClose);
+    up.socket.on('error', entry.onError);
+    this.idle.push(entry);
   }
 
   private refill(): void {
@@ -163,14 +178,21 @@ export class UpstreamPool {
 
   private sweep(): void {
     const now = Date.now();
-    while (this.idle.length > this.opts.min && now - this.idle[0]!.since > this.opts.idleMs) this.idle.shift()!.up.socket.destroy();
+    while (this.idle.length > this.opts.min && now - this.idle[0]!.since > this.opts.idleMs) {
+      const old = this.idle.shift()!;
+      unwatch(old);
+      old.up.socket.destroy();
+    }
     this.refill();
   }
 
   close(): void {
     this.closed = true;
     clearInterval(this.sweeper);
-    for (const { up } of this.idle.splice(0)) up.socket.destroy();
+    for (const i of this.idle.splice(0)) {
+      unwatch(i);
+      i.up.socket.destroy();
+    }
   }
 }
 
