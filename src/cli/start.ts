@@ -135,7 +135,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
     if (stopping) return;
     stopping = true;
     log.info({ event: 'shutdown', signal }, 'shutting down');
-    await gateway.close(5_000);
+    await gateway.close(config.limits.shutdownGraceMs);
     await web?.close();
     await policy.close();
     await cp.close();
@@ -148,4 +148,11 @@ export async function start(opts: { config?: string | undefined; port?: number |
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  // SIGHUP: re-read the certificate and key (renewed by cert-manager, certbot, ...).
+  // Policies reload on their own when their files change.
+  process.on('SIGHUP', () => {
+    loadServerTls({ certPath: certPath!, keyPath: keyPath!, caPath, minVersion: config.tls.minVersion })
+      .then((t) => gateway.reloadTls(t))
+      .catch((err: unknown) => log.error({ event: 'tls_reload_failed', err: (err as Error).message }, 'certificate reload failed; the old one stays'));
+  });
 }

@@ -138,9 +138,11 @@ export const configSchema = z
         startupTimeoutMs: z.number().int().positive().default(60_000),
         maxMessageBytes: z.number().int().min(1024).max(0x3ffffffe).default(256 * 1024 * 1024),
         maxConnections: z.number().int().positive().default(10_000),
+        /** On SIGTERM: how long running statements and transactions may finish. */
+        shutdownGraceMs: z.number().int().min(0).default(30_000),
       })
       .strict()
-      .default({ startupTimeoutMs: 60_000, maxMessageBytes: 256 * 1024 * 1024, maxConnections: 10_000 }),
+      .default({ startupTimeoutMs: 60_000, maxMessageBytes: 256 * 1024 * 1024, maxConnections: 10_000, shutdownGraceMs: 30_000 }),
     oidc: oidcSchema.optional(),
     web: z
       .object({

@@ -669,6 +669,7 @@ export class ClientConnection {
       startedAt: this.startedAt,
       tokenJti: who.tokenJti,
       kill,
+      drain: (reason: string) => relay.endWhenIdle(`terminating connection: ${reason}`),
     });
     if (who.expiresAt && ctx.config.auth.onTokenExpiry === 'end') {
       timers.push(setTimeout(() => kill('the token of this session expired', 'token-expired'), Math.max(0, who.expiresAt.getTime() - Date.now())));

@@ -158,6 +158,12 @@ export class Gateway {
     await this.ctx.audit.flush();
   }
 
+  /** SIGHUP: new certificates for new connections (live sessions keep theirs). */
+  reloadTls(tls: ServerTls): void {
+    this.ctx.tls = tls;
+    this.ctx.log.info({ event: 'tls_reloaded', cert: tls.certPath }, 'server certificate reloaded');
+  }
+
   get metrics(): GatewayMetrics {
     return this.ctx.metrics;
   }
@@ -187,11 +193,18 @@ export class Gateway {
   }
 
   /** Stops accepting, ends every session, waits for sockets to close (up to graceMs). */
+  /**
+   * Graceful stop: no new connections; idle sessions end at once with a readable FATAL,
+   * busy ones when their statement or transaction completes; whatever still runs at the
+   * deadline is ended (its statement cancelled). Audit records are flushed last.
+   */
   async close(graceMs = 5_000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sessions.list()) s.kill('pgward is shutting down');
+    for (const s of this.sessions.list()) s.drain('pgward is shutting down');
     const deadline = Date.now() + graceMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const s of this.sessions.list()) s.kill('pgward is shutting down');
+    for (let i = 0; i < 50 && this.connections.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
     for (const socket of this.connections) socket.destroy();
     await this.revocations.close();
     for (const p of this.ctx.pools.values()) p.close();

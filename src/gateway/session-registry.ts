@@ -11,6 +11,8 @@ export interface LiveSession {
   tokenJti: string | null;
   /** Ends the session with a FATAL the client can read. */
   kill(reason: string, endReason?: EndReason): void;
+  /** Ends the session once it is between transactions (graceful shutdown). */
+  drain(reason: string): void;
 }
 
 export class SessionRegistry {

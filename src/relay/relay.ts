@@ -55,6 +55,8 @@ export class Relay {
   private refusing = false;
   /** Transaction status from the last ReadyForQuery. */
   private txStatus = 0x49;
+  /** Set while draining: end the session at the next idle ReadyForQuery. */
+  private pendingEnd: string | null = null;
   private readonly upstreamListeners: Array<[string, (...args: any[]) => void]> = [];
   private readonly fromClient: FrameScanner;
   private readonly fromUpstream: FrameScanner;
@@ -114,10 +116,18 @@ export class Relay {
       {
         // Nothing server-side is held (one write per read keeps the relay at Node's pace),
         // except an ErrorResponse while a blocked statement's error is on its way.
-        wantsBody: (type) => (observer !== null && type === Be.ErrorResponse) || ((observer !== null || opts.keepUpstream === true) && type === Be.ReadyForQuery),
+        // ReadyForQuery is always looked at in place (it carries the transaction status).
+        wantsBody: (type) => type === Be.ReadyForQuery || (observer !== null && type === Be.ErrorResponse),
         onFrame: (type, length, body) => {
           this.lastUpstreamType = type;
-          if (type === Be.ReadyForQuery && body) this.txStatus = body[0] ?? 0x49;
+          if (type === Be.ReadyForQuery && body) {
+            this.txStatus = body[0] ?? 0x49;
+            // Draining: the client has this answer first, then the FATAL.
+            if (this.pendingEnd !== null && this.txStatus === 0x49) {
+              const message = this.pendingEnd;
+              queueMicrotask(() => this.kill('shutdown', message));
+            }
+          }
           if (observer) {
             cycleBytes += length + 1;
             if (type === Be.DataRow) cycleRows++;
@@ -142,6 +152,16 @@ export class Relay {
       },
       'backend',
     );
+  }
+
+  /**
+   * Ends the session as soon as it is between transactions: now if it is idle, else after
+   * the ReadyForQuery that closes its running statement or transaction.
+   */
+  endWhenIdle(message: string): void {
+    if (this.ended) return;
+    if (!this.inFlight && this.txStatus === 0x49) this.kill('shutdown', message);
+    else this.pendingEnd = message;
   }
 
   /** True while a statement runs upstream: only then may a cancel be forwarded. */

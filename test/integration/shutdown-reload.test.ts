@@ -1,0 +1,95 @@
+import { mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadServerTls } from '../../src/gateway/server-tls.js';
+import { ensureDevCertificates } from '../../src/tls/dev-ca.js';
+import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+
+let gw: TestGateway;
+let token: string;
+
+beforeAll(async () => {
+  gw = await startTestGateway(inject('pgCluster'));
+  token = (await gw.issue('alice')).token;
+});
+afterAll(async () => {
+  await gw?.close();
+});
+
+async function client(): Promise<{ c: pg.Client; errors: string[] }> {
+  const c = new pg.Client({ host: gw.host, port: gw.port, user: 'alice', password: token, database: gw.database, ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' } });
+  const errors: string[] = [];
+  c.on('error', (e) => errors.push(e.message));
+  await c.connect();
+  return { c, errors };
+}
+
+/** The SHA-256 fingerprint of the certificate the gateway serves now. */
+async function servedCertificate(ca: string): Promise<string> {
+  const raw = net.connect(gw.port, '127.0.0.1');
+  await new Promise((r) => raw.once('connect', r));
+  raw.write(Buffer.from('0000000804d2162f', 'hex'));
+  await new Promise((r) => raw.once('data', r));
+  const s = tls.connect({ socket: raw, ca, servername: 'localhost' });
+  await new Promise((r, j) => {
+    s.once('secureConnect', r);
+    s.once('error', j);
+  });
+  const fp = s.getPeerCertificate().fingerprint256;
+  s.destroy();
+  return fp;
+}
+
+describe('SIGHUP: certificate reload', () => {
+  it('serves a renewed certificate to new connections, without a restart', async () => {
+    const ca = await readFile(gw.caPath, 'utf8');
+    const before = await servedCertificate(ca);
+    const { c } = await client();
+    // A renewed certificate from another CA (the test trusts both).
+    const dir = await mkdtemp(join(tmpdir(), 'pgward-renew-'));
+    const renewed = await ensureDevCertificates(dir);
+    gw.gateway.reloadTls(await loadServerTls({ certPath: renewed.certPath, keyPath: renewed.keyPath, caPath: renewed.caCertPath, minVersion: 'TLSv1.2' }));
+    const after = await servedCertificate(renewed.caPem);
+    expect(after).not.toBe(before);
+    // The session opened before keeps working.
+    expect((await c.query('select 1 as n')).rows).toEqual([{ n: 1 }]);
+    await c.end();
+    const cluster = inject('pgCluster');
+    gw.gateway.reloadTls(await loadServerTls({ certPath: cluster.certPath, keyPath: cluster.keyPath, caPath: cluster.caPath, minVersion: 'TLSv1.2' }));
+    expect(await servedCertificate(ca)).toBe(before);
+  });
+});
+
+describe('SIGTERM: graceful shutdown', () => {
+  it('ends idle sessions at once and busy ones when their statement or transaction completes', async () => {
+    const idle = await client();
+    const busy = await client();
+    const tx = await client();
+    await tx.c.query('begin');
+    await tx.c.query('create temp table t (i int)');
+    const running = busy.c.query("select pg_sleep(0.8), 'finished' as r");
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    const closing = gw.gateway.close(10_000);
+    // The transaction is allowed to finish...
+    await new Promise((r) => setTimeout(r, 200));
+    await tx.c.query('insert into t values (1)');
+    await tx.c.query('commit');
+    // ...the running statement returns its result...
+    expect((await running).rows[0].r).toBe('finished');
+    await closing;
+    // ...and nobody waited for the deadline.
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    for (const x of [idle, busy, tx]) {
+      for (let i = 0; i < 40 && x.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(x.errors.join(' ')).toMatch(/pgward is shutting down|Connection terminated/);
+    }
+    // No new connections.
+    await expect(client()).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
