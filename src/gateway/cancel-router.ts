@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Where a client's cancel goes: the upstream backend that is running its statement. */
 export interface CancelTarget {
@@ -29,6 +29,22 @@ export class CancelRouter {
       this.byPid.set(pid, { key, target });
       return { pid, key };
     }
+  }
+
+  /** Whether this gateway issued the pid (a cancel for another pid may belong to a peer). */
+  owns(pid: number): boolean {
+    return this.byPid.has(pid);
+  }
+
+  /** A cancel relayed by a peer gateway, which passes only a hash of the key it received. */
+  routeHashed(pid: number, keyHash: Buffer): boolean {
+    const entry = this.byPid.get(pid);
+    if (!entry) return false;
+    const mine = createHash('sha256').update(entry.key).digest();
+    if (keyHash.length !== mine.length || !timingSafeEqual(keyHash, mine)) return false;
+    if (!entry.target.busy()) return false;
+    entry.target.cancel();
+    return true;
   }
 
   unregister(pid: number): void {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { CANCEL_CHANNEL } from '../store/store.js';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -201,8 +202,17 @@ export class ClientConnection {
   }
 
   private routeCancel(pid: number, key: Buffer): void {
-    const forwarded = this.ctx.cancels.route(pid, key);
-    this.log.debug({ event: 'cancel_request', forwarded }, 'cancel request');
+    if (this.ctx.cancels.owns(pid)) {
+      const forwarded = this.ctx.cancels.route(pid, key);
+      this.log.debug({ event: 'cancel_request', forwarded }, 'cancel request');
+      return;
+    }
+    // Behind a load balancer the session may live on another gateway: tell them all. Only a
+    // hash of the key travels; the owner compares it with the key it issued.
+    const keyHash = createHash('sha256').update(key).digest('hex');
+    this.ctx.store.pool
+      .query('select pg_notify($1, $2)', [CANCEL_CHANNEL, JSON.stringify({ pid, keyHash, from: this.ctx.config.gatewayId })])
+      .catch((err: unknown) => this.log.warn({ event: 'cancel_relay_failed', err: (err as Error).message }, 'could not relay a cancel to peer gateways'));
   }
 
   // ---- startup, authentication, upstream ----------------------------------------------

@@ -5,7 +5,7 @@ import type { TokenService } from '../identity/token-service.js';
 import { WorkloadIdentity } from '../identity/workload.js';
 import type { IdentityQueries } from '../store/identity-queries.js';
 import { parseDuration } from '../util/duration.js';
-import { REVOCATION_CHANNEL, type Store } from '../store/store.js';
+import { CANCEL_CHANNEL, REVOCATION_CHANNEL, type Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import type { Vault } from '../vault/vault.js';
 import { CancelRouter } from './cancel-router.js';
@@ -66,6 +66,7 @@ export class Gateway {
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
   private readonly revocations: { close(): Promise<void> };
+  private readonly peerCancels: { close(): Promise<void> };
   private readonly retention: NodeJS.Timeout | null = null;
   readonly sessions: SessionRegistry;
   readonly cancels: CancelRouter;
@@ -86,6 +87,20 @@ export class Gateway {
       this.retention.unref();
       setTimeout(run, 10_000).unref();
     }
+    this.peerCancels = ctx.store.subscribe(
+      CANCEL_CHANNEL,
+      (payload) => {
+        try {
+          const m = JSON.parse(payload) as { pid?: unknown; keyHash?: unknown; from?: unknown };
+          if (m.from === ctx.config.gatewayId || typeof m.pid !== 'number' || typeof m.keyHash !== 'string') return;
+          const forwarded = ctx.cancels.routeHashed(m.pid, Buffer.from(m.keyHash, 'hex'));
+          if (forwarded) ctx.log.info({ event: 'cancel_from_peer', from: m.from }, 'cancel relayed by a peer gateway');
+        } catch {
+          // not ours to read
+        }
+      },
+      (err) => ctx.log.warn({ event: 'cancel_listener_down', err: err.message }, 'peer cancel listener reconnecting'),
+    );
     this.revocations = ctx.store.subscribe(
       REVOCATION_CHANNEL,
       (payload) => this.onRevocation(payload),
@@ -207,6 +222,7 @@ export class Gateway {
     for (let i = 0; i < 50 && this.connections.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
     for (const socket of this.connections) socket.destroy();
     await this.revocations.close();
+    await this.peerCancels.close();
     for (const p of this.ctx.pools.values()) p.close();
     if (this.retention) clearInterval(this.retention);
     await this.settled();

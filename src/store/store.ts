@@ -19,6 +19,9 @@ export interface UserScram {
 /** Where revocations that end live sessions are announced to every gateway. */
 export const REVOCATION_CHANNEL = 'pgward_revocations';
 
+/** CancelRequests that reached a gateway which does not own the session (payload: pid, key hash). */
+export const CANCEL_CHANNEL = 'pgward_cancels';
+
 export interface LiveToken {
   jti: string;
   groups: string[];

@@ -81,18 +81,26 @@ export const EVERYONE_POLICY = `rules:
 export async function startTestGateway(
   cluster: ClusterInfo,
   overrides: Partial<ConfigInput> = {},
-  opts: { web?: boolean; policies?: Record<string, string>; extraTargets?: string[] } = {},
+  /** share: a second gateway on the same control plane and upstream (several gateways behind a balancer). */
+  opts: { web?: boolean; policies?: Record<string, string>; extraTargets?: string[]; share?: TestGateway } = {},
 ): Promise<TestGateway> {
   const sfx = randomBytes(4).toString('hex');
-  const cpDb = `pgward_cp_${sfx}`;
-  const role = `app_${sfx}`;
-  const upstreamDb = `app_${sfx}`;
-  const rolePassword = randomBytes(18).toString('hex');
-  await superuserQuery(cluster, `create database ${cpDb}`);
-  await superuserQuery(cluster, `create role ${role} login password '${rolePassword}'`);
-  await superuserQuery(cluster, `create database ${upstreamDb} owner ${role}`);
+  const share = opts.share;
+  const cpDb = share ? share.storeUrl.split('/').pop()! : `pgward_cp_${sfx}`;
+  const role = share ? share.upstreamRole : `app_${sfx}`;
+  const upstreamDb = share ? share.upstreamDatabase : `app_${sfx}`;
+  const rolePassword = share ? share.upstreamPassword : randomBytes(18).toString('hex');
+  if (!share) {
+    await superuserQuery(cluster, `create database ${cpDb}`);
+    await superuserQuery(cluster, `create role ${role} login password '${rolePassword}'`);
+    await superuserQuery(cluster, `create database ${upstreamDb} owner ${role}`);
+  }
 
   const dir = await mkdtemp(join(tmpdir(), 'pgward-gw-'));
+  if (share) {
+    const { copyFile } = await import('node:fs/promises');
+    await copyFile(share.vaultKeyFile, join(dir, 'vault.key'));
+  }
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -122,8 +130,8 @@ export async function startTestGateway(
   for (const name of opts.extraTargets ?? []) config.targets[name] = { ...config.targets['app']! };
   const storeUrl = `postgresql://${cluster.superuser}:${encodeURIComponent(cluster.superuserPassword)}@${cluster.host}:${cluster.port}/${cpDb}`;
   config.store.caFile = cluster.caPath;
-  const cp = await openControlPlane(config, { storeUrl, createVaultKey: true });
-  await cp.vault.set('app', role, rolePassword);
+  const cp = await openControlPlane(config, { storeUrl, createVaultKey: !share });
+  if (!share) await cp.vault.set('app', role, rolePassword);
   for (const name of opts.extraTargets ?? []) await cp.vault.set(name, role, rolePassword);
   const tls = await loadServerTls({ certPath: cluster.certPath, keyPath: cluster.keyPath, caPath: cluster.caPath, minVersion: 'TLSv1.2' });
   const log = createLogger('debug', sink);

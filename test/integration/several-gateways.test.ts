@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { psql } from '../harness/clients.js';
+import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+
+let a: TestGateway;
+let b: TestGateway;
+
+beforeAll(async () => {
+  a = await startTestGateway(inject('pgCluster'));
+  b = await startTestGateway(inject('pgCluster'), {}, { share: a });
+});
+afterAll(async () => {
+  await b?.close();
+  await a?.close();
+});
+
+describe('several gateways on one control plane', () => {
+  it('a token minted through one is accepted by the other', async () => {
+    const t = await a.issue('alice');
+    expect((await psql(b, 'alice', b.database, t.token, ['-c', 'select 1'])).stdout.trim()).toBe('1');
+  });
+
+  it('a CancelRequest that lands on the wrong gateway is forwarded to the owner', async () => {
+    const t = await a.issue('alice');
+    // psql's Ctrl-C sends the cancel to the address it connected to; a load balancer may
+    // send that new connection to another gateway. Here the cancel goes to b on purpose:
+    // a session on a, and the BackendKeyData psql got from a, replayed against b.
+    const running = psql(a, 'alice', a.database, t.token, ['-c', 'select pg_sleep(20)']);
+    for (let i = 0; i < 100 && a.gateway.sessions.size === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    const keys = (a.gateway as unknown as { ctx: { cancels: { byPid: Map<number, { key: Buffer }> } } }).ctx.cancels.byPid;
+    const [cpid, entry] = [...keys.entries()][0]!;
+    const net = await import('node:net');
+    const s = net.connect(b.port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    const msg = Buffer.alloc(16);
+    msg.writeUInt32BE(16, 0);
+    msg.writeUInt32BE(80877102, 4);
+    msg.writeUInt32BE(cpid, 8);
+    entry.key.copy(msg, 12);
+    s.end(msg);
+    const t0 = Date.now();
+    const r = await running;
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(r.stderr).toContain('canceling statement due to user request');
+  });
+
+  it('a revocation made on one gateway ends the session on the other within a second', async () => {
+    const t = await a.issue('bob');
+    const running = psql(b, 'bob', b.database, t.token, ['-c', 'select pg_sleep(20)']);
+    for (let i = 0; i < 100 && b.gateway.sessions.size === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    await a.cp.tokens.revoke(t.jti, 'test', { endSessions: true });
+    const r = await running;
+    expect(Date.now() - t0).toBeLessThan(1_500);
+    expect(r.stderr).toContain('the token of this session was revoked');
+  });
+
+  it('killing one gateway does not touch sessions on the other', async () => {
+    const t = await a.issue('carol');
+    const onB = psql(b, 'carol', b.database, t.token, ['-c', "select pg_sleep(1.5), 'survived'"]);
+    for (let i = 0; i < 100 && b.gateway.sessions.size === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const c = await startTestGateway(inject('pgCluster'), {}, { share: a });
+    await c.close();
+    expect((await onB).stdout.trim()).toBe('|survived');
+  });
+});
