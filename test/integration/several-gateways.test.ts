@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { psql } from '../harness/clients.js';
-import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
+import { startHaproxy } from '../harness/haproxy.js';
 
 let a: TestGateway;
 let b: TestGateway;
@@ -63,5 +64,38 @@ describe('several gateways on one control plane', () => {
     const c = await startTestGateway(inject('pgCluster'), {}, { share: a });
     await c.close();
     expect((await onB).stdout.trim()).toBe('|survived');
+  });
+});
+
+describe('behind HAProxy (Debian, TCP round robin)', () => {
+  it('spreads sessions over both gateways, and psql Ctrl-C cancels wherever the cancel lands', async () => {
+    const lb = await startHaproxy([a.port, b.port]);
+    try {
+      const via = { host: '127.0.0.1', port: lb.port, caPath: a.caPath };
+      const t = await a.issue('dave');
+      for (let i = 0; i < 4; i++) expect((await psql(via, 'dave', a.database, t.token, ['-c', 'select 1'])).stdout.trim()).toBe('1');
+      await Promise.all([a.gateway.settled(), b.gateway.settled()]);
+      const { rows } = await a.cp.store.pool.query<{ gateway_id: string }>(`select distinct gateway_id from sessions where username = 'dave'`);
+      expect(rows.map((r) => r.gateway_id).sort()).toEqual([a.config.gatewayId, b.config.gatewayId].sort());
+
+      // Two cancels: with round robin, at least one lands on the other gateway.
+      for (let round = 0; round < 2; round++) {
+        let pid = 0;
+        const sql = `select pg_sleep(30), ${round}`;
+        const pending = psql(via, 'dave', a.database, t.token, ['-c', sql], { onSpawn: (p) => (pid = p) });
+        for (let i = 0; i < 100; i++) {
+          const busy = await superuserQuery(inject('pgCluster'), `select count(*)::int as n from pg_stat_activity where query = $1 and state = 'active'`, 'postgres', [sql]);
+          if (busy.rows[0].n > 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const t0 = Date.now();
+        process.kill(pid, 'SIGINT');
+        const r = await pending;
+        expect(r.stderr).toContain('canceling statement due to user request');
+        expect(Date.now() - t0).toBeLessThan(5_000);
+      }
+    } finally {
+      await lb.stop();
+    }
   });
 });
