@@ -1,3 +1,5 @@
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import { canonicalJson, eventHash, genesisHash, type ChainedEvent } from './chain.js';
@@ -26,8 +28,13 @@ export class AuditWriter {
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly opts: { flushMs?: number; batch?: number; maxBuffered?: number } = {},
-  ) {}
+    private readonly opts: { flushMs?: number; batch?: number; maxBuffered?: number; replayMs?: number } = {},
+    /** Where batches wait, on disk, while the store is unreachable (and across restarts). */
+    private readonly spoolDir: string | null = null,
+  ) {
+    // Batches left by an earlier run (the store was down when it stopped) go first.
+    if (spoolDir) void this.replay().then(() => undefined);
+  }
 
   get pending(): number {
     return this.buffer.length;
@@ -77,29 +84,42 @@ export class AuditWriter {
     if (this.buffer.length > 0 && !this.timer && !this.closed) this.timer = setTimeout(() => void this.flush(), this.opts.flushMs ?? 200);
   }
 
-  private async write(batch: Array<{ e: ChainedEvent; json: string }>): Promise<void> {
-    // One JSON document per batch: no per-element array escaping, one parse in Postgres.
-    const doc = `[${batch
+  /** The batch as one JSON document: no per-element array escaping, one parse in Postgres. */
+  private static document(batch: Array<{ e: ChainedEvent; json: string }>): string {
+    return `[${batch
       .map(
         ({ e, json }) =>
           `{"i":${JSON.stringify(e.session_id)},"s":${e.seq},"a":${JSON.stringify(e.at)},"k":${JSON.stringify(e.kind)},"u":${JSON.stringify(e.username)},"p":${json},"h0":"${e.prev_hash}","h":"${e.hash}"}`,
       )
       .join(',')}]`;
+  }
+
+  private async insert(doc: string): Promise<void> {
+    // "do nothing" on replay: a batch whose commit was lost in transit may be sent twice.
+    await this.store.pool.query(
+      `insert into session_events (session_id, seq, at, kind, username, payload, prev_hash, hash)
+       select x.i, x.s, x.a, x.k, x.u, x.p, decode(x.h0, 'hex'), decode(x.h, 'hex')
+         from jsonb_to_recordset($1::jsonb) as x(i uuid, s int, a timestamptz, k text, u text, p jsonb, h0 text, h text)
+       on conflict (session_id, seq) do nothing`,
+      [doc],
+    );
+  }
+
+  private async write(batch: Array<{ e: ChainedEvent; json: string }>): Promise<void> {
+    const doc = AuditWriter.document(batch);
+    // Once anything is spooled, later batches queue behind it so order on disk is kept.
+    if (this.spoolDir && this.spooled > 0) return this.spool(doc, batch.length);
     for (;;) {
       try {
-        await this.store.pool.query(
-          `insert into session_events (session_id, seq, at, kind, username, payload, prev_hash, hash)
-           select x.i, x.s, x.a, x.k, x.u, x.p, decode(x.h0, 'hex'), decode(x.h, 'hex')
-             from jsonb_to_recordset($1::jsonb) as x(i uuid, s int, a timestamptz, k text, u text, p jsonb, h0 text, h text)`,
-          [doc],
-        );
+        await this.insert(doc);
         this.failures = 0;
         return;
       } catch (err) {
         this.failures++;
-        this.log.error({ event: 'audit_write_failed', events: batch.length, attempt: this.failures, err: (err as Error).message }, 'audit events not written yet; retrying');
+        this.log.error({ event: 'audit_write_failed', events: batch.length, attempt: this.failures, err: (err as Error).message }, 'audit events not written yet');
+        // With a spool, the batch goes to disk at once: memory stays flat and a crash loses nothing.
+        if (this.spoolDir) return this.spool(doc, batch.length);
         if (this.closed && this.failures > 3) {
-          // Shutting down with the store gone: put them back for the caller to see.
           this.buffer = batch.concat(this.buffer);
           return;
         }
@@ -108,8 +128,87 @@ export class AuditWriter {
     }
   }
 
+  private spooled = 0;
+  /** Spool appends and the replay's rewrite never interleave. */
+  private fileLock: Promise<unknown> = Promise.resolve();
+  private locked<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.fileLock.then(op, op);
+    this.fileLock = next.catch(() => undefined);
+    return next;
+  }
+  private replaying: Promise<void> | null = null;
+  private replayTimer: NodeJS.Timeout | null = null;
+
+  private get spoolFile(): string {
+    return join(this.spoolDir!, 'audit-spool.jsonl');
+  }
+
+  /** Appends a batch to the local spool (fsynced) and schedules delivery. */
+  private async spool(doc: string, events: number): Promise<void> {
+    this.spooled += events;
+    await this.locked(async () => {
+      await mkdir(this.spoolDir!, { recursive: true, mode: 0o700 });
+      const fh = await open(this.spoolFile, 'a', 0o600);
+      try {
+        await fh.write(doc + '\n');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
+    this.log.warn({ event: 'audit_spooled', events, spooled: this.spooled }, 'audit events kept in the local spool until the store is back');
+    this.scheduleReplay();
+  }
+
+  private scheduleReplay(): void {
+    if (this.replayTimer || this.closed) return;
+    this.replayTimer = setTimeout(() => {
+      this.replayTimer = null;
+      void this.replay();
+    }, this.opts.replayMs ?? 1_000);
+    this.replayTimer.unref();
+  }
+
+  /** Delivers spooled batches in order; stops at the first failure and tries again later. */
+  replay(): Promise<void> {
+    this.replaying ??= this.locked(async () => {
+      if (!this.spoolDir) return;
+      let text: string;
+      try {
+        text = await readFile(this.spoolFile, 'utf8');
+      } catch {
+        this.spooled = 0;
+        return;
+      }
+      const docs = text.split('\n').filter(Boolean);
+      let done = 0;
+      try {
+        for (const doc of docs) {
+          await this.insert(doc);
+          done++;
+        }
+      } catch (err) {
+        this.log.warn({ event: 'audit_replay_failed', delivered: done, left: docs.length - done, err: (err as Error).message }, 'store still unreachable');
+      }
+      // Rewrite what is left (nothing, normally) atomically.
+      const left = docs.slice(done);
+      const tmp = `${this.spoolFile}.tmp`;
+      await writeFile(tmp, left.length ? left.join('\n') + '\n' : '', { mode: 0o600 });
+      await rename(tmp, this.spoolFile);
+      if (left.length === 0) {
+        this.spooled = 0;
+        if (done > 0) this.log.info({ event: 'audit_spool_delivered', batches: done }, 'spooled audit events delivered');
+      } else this.scheduleReplay();
+    }).finally(() => {
+      this.replaying = null;
+    });
+    return this.replaying;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.flush();
+    if (this.replayTimer) clearTimeout(this.replayTimer);
+    await this.replaying;
   }
 }

@@ -182,6 +182,8 @@ export const configSchema = z
       .object({
         /** Session events older than this are deleted (and the deletion recorded); unset keeps everything. */
         retention: z.string().optional(),
+        /** Where audit batches wait on disk while the store is unreachable (default .pgward/spool/GATEWAY_ID). */
+        spoolDir: z.string().optional(),
       })
       .strict()
       .default({}),

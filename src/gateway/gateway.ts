@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import net from 'node:net';
 import type { GatewayConfig } from '../config/schema.js';
 import type { TokenService } from '../identity/token-service.js';
@@ -134,7 +135,7 @@ export class Gateway {
     const ctx: GatewayContext = {
       readOnlyGuard: new ReadOnlyGuard(),
       inspector: new StatementInspector(),
-      audit: new AuditWriter(deps.store, deps.log),
+      audit: new AuditWriter(deps.store, deps.log, {}, resolve(deps.config.audit.spoolDir ?? `.pgward/spool/${deps.config.gatewayId}`)),
       baselines: new BaselineCache(detectorQueries, deps.log),
       alerts: new AlertSender(deps.log),
       detectorQueries,

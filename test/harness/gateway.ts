@@ -124,6 +124,7 @@ export async function startTestGateway(
     },
     log: { level: 'debug' },
     web: { host: '127.0.0.1', port: 0 },
+    audit: { spoolDir: join(dir, 'spool') },
     ...overrides,
   });
   // Other names for the same upstream, for tests about which names a grant covers.
