@@ -248,8 +248,9 @@ describe('the record survives the worst endings', () => {
 
   it('upstream killed mid-query: a closed record, the statement marked interrupted', async () => {
     const running = psql(gw, 'killer', gw.database, tokens['killer']!, ['-c', 'select pg_sleep(20)']);
+    // Only this test's backend: other test files run the same statement on the shared cluster.
     for (let i = 0; i < 100; i++) {
-      const { rows } = await superuserQuery(inject('pgCluster'), `select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'select pg_sleep(20)%' and pid <> pg_backend_pid()`);
+      const { rows } = await superuserQuery(inject('pgCluster'), `select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'select pg_sleep(20)%' and usename = $1`, 'postgres', [gw.upstreamRole]);
       if (rows.length) break;
       await new Promise((r) => setTimeout(r, 50));
     }
