@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { makeVerifier } from '../../src/auth/scram-primitives.js';
+import { ScramServerExchange } from '../../src/auth/scram-server.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { psql } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
@@ -23,7 +26,55 @@ const int32 = (n: number): Buffer => {
   return b;
 };
 
+const UPSTREAM_PASSWORD = 'upstream-password';
+
+/**
+ * A server that authenticates the gateway with real SCRAM (so the gateway reaches the
+ * later steps), then misbehaves as `after` says; `tamper` may spoil the SASL messages.
+ */
+function scramThen(opts: { after?: (s: net.Socket) => void; tamperFirst?: (m: string) => string; tamperFinal?: (m: string) => string }): Script {
+  return (socket, first) => {
+    void first; // the startup packet
+    const salt = randomBytes(16);
+    const v = makeVerifier(UPSTREAM_PASSWORD, salt, 4096);
+    const ex = new ScramServerExchange({ user: 'app', credentials: { salt, iterations: 4096, verifiers: [{ id: 'x', storedKey: v.storedKey, serverKey: v.serverKey }] }, mockSecret: Buffer.alloc(32), mockIterations: 4096, channelBinding: null });
+    socket.write(msg('R', Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256\0\0')])));
+    let buf = Buffer.alloc(0);
+    let step = 0;
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 5 && buf.length >= 1 + buf.readUInt32BE(1)) {
+        const len = buf.readUInt32BE(1);
+        const body = buf.subarray(5, 1 + len);
+        buf = buf.subarray(1 + len);
+        if (step === 0) {
+          const mech = body.toString('latin1', 0, body.indexOf(0));
+          const dataLen = body.readInt32BE(mech.length + 1);
+          const started = ex.start(mech, body.subarray(mech.length + 5, mech.length + 5 + dataLen));
+          const sf = 'serverFirst' in started ? started.serverFirst : '';
+          socket.write(msg('R', Buffer.concat([int32(11), Buffer.from((opts.tamperFirst ?? ((x) => x))(sf))])));
+          step = 1;
+        } else if (step === 1) {
+          const { serverFinal } = ex.clientFinal(body);
+          socket.write(msg('R', Buffer.concat([int32(12), Buffer.from((opts.tamperFinal ?? ((x) => x))(serverFinal))])));
+          socket.write(msg('R', int32(0)));
+          opts.after?.(socket);
+          step = 2;
+        }
+      }
+    });
+  };
+}
+
+const readyParts = (): Buffer => Buffer.concat([msg('S', Buffer.from('server_version\x0017.0\0')), msg('Z', Buffer.from('I'))]);
+
 const SCRIPTS: Record<string, { tls: 'require' | 'disable'; script: Script }> = {
+  // G6: BackendKeyData whose key is not 4 bytes in protocol 3.0.
+  g6: { tls: 'disable', script: scramThen({ after: (s) => s.write(Buffer.concat([msg('K', Buffer.concat([int32(1234), Buffer.from([1, 2])])), readyParts()])) }) },
+  // G8: a server nonce far longer than any real one.
+  g8: { tls: 'disable', script: scramThen({ tamperFirst: (m) => m.replace(/r=([^,]+)/, (_all, r: string) => `r=${r}${'A'.repeat(20_000)}`) }) },
+  // G9: a server signature that does not verify: the upstream is not who it claims.
+  g9: { tls: 'disable', script: scramThen({ tamperFinal: () => `v=${Buffer.alloc(32, 7).toString('base64')}` }) },
   // G1: 'S' and more bytes in the same read: unencrypted data after the SSL answer.
   g1: { tls: 'require', script: (s) => s.write(Buffer.concat([Buffer.from('S'), msg('E', Buffer.from('SFATAL\0C28000\0Minjected\0\0'))])) },
   // G2: an ErrorResponse to SSLRequest; its text must not reach the client.
@@ -40,6 +91,20 @@ const SCRIPTS: Record<string, { tls: 'require' | 'disable'; script: Script }> = 
   g12: { tls: 'disable', script: (s) => s.write(msg('E', Buffer.from('SFATAL\0Mno code here\0\0'))) },
   // A server that accepts and then says nothing at all.
   silent: { tls: 'disable', script: () => undefined },
+};
+
+const REASONS: Record<string, RegExp> = {
+  g1: /unencrypted data after SSL response/,
+  g2: /after SSL response/,
+  g4: /invalid message length/,
+  g5: /unexpected protocol negotiation/,
+  g6: /invalid BackendKeyData/,
+  g8: /invalid message length/,
+  g9: /incorrect server signature/,
+  g10: /did not complete authentication/,
+  g11: /password authentication, which this target does not allow/,
+  g12: /XX000/,
+  silent: /did not finish startup in time/,
 };
 
 const servers: net.Server[] = [];
@@ -77,7 +142,7 @@ describe('hostile upstream (BAD_INPUTS G)', () => {
   it.each(Object.keys(SCRIPTS))('%s: the client gets a clean FATAL, nothing of the upstream leaks, others are served', async (name) => {
     const hostile = await startTestGateway(inject('pgCluster'), { targets: { [name]: hostileTargets[name] } as never }, { share: gw });
     try {
-      await hostile.cp.vault.set(name, 'app', 'upstream-password');
+      await hostile.cp.vault.set(name, 'app', UPSTREAM_PASSWORD);
       const t0 = Date.now();
       const r = await psql(hostile, 'alice', name, token, ['-c', 'select 1']);
       expect(r.code).not.toBe(0);
@@ -85,6 +150,10 @@ describe('hostile upstream (BAD_INPUTS G)', () => {
       expect(r.stderr).toMatch(/FATAL: {2}/);
       expect(r.stderr).not.toMatch(/HOSTILE-TEXT|injected/);
       expect(Date.now() - t0).toBeLessThan(10_000);
+      // The audit-side reason names what the upstream did wrong.
+      for (let i = 0; i < 40 && !hostile.logs.some((l) => l.includes('"connection_refused"')); i++) await new Promise((r) => setTimeout(r, 25));
+      const refused = hostile.logs.map((l) => JSON.parse(l) as { event?: string; reason?: string }).find((l) => l.event === 'connection_refused');
+      expect(refused?.reason).toMatch(REASONS[name]!);
     } finally {
       await hostile.close();
     }
