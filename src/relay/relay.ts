@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { errorResponse } from '../protocol/backend-writer.js';
 import { Be, Fe } from '../protocol/constants.js';
-import { PgError, ProtocolFramingError } from '../protocol/errors.js';
+import { PgError } from '../protocol/errors.js';
 import { FrameScanner, Verdict } from '../protocol/frame-scanner.js';
 import { backendLimits, frontendLimits } from '../protocol/limits.js';
 import { SqlState } from '../protocol/sqlstate.js';
@@ -240,9 +240,9 @@ export class Relay {
   private violation(side: 'client' | 'upstream', err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     if (side === 'client' && err instanceof PgError) this.sendFatal(err);
-    else if (side === 'upstream' && !(err instanceof ProtocolFramingError)) {
-      this.sendFatal(new PgError(SqlState.connectionFailure, 'upstream server sent an invalid message'));
-    }
+    // The scanner only fails at a frame header, so the client's stream is between frames:
+    // it can be told, whatever the upstream sent.
+    else if (side === 'upstream') this.sendFatal(new PgError(SqlState.connectionFailure, 'upstream server sent an invalid message'));
     this.finish(side === 'client' ? 'client-protocol-violation' : 'upstream-protocol-violation', message);
   }
 

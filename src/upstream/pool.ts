@@ -22,7 +22,8 @@ export class UpstreamQueryError extends Error {
  */
 export async function runSimpleQuery(up: UpstreamConnection, sql: string, timeoutMs = 5_000): Promise<{ parameters: Array<[string, string]>; status: string }> {
   const reader = new SocketMessageReader(up.socket, new FrameReader(backendLimits(1 << 20), 'backend'));
-  const timer = setTimeout(() => up.socket.destroy(new Error('upstream did not answer in time')), timeoutMs);
+  // Destroyed without an error object: an 'error' event here would have no listener.
+  const timer = setTimeout(() => up.socket.destroy(), timeoutMs);
   try {
     up.socket.write(queryMessage(sql));
     const parameters: Array<[string, string]> = [];
@@ -44,7 +45,7 @@ export async function runSimpleQuery(up: UpstreamConnection, sql: string, timeou
   } finally {
     clearTimeout(timer);
     const rest = reader.release();
-    if (rest.length > 0) up.socket.destroy(new Error('upstream sent more than one answer'));
+    if (rest.length > 0) up.socket.destroy();
   }
 }
 

@@ -68,7 +68,24 @@ function scramThen(opts: { after?: (s: net.Socket) => void; tamperFirst?: (m: st
 
 const readyParts = (): Buffer => Buffer.concat([msg('S', Buffer.from('server_version\x0017.0\0')), msg('Z', Buffer.from('I'))]);
 
-const SCRIPTS: Record<string, { tls: 'require' | 'disable'; script: Script }> = {
+/** After a good login, answers the first Query with this instead of a result. */
+const answerQueryWith = (reply: Buffer) => (s: net.Socket): void => {
+  s.write(Buffer.concat([msg('K', Buffer.concat([int32(1234), int32(5678)])), readyParts()]));
+  // SETs that apply session settings are answered properly; the first real query is not.
+  const on = (d: Buffer): void => {
+    if (d.toString('latin1', 5, 8).toUpperCase() === 'SET') {
+      s.write(Buffer.concat([msg('C', Buffer.from('SET\0')), msg('Z', Buffer.from('I'))]));
+      return;
+    }
+    s.off('data', on);
+    s.write(reply);
+  };
+  s.on('data', on);
+};
+
+const SCRIPTS: Record<string, { tls: 'require' | 'disable'; script: Script; midSession?: boolean }> = {
+  // G14: a CommandComplete far over its cap (Postgres never sends one): lost sync, so the session ends.
+  g14: { tls: 'disable', midSession: true, script: scramThen({ after: answerQueryWith(msg('C', Buffer.from('SELECT ' + '1'.repeat(40_000) + '\0'))) }) },
   // G6: BackendKeyData whose key is not 4 bytes in protocol 3.0.
   g6: { tls: 'disable', script: scramThen({ after: (s) => s.write(Buffer.concat([msg('K', Buffer.concat([int32(1234), Buffer.from([1, 2])])), readyParts()])) }) },
   // G8: a server nonce far longer than any real one.
@@ -107,6 +124,25 @@ const REASONS: Record<string, RegExp> = {
   silent: /did not finish startup in time/,
 };
 
+describe('hostile upstream mid-session (BAD_INPUTS G14)', () => {
+  it('an oversized CommandComplete ends the session with a clean FATAL; the gateway goes on', async () => {
+    const hostile = await startTestGateway(inject('pgCluster'), { targets: { g14: hostileTargets['g14'] } as never }, { share: gw });
+    try {
+      await hostile.cp.vault.set('g14', 'app', UPSTREAM_PASSWORD);
+      const r = await psql(hostile, 'alice', 'g14', token, ['-c', 'select 1']);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/FATAL: {2}/);
+      expect(r.stderr).not.toContain('1111111111');
+      await hostile.gateway.settled();
+      const { rows } = await gw.cp.store.pool.query<{ end_reason: string }>(`select end_reason from sessions where target = 'g14' order by started_at desc limit 1`);
+      expect(rows[0]?.end_reason).toBe('upstream-protocol-violation');
+    } finally {
+      await hostile.close();
+    }
+    expect((await psql(gw, 'alice', gw.database, token, ['-c', 'select 8'])).stdout.trim()).toBe('8');
+  });
+});
+
 const servers: net.Server[] = [];
 let gw: TestGateway;
 let token: string;
@@ -139,7 +175,7 @@ afterAll(async () => {
 });
 
 describe('hostile upstream (BAD_INPUTS G)', () => {
-  it.each(Object.keys(SCRIPTS))('%s: the client gets a clean FATAL, nothing of the upstream leaks, others are served', async (name) => {
+  it.each(Object.keys(SCRIPTS).filter((n) => !SCRIPTS[n]!.midSession))('%s: the client gets a clean FATAL, nothing of the upstream leaks, others are served', async (name) => {
     const hostile = await startTestGateway(inject('pgCluster'), { targets: { [name]: hostileTargets[name] } as never }, { share: gw });
     try {
       await hostile.cp.vault.set(name, 'app', UPSTREAM_PASSWORD);
