@@ -4,9 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { openControlPlane } from '../src/cli/control-plane.js';
+import { createGateway, openControlPlane } from '../src/cli/control-plane.js';
 import { parseConfig } from '../src/config/load.js';
-import { Gateway } from '../src/gateway/gateway.js';
 import { PolicyRuntime } from '../src/gateway/policy-runtime.js';
 import { loadServerTls } from '../src/gateway/server-tls.js';
 import { freePort, PostgresCluster } from '../src/store/postgres-launcher.js';
@@ -157,11 +156,11 @@ async function main(): Promise<void> {
   await mkdir(policyDir, { recursive: true });
   await writeFile(join(policyDir, 'bench.yaml'), 'rules:\n  - name: bench\n    effect: allow\n    subjects: { users: [bench] }\n    targets: [bench]\n');
   const policy = await PolicyRuntime.start({ store: cp.store, log: createLogger('warn'), dir: policyDir, watch: false });
-  const gateway = await Gateway.create({ config, log: createLogger('warn'), tls: serverTls, store: cp.store, vault: cp.vault, tokens: cp.tokens, policy });
+  const gateway = await createGateway(cp, { config, log: createLogger('warn'), tls: serverTls, policy });
   const gwAddr = await gateway.listen('127.0.0.1', 0);
   // The same gateway with the detector off (sessions still recorded, statements not inspected).
   const quietConfig = { ...config, gatewayId: 'bench-nodetect', detector: { enabled: false } };
-  const quiet = await Gateway.create({ config: quietConfig, log: createLogger('warn'), tls: serverTls, store: cp.store, vault: cp.vault, tokens: cp.tokens, policy });
+  const quiet = await createGateway(cp, { config: quietConfig, log: createLogger('warn'), tls: serverTls, policy });
   const quietAddr = await quiet.listen('127.0.0.1', 0);
   const token = (await cp.tokens.issue({ user: 'bench', groups: [], ttl: '2h', issuedBy: 'bench' })).token;
 

@@ -1,6 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { GatewayConfig } from '../config/schema.js';
+import { Gateway } from '../gateway/gateway.js';
+import type { PolicySource } from '../gateway/policy-runtime.js';
+import type { ServerTls } from '../gateway/server-tls.js';
 import { SigningKeys } from '../identity/signing-keys.js';
+import type { Logger } from '../util/logger.js';
 import { TokenService } from '../identity/token-service.js';
 import { IdentityQueries } from '../store/identity-queries.js';
 import { Store } from '../store/store.js';
@@ -38,4 +42,21 @@ export async function openControlPlane(
     await store.close();
     throw err;
   }
+}
+
+/** A gateway over this control plane; with a console URL, clients with no token get sign-in links to it. */
+export function createGateway(
+  cp: ControlPlane,
+  o: { config: GatewayConfig; log: Logger; tls: ServerTls | null; policy: PolicySource; consoleUrl?: string | null | undefined },
+): Promise<Gateway> {
+  return Gateway.create({
+    config: o.config,
+    log: o.log,
+    tls: o.tls,
+    store: cp.store,
+    vault: cp.vault,
+    tokens: cp.tokens,
+    policy: o.policy,
+    linkLogin: o.consoleUrl ? { queries: cp.identity, baseUrl: o.consoleUrl } : undefined,
+  });
 }

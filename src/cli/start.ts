@@ -2,12 +2,11 @@ import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { Gateway } from '../gateway/gateway.js';
 import { PolicyRuntime } from '../gateway/policy-runtime.js';
 import { loadServerTls } from '../gateway/server-tls.js';
 import { ensureDevCertificates } from '../tls/dev-ca.js';
 import { createLogger } from '../util/logger.js';
-import { openControlPlane } from './control-plane.js';
+import { createGateway, openControlPlane } from './control-plane.js';
 import { startEmbedded, type EmbeddedDefault } from './embedded.js';
 import { removeState, writeState } from './state-file.js';
 import { planConsole, startWebConsole, type WebConsole } from './web-console.js';
@@ -73,16 +72,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
   }
   const tls = await loadServerTls({ certPath, keyPath, caPath, minVersion: config.tls.minVersion });
   const plan = config.web.enabled ? await planConsole(config) : null;
-  const gateway = await Gateway.create({
-    config,
-    log,
-    tls,
-    store: cp.store,
-    vault: cp.vault,
-    tokens: cp.tokens,
-    policy,
-    linkLogin: plan ? { queries: cp.identity, baseUrl: plan.publicUrl } : undefined,
-  });
+  const gateway = await createGateway(cp, { config, log, tls, policy, consoleUrl: plan?.publicUrl });
   const addr = await gateway.listen();
   const pgHost = config.web.pgHost ?? (addr.host === '127.0.0.1' || addr.host === '::1' ? 'localhost' : addr.host);
   let web: WebConsole | null = null;

@@ -1,4 +1,5 @@
 import { resolveDatabase, type DatabaseHome } from '../config/resolve-database.js';
+import { globMatch } from '../util/glob.js';
 import { evaluate, precheck, type Decision } from './evaluate.js';
 import { AUTH_METHODS, type AuthMethodName, type PolicySet } from './schema.js';
 import { readStartupSettings } from './startup-settings.js';
@@ -53,9 +54,8 @@ export function dryRun(set: PolicySet, targets: Array<DatabaseHome & { role: str
 
 /** Allow and deny rules that can apply to a target, for "who can reach X". */
 export function rulesForTarget(set: PolicySet, target: string): Array<{ name: string; effect: string; file: string; subjects: unknown; role: string | null; conditions: string[] }> {
-  const globOk = (p: string): boolean => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(target);
   return set.rules
-    .filter(({ rule }) => rule.targets.some(globOk))
+    .filter(({ rule }) => rule.targets.some((p) => globMatch(p, target)))
     .map(({ rule, file }) => ({
       name: rule.name,
       effect: rule.effect,

@@ -107,10 +107,17 @@ function placeMatches(rule: Rule, req: AccessRequest): boolean {
   return dbs.some((d) => globMatch(d, req.database));
 }
 
+const patterns = new WeakMap<object, RegExp>();
+
 function paramAllows(rule: ParamRule, value: string): boolean {
   if (rule === '*') return true;
   if (Array.isArray(rule)) return rule.includes(value);
-  return new RegExp(`^(?:${rule.pattern})$`, 'u').test(value);
+  let re = patterns.get(rule);
+  if (!re) {
+    re = new RegExp(`^(?:${rule.pattern})$`, 'u');
+    patterns.set(rule, re);
+  }
+  return re.test(value);
 }
 
 const denial = (rule: string | null, reason: string, code: string, message: string, hint?: string): Denial => ({

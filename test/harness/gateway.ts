@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import { openControlPlane, type ControlPlane } from '../../src/cli/control-plane.js';
+import { createGateway, openControlPlane, type ControlPlane } from '../../src/cli/control-plane.js';
 import { planConsole, startWebConsole, type WebConsole } from '../../src/cli/web-console.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput, GatewayConfig } from '../../src/config/schema.js';
@@ -141,16 +141,7 @@ export async function startTestGateway(
   await mkdir(policyDir);
   for (const [name, text] of Object.entries(opts.policies ?? { 'everyone.yaml': EVERYONE_POLICY })) await writeFile(join(policyDir, name), text);
   const policy = await PolicyRuntime.start({ store: cp.store, log, dir: policyDir });
-  const gateway = await Gateway.create({
-    config,
-    log,
-    tls,
-    store: cp.store,
-    vault: cp.vault,
-    tokens: cp.tokens,
-    policy,
-    linkLogin: plan ? { queries: cp.identity, baseUrl: plan.publicUrl } : undefined,
-  });
+  const gateway = await createGateway(cp, { config, log, tls, policy, consoleUrl: plan?.publicUrl });
   const addr = await gateway.listen('127.0.0.1', 0);
   const web = plan
     ? await startWebConsole({ plan, config, cp, log, pg: { host: 'localhost', port: addr.port, caPath: cluster.caPath }, devIdp: true, policy, gateway })
@@ -183,4 +174,14 @@ export async function startTestGateway(
       await cp.close();
     },
   };
+}
+
+/** The audit reason of a user's newest failed login (after the gateway's pending writes land). */
+export async function lastAuthFailure(gw: TestGateway, user: string): Promise<string | null> {
+  await gw.gateway.settled();
+  const { rows } = await gw.cp.store.pool.query<{ reason: string }>(
+    `select reason from auth_events where username = $1 and outcome = 'failure' order by id desc limit 1`,
+    [user],
+  );
+  return rows[0]?.reason ?? null;
 }

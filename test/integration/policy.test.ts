@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { policyRollback } from '../../src/cli/policy-commands.js';
 import { PolicyQueries } from '../../src/store/policy-queries.js';
 import { psql } from '../harness/clients.js';
-import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { lastAuthFailure, startTestGateway, type TestGateway } from '../harness/gateway.js';
 
 let gw: TestGateway;
 const tokens: Record<string, string> = {};
@@ -75,18 +75,6 @@ async function waitForRule(name: string, present = true): Promise<number> {
   return Date.now() - t0;
 }
 
-async function lastDenial(user: string): Promise<string | undefined> {
-  for (let i = 0; i < 40; i++) {
-    const { rows } = await gw.cp.store.pool.query<{ reason: string }>(
-      `select reason from auth_events where username = $1 and outcome = 'failure' order by id desc limit 1`,
-      [user],
-    );
-    if (rows[0]) return rows[0].reason;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return undefined;
-}
-
 /** psql's own prefix names the host and port; the server's words follow it. */
 const serverSaid = (stderr: string): string => stderr.trim().replace(/^psql: error: connection to server at "[^"]+", port \d+ failed: /, '');
 
@@ -114,7 +102,7 @@ describe('decisions through psql', () => {
     const r = await connect(user);
     expect(r.code).not.toBe(0);
     expect(serverSaid(r.stderr)).toBe(message);
-    expect(await lastDenial(user)).toContain(reason);
+    expect(await lastAuthFailure(gw, user)).toContain(reason);
   });
 
   it('refuses a database the grant does not cover', async () => {

@@ -2,7 +2,7 @@ import { UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TokenService } from '../../src/identity/token-service.js';
 import { psql } from '../harness/clients.js';
-import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { lastAuthFailure, startTestGateway, type TestGateway } from '../harness/gateway.js';
 import { startTestIssuer, type TestIssuer } from '../harness/jwt-issuer.js';
 
 let gw: TestGateway;
@@ -23,26 +23,13 @@ afterAll(async () => {
   await ci?.close();
 });
 
-/** The audit reason of the newest failed login of a user (written off the connection's path). */
-async function lastFailure(user: string): Promise<string | null> {
-  for (let i = 0; i < 50; i++) {
-    const { rows } = await gw.cp.store.pool.query<{ reason: string }>(
-      `select reason from auth_events where username = $1 and outcome = 'failure' order by id desc limit 1`,
-      [user],
-    );
-    if (rows[0]) return rows[0].reason;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return null;
-}
-
 /** Every refusal looks the same to the client: 28P01 and Postgres's own words. */
 async function expectRefused(user: string, secret: string, reason: string): Promise<void> {
   const r = await psql(gw, user, gw.database, secret, ['-c', 'select 1'], { extra: { application_name: 'refusal-check' } });
   expect(r.code).not.toBe(0);
   expect(r.stdout).toBe('');
   expect(r.stderr.trim()).toMatch(new RegExp(`FATAL:  password authentication failed for user "${user}"$`));
-  expect(await lastFailure(user)).toBe(reason);
+  expect(await lastAuthFailure(gw, user)).toBe(reason);
 }
 
 const tamper = (jwt: string, claims: Record<string, unknown>): string => {
