@@ -46,9 +46,10 @@ export async function start(opts: { config?: string | undefined; port?: number |
       port: embedded.cluster.port,
       database: embedded.demo.database,
       role: embedded.demo.role,
-      tls: { mode: 'verify-full', caFile: embedded.certs.caCertPath },
+      tls: { mode: 'verify-full', negotiation: 'postgres', caFile: embedded.certs.caCertPath },
       auth: ['scram-sha-256'],
       connectTimeoutMs: 10_000,
+      protocol: '3.2',
       databases: [],
       pool: { enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL' },
     };

@@ -14,17 +14,25 @@ export const targetSchema = z
     tls: z
       .object({
         mode: tlsMode.default('verify-full'),
+        /** 'direct' (Postgres 17+) skips the SSLRequest round trip, like libpq's sslnegotiation=direct. */
+        negotiation: z.enum(['postgres', 'direct']).default('postgres'),
         caFile: z.string().optional(),
         serverName: z.string().optional(),
       })
       .strict()
-      .default({ mode: 'verify-full' }),
+      .default({ mode: 'verify-full', negotiation: 'postgres' }),
     /** Upstream auth methods the gateway will answer (require_auth); others abort the connect. */
     auth: z
       .array(z.enum(['scram-sha-256', 'md5', 'password']))
       .min(1)
       .default(['scram-sha-256']),
     connectTimeoutMs: z.number().int().positive().default(10_000),
+    /**
+     * Newest protocol asked of the upstream. 3.2 (Postgres 18) brings 32-byte cancel keys;
+     * older servers answer NegotiateProtocolVersion and the session runs as 3.0. Pin 3.0 for
+     * middleboxes that cannot negotiate.
+     */
+    protocol: z.enum(['3.0', '3.2']).default('3.2'),
     /** Warm upstream connections per (role, database), reset before each reuse. */
     pool: z
       .object({

@@ -63,6 +63,8 @@ export class ClientConnection {
   private readonly log: Logger;
   private readonly clientAddr: string;
   private user: string | null = null;
+  /** Minor version of protocol 3 this client speaks: 0, or 2 (longer cancel keys). */
+  private protocolMinor = 0;
 
   constructor(
     private readonly raw: net.Socket,
@@ -219,11 +221,12 @@ export class ClientConnection {
 
   private async startSession(startup: Startup): Promise<void> {
     const { ctx } = this;
-    if (startup.minor !== 0 || startup.params.some(([n]) => n.startsWith('_pq_.'))) {
-      // We speak 3.0 on both legs (as PgBouncer does): 3.2 clients are told so, 3.1 too.
-      this.socket.write(
-        W.negotiateProtocolVersion(0, startup.params.filter(([n]) => n.startsWith('_pq_.')).map(([n]) => n)),
-      );
+    // We speak 3.0 and 3.2. 3.1 is reserved (libpq refuses it), so a 3.1 client is offered
+    // 3.0; newer minors are offered 3.2. `_pq_` options are never granted or forwarded.
+    this.protocolMinor = startup.minor >= 2 ? 2 : 0;
+    const unknownOptions = startup.params.filter(([n]) => n.startsWith('_pq_.')).map(([n]) => n);
+    if (startup.minor !== this.protocolMinor || unknownOptions.length > 0) {
+      this.socket.write(W.negotiateProtocolVersion(this.protocolMinor, unknownOptions));
     }
     const rawUser = paramValue(startup.params, 'user');
     if (!rawUser) {
@@ -536,7 +539,11 @@ export class ClientConnection {
         this.log.warn({ event: 'cancel_failed', err: (err as Error).message }, 'forwarding a cancel failed'),
       );
     };
-    const key = ctx.cancels.register({ busy: () => relayRef.relay?.busy ?? false, cancel: cancelUpstream });
+    // 3.2 clients get a 32-byte key, as Postgres 18 issues: guessing one is hopeless.
+    const key = ctx.cancels.register(
+      { busy: () => relayRef.relay?.busy ?? false, cancel: cancelUpstream },
+      this.protocolMinor >= 2 ? 32 : 4,
+    );
     this.socket.cork();
     for (const [name, value] of up.parameters) this.socket.write(W.parameterStatus(name, value));
     this.socket.write(W.backendKeyData(key.pid, key.key));

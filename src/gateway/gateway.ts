@@ -52,10 +52,12 @@ async function resolveTargets(config: GatewayConfig): Promise<Map<string, Resolv
         host: t.host,
         port: t.port,
         tlsMode: t.tls.mode,
+        tlsNegotiation: t.tls.negotiation,
         ca,
         serverName: t.tls.serverName,
         allowedAuth: t.auth,
         connectTimeoutMs: t.connectTimeoutMs,
+        protocolMinor: t.protocol === '3.2' ? 2 : 0,
       },
     });
   }

@@ -18,11 +18,15 @@ export interface UpstreamEndpoint {
   host: string;
   port: number;
   tlsMode: UpstreamTlsMode;
+  /** 'direct' starts TLS at once (Postgres 17+, ALPN postgresql), saving the SSLRequest round trip. */
+  tlsNegotiation?: 'postgres' | 'direct';
   ca?: string | undefined;
   serverName?: string | undefined;
   /** Methods the gateway will answer; anything else aborts (libpq's require_auth). */
   allowedAuth: readonly UpstreamAuthMethod[];
   connectTimeoutMs: number;
+  /** Newest minor version of protocol 3 to ask for (0 or 2); the server may negotiate down to 0. */
+  protocolMinor?: number;
 }
 
 export interface UpstreamLogin {
@@ -37,7 +41,10 @@ export interface UpstreamConnection {
   socket: net.Socket | tls.TLSSocket;
   parameters: Array<[string, string]>;
   pid: number;
+  /** 4 bytes in protocol 3.0, up to 256 in 3.2 (Postgres 18 sends 32). */
   key: Buffer;
+  /** The minor version the session runs (0 or 2), after any negotiation. */
+  protocolMinor: number;
   /** Bytes that arrived after ReadyForQuery: the relay must see them first. */
   leftover: Buffer;
   tls: { version: string | null; cipher: string | null } | null;
@@ -80,17 +87,10 @@ function dial(host: string, port: number, timeoutMs: number): Promise<net.Socket
 }
 
 export async function startTls(socket: net.Socket, ep: UpstreamEndpoint): Promise<tls.TLSSocket> {
-  socket.write(serialize.requestSsl());
-  const reader = new SocketMessageReader(socket, new FrameReader(new Uint32Array(256), 'backend'));
-  const answer = await reader.byte();
-  // Anything after the answer byte was not protected by TLS (CVE-2021-23222).
-  if (reader.buffered > 0) throw new UpstreamError('protocol', 'received unencrypted data after SSL response');
-  reader.release();
-  if (answer === 0x45) throw new UpstreamError('tls', 'server sent an error response during SSL exchange');
-  if (answer !== 0x53) throw new UpstreamError('tls', 'server does not support SSL, but SSL was required');
+  if (ep.tlsNegotiation !== 'direct') await requestSsl(socket);
   const verify = ep.tlsMode === 'verify-full' || ep.tlsMode === 'verify-ca';
   const servername = ep.serverName ?? (net.isIP(ep.host) ? undefined : ep.host);
-  return new Promise((resolve, reject) => {
+  const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
     const secure = tls.connect({
       socket,
       ...(servername ? { servername } : {}),
@@ -112,6 +112,24 @@ export async function startTls(socket: net.Socket, ep: UpstreamEndpoint): Promis
       reject(new UpstreamError('tls', `TLS to upstream failed: ${err.message}`, undefined, { cause: err }));
     secure.once('error', onError);
   });
+  // libpq 17 insists on the ALPN answer for direct TLS: a server that ignores ALPN may not be Postgres.
+  if (ep.tlsNegotiation === 'direct' && secure.alpnProtocol !== 'postgresql') {
+    secure.destroy();
+    throw new UpstreamError('tls', 'upstream did not select the postgresql ALPN protocol for direct TLS');
+  }
+  return secure;
+}
+
+/** The SSLRequest exchange: the server must answer 'S' and nothing more before the handshake. */
+async function requestSsl(socket: net.Socket): Promise<void> {
+  socket.write(serialize.requestSsl());
+  const reader = new SocketMessageReader(socket, new FrameReader(new Uint32Array(256), 'backend'));
+  const answer = await reader.byte();
+  // Anything after the answer byte was not protected by TLS (CVE-2021-23222).
+  if (reader.buffered > 0) throw new UpstreamError('protocol', 'received unencrypted data after SSL response');
+  reader.release();
+  if (answer === 0x45) throw new UpstreamError('tls', 'server sent an error response during SSL exchange');
+  if (answer !== 0x53) throw new UpstreamError('tls', 'server does not support SSL, but SSL was required');
 }
 
 const md5hex = (s: string | Buffer): string => createHash('md5').update(s).digest('hex');
@@ -140,8 +158,10 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
     const tlsSocket = socket instanceof tls.TLSSocket ? socket : null;
     socket.setNoDelay(true);
     const reader = new SocketMessageReader(socket, new FrameReader(handshakeLimits(), 'backend'));
+    const requestedMinor = ep.protocolMinor ?? 0;
+    let protocolMinor = requestedMinor;
     socket.write(
-      startupMessage([['user', login.user], ['database', login.database], ...login.params]),
+      startupMessage([['user', login.user], ['database', login.database], ...login.params], requestedMinor),
     );
 
     let scram: ScramClientExchange | null = null;
@@ -150,10 +170,13 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
     const parameters: Array<[string, string]> = [];
     let pid = 0;
     let key: Buffer | null = null;
+    let sawAuth = false;
+    let negotiated = false;
     for (;;) {
       const msg = decodeHandshake(await reader.message());
       switch (msg.type) {
         case 'auth':
+          sawAuth = true;
           if (authenticated) throw new UpstreamError('protocol', 'authentication request after authentication completed');
           switch (msg.code) {
             case AuthCode.Ok:
@@ -208,13 +231,20 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
           parameters.push([msg.name, msg.value]);
           break;
         case 'key':
+          // libpq's rule: in 3.0 the key is exactly 4 bytes; 3.2 allows 4..256 (checked when decoding).
+          if (protocolMinor === 0 && msg.key.length !== 4) {
+            throw new UpstreamError('protocol', `received invalid BackendKeyData message: key length ${msg.key.length} in protocol 3.0`);
+          }
           pid = msg.pid;
           key = Buffer.from(msg.key);
           break;
         case 'notice':
           break;
         case 'negotiate':
-          throw new UpstreamError('protocol', 'unexpected protocol negotiation from upstream');
+          if (negotiated || sawAuth) throw new UpstreamError('protocol', 'unexpected protocol negotiation from upstream');
+          negotiated = true;
+          protocolMinor = acceptNegotiation(requestedMinor, msg.version, msg.options);
+          break;
         case 'error':
           throw new UpstreamError(
             authenticated ? 'server-error' : 'auth',
@@ -231,6 +261,7 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
             parameters,
             pid,
             key,
+            protocolMinor,
             leftover,
             tls: tlsSocket
               ? { version: tlsSocket.getProtocol(), cipher: tlsSocket.getCipher()?.name ?? null }
@@ -250,6 +281,25 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
     }
     throw new UpstreamError('protocol', `upstream handshake failed: ${(err as Error).message}`, undefined, { cause: err });
   }
+}
+
+/**
+ * The checks libpq makes of NegotiateProtocolVersion (fe-protocol3.c): only a downgrade to
+ * a version we speak, and no options, since the gateway asks for no `_pq_` extensions.
+ */
+function acceptNegotiation(requestedMinor: number, version: number, options: readonly string[]): number {
+  const invalid = (why: string): UpstreamError =>
+    new UpstreamError('protocol', `received invalid protocol negotiation message: ${why}`);
+  const major = version >>> 16;
+  const minor = version & 0xffff;
+  if (major < 3) throw invalid(`server only supports protocol version ${major}.${minor}, below 3.0`);
+  if (major > 3 || minor > requestedMinor) throw invalid('server requested downgrade to a higher-numbered version');
+  if (minor === 1) throw invalid('server requested protocol version 3.1, which is reserved');
+  if (options.length > 0) {
+    throw invalid(`server reported ${options.length} unsupported parameter(s) that were not requested`);
+  }
+  if (minor === requestedMinor) throw invalid('server negotiated but asks for no changes');
+  return minor;
 }
 
 export type { ServerFields };

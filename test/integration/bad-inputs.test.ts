@@ -42,15 +42,22 @@ async function tlsClient(g: TestGateway = gw): Promise<RawClient> {
 }
 
 /** A cleartext-auth session that reached ReadyForQuery. */
-async function session(): Promise<RawClient> {
+async function session(version = 0x00030000): Promise<RawClient> {
+  return (await sessionWithKey(version)).c;
+}
+
+/** A session and the BackendKeyData it was given. */
+async function sessionWithKey(version = 0x00030000): Promise<{ c: RawClient; pid: number; key: Buffer }> {
   const c = await tlsClient(pwGw);
-  c.write(startupPacket({ user: 'alice', database: pwGw.database }));
+  c.write(startupPacket({ user: 'alice', database: pwGw.database }, version));
   const auth = await c.next();
   expect(auth?.type).toBe('R');
   c.write(message('p', pwToken + '\0'));
   const msgs = await c.until_('ZE');
   expect(msgs.at(-1)?.type).toBe('Z');
-  return c;
+  const k = msgs.find((m) => m.type === 'K');
+  expect(k, 'BackendKeyData').toBeDefined();
+  return { c, pid: k!.body.readUInt32BE(0), key: k!.body.subarray(4) };
 }
 
 async function expectFatal(c: RawClient, code: string, text?: string | RegExp): Promise<Record<string, string>> {
@@ -129,16 +136,25 @@ describe('A: pre-startup framing', () => {
     await expectFatal(c, '0A000', text);
   });
 
-  it('A14 protocol 3.1 and 3.2 are negotiated down to 3.0', async () => {
-    for (const version of [0x00030001, 0x00030002]) {
+  it('A14 protocol 3.1 (reserved) is negotiated down to 3.0, 3.9 down to 3.2', async () => {
+    for (const [version, offered] of [[0x00030001, 0x00030000], [0x00030009, 0x00030002]] as const) {
       const c = await tlsClient();
       c.write(startupPacket({ user: 'alice', database: gw.database }, version));
       const v = await c.next();
       expect(v?.type).toBe('v');
-      expect(v!.body.readUInt32BE(0)).toBe(0x00030000);
+      expect(v!.body.readUInt32BE(0)).toBe(offered);
       expect(v!.body.readUInt32BE(4)).toBe(0);
       expect((await c.next())?.type).toBe('R');
     }
+  });
+
+  it('protocol 3.2 (Postgres 18) is accepted as is: no negotiation, a 32-byte cancel key', async () => {
+    const c = await tlsClient();
+    c.write(startupPacket({ user: 'alice', database: gw.database }, 0x00030002));
+    expect((await c.next())?.type).toBe('R');
+    const { key } = await sessionWithKey(0x00030002);
+    expect(key.length).toBe(32);
+    expect((await sessionWithKey(0x00030000)).key.length).toBe(4);
   });
 
   it('A15 _pq_ options are listed as unsupported and the connection goes on', async () => {
@@ -431,6 +447,27 @@ describe('E: cancel requests', () => {
     const c = await tlsClient();
     c.write(Buffer.concat([int32(16), int32(80877102), int32(1), int32(2)]));
     expect(await c.closedSilently()).toBe(true);
+  });
+
+  it('3.2 long keys: the right 32-byte key cancels; its first 4 bytes (E5, wrong length) do not', async () => {
+    const { c, pid, key } = await sessionWithKey(0x00030002);
+    const cancel = async (k: Buffer): Promise<void> => {
+      const x = await RawClient.connect(pwGw.port);
+      x.write(Buffer.concat([int32(12 + k.length), int32(80877102), int32(pid), k]));
+      expect(await x.closedSilently()).toBe(true);
+    };
+    c.write(message('Q', 'select pg_sleep(1.5)\0'));
+    await new Promise((r) => setTimeout(r, 300));
+    await cancel(key.subarray(0, 4));
+    const uncancelled = await c.until_('Z');
+    expect(uncancelled.some((m) => m.type === 'E')).toBe(false);
+    c.write(message('Q', 'select pg_sleep(30)\0'));
+    await new Promise((r) => setTimeout(r, 300));
+    await cancel(key);
+    const msgs = await c.until_('Z', 10_000);
+    const err = msgs.find((m) => m.type === 'E');
+    expect(err && fields(err.body)['C']).toBe('57014');
+    c.end();
   });
 
   it('E9 cancel bytes inside a session: FATAL 08P01 invalid frontend message type 0', async () => {

@@ -66,6 +66,12 @@ function scramThen(opts: { after?: (s: net.Socket) => void; tamperFirst?: (m: st
   };
 }
 
+/** Answers the startup with NegotiateProtocolVersion first, then behaves as `then`. */
+const negotiated = (version: number, then: Script): Script => (socket, first) => {
+  socket.write(msg('v', Buffer.concat([int32(version), int32(0)])));
+  then(socket, first);
+};
+
 const readyParts = (): Buffer => Buffer.concat([msg('S', Buffer.from('server_version\x0017.0\0')), msg('Z', Buffer.from('I'))]);
 
 /** After a good login, answers the first Query with this instead of a result. */
@@ -98,8 +104,15 @@ const SCRIPTS: Record<string, { tls: 'require' | 'disable'; script: Script; midS
   g2: { tls: 'require', script: (s) => s.write(msg('E', Buffer.from('SFATAL\0C28000\0MHOSTILE-TEXT-FROM-UPSTREAM\0\0'))) },
   // G4: an authentication request with an impossible length.
   g4: { tls: 'disable', script: (s) => s.write(Buffer.concat([Buffer.from('R'), int32(3), int32(0)])) },
-  // G5: NegotiateProtocolVersion to a version above the one asked for.
+  // G6 in 3.0: the server negotiated the gateway's 3.2 down to 3.0, then sent a 5-byte key.
+  'g6-3.0': { tls: 'disable', script: negotiated(0x00030000, scramThen({ after: (s) => s.write(Buffer.concat([msg('K', Buffer.concat([int32(1234), Buffer.from([1, 2, 3, 4, 5])])), readyParts()])) })) },
+  // G5: NegotiateProtocolVersion to a version above the one asked for (the gateway asks 3.2).
   g5: { tls: 'disable', script: (s) => s.write(msg('v', Buffer.concat([int32(0x00030009), int32(0)]))) },
+  // G5: to the reserved 3.1, below 3.0, with a negative count, with options never asked for.
+  'g5-3.1': { tls: 'disable', script: (s) => s.write(msg('v', Buffer.concat([int32(0x00030001), int32(0)]))) },
+  'g5-2.0': { tls: 'disable', script: (s) => s.write(msg('v', Buffer.concat([int32(0x00020000), int32(0)]))) },
+  'g5-negative': { tls: 'disable', script: (s) => s.write(msg('v', Buffer.concat([int32(0x00030000), int32(-1)]))) },
+  'g5-options': { tls: 'disable', script: (s) => s.write(msg('v', Buffer.concat([int32(0x00030000), int32(1), Buffer.from('_pq_.evil\0')]))) },
   // G10: AuthenticationOk with no SASL exchange, to a gateway that pins SCRAM.
   g10: { tls: 'disable', script: (s) => s.write(msg('R', int32(0))) },
   // G11: a cleartext password request where SCRAM is pinned.
@@ -114,7 +127,12 @@ const REASONS: Record<string, RegExp> = {
   g1: /unencrypted data after SSL response/,
   g2: /after SSL response/,
   g4: /invalid message length/,
-  g5: /unexpected protocol negotiation/,
+  g5: /server requested downgrade to a higher-numbered version/,
+  'g5-3.1': /3\.1, which is reserved/,
+  'g5-2.0': /only supports protocol version 2\.0, below 3\.0/,
+  'g5-negative': /received invalid protocol negotiation message/,
+  'g5-options': /unsupported parameter\(s\) that were not requested/,
+  'g6-3.0': /invalid BackendKeyData message: key length 5 in protocol 3\.0/,
   g6: /invalid BackendKeyData/,
   g8: /invalid message length/,
   g9: /incorrect server signature/,

