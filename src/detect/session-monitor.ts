@@ -1,3 +1,4 @@
+import { asStandardConforming } from './escape-strings.js';
 import { anomalyAction, statementAction, type AnomalyKind, type DetectorProfile, type Risk, type StatementAction } from '../policy/profiles.js';
 import type { CycleResult, RelayObserver, StatementVerdict } from '../relay/observer.js';
 import { parseDuration } from '../util/duration.js';
@@ -94,6 +95,8 @@ export class SessionMonitor implements RelayObserver {
   /** Tables this session has already checked against the baseline. */
   private readonly knownTables = new Set<string>();
   private pendingTimer: NodeJS.Timeout | null = null;
+  /** standard_conforming_strings as the server last reported it (on unless told otherwise). */
+  private standardStrings = true;
   private readonly now: () => number;
 
   constructor(private readonly o: MonitorOptions) {
@@ -113,14 +116,18 @@ export class SessionMonitor implements RelayObserver {
     if (established && (b.hours[hour] ?? 0) === 0) this.raise('unusual-hour', 'low', { hourUtc: hour });
   }
 
-  statement(kind: 'Q' | 'P' | 'F', sql: string | null, name: string, oid?: number): StatementVerdict | null {
+  statement(kind: 'Q' | 'P' | 'F', sql: string | null, name: string, oid?: number, unreadable?: string): StatementVerdict | null {
+    if (kind !== 'F' && sql === null) return this.refuseUnreadable(kind, unreadable ?? 'statement text cannot be read');
+    // With standard_conforming_strings off the server reads backslashes in plain literals as
+    // escapes: the parser (always on) gets text that means the same to it.
+    const lexed = sql !== null && !this.standardStrings ? asStandardConforming(sql) : sql;
     const info: StatementInfo =
       kind === 'F'
         ? { normalized: `FunctionCall oid ${oid ?? 0}`, category: 'utility', tables: [], risks: ['function-call-message'], count: 1 }
-        : this.o.inspector.inspect(sql ?? '');
+        : this.o.inspector.inspect(lexed ?? '');
     const text = sql ?? info.normalized;
     let verdict: StatementVerdict | null = null;
-    const ro = kind !== 'F' && this.o.readOnly ? this.o.readOnly.check(text) : null;
+    const ro = kind !== 'F' && this.o.readOnly ? this.o.readOnly.check(lexed ?? text) : null;
     if (ro) verdict = { action: 'block', code: ro.code, message: ro.message, detail: ro.detail };
     else verdict = this.applyProfile(info);
     const executed: Executed = { info, sql: text, blocked: verdict?.action === 'block' ? (verdict.detail ?? verdict.message) : null };
@@ -135,6 +142,26 @@ export class SessionMonitor implements RelayObserver {
       if (kind === 'Q') this.sync();
     }
     return verdict;
+  }
+
+  setting(name: string, value: string): void {
+    if (name === 'standard_conforming_strings') this.standardStrings = value !== 'off';
+  }
+
+  /** Text pgward cannot read as the server will is never forwarded: blocked, recorded, flagged. */
+  private refuseUnreadable(kind: 'Q' | 'P', reason: string): StatementVerdict {
+    const info: StatementInfo = { normalized: '(unreadable)', category: 'invalid', tables: [], risks: [], count: 0 };
+    this.unit().statements.push({ info, sql: '(unreadable)', blocked: reason });
+    if (kind === 'Q') this.sync();
+    this.flushStatements();
+    this.anomalies++;
+    this.o.sinks.anomaly('unreadable-statement', 'medium', 'block', { reason });
+    return {
+      action: 'block',
+      code: '0A000',
+      message: 'pgward: statement refused: its text cannot be inspected',
+      detail: `${reason}. Send statements in UTF8, or after the setting change has completed.`,
+    };
   }
 
   bind(statement: string, body: Buffer): void {

@@ -61,6 +61,14 @@ function cstring(body: Buffer, at: number): [string, number] {
   return [body.toString('utf8', at, end), end + 1];
 }
 
+/** A ParameterStatus body as name and value, or null when malformed (the relay passes it on as is). */
+export function parameterStatus(body: Buffer): { name: string; value: string } | null {
+  const nameEnd = body.indexOf(0);
+  const valueEnd = nameEnd < 0 ? -1 : body.indexOf(0, nameEnd + 1);
+  if (valueEnd < 0) return null;
+  return { name: body.toString('utf8', 0, nameEnd), value: body.toString('utf8', nameEnd + 1, valueEnd) };
+}
+
 /**
  * Decodes a handshake-phase message with libpq's strictness (fe-connect.c,
  * fe-protocol3.c): sizes of auth requests and key data are checked, not assumed.

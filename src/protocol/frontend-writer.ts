@@ -1,3 +1,4 @@
+import type { ClientText } from './client-text.js';
 import { CANCEL_REQUEST_CODE, PROTOCOL_3_0 } from './constants.js';
 
 /**
@@ -46,15 +47,19 @@ export function parseMessage(statement: string, sql: string): Buffer {
   return typed('P', body);
 }
 
-/** The SQL text of a Query body, or of a Parse body with its statement name; null if malformed. */
-export function statementText(type: 'Q' | 'P', body: Buffer): { statement: string; sql: string } | null {
+/**
+ * The SQL text of a Query body, or of a Parse body with its statement name; null if
+ * malformed. Read in the session's client_encoding when given; sql is null when it cannot be.
+ */
+export function statementText(type: 'Q' | 'P', body: Buffer, text?: ClientText): { statement: string; sql: string | null } | null {
+  const read = (start: number, end: number): string | null => (text ? text.decode(body, start, end) : body.toString('utf8', start, end));
   if (type === 'Q') {
     const end = body.indexOf(0);
-    return end < 0 ? null : { statement: '', sql: body.toString('utf8', 0, end) };
+    return end < 0 ? null : { statement: '', sql: read(0, end) };
   }
   const nameEnd = body.indexOf(0);
   if (nameEnd < 0) return null;
   const sqlEnd = body.indexOf(0, nameEnd + 1);
   if (sqlEnd < 0) return null;
-  return { statement: body.toString('utf8', 0, nameEnd), sql: body.toString('utf8', nameEnd + 1, sqlEnd) };
+  return { statement: read(0, nameEnd) ?? body.toString('latin1', 0, nameEnd), sql: read(nameEnd + 1, sqlEnd) };
 }

@@ -29,8 +29,14 @@ export interface CycleResult {
  * FunctionCall bodies are shown (the relay holds just those frames while observed).
  */
 export interface RelayObserver {
-  /** kind Q (Query), P (Parse), F (FunctionCall: sql is null, oid given). Return a verdict to stop it. */
-  statement(kind: 'Q' | 'P' | 'F', sql: string | null, name: string, oid?: number): StatementVerdict | null;
+  /**
+   * kind Q (Query), P (Parse), F (FunctionCall: sql is null, oid given). For Q and P, sql
+   * is null when the text cannot be read as the server will read it (`unreadable` says
+   * why); such a statement must be blocked. Return a verdict to stop it.
+   */
+  statement(kind: 'Q' | 'P' | 'F', sql: string | null, name: string, oid?: number, unreadable?: string): StatementVerdict | null;
+  /** A ParameterStatus from the server (settings that change how SQL text is lexed among them). */
+  setting?(name: string, value: string): void;
   /** Bind of a prepared statement (by name; '' is the unnamed one); body is the whole Bind message. */
   bind(statement: string, body: Buffer): void;
   /** Sync: the end of an extended-protocol batch. */

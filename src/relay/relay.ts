@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { parameterStatus } from '../protocol/backend-messages.js';
 import { errorResponse } from '../protocol/backend-writer.js';
 import { Be, Fe } from '../protocol/constants.js';
 import { PgError } from '../protocol/errors.js';
@@ -92,7 +93,10 @@ export class Relay {
             if (opts.keepUpstream) return Verdict.Drop;
           } else this.inFlight = true;
           if (observer) {
-            if (type === Fe.Sync) observer.sync();
+            if (type === Fe.Sync) {
+              blocker?.onSync();
+              observer.sync();
+            }
             else if (body && blocker) {
               const step = blocker.onClientFrame(type, body, observer);
               if (step === 'end') {
@@ -117,7 +121,7 @@ export class Relay {
         // Nothing server-side is held (one write per read keeps the relay at Node's pace),
         // except an ErrorResponse while a blocked statement's error is on its way.
         // ReadyForQuery is always looked at in place (it carries the transaction status).
-        wantsBody: (type) => type === Be.ReadyForQuery || (observer !== null && type === Be.ErrorResponse),
+        wantsBody: (type) => type === Be.ReadyForQuery || (observer !== null && (type === Be.ErrorResponse || type === Be.ParameterStatus)),
         onFrame: (type, length, body) => {
           this.lastUpstreamType = type;
           if (type === Be.ReadyForQuery && body) {
@@ -131,7 +135,15 @@ export class Relay {
           if (observer) {
             cycleBytes += length + 1;
             if (type === Be.DataRow) cycleRows++;
-            else if (type === Be.ReadyForQuery) {
+            else if (type === Be.ParameterStatus && body && blocker) {
+              const setting = parameterStatus(body);
+              // G15: the inspector must read the next statements as the server will.
+              if (setting) {
+                if (setting.name === 'client_encoding') blocker.text.setEncoding(setting.value);
+                observer.setting?.(setting.name, setting.value);
+              }
+            } else if (type === Be.ReadyForQuery) {
+              blocker?.onReady();
               observer.ready({ rows: cycleRows, bytes: cycleBytes, error: cycleError, status: String.fromCharCode(body?.[0] ?? 0x49) });
               cycleRows = 0;
               cycleBytes = 0;

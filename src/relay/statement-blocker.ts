@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseFields } from '../protocol/backend-messages.js';
 import { errorResponse } from '../protocol/backend-writer.js';
+import { ClientText } from '../protocol/client-text.js';
 import { Fe } from '../protocol/constants.js';
 import { parseMessage, queryMessage, statementText } from '../protocol/frontend-writer.js';
 import type { RelayObserver } from './observer.js';
@@ -13,9 +14,25 @@ import type { RelayObserver } from './observer.js';
  * right transaction status, a failed transaction block when inside one. Only that error is
  * swapped for ours on the way back; nothing of the blocked statement reaches the server.
  */
+/** Text that may change how the server reads the next statements (client_encoding, escapes). */
+const LEXER_SETTINGS = /client_encoding|standard_conforming_strings|set_config|\bnames\b|\b(?:reset|discard)\s+all\b/i;
+/** What reads differently in another encoding or with backslash escapes on. */
+const ENCODING_SENSITIVE = /[\\\u0080-\uffff]/;
+
 export class StatementBlocker {
   /** Markers of blocked statements whose errors have not come back yet, with our error. */
   private readonly waiting = new Map<string, Buffer>();
+  /** The session's client_encoding, as the server last reported it. */
+  readonly text = new ClientText();
+  /**
+   * Cycles in flight (one per Query or Sync), each true if it may change how text is read:
+   * until its ReadyForQuery, statements that read differently in another encoding or with
+   * backslash escapes cannot be inspected with certainty.
+   */
+  private readonly cycles: boolean[] = [];
+  private cycleChanges = false;
+  /** Prepared statements whose text may change how text is read (their Binds count too). */
+  private readonly changingStatements = new Set<string>();
 
   /** A held client frame: the bytes to send instead, 'end' to drop it (session ending), or null to forward it. */
   onClientFrame(type: number, body: Buffer, observer: RelayObserver): Buffer | 'end' | null {
@@ -24,22 +41,63 @@ export class StatementBlocker {
     if (type === Fe.Bind) {
       const portalEnd = body.indexOf(0);
       const stmtEnd = portalEnd < 0 ? -1 : body.indexOf(0, portalEnd + 1);
-      if (stmtEnd > portalEnd) observer.bind(body.toString('utf8', portalEnd + 1, stmtEnd), body);
+      if (stmtEnd > portalEnd) {
+        const name = this.text.decode(body, portalEnd + 1, stmtEnd) ?? body.toString('latin1', portalEnd + 1, stmtEnd);
+        if (this.changingStatements.has(name)) this.cycleChanges = true;
+        observer.bind(name, body);
+      }
       return null;
     }
     if (type === Fe.FunctionCall) {
+      // A function called by OID may be set_config: treat it as changing how text is read.
+      this.cycleChanges = true;
       verdict = observer.statement('F', null, '', body.length >= 4 ? body.readUInt32BE(0) : 0);
+      this.endCycle();
     } else {
-      const text = statementText(type === Fe.Query ? 'Q' : 'P', body);
-      if (!text) return null; // malformed: Postgres answers it
+      const kind = type === Fe.Query ? 'Q' : 'P';
+      const text = statementText(kind, body, this.text);
+      if (!text) {
+        if (kind === 'Q') this.endCycle();
+        return null; // malformed: Postgres answers it (with a ReadyForQuery for a Query)
+      }
       statement = text.statement;
-      verdict = observer.statement(type === Fe.Query ? 'Q' : 'P', text.sql, text.statement);
+      let unreadable: string | undefined;
+      if (text.sql === null) {
+        unreadable = `pgward cannot read this statement in client_encoding ${this.text.encoding}`;
+      } else if (this.lexerUncertain() && ENCODING_SENSITIVE.test(text.sql)) {
+        unreadable = 'statement sent before the server acknowledged a change of client_encoding or standard_conforming_strings';
+      }
+      if (text.sql !== null && LEXER_SETTINGS.test(text.sql)) {
+        this.cycleChanges = true;
+        if (kind === 'P') this.changingStatements.add(text.statement);
+      }
+      verdict = observer.statement(kind, unreadable ? null : text.sql, text.statement, undefined, unreadable);
+      if (kind === 'Q') this.endCycle();
     }
     if (!verdict) return null;
     if (verdict.action === 'end') return 'end';
     const marker = `pgward_blocked_${randomBytes(8).toString('hex')}`;
     this.waiting.set(marker, errorResponse({ severity: 'ERROR', code: verdict.code, message: verdict.message, detail: verdict.detail }));
     return type === Fe.Parse ? parseMessage(statement, marker) : queryMessage(marker);
+  }
+
+  /** Sync ends an extended-protocol cycle. */
+  onSync(): void {
+    this.endCycle();
+  }
+
+  /** ReadyForQuery: the oldest cycle in flight is done, and any setting it changed has been reported. */
+  onReady(): void {
+    this.cycles.shift();
+  }
+
+  private endCycle(): void {
+    this.cycles.push(this.cycleChanges);
+    this.cycleChanges = false;
+  }
+
+  private lexerUncertain(): boolean {
+    return this.cycleChanges || this.cycles.includes(true);
   }
 
   /** An ErrorResponse from upstream: its SQLSTATE, and our error instead if it answers a blocked statement. */

@@ -59,7 +59,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
   gw = await startTestGateway(inject('pgCluster'), { auth: { passwordUsers: ['raw-*'] } }, { policies: { 'p.yaml': policies(url) } });
-  for (const u of ['alice', 'bob', 'analyst', 'killer', 'copier', 'raw-fc', 'rev-one', 'bencher']) tokens[u] = (await gw.issue(u)).token;
+  for (const u of ['alice', 'bob', 'analyst', 'killer', 'copier', 'raw-fc', 'raw-g15', 'rev-one', 'bencher']) tokens[u] = (await gw.issue(u)).token;
   await psql(gw, 'bob', gw.database, tokens['bob']!, ['-c', 'create table t (id int primary key, v text)', '-c', "insert into t select g, 'row ' || g from generate_series(1, 50000) g", '-c', 'create table small (id int)', '-c', 'insert into small select generate_series(1, 10)']);
 });
 afterAll(async () => {
@@ -206,6 +206,60 @@ describe('FunctionCall messages', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error('no protocol anomaly recorded');
+  });
+});
+
+describe('settings that change how SQL text is read, mid-session (BAD_INPUTS G15)', () => {
+  it('client_encoding SJIS, standard_conforming_strings off, pipelined changes, an encoding pgward cannot read: no hidden DROP runs', async () => {
+    await psql(gw, 'bob', gw.database, tokens['bob']!, ['-c', 'create table victim (i int)']);
+    const c = await RawClient.connect(gw.port);
+    await c.upgrade(await readFile(gw.caPath, 'utf8'));
+    c.write(startupPacket({ user: 'raw-g15', database: gw.database }));
+    expect((await c.next())?.type).toBe('R');
+    c.write(message('p', `${tokens['raw-g15']}\0`));
+    await c.until_('Z');
+    const query = (sql: string | Buffer): void => c.write(message('Q', Buffer.concat([Buffer.from(sql), Buffer.from([0])])));
+    const errorOf = async (): Promise<string> => {
+      const reply = await c.until_('Z');
+      const e = reply.find((m) => m.type === 'E');
+      return e ? e.body.toString('latin1') : `no error: ${reply.map((m) => m.type).join('')}`;
+    };
+
+    // SJIS 0x81 0x5C is one character; read as UTF-8 its second byte would escape the quote
+    // and hide the DROP inside a string. The server reads SJIS, so must the inspector.
+    query("set client_encoding = 'SJIS'");
+    const set = await c.until_('Z');
+    expect(set.some((m) => m.type === 'S' && m.body.toString('latin1').startsWith('client_encoding\0SJIS'))).toBe(true);
+    query(Buffer.concat([Buffer.from("select E'"), Buffer.from([0x81, 0x5c]), Buffer.from("'; drop table victim; --'")]));
+    expect(await errorOf()).toContain('statement refused by policy (drop)');
+
+    // standard_conforming_strings off: a backslash in a plain literal escapes the quote.
+    query("set client_encoding = 'UTF8'; set standard_conforming_strings = off");
+    await c.until_('Z');
+    query("select 'a\\''; drop table victim; --'");
+    expect(await errorOf()).toContain('statement refused by policy (drop)');
+
+    // Pipelined behind the change, before the server has said so: not readable with certainty.
+    c.write(Buffer.concat([message('Q', 'set standard_conforming_strings = on\0'), message('Q', "select 'b\\' as x\0")]));
+    await c.until_('Z');
+    expect(await errorOf()).toMatch(/C0A000\0.*statement refused: its text cannot be inspected/);
+    // Once acknowledged, the same text is read and runs (standard: the backslash is a character).
+    query("select 'b\\' as x");
+    expect(await errorOf()).toMatch(/^no error/);
+
+    // JOHAB: no decoder; ASCII statements still run, others are refused.
+    query("set client_encoding = 'JOHAB'");
+    await c.until_('Z');
+    query('select 1');
+    expect(await errorOf()).toMatch(/^no error/);
+    query(Buffer.concat([Buffer.from("select '"), Buffer.from([0x84, 0x41]), Buffer.from("'")]));
+    expect(await errorOf()).toContain('cannot read this statement in client_encoding JOHAB');
+    c.end();
+
+    const { rows } = await superuserQuery(inject('pgCluster'), `select to_regclass('victim') is not null as present`, gw.upstreamDatabase);
+    expect(rows[0].present).toBe(true);
+    const anomalies = await gw.cp.store.pool.query<{ n: number }>(`select count(*)::int as n from anomalies where username = 'raw-g15' and kind = 'unreadable-statement'`);
+    expect(anomalies.rows[0]!.n).toBe(2);
   });
 });
 
