@@ -636,6 +636,7 @@ export class ClientConnection {
       maxMessageBytes: ctx.config.limits.maxMessageBytes,
       clientLeftover,
       upstreamLeftover: up.leftover,
+      parameters: up.parameters,
       observer: monitor ?? undefined,
       keepUpstream: pool !== null,
       onEnd: (reason: EndReason, detail?: string, reusable?: boolean) => {

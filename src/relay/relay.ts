@@ -37,6 +37,8 @@ export interface RelayOptions {
   upstreamLeftover?: Buffer;
   /** Sees every statement and cycle; may block a statement or end the session. */
   observer?: RelayObserver | undefined;
+  /** The ParameterStatus values the client was given at the start (client_encoding among them). */
+  parameters?: ReadonlyArray<readonly [string, string]> | undefined;
   /** Leave the upstream connection open at the end when it is idle and clean (pooling). */
   keepUpstream?: boolean | undefined;
   /** reusable: the upstream connection was detached idle, outside any transaction. */
@@ -75,6 +77,10 @@ export class Relay {
     const observer = opts.observer ?? null;
     this.blocker = observer ? new StatementBlocker() : null;
     const blocker = this.blocker;
+    for (const [name, value] of opts.parameters ?? []) {
+      if (name === 'client_encoding') blocker?.text.setEncoding(value);
+      observer?.setting?.(name, value);
+    }
     let cycleRows = 0;
     let cycleBytes = 0;
     let cycleError: string | null = null;
