@@ -51,7 +51,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
       connectTimeoutMs: 10_000,
       protocol: '3.2',
       databases: [],
-      pool: { enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL' },
+      pool: { enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL', assign: 'first-message' },
     };
   }
   const cp = await openControlPlane(config, { storeUrl: storeUrl ?? embedded!.storeUrl, createVaultKey: embedded !== null });

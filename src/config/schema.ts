@@ -42,9 +42,14 @@ export const targetSchema = z
         idleMs: z.number().int().positive().default(300_000),
         /** Run before a connection serves another session. */
         reset: z.string().min(1).default('DISCARD ALL'),
+        /**
+         * When a session gets its upstream connection: at its first message (idle sessions
+         * hold none; once the pool knows what the server reports for these settings), or at login.
+         */
+        assign: z.enum(['first-message', 'login']).default('first-message'),
       })
       .strict()
-      .default({ enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL' }),
+      .default({ enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL', assign: 'first-message' }),
   })
   .strict();
 

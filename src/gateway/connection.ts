@@ -22,7 +22,7 @@ import { FrameReader } from '../protocol/frame-reader.js';
 import { authLimits } from '../protocol/limits.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { paramValue, parseStartupPacket, printable, truncateIdentifier, type StartupPacket } from '../protocol/startup.js';
-import { Relay, type EndReason } from '../relay/relay.js';
+import { Relay, type BoundUpstream, type EndReason } from '../relay/relay.js';
 import { mergeParameters, runSimpleQuery, settingsSql, UpstreamPool, UpstreamQueryError } from '../upstream/pool.js';
 import { connectUpstream, type UpstreamConnection } from '../upstream/connector.js';
 import { sendUpstreamCancel } from '../upstream/cancel.js';
@@ -275,9 +275,14 @@ export class ClientConnection {
     if (decision.kind === 'deny') throw this.denied(user, who.method, decision);
     this.mark('policy');
     const baseline = ctx.config.detector.enabled ? await ctx.baselines.get(user) : null;
-    const { up: upstream, pool } = await this.connectUpstream(place.target, decision);
+    // A pooled session whose settings the pool has seen before gets its upstream connection
+    // at its first message: until then it holds none (idle clients cost a client socket).
+    const deferred = this.deferredUpstream(place.target, decision);
+    let upstream: UpstreamConnection | null = null;
+    let pool: UpstreamPool | null = deferred?.pool ?? null;
+    if (!deferred) ({ up: upstream, pool } = await this.connectUpstream(place.target, decision));
     this.mark('upstream');
-    this.goLive(who, place.target, decision, settings, upstream, baseline, pool);
+    this.goLive(who, place.target, decision, settings, upstream, deferred?.parameters ?? upstream!.parameters, baseline, pool);
   }
 
   /** A policy denial: the full reason to the audit log, a Postgres-style FATAL to the client. */
@@ -485,21 +490,13 @@ export class ClientConnection {
    * for replication connections or when pooling is off.
    */
   private async connectUpstream(target: ResolvedTarget, grant: Grant): Promise<{ up: UpstreamConnection; pool: UpstreamPool | null }> {
-    const ro = grant.session.readOnly;
-    const startup: Array<[string, string]> = ro ? [['default_transaction_read_only', 'on']] : [];
     if (grant.replication || !target.pool.enabled) {
       const params: Array<[string, string]> = grant.replication ? [...grant.forward, ['replication', grant.replication]] : grant.forward;
       return { up: await this.openUpstream(target, grant, params), pool: null };
     }
-    const key = `${target.name}\0${grant.role}\0${grant.database}\0${ro ? 'ro' : 'rw'}`;
-    let pool = this.ctx.pools.get(key);
-    if (!pool) {
-      // Pooled connections start with no client settings (read-only aside): DISCARD ALL then returns them to exactly that.
-      pool = new UpstreamPool(() => this.openUpstream(target, grant, startup), { min: target.pool.min, idleMs: target.pool.idleMs, reset: target.pool.reset }, this.ctx.log);
-      this.ctx.pools.set(key, pool);
-    }
+    const pool = this.poolFor(target, grant);
     const { up } = await pool.acquire();
-    const wanted = grant.forward.filter(([k]) => !(ro && k === 'default_transaction_read_only'));
+    const wanted = pooledSettings(grant);
     const sql = settingsSql(wanted, up.parameters);
     if (sql) {
       try {
@@ -515,7 +512,30 @@ export class ClientConnection {
         throw new PgError(SqlState.connectionFailure, `pgward could not prepare the session for database "${target.name}"`, { internalReason: (err as Error).message });
       }
     }
+    pool.remember(settingsKey(wanted), up.parameters);
     return { up, pool };
+  }
+
+  /** The warm pool of (target, role, database, read-only). */
+  private poolFor(target: ResolvedTarget, grant: Grant): UpstreamPool {
+    const ro = grant.session.readOnly;
+    const key = `${target.name}\0${grant.role}\0${grant.database}\0${ro ? 'ro' : 'rw'}`;
+    let pool = this.ctx.pools.get(key);
+    if (!pool) {
+      // Pooled connections start with no client settings (read-only aside): DISCARD ALL then returns them to exactly that.
+      const startup: Array<[string, string]> = ro ? [['default_transaction_read_only', 'on']] : [];
+      pool = new UpstreamPool(() => this.openUpstream(target, grant, startup), { min: target.pool.min, idleMs: target.pool.idleMs, reset: target.pool.reset }, this.ctx.log);
+      this.ctx.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** A pool that can give this session its connection later, and what to tell the client now. */
+  private deferredUpstream(target: ResolvedTarget, grant: Grant): { pool: UpstreamPool; parameters: Array<[string, string]> } | null {
+    if (grant.replication || !target.pool.enabled || target.pool.assign !== 'first-message') return null;
+    const pool = this.poolFor(target, grant);
+    const parameters = pool.reported(settingsKey(pooledSettings(grant)));
+    return parameters ? { pool, parameters } : null;
   }
 
   // ---- session ----------------------------------------------------------------------
@@ -525,7 +545,8 @@ export class ClientConnection {
     target: ResolvedTarget,
     grant: Grant,
     settings: StartupSettings,
-    up: UpstreamConnection,
+    up: UpstreamConnection | null,
+    parameters: ReadonlyArray<readonly [string, string]>,
     baseline: BaselineState | null,
     pool: UpstreamPool | null,
   ): void {
@@ -534,8 +555,11 @@ export class ClientConnection {
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = null;
     const relayRef: { relay: Relay | null } = { relay: null };
+    const bound: { up: UpstreamConnection | null } = { up };
     const cancelUpstream = (): void => {
-      sendUpstreamCancel(target.endpoint, up.pid, up.key).catch((err: unknown) =>
+      const u = bound.up;
+      if (!u) return;
+      sendUpstreamCancel(target.endpoint, u.pid, u.key).catch((err: unknown) =>
         this.log.warn({ event: 'cancel_failed', err: (err as Error).message }, 'forwarding a cancel failed'),
       );
     };
@@ -545,7 +569,7 @@ export class ClientConnection {
       this.protocolMinor >= 2 ? 32 : 4,
     );
     this.socket.cork();
-    for (const [name, value] of up.parameters) this.socket.write(W.parameterStatus(name, value));
+    for (const [name, value] of parameters) this.socket.write(W.parameterStatus(name, value));
     this.socket.write(W.backendKeyData(key.pid, key.key));
     this.socket.write(W.readyForQuery('I'));
     this.socket.uncork();
@@ -632,15 +656,26 @@ export class ClientConnection {
     monitor?.begin();
     ctx.metrics.onboarded(this.stages);
     ctx.metrics.activeSessions.inc();
-    const relay = new Relay(this.socket, up.socket, {
+    const bindUpstream = async (): Promise<BoundUpstream> => {
+      try {
+        const { up: u } = await this.connectUpstream(target, grant);
+        bound.up = u;
+        return { socket: u.socket, leftover: u.leftover, parameters: u.parameters };
+      } catch (err) {
+        this.log.warn({ event: 'upstream_bind_failed', err: err instanceof PgError ? (err.internalReason ?? err.message) : (err as Error).message }, 'no upstream connection for the first message');
+        throw err;
+      }
+    };
+    const relay = new Relay(this.socket, up?.socket ?? null, {
       maxMessageBytes: ctx.config.limits.maxMessageBytes,
       clientLeftover,
-      upstreamLeftover: up.leftover,
-      parameters: up.parameters,
+      upstreamLeftover: up?.leftover,
+      parameters,
+      bindUpstream: up ? undefined : bindUpstream,
       observer: monitor ?? undefined,
       keepUpstream: pool !== null,
       onEnd: (reason: EndReason, detail?: string, reusable?: boolean) => {
-        pool?.release(up, reusable === true);
+        if (bound.up) pool?.release(bound.up, reusable === true);
         for (const t of timers) clearTimeout(t);
         ctx.cancels.unregister(key.pid);
         ctx.sessions.remove(this.id);
@@ -803,3 +838,11 @@ function controlPlaneDown(err: unknown): PgError {
     internalReason: `control plane error: ${err instanceof Error ? err.message : String(err)}`,
   });
 }
+
+/** The settings a pooled session gets by SET (read-only is the pool's own). */
+function pooledSettings(grant: Grant): Array<readonly [string, string]> {
+  const ro = grant.session.readOnly;
+  return grant.forward.filter(([k]) => !(ro && k === 'default_transaction_read_only'));
+}
+
+const settingsKey = (settings: ReadonlyArray<readonly [string, string]>): string => JSON.stringify(settings);

@@ -26,7 +26,7 @@ export interface ResolvedTarget {
   databases: string[];
   role: string;
   endpoint: UpstreamEndpoint;
-  pool: { enabled: boolean; min: number; idleMs: number; reset: string };
+  pool: { enabled: boolean; min: number; idleMs: number; reset: string; assign: 'first-message' | 'login' };
 }
 
 /** Everything a connection needs, built once by the gateway. */

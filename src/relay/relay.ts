@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { parameterStatus } from '../protocol/backend-messages.js';
-import { errorResponse } from '../protocol/backend-writer.js';
+import { errorResponse, parameterStatus as parameterStatusMessage } from '../protocol/backend-writer.js';
 import { Be, Fe } from '../protocol/constants.js';
 import { PgError } from '../protocol/errors.js';
 import { FrameScanner, Verdict } from '../protocol/frame-scanner.js';
@@ -21,13 +21,23 @@ export type EndReason =
   | 'max-duration'
   | 'idle-timeout'
   | 'detector'
-  | 'shutdown';
+  | 'shutdown'
+  | 'upstream-unavailable';
 
 export interface RelayStats {
   bytesFromClient: number;
   bytesToClient: number;
   messagesFromClient: number;
   rowsToClient: number;
+}
+
+/** An upstream connection handed to a relay that started without one. */
+export interface BoundUpstream {
+  socket: Duplex;
+  /** Bytes read past the upstream's last ReadyForQuery. */
+  leftover: Buffer;
+  /** What the server reports now; differences from what the client was told are sent on. */
+  parameters: ReadonlyArray<readonly [string, string]>;
 }
 
 export interface RelayOptions {
@@ -39,6 +49,11 @@ export interface RelayOptions {
   observer?: RelayObserver | undefined;
   /** The ParameterStatus values the client was given at the start (client_encoding among them). */
   parameters?: ReadonlyArray<readonly [string, string]> | undefined;
+  /**
+   * With no upstream at construction: called at the client's first message to get one. The
+   * client waits (paused) meanwhile; a rejection ends the session with its FATAL.
+   */
+  bindUpstream?: (() => Promise<BoundUpstream>) | undefined;
   /** Leave the upstream connection open at the end when it is idle and clean (pooling). */
   keepUpstream?: boolean | undefined;
   /** reusable: the upstream connection was detached idle, outside any transaction. */
@@ -68,19 +83,23 @@ export class Relay {
   private lastUpstreamType = 0;
   private clientBlocked = false;
   private readonly blocker: StatementBlocker | null;
+  private readonly observer: RelayObserver | null;
+  /** Client bytes for an upstream still being bound. */
+  private pendingToUpstream: Buffer[] = [];
+  private binding = false;
+  /** What the client was told the server's settings are. */
+  private readonly reported = new Map<string, string>();
 
   constructor(
     private readonly client: Duplex,
-    private readonly upstream: Duplex,
+    private upstream: Duplex | null,
     private readonly opts: RelayOptions,
   ) {
     const observer = opts.observer ?? null;
+    this.observer = observer;
     this.blocker = observer ? new StatementBlocker() : null;
     const blocker = this.blocker;
-    for (const [name, value] of opts.parameters ?? []) {
-      if (name === 'client_encoding') blocker?.text.setEncoding(value);
-      observer?.setting?.(name, value);
-    }
+    for (const [name, value] of opts.parameters ?? []) this.noteSetting(name, value);
     let cycleRows = 0;
     let cycleBytes = 0;
     let cycleError: string | null = null;
@@ -116,7 +135,11 @@ export class Relay {
           return Verdict.Forward;
         },
         emit: (bytes) => {
-          if (!this.upstream.write(bytes)) this.upstreamBlocked = true;
+          if (this.upstream === null) {
+            // Views of the client's chunks: Node never reuses a chunk it has handed over.
+            this.pendingToUpstream.push(bytes);
+            this.bind();
+          } else if (!this.upstream.write(bytes)) this.upstreamBlocked = true;
         },
       },
       'frontend',
@@ -144,10 +167,7 @@ export class Relay {
             else if (type === Be.ParameterStatus && body && blocker) {
               const setting = parameterStatus(body);
               // G15: the inspector must read the next statements as the server will.
-              if (setting) {
-                if (setting.name === 'client_encoding') blocker.text.setEncoding(setting.value);
-                observer.setting?.(setting.name, setting.value);
-              }
+              if (setting) this.noteSetting(setting.name, setting.value);
             } else if (type === Be.ReadyForQuery) {
               blocker?.onReady();
               observer.ready({ rows: cycleRows, bytes: cycleBytes, error: cycleError, status: String.fromCharCode(body?.[0] ?? 0x49) });
@@ -188,8 +208,28 @@ export class Relay {
   }
 
   start(): void {
-    const { client, upstream } = this;
+    const { client } = this;
     client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    client.on('drain', () => {
+      this.clientBlocked = false;
+      this.upstream?.resume();
+    });
+    client.on('end', () => this.finish(this.terminated ? 'client-terminate' : 'client-closed'));
+    client.on('close', () => this.finish(this.terminated ? 'client-terminate' : 'client-closed'));
+    client.on('error', () => this.finish('client-closed'));
+    if (this.upstream) this.attachUpstream(this.upstream);
+    if (this.opts.clientLeftover?.length) this.onClientData(this.opts.clientLeftover);
+    if (this.upstream && this.opts.upstreamLeftover?.length) this.onUpstreamData(this.opts.upstreamLeftover);
+    if (!this.binding) client.resume();
+    this.upstream?.resume();
+  }
+
+  /** Whether an upstream connection serves this session yet. */
+  get bound(): boolean {
+    return this.upstream !== null;
+  }
+
+  private attachUpstream(upstream: Duplex): void {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Node listener signature
     const onUp = (event: string, fn: (...args: any[]) => void): void => {
       upstream.on(event, fn);
@@ -198,22 +238,52 @@ export class Relay {
     onUp('data', (chunk: Buffer) => this.onUpstreamData(chunk));
     onUp('drain', () => {
       this.upstreamBlocked = false;
-      client.resume();
+      this.client.resume();
     });
-    client.on('drain', () => {
-      this.clientBlocked = false;
-      upstream.resume();
-    });
-    client.on('end', () => this.finish(this.terminated ? 'client-terminate' : 'client-closed'));
-    client.on('close', () => this.finish(this.terminated ? 'client-terminate' : 'client-closed'));
-    client.on('error', () => this.finish('client-closed'));
     onUp('end', () => this.finish('upstream-closed'));
     onUp('close', () => this.finish('upstream-closed'));
     onUp('error', () => this.finish('upstream-closed'));
-    if (this.opts.clientLeftover?.length) this.onClientData(this.opts.clientLeftover);
-    if (this.opts.upstreamLeftover?.length) this.onUpstreamData(this.opts.upstreamLeftover);
-    client.resume();
-    upstream.resume();
+  }
+
+  /** The client spoke first: get an upstream, tell the client what differs, send what waited. */
+  private bind(): void {
+    if (this.binding || !this.opts.bindUpstream) return;
+    this.binding = true;
+    this.upstreamBlocked = true;
+    this.client.pause();
+    this.opts.bindUpstream().then(
+      (up) => {
+        this.binding = false;
+        // The client left while it was being bound: nobody can vouch for its state now.
+        if (this.ended) return void up.socket.destroy();
+        this.upstream = up.socket;
+        this.attachUpstream(up.socket);
+        for (const [name, value] of up.parameters) {
+          if (this.reported.get(name) === value) continue;
+          this.client.write(parameterStatusMessage(name, value));
+          this.noteSetting(name, value);
+        }
+        let ok = true;
+        for (const bytes of this.pendingToUpstream) ok = up.socket.write(bytes);
+        this.pendingToUpstream = [];
+        this.upstreamBlocked = !ok;
+        if (up.leftover.length) this.onUpstreamData(up.leftover);
+        up.socket.resume();
+        if (!this.upstreamBlocked && !this.ended) this.client.resume();
+      },
+      (err: unknown) => {
+        this.binding = false;
+        this.pendingToUpstream = [];
+        const e = err instanceof PgError ? err : new PgError(SqlState.connectionFailure, 'pgward could not connect to the server');
+        this.kill('upstream-unavailable', e.message, e.code);
+      },
+    );
+  }
+
+  private noteSetting(name: string, value: string): void {
+    this.reported.set(name, value);
+    if (name === 'client_encoding') this.blocker?.text.setEncoding(value);
+    this.observer?.setting?.(name, value);
   }
 
   /** Ends the session from the gateway's side with a FATAL the client can read. */
@@ -236,7 +306,7 @@ export class Relay {
       return;
     }
     if (this.terminated) {
-      if (!this.opts.keepUpstream) this.upstream.end();
+      if (!this.opts.keepUpstream) this.upstream?.end();
       this.finish('client-terminate');
       return;
     }
@@ -252,7 +322,7 @@ export class Relay {
       this.violation('upstream', err);
       return;
     }
-    if (this.clientBlocked) this.upstream.pause();
+    if (this.clientBlocked) this.upstream?.pause();
   }
 
   private violation(side: 'client' | 'upstream', err: unknown): void {
@@ -284,21 +354,23 @@ export class Relay {
       );
     }
     this.client.end();
+    const upstream = this.upstream;
     const reusable =
+      upstream !== null &&
       this.opts.keepUpstream === true &&
       (reason === 'client-terminate' || reason === 'client-closed') &&
       !this.inFlight &&
       this.txStatus === 0x49 &&
       this.fromUpstream.atBoundary &&
-      !this.upstream.destroyed;
+      !upstream.destroyed;
     if (reusable) {
-      for (const [event, fn] of this.upstreamListeners) this.upstream.off(event, fn);
-      this.upstream.pause();
-    } else this.upstream.end();
+      for (const [event, fn] of this.upstreamListeners) upstream.off(event, fn);
+      upstream.pause();
+    } else upstream?.end();
     // Give the closing writes a moment, then make sure nothing lingers half-open.
     setTimeout(() => {
       this.client.destroy();
-      if (!reusable) this.upstream.destroy();
+      if (!reusable) upstream?.destroy();
     }, 1_000).unref();
     this.opts.onEnd(reason, detail, reusable);
   }

@@ -74,11 +74,15 @@ interface Idle {
   /** Listeners that watch it while idle (removed when it is handed out). */
   onClose: () => void;
   onError: () => void;
+  onData: () => void;
 }
 
 function unwatch(i: Idle): void {
   i.up.socket.off('close', i.onClose);
   i.up.socket.off('error', i.onError);
+  i.up.socket.off('data', i.onData);
+  // Whatever arrives from here on belongs to the next reader (the relay or a SET).
+  i.up.socket.pause();
 }
 
 /**
@@ -94,6 +98,11 @@ export class UpstreamPool {
   private readonly sweeper: NodeJS.Timeout;
   handedOut = 0;
   opened = 0;
+  /**
+   * What a connection of this pool reported after a session's settings were applied, by
+   * those settings: what a session that gets its connection later is told at login.
+   */
+  private readonly reportedBySettings = new Map<string, Array<[string, string]>>();
 
   constructor(
     private readonly connect: () => Promise<UpstreamConnection>,
@@ -107,6 +116,19 @@ export class UpstreamPool {
 
   get size(): number {
     return this.idle.length;
+  }
+
+  /** ParameterStatus values last seen for these settings, or null if never seen. */
+  reported(settingsKey: string): Array<[string, string]> | null {
+    return this.reportedBySettings.get(settingsKey) ?? null;
+  }
+
+  remember(settingsKey: string, parameters: Array<[string, string]>): void {
+    // Bounded: settings keys come from clients (application_name varies).
+    if (this.reportedBySettings.size >= 256 && !this.reportedBySettings.has(settingsKey)) {
+      this.reportedBySettings.delete(this.reportedBySettings.keys().next().value as string);
+    }
+    this.reportedBySettings.set(settingsKey, parameters.map(([k, v]) => [k, v]));
   }
 
   /** A ready connection: an idle one if there is one, else a new one. */
@@ -155,9 +177,18 @@ export class UpstreamPool {
         if (i >= 0) this.idle.splice(i, 1);
       },
       onError: () => undefined,
+      // An idle, reset connection has nothing to say; anything it sends (the FATAL of a
+      // server shutting down or restarting) means it must not serve another session.
+      onData: () => {
+        entry.onClose();
+        up.socket.destroy();
+      },
     };
     up.socket.once('close', entry.onClose);
     up.socket.on('error', entry.onError);
+    up.socket.on('data', entry.onData);
+    // A paused socket never reports the server's close: it is read while idle so it does.
+    up.socket.resume();
     this.idle.push(entry);
   }
 

@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { psql } from '../harness/clients.js';
-import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
 
 let gw: TestGateway;
 const tokens: Record<string, string> = {};
@@ -24,7 +26,7 @@ beforeAll(async () => {
       },
     },
   );
-  for (const u of ['alice', 'bob', 'ro-carol']) tokens[u] = (await gw.issue(u)).token;
+  for (const u of ['alice', 'bob', 'ro-carol', 'dave']) tokens[u] = (await gw.issue(u)).token;
 });
 afterAll(async () => {
   await gw?.close();
@@ -84,5 +86,86 @@ describe('warm upstream pool', () => {
     expect(pools.length).toBeGreaterThan(0);
     for (let i = 0; i < 40 && pools.some((p) => p.size < 2); i++) await new Promise((r) => setTimeout(r, 50));
     expect(pools.every((p) => p.size >= 2)).toBe(true);
+  });
+});
+
+describe('upstream assigned at the first message', () => {
+  type Pools = { ctx: { pools: Map<string, { size: number; handedOut: number }> } };
+  const pools = (): Array<{ size: number; handedOut: number }> => [...(gw.gateway as unknown as Pools).ctx.pools.values()];
+  const handedOut = (): number => pools().reduce((n, p) => n + p.handedOut, 0);
+  /** A node-postgres client that keeps the ParameterStatus messages it was sent. */
+  const client = async (user = 'dave'): Promise<{ c: pg.Client; reported: Map<string, string> }> => {
+    const c = new pg.Client({ host: gw.host, port: gw.port, user, password: tokens[user], database: gw.database, application_name: 'lazy-test', ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' } });
+    const reported = new Map<string, string>();
+    (c as unknown as { connection: { on(e: string, f: (m: { parameterName: string; parameterValue: string }) => void): void } }).connection.on('parameterStatus', (m) => reported.set(m.parameterName, m.parameterValue));
+    c.on('error', () => undefined);
+    await c.connect();
+    return { c, reported };
+  };
+  const backends = async (): Promise<number> =>
+    (await superuserQuery(inject('pgCluster'), `select count(*)::int as n from pg_stat_activity where datname = $1 and backend_type = 'client backend'`, 'postgres', [gw.upstreamDatabase])).rows[0].n;
+
+  it('idle sessions hold no upstream connection; each gets one when it speaks, and was told what the server reports', async () => {
+    // The first session with these settings connects at login and teaches the pool what the server reports.
+    const first = await client();
+    expect((await first.c.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    await first.c.end();
+    await new Promise((r) => setTimeout(r, 200));
+    const before = await backends();
+    const taken = handedOut();
+    const idle = await Promise.all(Array.from({ length: 12 }, () => client()));
+    expect(handedOut()).toBe(taken);
+    expect(await backends()).toBeLessThanOrEqual(before);
+    for (const s of idle) expect(s.reported).toEqual(first.reported);
+    const pids = await Promise.all(idle.map(async (s) => (await s.c.query('select pg_backend_pid() as pid, current_setting($1) as app', ['application_name'])).rows[0] as { pid: number; app: string }));
+    expect(new Set(pids.map((p) => p.pid)).size).toBe(12);
+    expect(pids.every((p) => p.app === 'lazy-test')).toBe(true);
+    expect(handedOut()).toBe(taken + 12);
+    await Promise.all(idle.map((s) => s.c.end()));
+  });
+
+  it('a session that ends without a statement never takes an upstream connection', async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    const taken = handedOut();
+    const s = await client();
+    await s.c.end();
+    await gw.gateway.settled();
+    expect(handedOut()).toBe(taken);
+    const { rows } = await gw.cp.store.pool.query(`select end_reason from sessions where username = 'dave' order by started_at desc limit 1`);
+    expect(rows[0]?.end_reason).toBe('client-terminate');
+  });
+
+  it('an idle session can be killed and ends with a FATAL the client reads', async () => {
+    const s = await client();
+    const errors: Error[] = [];
+    s.c.on('error', (e) => errors.push(e));
+    const live = gw.gateway.sessions.list().filter((x) => x.user === 'dave');
+    expect(live.length).toBe(1);
+    live[0]!.kill('terminated by administrator test');
+    for (let i = 0; i < 40 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(errors[0]?.message).toContain('terminated by administrator test');
+  });
+
+  it('when no upstream connection can be had at the first message: FATAL to the client, a closed record', async () => {
+    const s = await client();
+    const cluster = inject('pgCluster');
+    await superuserQuery(cluster, `alter role ${gw.upstreamRole} nologin`);
+    try {
+      // Empty the warm pool: its connections end, and new ones are refused.
+      await superuserQuery(cluster, `select pg_terminate_backend(pid) from pg_stat_activity where usename = $1`, 'postgres', [gw.upstreamRole]);
+      for (let i = 0; i < 40 && pools().some((p) => p.size > 0); i++) await new Promise((r) => setTimeout(r, 25));
+      const err = await s.c.query('select 1').then(() => null, (e: Error & { code?: string; severity?: string }) => e);
+      expect(err?.code).toBe('28000');
+      expect(err?.severity).toBe('FATAL');
+      await gw.gateway.settled();
+      const { rows } = await gw.cp.store.pool.query(`select end_reason from sessions where username = 'dave' order by started_at desc limit 1`);
+      expect(rows[0]?.end_reason).toBe('upstream-unavailable');
+    } finally {
+      await superuserQuery(cluster, `alter role ${gw.upstreamRole} login`);
+    }
+    // And the next session is served.
+    const next = await client();
+    expect((await next.c.query('select 2 as two')).rows).toEqual([{ two: 2 }]);
+    await next.c.end();
   });
 });
