@@ -4,6 +4,22 @@ import { migrate } from './migrate.js';
 // bigint counters come back as strings by default; ours stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/**
+ * How long a login waits for the lookups it cannot go on without. A store cut off by a
+ * partition neither refuses nor answers: without a bound the client would hang until its
+ * startup deadline and then be dropped without a word, instead of getting 57P03.
+ */
+export const LOGIN_LOOKUP_TIMEOUT_MS = 5_000;
+
+/** Rejects after the timeout; the query itself runs on and its late answer is dropped. */
+function answered<T>(query: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`control plane did not answer the ${what} lookup within ${LOGIN_LOOKUP_TIMEOUT_MS} ms`)), LOGIN_LOOKUP_TIMEOUT_MS);
+  });
+  return Promise.race([query, late]).finally(() => clearTimeout(timer));
+}
+
 export interface StoreOptions {
   connectionString: string;
   /** CA for verify-full to the control-plane Postgres, when it uses TLS. */
@@ -154,7 +170,7 @@ export class Store {
    * "wrong password"; they never authenticate).
    */
   async scramCredentials(name: string): Promise<{ user: UserScram; tokens: LiveToken[] } | null> {
-    const { rows } = await this.pool.query<{
+    const { rows } = await answered(this.pool.query<{
       scram_salt: Buffer;
       scram_iterations: number;
       jti: string | null;
@@ -176,7 +192,7 @@ export class Store {
          ) t on true
         where u.name = $1`,
       [name],
-    );
+    ), 'credential');
     const first = rows[0];
     if (!first) return null;
     const tokens: LiveToken[] = [];
@@ -204,7 +220,7 @@ export class Store {
   }
 
   async token(jti: string): Promise<TokenRow | null> {
-    const { rows } = await this.pool.query<{
+    const { rows } = await answered(this.pool.query<{
       jti: string;
       username: string;
       groups: string[];
@@ -213,7 +229,7 @@ export class Store {
       revoked_at: Date | null;
       revoked_reason: string | null;
       issued_by: string;
-    }>('select jti, username, groups, issued_at, expires_at, revoked_at, revoked_reason, issued_by from tokens where jti = $1', [jti]);
+    }>('select jti, username, groups, issued_at, expires_at, revoked_at, revoked_reason, issued_by from tokens where jti = $1', [jti]), 'token');
     const r = rows[0];
     if (!r) return null;
     return {
@@ -358,10 +374,10 @@ export class Store {
   }
 
   async vaultEntry(target: string, role: string): Promise<{ sealed: Buffer; kekId: string; rotatedAt: Date } | null> {
-    const { rows } = await this.pool.query<{ sealed: Buffer; kek_id: string; rotated_at: Date }>(
+    const { rows } = await answered(this.pool.query<{ sealed: Buffer; kek_id: string; rotated_at: Date }>(
       'select sealed, kek_id, rotated_at from vault_entries where target = $1 and role = $2',
       [target, role],
-    );
+    ), 'vault');
     const r = rows[0];
     return r ? { sealed: r.sealed, kekId: r.kek_id, rotatedAt: r.rotated_at } : null;
   }
