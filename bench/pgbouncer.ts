@@ -45,6 +45,7 @@ export interface PgBouncerOptions {
   upstream: { host: string; port: number; database: string; user: string; password: string; caPath: string };
   tls: { certPath: string; keyPath: string };
   poolSize: number;
+  maxClientConn?: number;
 }
 
 /** Session-mode PgBouncer with client TLS and SCRAM, verify-full TLS upstream: pgward's setup. */
@@ -67,7 +68,7 @@ unix_socket_dir =
 auth_type = scram-sha-256
 auth_file = ${join(o.dir, 'userlist.txt')}
 pool_mode = session
-max_client_conn = 2000
+max_client_conn = ${o.maxClientConn ?? 2000}
 default_pool_size = ${o.poolSize}
 client_tls_sslmode = require
 client_tls_cert_file = ${cert}

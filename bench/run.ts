@@ -136,6 +136,7 @@ async function main(): Promise<void> {
     upstream: { host: '127.0.0.1', port: cluster.port, database: 'bench', user: 'bench', password: benchPassword, caPath: certs.caCertPath },
     tls: { certPath: certs.certPath, keyPath: certs.keyPath },
     poolSize: CLIENTS + 4,
+    maxClientConn: Math.max(2_000, IDLE_CLIENTS + 100),
   });
 
   const config = parseConfig({
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
   ];
   const quietEndpoint: Endpoint = { name: 'pgward-nodetect', port: quietAddr.port, user: 'bench', password: token, database: 'bench' };
 
-  const idle: Record<string, { clients: number; failed: number; rssDeltaMb: number; perClientKb: number }> = {};
+  const idle: Record<string, { clients: number; failed: number; rssDeltaMb: number; perClientKb: number; heapKbPerClient?: number; externalKbPerClient?: number }> = {};
   const results: Array<{ scenario: string; runs: Record<string, PgbenchResult & { rounds: number[] }>; ratios: Record<string, number> }> = [];
   try {
     for (const sc of scenarios.filter((x) => !only || x.name.includes(only))) {
@@ -222,7 +223,9 @@ async function main(): Promise<void> {
       for (const ep of endpoints.filter((e) => e.name !== 'direct')) {
         log(`idle TLS clients: ${IDLE_CLIENTS} to ${ep.name}`);
         (globalThis as { gc?: () => void }).gc?.();
+        if (ep.name === 'pgward' && process.env['BENCH_HEAPSNAP']) (await import('node:v8')).writeHeapSnapshot(`${process.env['BENCH_HEAPSNAP']}.before`);
         const before = await rssOf(ep.name);
+        const heapBefore = process.memoryUsage();
         const child = spawn(process.execPath, [new URL('./idle-clients.js', import.meta.url).pathname, String(ep.port), ep.user, ep.database, certs.caCertPath, String(IDLE_CLIENTS)], {
           env: { ...process.env, PGPASSWORD: ep.password },
           stdio: ['pipe', 'pipe', 'inherit'],
@@ -237,8 +240,15 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 1_500));
         (globalThis as { gc?: () => void }).gc?.();
         const after = await rssOf(ep.name);
+        if (ep.name === 'pgward' && process.env['BENCH_HEAPSNAP']) (await import('node:v8')).writeHeapSnapshot(process.env['BENCH_HEAPSNAP']);
         const [, ok, failed] = line.split(' ').map(Number) as [number, number, number];
         idle[ep.name] = { clients: ok, failed, rssDeltaMb: Math.round(((after - before) / 1048576) * 10) / 10, perClientKb: Math.round((after - before) / 1024 / Math.max(1, ok)) };
+        if (ep.name === 'pgward') {
+          // Where pgward's share goes: the JS heap, or native memory (OpenSSL, socket buffers).
+          const heapAfter = process.memoryUsage();
+          idle[ep.name]!.heapKbPerClient = Math.round((heapAfter.heapUsed - heapBefore.heapUsed) / 1024 / Math.max(1, ok) * 10) / 10;
+          idle[ep.name]!.externalKbPerClient = Math.round((heapAfter.external - heapBefore.external) / 1024 / Math.max(1, ok) * 10) / 10;
+        }
         child.stdin.end();
         await new Promise((r) => child.once('close', r));
         await new Promise((r) => setTimeout(r, 1_000));
@@ -292,7 +302,7 @@ async function main(): Promise<void> {
     const l = (n: string): string => `${lat.runs[n]?.latencyMs?.toFixed(3) ?? '?'} ms`;
     console.log(`one-client latency: direct ${l('direct')}, pgbouncer ${l('pgbouncer')}, pgward ${l('pgward')}; added latency pgward/pgbouncer = ${lat.ratios['added latency pgward/pgbouncer']}x (target <= 1.2x)`);
   }
-  for (const [name, v] of Object.entries(idle)) console.log(`idle TLS clients, ${name}: ${v.clients} sessions (${v.failed} failed), +${v.rssDeltaMb} MB RSS = ${v.perClientKb} KB each (target <= 24 KB)`);
+  for (const [name, v] of Object.entries(idle)) console.log(`idle TLS clients, ${name}: ${v.clients} sessions (${v.failed} failed), +${v.rssDeltaMb} MB RSS = ${v.perClientKb} KB each (target <= 24 KB)${v.heapKbPerClient !== undefined ? `; JS heap ${v.heapKbPerClient} KB, external ${v.externalKbPerClient} KB` : ''}`);
   console.log(`onboarding (mean ms from accept, pgward): ${Object.entries(onboarding).map(([k, v]) => `${k} ${v.meanMs}`).join(', ')}`);
   for (const r of results) {
     const d = r.ratios['pgward/pgward-nodetect'];

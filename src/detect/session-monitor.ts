@@ -80,7 +80,8 @@ const SEVERITY: Record<StatementAction, number> = { log: 0, alert: 1, block: 2, 
  * person's baseline.
  */
 export class SessionMonitor implements RelayObserver {
-  private readonly prepared = new Map<string, StatementInfo & { sql: string }>();
+  // Created on first use: an idle session should cost as little as its socket.
+  private preparedMap: Map<string, StatementInfo & { sql: string }> | null = null;
   private current: Unit | null = null;
   private readonly units: Unit[] = [];
   private readonly windowMs: number;
@@ -90,14 +91,26 @@ export class SessionMonitor implements RelayObserver {
   /** Statement records not yet in the chain: grouped so a busy session costs one event per batch. */
   private pending: unknown[][] = [];
   private pendingStatements: Array<Record<string, unknown>> = [];
-  private readonly pendingIndex = new Map<string, number>();
+  private pendingIndexMap: Map<string, number> | null = null;
   private pendingStart = 0;
   /** Tables this session has already checked against the baseline. */
-  private readonly knownTables = new Set<string>();
+  private knownTablesSet: Set<string> | null = null;
   private pendingTimer: NodeJS.Timeout | null = null;
   /** standard_conforming_strings as the server last reported it (on unless told otherwise). */
   private standardStrings = true;
   private readonly now: () => number;
+
+  private get prepared(): Map<string, StatementInfo & { sql: string }> {
+    return (this.preparedMap ??= new Map());
+  }
+
+  private get pendingIndex(): Map<string, number> {
+    return (this.pendingIndexMap ??= new Map());
+  }
+
+  private get knownTables(): Set<string> {
+    return (this.knownTablesSet ??= new Set());
+  }
 
   constructor(private readonly o: MonitorOptions) {
     this.now = o.now ?? Date.now;
@@ -302,7 +315,7 @@ export class SessionMonitor implements RelayObserver {
     const statements = this.pendingStatements;
     this.pending = [];
     this.pendingStatements = [];
-    this.pendingIndex.clear();
+    this.pendingIndexMap?.clear();
     this.o.sinks.record('statements', { start: new Date(this.pendingStart).toISOString(), count: runs.length, statements, columns: RUN_COLUMNS, runs });
   }
 

@@ -552,6 +552,7 @@ export class ClientConnection {
   ): void {
     const { ctx } = this;
     const clientLeftover = this.reader!.release();
+    this.reader = null;
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = null;
     const relayRef: { relay: Relay | null } = { relay: null };

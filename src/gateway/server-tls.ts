@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { constants, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import tls from 'node:tls';
 import { tlsServerEndPoint } from '../auth/channel-binding.js';
@@ -20,7 +20,10 @@ export async function loadServerTls(opts: {
   minVersion: tls.SecureVersion;
 }): Promise<ServerTls> {
   const [cert, key] = await Promise.all([readFile(opts.certPath, 'utf8'), readFile(opts.keyPath, 'utf8')]);
-  const context = tls.createSecureContext({ cert, key, minVersion: opts.minVersion });
+  // No stateless session tickets: Postgres clients do not resume TLS sessions, and with
+  // TLS 1.3 the two tickets sent after the handshake push the first writes past Node's
+  // 1 KB initial TLS buffer, which then grows to 16 KB for the life of every session.
+  const context = tls.createSecureContext({ cert, key, minVersion: opts.minVersion, secureOptions: constants.SSL_OP_NO_TICKET });
   // The leaf is the first PEM block; its DER is what channel binding hashes.
   const leaf = new X509Certificate(cert);
   return {

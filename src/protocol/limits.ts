@@ -15,11 +15,23 @@ export type LengthLimits = Uint32Array;
 
 const table = (): LengthLimits => new Uint32Array(256);
 
+/** The tables are read-only once built, so every session shares one per setting (1 KB each). */
+const built = new Map<string, LengthLimits>();
+function shared(key: string, build: () => LengthLimits): LengthLimits {
+  let t = built.get(key);
+  if (!t) built.set(key, (t = build()));
+  return t;
+}
+
 /**
  * Limits for messages a client sends after authentication. Postgres allows 1 GiB for the
  * large types; `maxMessage` lets an operator be stricter (BAD_INPUTS F4).
  */
 export function frontendLimits(maxMessage: number): LengthLimits {
+  return shared(`fe:${maxMessage}`, () => buildFrontendLimits(maxMessage));
+}
+
+function buildFrontendLimits(maxMessage: number): LengthLimits {
   const t = table();
   const large = Math.min(maxMessage, LARGE_MESSAGE_LIMIT);
   for (const type of [Fe.Query, Fe.FunctionCall, Fe.Bind, Fe.Parse, Fe.CopyData]) t[type] = large;
@@ -43,6 +55,10 @@ export function frontendLimits(maxMessage: number): LengthLimits {
  * small cap) so the client gets Postgres's "expected password response" error for them.
  */
 export function authLimits(): LengthLimits {
+  return shared('auth', buildAuthLimits);
+}
+
+function buildAuthLimits(): LengthLimits {
   const t = table();
   for (const type of Object.values(Fe)) t[type] = SMALL_MESSAGE_LIMIT;
   t[Fe.Password] = MAX_AUTH_TOKEN_LENGTH;
@@ -51,6 +67,10 @@ export function authLimits(): LengthLimits {
 
 /** Limits for what an upstream server sends, mirroring libpq's lost-sync rule. */
 export function backendLimits(maxMessage: number): LengthLimits {
+  return shared(`be:${maxMessage}`, () => buildBackendLimits(maxMessage));
+}
+
+function buildBackendLimits(maxMessage: number): LengthLimits {
   const t = table();
   const large = Math.min(maxMessage, LARGE_MESSAGE_LIMIT);
   for (const type of Object.values(Be)) t[type] = BACKEND_SHORT_MESSAGE_LIMIT;

@@ -87,8 +87,6 @@ export class Relay {
   /** Client bytes for an upstream still being bound. */
   private pendingToUpstream: Buffer[] = [];
   private binding = false;
-  /** What the client was told the server's settings are. */
-  private readonly reported = new Map<string, string>();
 
   constructor(
     private readonly client: Duplex,
@@ -258,8 +256,9 @@ export class Relay {
         if (this.ended) return void up.socket.destroy();
         this.upstream = up.socket;
         this.attachUpstream(up.socket);
+        const told = new Map(this.opts.parameters ?? []);
         for (const [name, value] of up.parameters) {
-          if (this.reported.get(name) === value) continue;
+          if (told.get(name) === value) continue;
           this.client.write(parameterStatusMessage(name, value));
           this.noteSetting(name, value);
         }
@@ -281,7 +280,6 @@ export class Relay {
   }
 
   private noteSetting(name: string, value: string): void {
-    this.reported.set(name, value);
     if (name === 'client_encoding') this.blocker?.text.setEncoding(value);
     this.observer?.setting?.(name, value);
   }

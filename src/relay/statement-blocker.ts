@@ -21,7 +21,7 @@ const ENCODING_SENSITIVE = /[\\\u0080-\uffff]/;
 
 export class StatementBlocker {
   /** Markers of blocked statements whose errors have not come back yet, with our error. */
-  private readonly waiting = new Map<string, Buffer>();
+  private waiting: Map<string, Buffer> | null = null;
   /** The session's client_encoding, as the server last reported it. */
   readonly text = new ClientText();
   /**
@@ -32,7 +32,7 @@ export class StatementBlocker {
   private readonly cycles: boolean[] = [];
   private cycleChanges = false;
   /** Prepared statements whose text may change how text is read (their Binds count too). */
-  private readonly changingStatements = new Set<string>();
+  private changingStatements: Set<string> | null = null;
 
   /** A held client frame: the bytes to send instead, 'end' to drop it (session ending), or null to forward it. */
   onClientFrame(type: number, body: Buffer, observer: RelayObserver): Buffer | 'end' | null {
@@ -43,7 +43,7 @@ export class StatementBlocker {
       const stmtEnd = portalEnd < 0 ? -1 : body.indexOf(0, portalEnd + 1);
       if (stmtEnd > portalEnd) {
         const name = this.text.decode(body, portalEnd + 1, stmtEnd) ?? body.toString('latin1', portalEnd + 1, stmtEnd);
-        if (this.changingStatements.has(name)) this.cycleChanges = true;
+        if (this.changingStatements?.has(name)) this.cycleChanges = true;
         observer.bind(name, body);
       }
       return null;
@@ -69,7 +69,7 @@ export class StatementBlocker {
       }
       if (text.sql !== null && LEXER_SETTINGS.test(text.sql)) {
         this.cycleChanges = true;
-        if (kind === 'P') this.changingStatements.add(text.statement);
+        if (kind === 'P') (this.changingStatements ??= new Set()).add(text.statement);
       }
       verdict = observer.statement(kind, unreadable ? null : text.sql, text.statement, undefined, unreadable);
       if (kind === 'Q') this.endCycle();
@@ -77,7 +77,7 @@ export class StatementBlocker {
     if (!verdict) return null;
     if (verdict.action === 'end') return 'end';
     const marker = `pgward_blocked_${randomBytes(8).toString('hex')}`;
-    this.waiting.set(marker, errorResponse({ severity: 'ERROR', code: verdict.code, message: verdict.message, detail: verdict.detail }));
+    (this.waiting ??= new Map()).set(marker, errorResponse({ severity: 'ERROR', code: verdict.code, message: verdict.message, detail: verdict.detail }));
     return type === Fe.Parse ? parseMessage(statement, marker) : queryMessage(marker);
   }
 
@@ -108,7 +108,7 @@ export class StatementBlocker {
     } catch {
       return { ours: null, code: null };
     }
-    if (this.waiting.size === 0) return { ours: null, code: fields.code };
+    if (!this.waiting || this.waiting.size === 0) return { ours: null, code: fields.code };
     const marker = /pgward_blocked_[0-9a-f]{16}/.exec(fields.message)?.[0];
     const ours = marker ? this.waiting.get(marker) : undefined;
     if (!marker || !ours) return { ours: null, code: fields.code };
