@@ -18,7 +18,9 @@ const IDENTITY_PARAMS = new Set(['user', 'database']);
 /** Startup parameters in arrival order; `user` and `database` appear at most once. */
 export type StartupParams = ReadonlyArray<readonly [name: string, value: string]>;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF: by default the decoder drops it, so "\uFEFFuser" would
+// read as "user" here while Postgres sees another name.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Classifies the body of a startup-type packet (the bytes after the length word). */
 export function parseStartupPacket(body: Buffer): StartupPacket {

@@ -122,6 +122,32 @@ describe('handshake frame reader and startup parser (property-based)', () => {
       { numRuns: 300 },
     );
   });
+
+  // Found by fuzz/targets/startup-packet (fuzz/corpus/startup-packet/crash-bom-dropped-from-name.bin):
+  // the UTF-8 decoder dropped a leading U+FEFF, so "\uFEFFuser" read as a second "user".
+  it('keeps a leading byte order mark: names and values are exactly the bytes sent', () => {
+    const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), Buffer.from('\uFEFFuser\0mallory\0user\0\uFEFFalice\0\0', 'utf8')]);
+    const p = parseStartupPacket(body);
+    expect(p.kind === 'startup' && p.params).toEqual([
+      ['\uFEFFuser', 'mallory'],
+      ['user', '\uFEFFalice'],
+    ]);
+  });
+
+  it('decoded parameters re-encode to the bytes received', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 12 }).filter((s) => !s.includes('\0'));
+    const bom = fc.constantFrom('', '\uFEFF');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(bom, text, bom, text), { maxLength: 6 }), (raw) => {
+        // The "x" keeps names non-empty and distinct from user and database.
+        const params = raw.map(([b1, n, b2, v]) => [`${b1}x${n}`, `${b2}${v}`]);
+        const bytes = Buffer.from(params.map(([n, v]) => `${n}\0${v}\0`).join('') + '\0', 'utf8');
+        const p = parseStartupPacket(Buffer.concat([Buffer.from([0, 3, 0, 0]), bytes]));
+        expect(p.kind === 'startup' && p.params).toEqual(params);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
 
 describe('authentication message parsers (property-based)', () => {
