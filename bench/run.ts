@@ -11,6 +11,7 @@ import { loadServerTls } from '../src/gateway/server-tls.js';
 import { freePort, PostgresCluster } from '../src/store/postgres-launcher.js';
 import { ensureDevCertificates } from '../src/tls/dev-ca.js';
 import { createLogger } from '../src/util/logger.js';
+import { startNodeTlsPipe } from './node-tls-pipe.js';
 import { ensurePgBouncer, startPgBouncer } from './pgbouncer.js';
 
 const exec = promisify(execFile);
@@ -21,7 +22,9 @@ const SCALE = Number(process.env['BENCH_SCALE'] ?? 4);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 
 interface Endpoint {
-  name: 'direct' | 'pgbouncer' | 'pgward' | 'pgward-nodetect';
+  name: 'direct' | 'pgbouncer' | 'pgward' | 'pgward-nodetect' | 'node-tls-pipe';
+  /** Extra libpq settings for this endpoint. */
+  env?: Record<string, string>;
   port: number;
   user: string;
   password: string;
@@ -32,6 +35,9 @@ interface PgbenchResult {
   tps: number;
   failed: number;
   latencyMs: number | null;
+  transactions?: number;
+  /** CPU time the proxy spent per transaction (pgward: this process; PgBouncer: its process). */
+  proxyCpuUsPerTx?: number | null;
 }
 
 async function pgbench(ep: Endpoint, caPath: string, args: string[]): Promise<PgbenchResult> {
@@ -44,6 +50,7 @@ async function pgbench(ep: Endpoint, caPath: string, args: string[]): Promise<Pg
         PGPASSWORD: ep.password,
         PGSSLMODE: 'verify-full',
         PGSSLROOTCERT: caPath,
+        ...ep.env,
       },
       maxBuffer: 64 * 1024 * 1024,
     },
@@ -53,8 +60,9 @@ async function pgbench(ep: Endpoint, caPath: string, args: string[]): Promise<Pg
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1] ?? NaN);
   const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
   const latency = /latency average = ([\d.]+) ms/.exec(stdout);
+  const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1] ?? NaN);
   if (!Number.isFinite(tps)) throw new Error(`no tps in pgbench output for ${ep.name}:\n${stdout}\n${stderr}`);
-  return { tps, failed, latencyMs: latency ? Number(latency[1]) : null };
+  return { tps, failed, latencyMs: latency ? Number(latency[1]) : null, transactions };
 }
 
 interface Scenario {
@@ -165,14 +173,28 @@ async function main(): Promise<void> {
   const quietAddr = await quiet.listen('127.0.0.1', 0);
   const token = (await cp.tokens.issue({ user: 'bench', groups: [], ttl: '2h', issuedBy: 'bench' })).token;
 
+  const pipe = await startNodeTlsPipe({ upstream: { host: '127.0.0.1', port: cluster.port, caPath: certs.caCertPath }, tls: { certPath: certs.certPath, keyPath: certs.keyPath } });
   const endpoints: Endpoint[] = [
     { name: 'direct', port: cluster.port, user: 'bench', password: benchPassword, database: 'bench' },
     { name: 'pgbouncer', port: bouncerPort, user: 'bench', password: benchPassword, database: 'bench' },
     { name: 'pgward', port: gwAddr.port, user: 'bench', password: token, database: 'bench' },
+    { name: 'node-tls-pipe', port: pipe.port, user: 'bench', password: benchPassword, database: 'bench', env: { PGCHANNELBINDING: 'disable' } },
   ];
   const quietEndpoint: Endpoint = { name: 'pgward-nodetect', port: quietAddr.port, user: 'bench', password: token, database: 'bench' };
 
   const idle: Record<string, { clients: number; failed: number; rssDeltaMb: number; perClientKb: number; heapKbPerClient?: number; externalKbPerClient?: number }> = {};
+  // The proxy's own CPU (user + system): what each design costs per transaction.
+  const proxyCpuUs = async (name: string): Promise<number | null> => {
+    if (name === 'pgward' || name === 'pgward-nodetect' || name === 'node-tls-pipe') {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    }
+    if (name !== 'pgbouncer') return null;
+    const { readFile } = await import('node:fs/promises');
+    const stat = (await readFile(`/proc/${await bouncer.pid()}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second).
+    return (Number(stat[11]) + Number(stat[12])) * 10_000;
+  };
   const results: Array<{ scenario: string; runs: Record<string, PgbenchResult & { rounds: number[] }>; ratios: Record<string, number> }> = [];
   try {
     for (const sc of scenarios.filter((x) => !only || x.name.includes(only))) {
@@ -184,7 +206,13 @@ async function main(): Promise<void> {
         const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
         for (const ep of order) {
           log(`${sc.name}: ${ep.name} (round ${round + 1}/${ROUNDS}) @${process.hrtime.bigint() / 1000n}`);
-          (rounds[ep.name] ??= []).push(sc.custom === 'copy' ? await copyIn(ep, certs.caCertPath, copyFile) : await pgbench(ep, certs.caCertPath, sc.args));
+          const cpuBefore = await proxyCpuUs(ep.name);
+          const result = sc.custom === 'copy' ? await copyIn(ep, certs.caCertPath, copyFile) : await pgbench(ep, certs.caCertPath, sc.args);
+          const cpuAfter = await proxyCpuUs(ep.name);
+          if (cpuBefore !== null && cpuAfter !== null && result.transactions) {
+            result.proxyCpuUsPerTx = Math.round(((cpuAfter - cpuBefore) / result.transactions) * 10) / 10;
+          }
+          (rounds[ep.name] ??= []).push(result);
         }
       }
       const runs: Record<string, PgbenchResult & { rounds: number[] }> = {};
@@ -200,6 +228,8 @@ async function main(): Promise<void> {
         ...r('pgward', 'direct'),
         ...r('pgbouncer', 'direct'),
         ...r('pgward', 'pgward-nodetect'),
+        ...r('node-tls-pipe', 'pgbouncer'),
+        ...r('pgward', 'node-tls-pipe'),
       };
       const lat = (n: string): number | null => runs[n]?.latencyMs ?? null;
       const [ld, lb, lw] = [lat('direct'), lat('pgbouncer'), lat('pgward')];
@@ -220,7 +250,7 @@ async function main(): Promise<void> {
         const status = await readFile(`/proc/${pid}/status`, 'utf8');
         return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
       };
-      for (const ep of endpoints.filter((e) => e.name !== 'direct')) {
+      for (const ep of endpoints.filter((e) => e.name === 'pgbouncer' || e.name === 'pgward')) {
         log(`idle TLS clients: ${IDLE_CLIENTS} to ${ep.name}`);
         (globalThis as { gc?: () => void }).gc?.();
         if (ep.name === 'pgward' && process.env['BENCH_HEAPSNAP']) (await import('node:v8')).writeHeapSnapshot(`${process.env['BENCH_HEAPSNAP']}.before`);
@@ -257,6 +287,7 @@ async function main(): Promise<void> {
   } finally {
     await gateway.close(1_000);
     await quiet.close(1_000);
+    await pipe.close();
     await policy.close();
     await cp.close();
     await bouncer.stop();
@@ -307,6 +338,14 @@ async function main(): Promise<void> {
   for (const r of results) {
     const d = r.ratios['pgward/pgward-nodetect'];
     if (d !== undefined) console.log(`detector cost, ${r.scenario}: on ${r.runs['pgward']!.tps.toFixed(0)} tps / off ${r.runs['pgward-nodetect']!.tps.toFixed(0)} tps = ${d.toFixed(3)}x (target >= 0.9x)`);
+  }
+  for (const r of results) {
+    const c = (n: string): string => (r.runs[n]?.proxyCpuUsPerTx != null ? `${r.runs[n]!.proxyCpuUsPerTx} µs` : '?');
+    if (r.runs['pgward']?.proxyCpuUsPerTx != null) {
+      console.log(`proxy CPU per transaction, ${r.scenario}: pgbouncer ${c('pgbouncer')}, bare Node TLS pipe ${c('node-tls-pipe')}, pgward ${c('pgward')}`);
+    }
+    const floor = r.ratios['node-tls-pipe/pgbouncer'];
+    if (floor !== undefined) console.log(`  Node floor, ${r.scenario}: bare Node TLS pipe/pgbouncer ${floor.toFixed(3)}x, pgward/pipe ${r.ratios['pgward/node-tls-pipe']?.toFixed(3)}x`);
   }
   console.log(`\nresults: bench/results/${stamp}.json`);
   await rm(work, { recursive: true, force: true });
