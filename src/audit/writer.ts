@@ -2,6 +2,10 @@ import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
+import { within } from '../util/deadline.js';
+
+/** A store that takes longer than this to take a batch is treated as down: the batch goes to the spool. */
+const AUDIT_WRITE_TIMEOUT_MS = 5_000;
 import { canonicalJson, eventHash, genesisHash, type ChainedEvent } from './chain.js';
 
 interface ChainState {
@@ -95,14 +99,15 @@ export class AuditWriter {
   }
 
   private async insert(doc: string): Promise<void> {
-    // "do nothing" on replay: a batch whose commit was lost in transit may be sent twice.
-    await this.store.pool.query(
+    // "do nothing" on replay: a batch whose commit was lost in transit may be sent twice;
+    // so may one that answered late, after it had been spooled (a partitioned store).
+    await within(this.store.pool.query(
       `insert into session_events (session_id, seq, at, kind, username, payload, prev_hash, hash)
        select x.i, x.s, x.a, x.k, x.u, x.p, decode(x.h0, 'hex'), decode(x.h, 'hex')
          from jsonb_to_recordset($1::jsonb) as x(i uuid, s int, a timestamptz, k text, u text, p jsonb, h0 text, h text)
        on conflict (session_id, seq) do nothing`,
       [doc],
-    );
+    ), AUDIT_WRITE_TIMEOUT_MS, 'audit write');
   }
 
   private async write(batch: Array<{ e: ChainedEvent; json: string }>): Promise<void> {

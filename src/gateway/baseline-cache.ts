@@ -1,6 +1,10 @@
 import { emptyBaseline, type BaselineState } from '../detect/baseline.js';
 import type { DetectorQueries } from '../store/detector-queries.js';
+import { within } from '../util/deadline.js';
 import type { Logger } from '../util/logger.js';
+
+/** A login does not wait longer than this for a baseline (the store may be cut off). */
+const BASELINE_LOOKUP_TIMEOUT_MS = 3_000;
 
 /** Baselines in memory, loaded from the store on a person's first session here and saved after each. */
 export class BaselineCache {
@@ -17,15 +21,18 @@ export class BaselineCache {
     if (have) return Promise.resolve(have);
     let p = this.loading.get(user);
     if (!p) {
-      p = this.queries
-        .baseline(user)
-        .then((s) => (s as BaselineState | null) ?? emptyBaseline())
-        .catch(() => emptyBaseline())
+      p = within(this.queries.baseline(user), BASELINE_LOOKUP_TIMEOUT_MS, 'baseline lookup')
         .then((s) => {
-          this.states.set(user, s);
-          this.loading.delete(user);
-          return s;
-        });
+          const state = (s as BaselineState | null) ?? emptyBaseline();
+          this.states.set(user, state);
+          return state;
+        })
+        .catch((err: unknown) => {
+          // Not cached, so this session's (empty) baseline never overwrites the stored one.
+          this.log.warn({ event: 'baseline_unavailable', user, err: (err as Error).message }, 'baseline not loaded; session compared with an empty one');
+          return emptyBaseline();
+        })
+        .finally(() => this.loading.delete(user));
       this.loading.set(user, p);
     }
     return p;

@@ -161,7 +161,9 @@ export class Gateway {
   listen(host = this.ctx.config.listen.host, port = this.ctx.config.listen.port): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      // A deep accept queue: a connection storm waits in the kernel instead of being dropped
+      // and retried a second later (the kernel caps it at net.core.somaxconn).
+      this.server.listen({ port, host, backlog: 4096 }, () => {
         this.server.off('error', reject);
         const addr = this.server.address() as net.AddressInfo;
         this.ctx.log.info({ event: 'listening', host: addr.address, port: addr.port }, 'pgward listening');

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { within } from '../util/deadline.js';
 import { migrate } from './migrate.js';
 
 // bigint counters come back as strings by default; ours stay far below 2^53.
@@ -11,13 +12,9 @@ pg.types.setTypeParser(20, (v) => Number(v));
  */
 export const LOGIN_LOOKUP_TIMEOUT_MS = 5_000;
 
-/** Rejects after the timeout; the query itself runs on and its late answer is dropped. */
+/** The lookup, or a rejection after LOGIN_LOOKUP_TIMEOUT_MS. */
 function answered<T>(query: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`control plane did not answer the ${what} lookup within ${LOGIN_LOOKUP_TIMEOUT_MS} ms`)), LOGIN_LOOKUP_TIMEOUT_MS);
-  });
-  return Promise.race([query, late]).finally(() => clearTimeout(timer));
+  return within(query, LOGIN_LOOKUP_TIMEOUT_MS, `control plane ${what} lookup`);
 }
 
 export interface StoreOptions {
