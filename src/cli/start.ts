@@ -39,20 +39,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
   let embedded: EmbeddedDefault | null = null;
   if (!storeUrl) {
     embedded = await startEmbedded(DEFAULT_HOME, config.tls.certDir, (l) => log.info(l));
-    config.vault.keyFile ??= embedded.vaultKeyFile;
-    config.store.caFile ??= embedded.certs.caCertPath;
-    config.targets[embedded.demo.target] ??= {
-      host: embedded.cluster.host,
-      port: embedded.cluster.port,
-      database: embedded.demo.database,
-      role: embedded.demo.role,
-      tls: { mode: 'verify-full', negotiation: 'postgres', caFile: embedded.certs.caCertPath },
-      auth: ['scram-sha-256'],
-      connectTimeoutMs: 10_000,
-      protocol: '3.2',
-      databases: [],
-      pool: { enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL', assign: 'first-message' },
-    };
+    withEmbedded(config, embedded);
   }
   const cp = await openControlPlane(config, { storeUrl: storeUrl ?? embedded!.storeUrl, createVaultKey: embedded !== null });
   if (embedded) {
@@ -139,11 +126,39 @@ export async function start(opts: { config?: string | undefined; port?: number |
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
-  // SIGHUP: re-read the certificate and key (renewed by cert-manager, certbot, ...).
-  // Policies reload on their own when their files change.
+  // SIGHUP: re-read the certificate and key (renewed by cert-manager, certbot, ...) and the
+  // configuration file. Policies reload on their own when their files change.
   process.on('SIGHUP', () => {
     loadServerTls({ certPath: certPath!, keyPath: keyPath!, caPath, minVersion: config.tls.minVersion })
       .then((t) => gateway.reloadTls(t))
       .catch((err: unknown) => log.error({ event: 'tls_reload_failed', err: (err as Error).message }, 'certificate reload failed; the old one stays'));
+    loadConfig(opts.config)
+      .then((next) => {
+        if (opts.port !== undefined) next.listen.port = opts.port;
+        if (embedded) withEmbedded(next, embedded);
+        // What the first start filled in stays as it was.
+        next.vault.keyFile ??= config.vault.keyFile;
+        next.store.caFile ??= config.store.caFile;
+        return gateway.reloadConfig(next);
+      })
+      .catch((err: unknown) => log.error({ event: 'config_reload_failed', err: (err as Error).message }, 'configuration not reloaded; the running one stays'));
   });
+}
+
+/** The embedded default's pieces, where the configuration leaves them open. */
+function withEmbedded(config: GatewayConfig, embedded: EmbeddedDefault): void {
+  config.vault.keyFile ??= embedded.vaultKeyFile;
+  config.store.caFile ??= embedded.certs.caCertPath;
+  config.targets[embedded.demo.target] ??= {
+    host: embedded.cluster.host,
+    port: embedded.cluster.port,
+    database: embedded.demo.database,
+    role: embedded.demo.role,
+    tls: { mode: 'verify-full', negotiation: 'postgres', caFile: embedded.certs.caCertPath },
+    auth: ['scram-sha-256'],
+    connectTimeoutMs: 10_000,
+    protocol: '3.2',
+    databases: [],
+    pool: { enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL', assign: 'first-message' },
+  };
 }

@@ -184,6 +184,43 @@ export class Gateway {
     this.ctx.log.info({ event: 'tls_reloaded', cert: tls.certPath }, 'server certificate reloaded');
   }
 
+  /**
+   * SIGHUP: a re-read configuration. What connections read when they need it (targets,
+   * limits, auth method and password users, token-expiry rule, plaintext, detector on/off)
+   * applies to new connections at once; pools of changed or removed targets are closed
+   * (sessions keep the connection they have). Anything else needs a restart and is named.
+   */
+  async reloadConfig(next: GatewayConfig): Promise<{ applied: string[]; needsRestart: string[] }> {
+    const prev = this.ctx.config;
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+    const targets = await resolveTargets(next);
+    const applied: string[] = [];
+    for (const [name, t] of Object.entries(prev.targets)) {
+      if (same(t, next.targets[name])) continue;
+      applied.push(`targets.${name}`);
+      for (const [key, pool] of this.ctx.pools) {
+        if (key.startsWith(`${name}\0`)) {
+          pool.close();
+          this.ctx.pools.delete(key);
+        }
+      }
+    }
+    for (const name of Object.keys(next.targets)) if (!(name in prev.targets)) applied.push(`targets.${name}`);
+    const live: Array<keyof GatewayConfig> = ['limits', 'auth', 'detector'];
+    for (const k of live) if (!same(prev[k], next[k])) applied.push(k);
+    if (prev.tls.allowPlaintext !== next.tls.allowPlaintext) applied.push('tls.allowPlaintext');
+    const needsRestart = (Object.keys(next) as Array<keyof GatewayConfig>).filter(
+      (k) => k !== 'targets' && !live.includes(k) && !same(k === 'tls' ? { ...prev.tls, allowPlaintext: null } : prev[k], k === 'tls' ? { ...next.tls, allowPlaintext: null } : next[k]),
+    );
+    // Only what is read at use time is swapped; the rest keeps running as started.
+    const merged: GatewayConfig = { ...prev, targets: next.targets, limits: next.limits, auth: next.auth, detector: next.detector, tls: { ...prev.tls, allowPlaintext: next.tls.allowPlaintext } };
+    this.ctx.config = merged;
+    this.ctx.targets = targets;
+    this.ctx.log.info({ event: 'config_reloaded', applied, needsRestart }, 'configuration reloaded');
+    if (needsRestart.length) this.ctx.log.warn({ event: 'config_needs_restart', sections: needsRestart }, 'some changed settings apply only after a restart');
+    return { applied, needsRestart };
+  }
+
   get metrics(): GatewayMetrics {
     return this.ctx.metrics;
   }

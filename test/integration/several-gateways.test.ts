@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { psql } from '../harness/clients.js';
-import { startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
+import { EVERYONE_POLICY, startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
 import { startHaproxy } from '../harness/haproxy.js';
 
 let a: TestGateway;
@@ -55,6 +55,27 @@ describe('several gateways on one control plane', () => {
     const r = await running;
     expect(Date.now() - t0).toBeLessThan(1_500);
     expect(r.stderr).toContain('the token of this session was revoked');
+  });
+
+  it('a policy change saved on one gateway applies on the other within a second', async () => {
+    const t = await a.issue('dora');
+    const onB = async (): Promise<{ code: number | null; stderr: string }> => psql(b, 'dora', b.database, t.token, ['-c', 'select 1']);
+    expect((await onB()).code).toBe(0);
+    const { writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const before = a.policy.current().version;
+    const t0 = Date.now();
+    await writeFile(join(a.policyDir, 'everyone.yaml'), `${EVERYONE_POLICY}  - name: no-dora\n    effect: deny\n    subjects: { users: [dora] }\n`);
+    // b learns of the new version by NOTIFY; new connections there are decided by it.
+    for (let i = 0; i < 100 && b.policy.current().version === before; i++) await new Promise((r) => setTimeout(r, 10));
+    const applied = Date.now() - t0;
+    expect(applied).toBeLessThan(1_000);
+    const refused = await onB();
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/FATAL: {2}(no pgward access rule|permission denied|.*dora)/);
+    await writeFile(join(a.policyDir, 'everyone.yaml'), EVERYONE_POLICY);
+    for (let i = 0; i < 100 && (await onB()).code !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await onB()).code).toBe(0);
   });
 
   it('killing one gateway does not touch sessions on the other', async () => {

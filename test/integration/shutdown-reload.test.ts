@@ -65,6 +65,38 @@ describe('SIGHUP: certificate reload', () => {
   });
 });
 
+describe('SIGHUP: configuration reload', () => {
+  it('applies targets and limits to new connections, names what needs a restart, leaves live sessions alone', async () => {
+    const { psql } = await import('../harness/clients.js');
+    const { c } = await client();
+    // Before: no target "fresh", and a 20 kB statement is fine.
+    const missing = await psql(gw, 'alice', 'fresh', token, ['-c', 'select 1']);
+    expect(missing.stderr).toContain('database "fresh" does not exist');
+    const big = `select length('${'x'.repeat(20_000)}') as n`;
+    expect((await psql(gw, 'alice', gw.database, token, ['-c', big])).stdout.trim()).toBe('20000');
+
+    const next = structuredClone(gw.config);
+    next.targets['fresh'] = { ...next.targets['app']! };
+    next.limits.maxMessageBytes = 10_000;
+    next.listen.port = 1;
+    await gw.cp.vault.set('fresh', gw.upstreamRole, gw.upstreamPassword);
+    const result = await gw.gateway.reloadConfig(next);
+    try {
+      expect(result.applied).toEqual(expect.arrayContaining(['targets.fresh', 'limits']));
+      expect(result.needsRestart).toEqual(['listen']);
+      expect((await psql(gw, 'alice', 'fresh', token, ['-c', 'select 7'])).stdout.trim()).toBe('7');
+      const tooBig = await psql(gw, 'alice', gw.database, token, ['-c', big]);
+      expect(tooBig.code).not.toBe(0);
+      // The session opened before the reload goes on.
+      expect((await c.query('select 2 as n')).rows).toEqual([{ n: 2 }]);
+    } finally {
+      // gw.config is still the configuration the gateway started with.
+      expect((await gw.gateway.reloadConfig(structuredClone(gw.config))).needsRestart).toEqual([]);
+      await c.end();
+    }
+  });
+});
+
 describe('SIGTERM: graceful shutdown', () => {
   it('ends idle sessions at once and busy ones when their statement or transaction completes', async () => {
     const idle = await client();
