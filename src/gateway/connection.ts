@@ -746,7 +746,7 @@ export class ClientConnection {
       timers[slot] = setTimeout(check, idleTimeoutMs);
     }
     this.log.info(
-      { event: 'session_ready', user: who.user, target: target.name, role: target.role, stages: this.stages },
+      { event: 'session_ready', user: who.user, target: target.name, role: grant.role, stages: this.stages },
       'session ready',
     );
     relay.start();
