@@ -557,9 +557,14 @@ export class ClientConnection {
     this.deadline = null;
     const relayRef: { relay: Relay | null } = { relay: null };
     const bound: { up: UpstreamConnection | null } = { up };
+    let cancelWhenBound = false;
     const cancelUpstream = (): void => {
       const u = bound.up;
-      if (!u) return;
+      if (!u) {
+        // The statement waits for its upstream connection: cancel it as soon as it is sent.
+        cancelWhenBound = true;
+        return;
+      }
       sendUpstreamCancel(target.endpoint, u.pid, u.key).catch((err: unknown) =>
         this.log.warn({ event: 'cancel_failed', err: (err as Error).message }, 'forwarding a cancel failed'),
       );
@@ -673,6 +678,9 @@ export class ClientConnection {
       upstreamLeftover: up?.leftover,
       parameters,
       bindUpstream: up ? undefined : bindUpstream,
+      onBound: () => {
+        if (cancelWhenBound) cancelUpstream();
+      },
       observer: monitor ?? undefined,
       keepUpstream: pool !== null,
       onEnd: (reason: EndReason, detail?: string, reusable?: boolean) => {

@@ -54,6 +54,8 @@ export interface RelayOptions {
    * client waits (paused) meanwhile; a rejection ends the session with its FATAL.
    */
   bindUpstream?: (() => Promise<BoundUpstream>) | undefined;
+  /** After a deferred upstream got the bytes that waited for it (a cancel asked meanwhile goes now). */
+  onBound?: (() => void) | undefined;
   /** Leave the upstream connection open at the end when it is idle and clean (pooling). */
   keepUpstream?: boolean | undefined;
   /** reusable: the upstream connection was detached idle, outside any transaction. */
@@ -266,6 +268,7 @@ export class Relay {
         for (const bytes of this.pendingToUpstream) ok = up.socket.write(bytes);
         this.pendingToUpstream = [];
         this.upstreamBlocked = !ok;
+        this.opts.onBound?.();
         if (up.leftover.length) this.onUpstreamData(up.leftover);
         up.socket.resume();
         if (!this.upstreamBlocked && !this.ended) this.client.resume();

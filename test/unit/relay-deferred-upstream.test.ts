@@ -63,6 +63,7 @@ function setup(told: Array<[string, string]> = [['server_version', '17.0']]) {
   const bind = deferred();
   let binds = 0;
   const ends: Array<{ reason: EndReason; reusable: boolean | undefined }> = [];
+  const bound: number[] = [];
   const relay = new Relay(client as unknown as Duplex, null, {
     maxMessageBytes: 1 << 20,
     parameters: told,
@@ -72,9 +73,11 @@ function setup(told: Array<[string, string]> = [['server_version', '17.0']]) {
       return bind.promise;
     },
     onEnd: (reason, _detail, reusable) => ends.push({ reason, reusable }),
+    // How many bytes had reached the upstream when the relay said it was bound.
+    onBound: () => bound.push(upstream.bytes.length),
   });
   relay.start();
-  return { client, upstream, bind, relay, ends, binds: () => binds };
+  return { client, upstream, bind, relay, ends, bound, binds: () => binds };
 }
 
 describe('a relay that starts without an upstream connection', () => {
@@ -91,6 +94,9 @@ describe('a relay that starts without an upstream connection', () => {
     expect(s.relay.bound).toBe(true);
     expect(s.upstream.bytes.toString('latin1')).toBe(Buffer.concat([query('select 1'), query('select 2'), query('select 3')]).toString('latin1'));
     expect(s.client.paused).toBe(false);
+    // Told only once the waiting statements are upstream (a cancel asked meanwhile goes then).
+    expect(s.bound).toEqual([s.upstream.bytes.length]);
+    expect(s.relay.busy).toBe(true);
     s.upstream.emit('data', Buffer.concat([msg('C', 'SELECT 1\0'), msg('Z', 'I')]));
     expect(types(s.client.bytes)).toBe('CZ');
   });
