@@ -130,6 +130,16 @@ export const configSchema = z
         /** What happens to a live session when its token expires. */
         onTokenExpiry: z.enum(['end', 'allow']).default('end'),
         externalIssuers: z.array(externalIssuerSchema).default([]),
+        /** Failed logins per address (refused beyond) and per user (answered ever later beyond). */
+        throttle: z
+          .object({
+            window: z.string().default('1m'),
+            perAddress: z.number().int().positive().default(200),
+            perUser: z.number().int().positive().default(20),
+            maxDelayMs: z.number().int().min(0).default(5_000),
+          })
+          .strict()
+          .default({ window: '1m', perAddress: 200, perUser: 20, maxDelayMs: 5_000 }),
       })
       .strict()
       .default({
@@ -145,6 +155,7 @@ export const configSchema = z
         linkTtl: '2m',
         onTokenExpiry: 'end',
         externalIssuers: [],
+        throttle: { window: '1m', perAddress: 200, perUser: 20, maxDelayMs: 5_000 },
       }),
     limits: z
       .object({
@@ -153,9 +164,11 @@ export const configSchema = z
         maxConnections: z.number().int().positive().default(10_000),
         /** On SIGTERM: how long running statements and transactions may finish. */
         shutdownGraceMs: z.number().int().min(0).default(30_000),
+        /** A client message begun and then left unfinished this long ends the session (BAD_INPUTS F5). */
+        messageStallMs: z.number().int().positive().default(60_000),
       })
       .strict()
-      .default({ startupTimeoutMs: 60_000, maxMessageBytes: 256 * 1024 * 1024, maxConnections: 10_000, shutdownGraceMs: 30_000 }),
+      .default({ startupTimeoutMs: 60_000, maxMessageBytes: 256 * 1024 * 1024, maxConnections: 10_000, shutdownGraceMs: 30_000, messageStallMs: 60_000 }),
     oidc: oidcSchema.optional(),
     web: z
       .object({

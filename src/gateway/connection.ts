@@ -247,6 +247,14 @@ export class ClientConnection {
     const early = precheck(ctx.policy.current(), settings);
     if (early) throw this.denied(user, 'startup', early);
 
+    const retryIn = ctx.throttle.addressBlocked(this.clientAddr);
+    if (retryIn !== null) {
+      this.auditFailure(user, this.authMethod(user), 'throttled: too many failed logins from this address');
+      throw new PgError(SqlState.invalidAuthorizationSpecification, 'too many failed login attempts from this address', {
+        hint: `Try again in ${retryIn} seconds.`,
+        internalReason: 'throttled: too many failed logins from this address',
+      });
+    }
     const who = await this.authenticate(user, database, settings.linkLogin);
     this.mark('auth');
     this.log.info({ event: 'authenticated', user, method: who.method }, 'client authenticated');
@@ -322,6 +330,12 @@ export class ClientConnection {
       const reason =
         err instanceof PgError ? (err.internalReason ?? err.message) : err instanceof Error ? err.message : String(err);
       if (!(err instanceof PeerClosedError)) this.auditFailure(user, method, reason);
+      if (err instanceof PgError && err.code === SqlState.invalidPassword) {
+        // A wrong secret: count it, and past the user's budget answer it later (no lockout).
+        this.ctx.throttle.failed(this.clientAddr, user);
+        const delay = this.ctx.throttle.failureDelayMs(user);
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      }
       throw err;
     }
   }
@@ -674,6 +688,7 @@ export class ClientConnection {
     };
     const relay = new Relay(this.socket, up?.socket ?? null, {
       maxMessageBytes: ctx.config.limits.maxMessageBytes,
+      messageStallMs: ctx.config.limits.messageStallMs,
       clientLeftover,
       upstreamLeftover: up?.leftover,
       parameters,

@@ -1,4 +1,5 @@
 import type { GatewayConfig } from '../config/schema.js';
+import type { AuthThrottle } from './auth-throttle.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { AlertSender } from '../detect/alerts.js';
 import type { StatementInspector } from '../detect/classify.js';
@@ -59,4 +60,6 @@ export interface GatewayContext {
   workload: WorkloadIdentity | null;
   /** Keys the SCRAM mock salt for unknown users, stable across gateways sharing a vault key. */
   scramMockSecret: Buffer;
+  /** Failed logins per address and per user (brute-force brake). */
+  throttle: AuthThrottle;
 }

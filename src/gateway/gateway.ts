@@ -23,6 +23,7 @@ import { GatewayMetrics } from './metrics.js';
 import type { GatewayContext, ResolvedTarget } from './context.js';
 import type { PolicySource } from './policy-runtime.js';
 import type { ServerTls } from './server-tls.js';
+import { AuthThrottle } from './auth-throttle.js';
 import { SessionRegistry } from './session-registry.js';
 
 export interface GatewayDeps {
@@ -149,6 +150,7 @@ export class Gateway {
       sessions: new SessionRegistry(),
       targets: await resolveTargets(deps.config),
       scramMockSecret: deps.vault.derive('scram-mock-salt'),
+      throttle: new AuthThrottle({ ...deps.config.auth.throttle, windowMs: parseDuration(deps.config.auth.throttle.window) }),
       linkLogin:
         deps.linkLogin && deps.config.auth.linkLogin
           ? { ...deps.linkLogin, ttlMs: parseDuration(deps.config.auth.linkTtl), pollMs: 250 }

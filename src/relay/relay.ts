@@ -42,6 +42,8 @@ export interface BoundUpstream {
 
 export interface RelayOptions {
   maxMessageBytes: number;
+  /** A client message left unfinished this long ends the session (no deadline when absent). */
+  messageStallMs?: number | undefined;
   /** Bytes each side sent before the relay took over (e.g. pipelined after startup). */
   clientLeftover?: Buffer;
   upstreamLeftover?: Buffer;
@@ -89,6 +91,8 @@ export class Relay {
   /** Client bytes for an upstream still being bound. */
   private pendingToUpstream: Buffer[] = [];
   private binding = false;
+  /** Armed only while a client message is incomplete. */
+  private stallTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly client: Duplex,
@@ -312,6 +316,27 @@ export class Relay {
       return;
     }
     if (this.upstreamBlocked) this.client.pause();
+    else if (!this.fromClient.atBoundary && this.opts.messageStallMs !== undefined) this.watchStall(this.opts.messageStallMs);
+  }
+
+  /**
+   * A message that was begun and then left unfinished holds the upstream in the middle of
+   * reading it; a client that goes quiet there is cut off. Only the client's silence counts:
+   * while the relay itself holds the client back (upstream backpressure), nothing is armed.
+   */
+  private watchStall(ms: number): void {
+    if (this.stallTimer) return;
+    const check = (): void => {
+      this.stallTimer = null;
+      if (this.ended || this.fromClient.atBoundary || this.upstreamBlocked) return;
+      const quiet = Date.now() - this.lastClientData;
+      if (quiet >= ms) {
+        this.kill('client-protocol-violation', 'terminating connection: incomplete message from client', SqlState.protocolViolation);
+        return;
+      }
+      this.stallTimer = setTimeout(check, ms - quiet);
+    };
+    this.stallTimer = setTimeout(check, ms);
   }
 
   private onUpstreamData(chunk: Buffer): void {
@@ -344,6 +369,7 @@ export class Relay {
   private finish(reason: EndReason, detail?: string): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
     const explained = this.lastUpstreamType === Be.ErrorResponse;
     if (reason === 'upstream-closed' && !explained && this.fromUpstream.atBoundary && !this.client.destroyed) {
       this.client.write(

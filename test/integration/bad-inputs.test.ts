@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { ScramClientExchange } from '../../src/auth/scram-client.js';
 import { psql } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 import { fields, GSSENC_REQUEST, int32, message, RawClient, SSL_REQUEST, startupPacket } from '../harness/raw-client.js';
@@ -12,15 +14,18 @@ import { fields, GSSENC_REQUEST, int32, message, RawClient, SSL_REQUEST, startup
 let gw: TestGateway;
 /** A second gateway using cleartext token auth, for PasswordMessage cases. */
 let pwGw: TestGateway;
+/** A third that also takes plaintext connections (tls.allowPlaintext), for D8. */
+let ptGw: TestGateway;
 let ca: string;
 let token: string;
 let pwToken: string;
 
 beforeAll(async () => {
   const cluster = inject('pgCluster');
-  const limits = { startupTimeoutMs: 3_000, maxMessageBytes: 1 << 20, maxConnections: 1000 };
+  const limits = { startupTimeoutMs: 3_000, maxMessageBytes: 1 << 20, maxConnections: 1000, messageStallMs: 1_000 };
   gw = await startTestGateway(cluster, { limits });
   pwGw = await startTestGateway(cluster, { limits, auth: { method: 'password' } });
+  ptGw = await startTestGateway(cluster, { limits, tls: { certFile: cluster.certPath, keyFile: cluster.keyPath, allowPlaintext: true } });
   ca = await readFile(cluster.caPath, 'utf8');
   token = (await gw.issue('alice')).token;
   pwToken = (await pwGw.issue('alice')).token;
@@ -28,6 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
   await pwGw?.close();
+  await ptGw?.close();
 });
 
 async function stillServes(): Promise<void> {
@@ -205,7 +211,7 @@ describe('A: pre-startup framing', () => {
 });
 
 describe('B: SSLRequest and GSSENCRequest sequencing', () => {
-  it('B1 bytes buffered behind SSLRequest (CVE-2021-23214): FATAL 08P01', async () => {
+  it('B1/B2 bytes buffered behind SSLRequest (CVE-2021-23214): answered N, then FATAL 08P01', async () => {
     const c = await RawClient.connect(gw.port);
     c.write(Buffer.concat([SSL_REQUEST, startupPacket({ user: 'alice', database: gw.database })]));
     expect(await c.byte()).toBe('N');
@@ -563,5 +569,206 @@ describe('F: the relayed session', () => {
     const r = await psql(pwGw, 'alice', pwGw.database, pwToken, ['-c', 'select count(*) from eof_t']);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('0');
+  });
+});
+
+describe('the rest of BAD_INPUTS, over raw sockets', () => {
+  /** A SCRAM login by hand on gw; tamper lets a case change the client-first-bare. */
+  async function scramLogin(opts: { channelBinding?: Buffer | null; bare?: (b: string) => string } = {}): Promise<RawClient> {
+    const c = await tlsClient();
+    c.write(startupPacket({ user: 'alice', database: gw.database }));
+    const req = await c.next();
+    const mechanisms = req!.body.subarray(4).toString().split('\0').filter(Boolean);
+    const ex = new ScramClientExchange({ password: token, mechanisms, channelBinding: opts.channelBinding ?? null });
+    const first = ex.clientFirst().toString();
+    let sent = first;
+    if (opts.bare) {
+      // The exchange signs what it believes it sent: give it the tampered bare too.
+      const state = ex as unknown as { clientFirstBare: string };
+      state.clientFirstBare = opts.bare(state.clientFirstBare);
+      sent = first.slice(0, first.length - (first.length - first.indexOf('n=', 2))) + state.clientFirstBare;
+    }
+    c.write(message('p', Buffer.concat([Buffer.from(ex.mechanism + '\0'), int32(Buffer.byteLength(sent)), Buffer.from(sent)])));
+    const cont = await c.next();
+    expect(cont?.body.readUInt32BE(0)).toBe(11);
+    c.write(message('p', ex.serverFirst(cont!.body.subarray(4).toString())));
+    return c;
+  }
+
+  it('C20 database "-r/tmp/x" is only a name: FATAL 3D000 after authentication', async () => {
+    const c = await tlsClient(pwGw);
+    c.write(startupPacket({ user: 'alice', database: '-r/tmp/x' }));
+    expect((await c.next())?.type).toBe('R');
+    c.write(message('p', pwToken + '\0'));
+    await expectFatal(c, '3D000', 'database "-r/tmp/x" does not exist');
+    await stillServes();
+  });
+
+  it('C24 a 10004-byte startup packet of many small parameters: refused by policy (nothing grants them), no crash', async () => {
+    const params: Record<string, string> = { user: 'alice', database: gw.database };
+    for (let i = 0; Buffer.byteLength(Object.entries(params).map(([k, v]) => `${k}\0${v}\0`).join('')) < 9_960; i++) params[`x${i}`] = 'y';
+    const packet = startupPacket(params);
+    expect(packet.length).toBeLessThanOrEqual(10_004);
+    const c = await tlsClient();
+    c.write(packet);
+    await expectFatal(c, '42501', /startup parameter "x0" is not allowed/);
+    await stillServes();
+  });
+
+  it('D8 over plaintext only SCRAM-SHA-256 is offered, and choosing -PLUS is refused (08P01)', async () => {
+    const c = await RawClient.connect(ptGw.port);
+    c.write(startupPacket({ user: 'alice', database: ptGw.database }));
+    const req = await c.next();
+    expect(req?.type).toBe('R');
+    expect(req!.body.subarray(4).toString()).toBe('SCRAM-SHA-256\0\0');
+    c.write(message('p', Buffer.concat([Buffer.from('SCRAM-SHA-256-PLUS\0'), int32(8), Buffer.from('p=x,,n=,')])));
+    await expectFatal(c, '08P01', 'client selected an invalid SASL authentication mechanism');
+  });
+
+  it('D21 a SCRAM user name (n=admin) is ignored: the startup user is authenticated', async () => {
+    const c = await scramLogin({ bare: (b) => b.replace(/^n=[^,]*/, 'n=admin') });
+    const msgs = await c.until_('ZE');
+    expect(msgs.at(-1)?.type).toBe('Z');
+    c.write(message('Q', 'select session_user = current_user\0'));
+    expect((await c.until_('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
+    c.end();
+  });
+
+  it('D24 -PLUS with channel binding data from another certificate: FATAL 28000', async () => {
+    const c = await scramLogin({ channelBinding: randomBytes(32) });
+    await expectFatal(c, '28000', 'SCRAM channel binding check failed');
+  });
+
+  it('E10 the key of a session that has ended cancels nothing', async () => {
+    const old = await sessionWithKey();
+    old.c.write(message('X', Buffer.alloc(0)));
+    expect(await old.c.waitClosed()).toBe(true);
+    const next = await sessionWithKey();
+    next.c.write(message('Q', 'select pg_sleep(1)\0'));
+    await new Promise((r) => setTimeout(r, 200));
+    const x = await RawClient.connect(pwGw.port);
+    x.write(Buffer.concat([int32(16), int32(80877102), int32(old.pid), old.key]));
+    expect(await x.closedSilently()).toBe(true);
+    const reply = await next.c.until_('Z');
+    expect(reply.some((m) => m.type === 'E')).toBe(false);
+    next.c.end();
+  });
+
+  it('E11 the client never sees the upstream backend key: its BackendKeyData pid is not the backend pid', async () => {
+    const { c, pid } = await sessionWithKey();
+    c.write(message('Q', 'select pg_backend_pid()\0'));
+    const d = (await c.until_('Z')).find((m) => m.type === 'D')!;
+    const backend = Number(d.body.subarray(6).toString());
+    expect(backend).toBeGreaterThan(0);
+    expect(pid).not.toBe(backend);
+    c.end();
+  });
+
+  it('F5 a Query that claims 500 kB and then stalls: cut off at limits.messageStallMs with FATAL 08P01', async () => {
+    const c = await session();
+    c.write(Buffer.concat([Buffer.from('Q'), int32(500_000), Buffer.from('select ')]));
+    const t0 = Date.now();
+    await expectFatal(c, '08P01', 'terminating connection: incomplete message from client');
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    await stillServes();
+  });
+
+  it('F8 invalid UTF-8 in a Query: the server refuses it (22021), the session goes on', async () => {
+    const c = await session();
+    c.write(message('Q', Buffer.concat([Buffer.from("select '"), Buffer.from([0xc3, 0x28]), Buffer.from("'\0")])));
+    const e = (await c.until_('Z')).find((m) => m.type === 'E');
+    expect(fields(e!.body)['C']).toBe('22021');
+    c.write(message('Q', 'select 1\0'));
+    expect((await c.until_('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
+  });
+
+  const extended = (...parts: Buffer[]): Buffer => Buffer.concat([...parts, message('S', Buffer.alloc(0))]);
+  const parse = (sql: string): Buffer => message('P', Buffer.from(`\0${sql}\0\0\0`));
+
+  it.each([
+    ['F11 Bind with the wrong parameter count', extended(parse('select $1::int'), message('B', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]))), '08P01', /bind message supplies 0 parameters, but prepared statement "" requires 1/],
+    ['F12 Bind with a parameter length of -2', extended(parse('select $1::int'), message('B', Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 1]), int32(-2), Buffer.from([0, 0])]))), '08P01', /insufficient data left in message/],
+    ['F14 Describe with subtype X', extended(message('D', Buffer.from('X\0'))), '08P01', /invalid DESCRIBE message subtype 88/],
+    ['F14 Close with subtype X', extended(message('C', Buffer.from('X\0'))), '08P01', /invalid CLOSE message subtype 88/],
+  ])('%s: the server error, one ReadyForQuery, the session goes on', async (_n, bytes, code, text) => {
+    const c = await session();
+    c.write(bytes);
+    const msgs = await c.until_('Z');
+    const e = fields(msgs.find((m) => m.type === 'E')!.body);
+    expect(e['C']).toBe(code);
+    expect(e['M']).toMatch(text);
+    c.write(message('Q', 'select 1\0'));
+    expect((await c.until_('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
+  });
+
+  it('F18 a Query during COPY IN aborts the COPY (08P01); Postgres then ends the session, lost sync, and the gateway says so', async () => {
+    const c = await session();
+    c.write(message('Q', 'create temp table cp (i int)\0'));
+    await c.until_('Z');
+    c.write(message('Q', 'copy cp from stdin\0'));
+    expect((await c.next())?.type).toBe('G');
+    c.write(Buffer.concat([message('d', '1\n'), message('Q', 'select 1\0')]));
+    const errors: Array<Record<string, string>> = [];
+    for (let m = await c.next(); m; m = await c.next()) if (m.type === 'E') errors.push(fields(m.body));
+    expect(errors[0]).toMatchObject({ S: 'ERROR', C: '08P01', M: 'unexpected message type 0x51 during COPY from stdin' });
+    expect(errors.at(-1)).toMatchObject({ S: 'FATAL', C: '08P01' });
+    await stillServes();
+  });
+
+  it('F19 CopyFail aborts the COPY with 57014, nothing is copied, the session goes on', async () => {
+    const c = await session();
+    c.write(message('Q', 'create temp table cp (i int)\0'));
+    await c.until_('Z');
+    c.write(message('Q', 'copy cp from stdin\0'));
+    expect((await c.next())?.type).toBe('G');
+    c.write(Buffer.concat([message('d', '1\n'), message('f', 'x\0')]));
+    const e = fields((await c.until_('Z')).find((m) => m.type === 'E')!.body);
+    expect([e['C'], e['M']]).toEqual(['57014', 'COPY from stdin failed: x']);
+    c.write(message('Q', 'select count(*) from cp\0'));
+    const d = (await c.until_('Z')).find((m) => m.type === 'D')!;
+    expect(d.body.subarray(6).toString()).toBe('0');
+  });
+
+});
+
+describe('D32 brute force', () => {
+  it('failures for one user are answered later and later, the right token is not delayed; an address over its budget is refused', async () => {
+    const cluster = inject('pgCluster');
+    const g = await startTestGateway(cluster, { auth: { method: 'password', throttle: { window: '30s', perAddress: 6, perUser: 3, maxDelayMs: 1_500 } } });
+    try {
+      const good = (await g.issue('bob')).token;
+      const attempt = async (user: string, secret: string): Promise<{ ms: number; err: Record<string, string> | null }> => {
+        const c = await RawClient.connect(g.port);
+        await c.upgrade(ca);
+        c.write(startupPacket({ user, database: g.database }));
+        const t0 = Date.now();
+        const first = await c.next();
+        if (first?.type === 'E') return { ms: Date.now() - t0, err: fields(first.body) };
+        c.write(message('p', `${secret}\0`));
+        const msgs = await c.until_('ZE', 5_000);
+        c.end();
+        const e = msgs.find((m) => m.type === 'E');
+        return { ms: Date.now() - t0, err: e ? fields(e.body) : null };
+      };
+      const wrong: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await attempt('bob', 'not-the-token');
+        expect(r.err?.['C']).toBe('28P01');
+        wrong.push(r.ms);
+      }
+      // Three free, then 100 ms, then 200 ms: each further guess costs more.
+      expect(wrong[3]).toBeGreaterThanOrEqual(95);
+      expect(wrong[4]).toBeGreaterThanOrEqual(195);
+      const right = await attempt('bob', good);
+      expect(right.err).toBeNull();
+      expect(right.ms).toBeLessThan(wrong[4]!);
+      // A sixth failure from this address: now even the right token is refused, before any secret is asked.
+      expect((await attempt('carol', 'nope')).err?.['C']).toBe('28P01');
+      const refused = await attempt('bob', good);
+      expect(refused.err).toMatchObject({ S: 'FATAL', C: '28000', M: 'too many failed login attempts from this address' });
+      expect(refused.err?.['H']).toMatch(/^Try again in \d+ seconds\.$/);
+    } finally {
+      await g.close();
+    }
   });
 });

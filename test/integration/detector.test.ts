@@ -82,6 +82,8 @@ describe('risky statements through psql', () => {
     ['delete from t', 'delete-without-where', 'block'],
     ['truncate t', 'truncate', 'block'],
     ['drop table t', 'drop', 'block'],
+    // F9: every statement of a multi-statement string is parsed, so the second one is caught.
+    ['select 1; drop table t', 'drop', 'block'],
     ['alter system set work_mem = 1024', 'alter-system', 'block'],
     ["copy t to '/tmp/x.csv'", 'copy-server-file', 'alert'],
     ["select pg_read_file('/etc/hostname')", 'server-file-function', 'alert'],
