@@ -59,7 +59,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
   gw = await startTestGateway(inject('pgCluster'), { auth: { passwordUsers: ['raw-*'] } }, { policies: { 'p.yaml': policies(url) } });
-  for (const u of ['alice', 'bob', 'analyst', 'killer', 'copier', 'raw-fc', 'raw-g15', 'rev-one', 'bencher']) tokens[u] = (await gw.issue(u)).token;
+  for (const u of ['alice', 'bob', 'analyst', 'killer', 'copier', 'raw-fc', 'raw-g15', 'rev-one', 'bencher', 'copier-up']) tokens[u] = (await gw.issue(u)).token;
   await psql(gw, 'bob', gw.database, tokens['bob']!, ['-c', 'create table t (id int primary key, v text)', '-c', "insert into t select g, 'row ' || g from generate_series(1, 50000) g", '-c', 'create table small (id int)', '-c', 'insert into small select generate_series(1, 10)']);
 });
 afterAll(async () => {
@@ -318,6 +318,35 @@ describe('the record survives the worst endings', () => {
     expect(['interrupted', 'error']).toContain(ev[2]!.payload.runs![0]![5]);
     expect(s.chain_length).toBe(4);
     expect(s.chain_head.equals(ev[3]!.hash)).toBe(true);
+  });
+
+  it('upstream killed mid-COPY: the client is told, a closed record, the COPY not recorded as done', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn('bash', ['-c', `yes 'x' | head -n 50000000 | psql -X -d "host=${gw.host} port=${gw.port} user=copier-up dbname=${gw.database} sslmode=verify-full sslrootcert=${gw.caPath}" -c "create temp table c (v text)" -c "copy c from stdin"`], {
+      env: { ...process.env, PGPASSWORD: tokens['copier-up']! },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    // Only this test's backend, once its COPY is streaming.
+    let killed = 0;
+    for (let i = 0; i < 200 && killed === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const { rows } = await superuserQuery(inject('pgCluster'), `select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'copy c from stdin%' and usename = $1`, 'postgres', [gw.upstreamRole]);
+      killed = rows.length;
+    }
+    expect(killed).toBe(1);
+    expect(await exited).not.toBe(0);
+    expect(stderr).toMatch(/terminating connection|server closed the connection/);
+    const { s, ev } = await sessionRecord('copier-up');
+    expect(s.ended_at).not.toBeNull();
+    expect(s.end_reason).toBe('upstream-closed');
+    expect(ev[ev.length - 1]!.kind).toBe('session_end');
+    expect(['interrupted', 'error']).toContain(ev.filter((e) => e.kind === 'statements').pop()?.payload.runs?.pop()?.[5]);
+    expect(s.chain_length).toBe(ev.length);
+    // The gateway goes on serving.
+    expect((await psql(gw, 'copier-up', gw.database, tokens['copier-up']!, ['-c', 'select 5'])).stdout.trim()).toBe('5');
   });
 
   it('client killed mid-COPY: a closed record, the COPY marked interrupted', async () => {
