@@ -49,7 +49,7 @@ const UTF8_NAMES = new Set(['UTF8', 'UNICODE', 'SQL_ASCII']);
 
 type Reading =
   | { kind: 'utf8' }
-  | { kind: 'decoder'; decoder: TextDecoder; strict: boolean }
+  | { kind: 'decoder'; decoder: TextDecoder }
   | { kind: 'bytes' }
   | { kind: 'ascii-only' };
 
@@ -66,11 +66,11 @@ function readingFor(encoding: string): Reading {
   if (UTF8_NAMES.has(name)) return { kind: 'utf8' };
   const multibyte = MULTIBYTE_LABELS[name];
   const strict = multibyte ? decoder(multibyte, true) : null;
-  if (strict) return { kind: 'decoder', decoder: strict, strict: true };
+  if (strict) return { kind: 'decoder', decoder: strict };
   const single = SINGLE_BYTE_LABELS[name];
   if (single) {
     const lenient = decoder(single, false);
-    return lenient ? { kind: 'decoder', decoder: lenient, strict: false } : { kind: 'bytes' };
+    return lenient ? { kind: 'decoder', decoder: lenient } : { kind: 'bytes' };
   }
   if (HIGH_BIT_MULTIBYTE.has(name)) return { kind: 'bytes' };
   // JOHAB, SHIFT_JIS_2004 and anything unknown: only pure ASCII can be read with certainty.
