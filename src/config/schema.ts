@@ -96,9 +96,17 @@ export const configSchema = z
   .object({
     gatewayId: z.string().min(1).default('gw1'),
     listen: z
-      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(6432) })
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(6432),
+        /**
+         * Load balancers (addresses or CIDR ranges) that put a PROXY protocol v2 header before
+         * each connection; connections from them must carry one, others must not.
+         */
+        proxyProtocolFrom: z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/)).default([]),
+      })
       .strict()
-      .default({ host: '127.0.0.1', port: 6432 }),
+      .default({ host: '127.0.0.1', port: 6432, proxyProtocolFrom: [] }),
     tls: z
       .object({
         /** Without certFile/keyFile a development CA and certificate are made in certDir. */

@@ -8,6 +8,7 @@ import { TokenError } from '../auth/token.js';
 import type { ScramLookup } from '../identity/token-service.js';
 import { PeerClosedError, SocketMessageReader } from '../net/socket-reader.js';
 import { PrefixedStream } from '../net/prefixed-stream.js';
+import { parseProxyV2 } from '../net/proxy-protocol.js';
 import { resolveDatabase } from '../config/resolve-database.js';
 import { emptyBaseline, type BaselineState } from '../detect/baseline.js';
 import { SessionMonitor } from '../detect/session-monitor.js';
@@ -60,8 +61,10 @@ export class ClientConnection {
   private tlsSocket: tls.TLSSocket | null = null;
   private reader: SocketMessageReader | null = null;
   private deadline: NodeJS.Timeout | null = null;
-  private readonly log: Logger;
-  private readonly clientAddr: string;
+  private log: Logger;
+  /** The client's address and port: the socket's, or those a trusted balancer reported. */
+  private clientAddr: string;
+  private clientPort: number | undefined;
   private user: string | null = null;
   /** Minor version of protocol 3 this client speaks: 0, or 2 (longer cancel keys). */
   private protocolMinor = 0;
@@ -72,6 +75,7 @@ export class ClientConnection {
   ) {
     this.socket = raw;
     this.clientAddr = raw.remoteAddress ?? 'unknown';
+    this.clientPort = raw.remotePort;
     this.log = ctx.log.child({ session: this.id, client: this.clientAddr });
     raw.setNoDelay(true);
   }
@@ -121,12 +125,15 @@ export class ClientConnection {
       this.raw.on('end', onEnd);
       this.raw.on('close', onEnd);
       this.raw.on('error', onEnd);
+      // A second read (after a PROXY header) finds the socket paused by the first.
+      this.raw.resume();
     });
   }
 
   /** Returns the StartupMessage, or null when the connection carried a cancel or nothing. */
   private async negotiate(): Promise<Startup | null> {
-    const first = await this.firstChunk();
+    let first = await this.firstChunk();
+    if (first && this.ctx.proxyFrom?.has(this.raw.remoteAddress)) first = await this.proxyHeader(first);
     if (!first) return null;
     if (first[0] === TLS_HANDSHAKE) {
       if (!this.ctx.tls) return null;
@@ -172,6 +179,35 @@ export class ClientConnection {
           continue;
         }
       }
+    }
+  }
+
+  /**
+   * A trusted load balancer's PROXY v2 header: the client's address replaces the balancer's
+   * for policy, the login brake, audit and logs. Returns the client's first bytes after it.
+   */
+  private async proxyHeader(first: Buffer): Promise<Buffer | null> {
+    let buf = first;
+    for (;;) {
+      let header;
+      try {
+        header = parseProxyV2(buf);
+      } catch (err) {
+        // Nothing is answered: a balancer that speaks no PROXY is misconfigured, not a client.
+        throw new ProtocolFramingError((err as Error).message);
+      }
+      if (header.complete) {
+        if (header.source) {
+          this.clientAddr = header.source.address;
+          this.clientPort = header.source.port;
+          this.log = this.ctx.log.child({ session: this.id, client: this.clientAddr, via: this.raw.remoteAddress });
+        }
+        const rest = buf.subarray(header.length);
+        return rest.length > 0 ? rest : this.firstChunk();
+      }
+      const more = await this.firstChunk();
+      if (!more) return null;
+      buf = Buffer.concat([buf, more]);
     }
   }
 
@@ -600,7 +636,7 @@ export class ClientConnection {
         id: this.id,
         gatewayId: ctx.config.gatewayId,
         clientAddr: this.clientAddr,
-        clientPort: this.raw.remotePort,
+        clientPort: this.clientPort,
         startedAt: this.startedAt,
         username: who.user,
         groups: who.groups,

@@ -1,4 +1,5 @@
 import type { GatewayConfig } from '../config/schema.js';
+import type { AddressSet } from '../util/address-set.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { AlertSender } from '../detect/alerts.js';
@@ -62,4 +63,6 @@ export interface GatewayContext {
   scramMockSecret: Buffer;
   /** Failed logins per address and per user (brute-force brake). */
   throttle: AuthThrottle;
+  /** Load balancers whose PROXY v2 headers name the real client (null: none configured). */
+  proxyFrom: AddressSet | null;
 }

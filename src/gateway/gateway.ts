@@ -23,6 +23,7 @@ import { GatewayMetrics } from './metrics.js';
 import type { GatewayContext, ResolvedTarget } from './context.js';
 import type { PolicySource } from './policy-runtime.js';
 import type { ServerTls } from './server-tls.js';
+import { AddressSet } from '../util/address-set.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { SessionRegistry } from './session-registry.js';
 
@@ -150,6 +151,7 @@ export class Gateway {
       sessions: new SessionRegistry(),
       targets: await resolveTargets(deps.config),
       scramMockSecret: deps.vault.derive('scram-mock-salt'),
+      proxyFrom: deps.config.listen.proxyProtocolFrom.length ? new AddressSet(deps.config.listen.proxyProtocolFrom) : null,
       throttle: new AuthThrottle({ ...deps.config.auth.throttle, windowMs: parseDuration(deps.config.auth.throttle.window) }),
       linkLogin:
         deps.linkLogin && deps.config.auth.linkLogin

@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { AddressSet } from '../util/address-set.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { printable } from '../protocol/startup.js';
 import { globMatch } from '../util/glob.js';
@@ -64,30 +64,12 @@ export type Decision = Grant | Denial;
 const READ_ONLY_SETTINGS = new Set(['default_transaction_read_only', 'transaction_read_only']);
 const TRUE_VALUES = new Set(['on', 'true', 'yes', '1', 't', 'y']);
 
-const blockLists = new WeakMap<Rule, BlockList>();
-
-/** IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d. */
-function normalizeIp(addr: string): { addr: string; type: 'ipv4' | 'ipv6' } | null {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
-  const a = mapped ? mapped[1]! : addr;
-  const v = isIP(a);
-  return v === 0 ? null : { addr: a, type: v === 4 ? 'ipv4' : 'ipv6' };
-}
+const sourceSets = new WeakMap<Rule, AddressSet>();
 
 function inSources(rule: Rule, source: string): boolean {
-  let list = blockLists.get(rule);
-  if (!list) {
-    list = new BlockList();
-    for (const cidr of rule.sources ?? []) {
-      const [net, bits] = cidr.split('/') as [string, string | undefined];
-      const type = isIP(net) === 4 ? 'ipv4' : 'ipv6';
-      if (bits === undefined) list.addAddress(net, type);
-      else list.addSubnet(net, Number(bits), type);
-    }
-    blockLists.set(rule, list);
-  }
-  const ip = normalizeIp(source);
-  return ip !== null && list.check(ip.addr, ip.type);
+  let set = sourceSets.get(rule);
+  if (!set) sourceSets.set(rule, (set = new AddressSet(rule.sources ?? [])));
+  return set.has(source);
 }
 
 function subjectMatches(rule: Rule, req: AccessRequest): boolean {

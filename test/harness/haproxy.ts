@@ -13,7 +13,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Debian's HAProxy in TCP mode, round-robin over the given gateway ports. */
-export async function startHaproxy(backends: number[]): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startHaproxy(backends: number[], opts: { sendProxyV2?: boolean } = {}): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'haproxy-'));
   const cfg = join(dir, 'haproxy.cfg');
@@ -31,7 +31,7 @@ frontend postgres
   default_backend gateways
 backend gateways
   balance roundrobin
-${backends.map((p, i) => `  server gw${i} 127.0.0.1:${p}`).join('\n')}
+${backends.map((p, i) => `  server gw${i} 127.0.0.1:${p}${opts.sendProxyV2 ? ' send-proxy-v2' : ''}`).join('\n')}
 `,
   );
   const child = spawn('/usr/sbin/haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
