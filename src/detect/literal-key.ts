@@ -1,4 +1,9 @@
-const isIdent = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_$\x80-\uffff]/.test(c);
+/** Letters, digits, _, $ and non-ASCII: what continues an identifier (scan.l ident_cont). */
+function isIdent(c: string | undefined): boolean {
+  if (c === undefined) return false;
+  const x = c.charCodeAt(0);
+  return (x >= 97 && x <= 122) || (x >= 65 && x <= 90) || (x >= 48 && x <= 57) || x === 95 || x === 36 || x >= 0x80;
+}
 
 /**
  * A cheap shape key for statement text: plain string and number literals become `?`.
@@ -7,7 +12,9 @@ const isIdent = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0
  * prefixed literals) gets no key, and the caller falls back to Postgres's parser.
  */
 export function literalKey(sql: string): string | null {
+  // Runs of text between literals are copied as slices: one string per literal, not per character.
   let out = '';
+  let copied = 0;
   let i = 0;
   const n = sql.length;
   while (i < n) {
@@ -28,12 +35,11 @@ export function literalKey(sql: string): string | null {
         }
         j++;
       }
-      out += '?';
-      i = j + 1;
+      out += sql.slice(copied, i) + '?';
+      i = copied = j + 1;
     } else if (c === '"') {
       const end = sql.indexOf('"', i + 1);
       if (end < 0) return null;
-      out += sql.slice(i, end + 1);
       i = end + 1;
     } else if (c >= '0' && c <= '9' && !isIdent(sql[i - 1]) && sql[i - 1] !== '.') {
       let j = i;
@@ -43,14 +49,13 @@ export function literalKey(sql: string): string | null {
         while (j < n && sql[j]! >= '0' && sql[j]! <= '9') j++;
       }
       if (isIdent(sql[j]) || sql[j] === '.') return null; // 1e5, 0x1F, 1.2.3: leave to the parser
-      out += '?';
-      i = j;
+      out += sql.slice(copied, i) + '?';
+      i = copied = j;
     } else if (c === '$' || c === '\\' || (c === '-' && sql[i + 1] === '-') || (c === '/' && sql[i + 1] === '*')) {
       return null;
     } else {
-      out += c;
       i++;
     }
   }
-  return out;
+  return out + sql.slice(copied);
 }
