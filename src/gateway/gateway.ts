@@ -218,6 +218,10 @@ export class Gateway {
     );
     // Only what is read at use time is swapped; the rest keeps running as started.
     const merged: GatewayConfig = { ...prev, targets: next.targets, limits: next.limits, auth: next.auth, detector: next.detector, tls: { ...prev.tls, allowPlaintext: next.tls.allowPlaintext } };
+    if (!same(prev.auth.throttle, next.auth.throttle)) {
+      // New budgets start from a clean slate (the counts so far are dropped).
+      this.ctx.throttle = new AuthThrottle({ ...next.auth.throttle, windowMs: parseDuration(next.auth.throttle.window) });
+    }
     this.ctx.config = merged;
     this.ctx.targets = targets;
     this.ctx.log.info({ event: 'config_reloaded', applied, needsRestart }, 'configuration reloaded');
