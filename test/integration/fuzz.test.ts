@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFuzz, runFuzz, type FuzzRun } from '../harness/fuzz.js';
 
-const TARGETS = ['backend-handshake', 'frontend-frames', 'scram-client', 'scram-server', 'startup-packet', 'statement-text'];
+const TARGETS = ['backend-handshake', 'frontend-frames', 'scram-client', 'scram-server', 'startup-packet', 'statement-text', 'proxy-header'];
 /** What `npm run fuzz:ci` passes: a fixed seed and a short time bound per target. */
 const CI_ARGS = ['--seed', '1', '--seconds', '6'];
 
