@@ -2,21 +2,8 @@ import { BackendMessageError, decodeHandshake, type HandshakeMessage } from '../
 import { AuthCode, Be } from '../../src/protocol/constants.js';
 import { PgError, ProtocolFramingError } from '../../src/protocol/errors.js';
 import { FrameReader, type Frame } from '../../src/protocol/frame-reader.js';
-import type { LengthLimits } from '../../src/protocol/limits.js';
+import { upstreamHandshakeLimits } from '../../src/protocol/limits.js';
 import { invariant, split, tolerate } from '../support.js';
-
-/** handshakeLimits() of src/upstream/connector.ts, which keeps it private. */
-function handshakeLimits(): LengthLimits {
-  const t = new Uint32Array(256);
-  t[Be.Authentication] = 2000;
-  t[Be.NegotiateProtocolVersion] = 2000;
-  t[Be.ErrorResponse] = 30_000;
-  t[Be.NoticeResponse] = 30_000;
-  t[Be.ParameterStatus] = 30_000;
-  t[Be.BackendKeyData] = 4 + 4 + 256;
-  t[Be.ReadyForQuery] = 5;
-  return t;
-}
 
 /**
  * What an upstream server sends before ReadyForQuery, read as the connector reads it:
@@ -27,7 +14,7 @@ export function fuzz(data: Buffer): void {
   if (data.length < 1) return;
   const stream = data.subarray(1);
   tolerate([BackendMessageError, PgError, ProtocolFramingError], () => {
-    const reader = new FrameReader(handshakeLimits(), 'backend');
+    const reader = new FrameReader(upstreamHandshakeLimits(), 'backend');
     let pushed = 0;
     let consumed = 0;
     for (const chunk of split(stream, data[0]!)) {

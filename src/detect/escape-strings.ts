@@ -1,3 +1,5 @@
+import { isIdentChar } from './sql-chars.js';
+
 /**
  * With standard_conforming_strings=off, Postgres reads a backslash inside a plain '...'
  * literal as an escape, exactly as inside E'...'. The inspector's parser always runs with
@@ -61,11 +63,6 @@ export function asStandardConforming(sql: string): string {
     }
   }
   return out + sql.slice(copied);
-}
-
-/** Letters, digits, _, $ and non-ASCII continue an identifier or keyword (scan.l ident_cont). */
-function isIdentChar(c: string | undefined): boolean {
-  return c !== undefined && /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
 }
 
 function skipBlockComment(sql: string, start: number): number {

@@ -1,9 +1,4 @@
-/** Letters, digits, _, $ and non-ASCII: what continues an identifier (scan.l ident_cont). */
-function isIdent(c: string | undefined): boolean {
-  if (c === undefined) return false;
-  const x = c.charCodeAt(0);
-  return (x >= 97 && x <= 122) || (x >= 65 && x <= 90) || (x >= 48 && x <= 57) || x === 95 || x === 36 || x >= 0x80;
-}
+import { isIdentChar as isIdent } from './sql-chars.js';
 
 /**
  * A cheap shape key for statement text: plain string and number literals become `?`.

@@ -52,14 +52,17 @@ export function parseMessage(statement: string, sql: string): Buffer {
  * malformed. Read in the session's client_encoding when given; sql is null when it cannot be.
  */
 export function statementText(type: 'Q' | 'P', body: Buffer, text?: ClientText): { statement: string; sql: string | null } | null {
-  const read = (start: number, end: number): string | null => (text ? text.decode(body, start, end) : body.toString('utf8', start, end));
   if (type === 'Q') {
     const end = body.indexOf(0);
-    return end < 0 ? null : { statement: '', sql: read(0, end) };
+    return end < 0 ? null : { statement: '', sql: read(body, 0, end, text) };
   }
   const nameEnd = body.indexOf(0);
   if (nameEnd < 0) return null;
   const sqlEnd = body.indexOf(0, nameEnd + 1);
   if (sqlEnd < 0) return null;
-  return { statement: read(0, nameEnd) ?? body.toString('latin1', 0, nameEnd), sql: read(nameEnd + 1, sqlEnd) };
+  return { statement: read(body, 0, nameEnd, text) ?? body.toString('latin1', 0, nameEnd), sql: read(body, nameEnd + 1, sqlEnd, text) };
+}
+
+function read(body: Buffer, start: number, end: number, text: ClientText | undefined): string | null {
+  return text ? text.decode(body, start, end) : body.toString('utf8', start, end);
 }

@@ -87,3 +87,20 @@ function buildBackendLimits(maxMessage: number): LengthLimits {
   }
   return t;
 }
+
+/** What a server may send before ReadyForQuery, with libpq's stricter startup caps (fe-connect.c). */
+export function upstreamHandshakeLimits(): LengthLimits {
+  return shared('upstream-handshake', buildUpstreamHandshakeLimits);
+}
+
+function buildUpstreamHandshakeLimits(): LengthLimits {
+  const t = table();
+  t[Be.Authentication] = 2000;
+  t[Be.NegotiateProtocolVersion] = 2000;
+  t[Be.ErrorResponse] = 30_000;
+  t[Be.NoticeResponse] = 30_000;
+  t[Be.ParameterStatus] = 30_000;
+  t[Be.BackendKeyData] = 4 + 4 + 256;
+  t[Be.ReadyForQuery] = 5;
+  return t;
+}

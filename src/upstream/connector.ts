@@ -8,6 +8,7 @@ import { SocketMessageReader, PeerClosedError } from '../net/socket-reader.js';
 import { decodeHandshake, type ServerFields } from '../protocol/backend-messages.js';
 import { AuthCode, Be } from '../protocol/constants.js';
 import { FrameReader } from '../protocol/frame-reader.js';
+import { upstreamHandshakeLimits } from '../protocol/limits.js';
 import { startupMessage } from '../protocol/frontend-writer.js';
 import { UpstreamError } from './errors.js';
 
@@ -54,19 +55,6 @@ export interface UpstreamConnection {
 
 /** Process-wide: derived SCRAM keys of upstream credentials (never the passwords). */
 const scramKeys = new ScramKeyCache();
-
-/** Limits during the handshake, stricter than in the session (libpq fe-connect.c). */
-function handshakeLimits(): Uint32Array {
-  const t = new Uint32Array(256);
-  t[Be.Authentication] = 2000;
-  t[Be.NegotiateProtocolVersion] = 2000;
-  t[Be.ErrorResponse] = 30_000;
-  t[Be.NoticeResponse] = 30_000;
-  t[Be.ParameterStatus] = 30_000;
-  t[Be.BackendKeyData] = 4 + 4 + 256;
-  t[Be.ReadyForQuery] = 5;
-  return t;
-}
 
 function dial(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -157,7 +145,7 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
     if (ep.tlsMode !== 'disable') socket = await startTls(socket, ep);
     const tlsSocket = socket instanceof tls.TLSSocket ? socket : null;
     socket.setNoDelay(true);
-    const reader = new SocketMessageReader(socket, new FrameReader(handshakeLimits(), 'backend'));
+    const reader = new SocketMessageReader(socket, new FrameReader(upstreamHandshakeLimits(), 'backend'));
     const requestedMinor = ep.protocolMinor ?? 0;
     let protocolMinor = requestedMinor;
     socket.write(

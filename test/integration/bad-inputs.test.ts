@@ -701,12 +701,18 @@ describe('the rest of BAD_INPUTS, over raw sockets', () => {
     expect((await c.until_('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
   });
 
-  it('F18 a Query during COPY IN aborts the COPY (08P01); Postgres then ends the session, lost sync, and the gateway says so', async () => {
+  /** A session in COPY IN on an empty temp table cp. */
+  async function copyingIn(): Promise<RawClient> {
     const c = await session();
     c.write(message('Q', 'create temp table cp (i int)\0'));
     await c.until_('Z');
     c.write(message('Q', 'copy cp from stdin\0'));
     expect((await c.next())?.type).toBe('G');
+    return c;
+  }
+
+  it('F18 a Query during COPY IN aborts the COPY (08P01); Postgres then ends the session, lost sync, and the gateway says so', async () => {
+    const c = await copyingIn();
     c.write(Buffer.concat([message('d', '1\n'), message('Q', 'select 1\0')]));
     const errors: Array<Record<string, string>> = [];
     for (let m = await c.next(); m; m = await c.next()) if (m.type === 'E') errors.push(fields(m.body));
@@ -716,11 +722,7 @@ describe('the rest of BAD_INPUTS, over raw sockets', () => {
   });
 
   it('F19 CopyFail aborts the COPY with 57014, nothing is copied, the session goes on', async () => {
-    const c = await session();
-    c.write(message('Q', 'create temp table cp (i int)\0'));
-    await c.until_('Z');
-    c.write(message('Q', 'copy cp from stdin\0'));
-    expect((await c.next())?.type).toBe('G');
+    const c = await copyingIn();
     c.write(Buffer.concat([message('d', '1\n'), message('f', 'x\0')]));
     const e = fields((await c.until_('Z')).find((m) => m.type === 'E')!.body);
     expect([e['C'], e['M']]).toEqual(['57014', 'COPY from stdin failed: x']);
