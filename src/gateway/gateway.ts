@@ -6,7 +6,8 @@ import type { TokenService } from '../identity/token-service.js';
 import { WorkloadIdentity } from '../identity/workload.js';
 import type { IdentityQueries } from '../store/identity-queries.js';
 import { parseDuration } from '../util/duration.js';
-import { CANCEL_CHANNEL, REVOCATION_CHANNEL, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { NoticeOf } from '../store/notices.js';
 import type { Logger } from '../util/logger.js';
 import type { Vault } from '../vault/vault.js';
 import { CancelRouter } from './cancel-router.js';
@@ -92,45 +93,31 @@ export class Gateway {
       this.retention.unref();
       setTimeout(run, 10_000).unref();
     }
-    this.peerCancels = ctx.store.subscribe(
-      CANCEL_CHANNEL,
-      (payload) => {
-        try {
-          const m = JSON.parse(payload) as { pid?: unknown; keyHash?: unknown; from?: unknown };
-          if (m.from === ctx.config.gatewayId || typeof m.pid !== 'number' || typeof m.keyHash !== 'string') return;
-          const forwarded = ctx.cancels.routeHashed(m.pid, Buffer.from(m.keyHash, 'hex'));
-          if (forwarded) ctx.log.info({ event: 'cancel_from_peer', from: m.from }, 'cancel relayed by a peer gateway');
-        } catch {
-          // not ours to read
-        }
+    this.peerCancels = ctx.store.subscribe(['cancel'], {
+      notice: (n) => {
+        if (n.from === ctx.config.gatewayId) return;
+        const forwarded = ctx.cancels.routeHashed(n.pid, Buffer.from(n.keyHash, 'hex'));
+        if (forwarded) ctx.log.info({ event: 'cancel_from_peer', from: n.from }, 'cancel relayed by a peer gateway');
       },
-      (err) => ctx.log.warn({ event: 'cancel_listener_down', err: err.message }, 'peer cancel listener reconnecting'),
-    );
-    this.revocations = ctx.store.subscribe(
-      REVOCATION_CHANNEL,
-      (payload) => this.onRevocation(payload),
-      (err) => ctx.log.warn({ event: 'revocation_listener_down', err: err.message }, 'revocation listener reconnecting'),
-    );
+      down: (err) => ctx.log.warn({ event: 'cancel_listener_down', err: err.message }, 'peer cancel listener reconnecting'),
+      log: ctx.log,
+    });
+    this.revocations = ctx.store.subscribe(['token-revoked', 'user-revoked', 'session-killed'], {
+      notice: (n) => this.onRevocation(n),
+      down: (err) => ctx.log.warn({ event: 'revocation_listener_down', err: err.message }, 'revocation listener reconnecting'),
+      log: ctx.log,
+    });
   }
 
-  /** A revocation with endSessions, from any gateway or the CLI: end what it names here. */
-  private onRevocation(payload: string): void {
-    let notice: { jti?: unknown; user?: unknown; session?: unknown; by?: unknown };
-    try {
-      notice = JSON.parse(payload) as typeof notice;
-    } catch {
+  /** A revocation with endSessions or an administrator's kill, from any gateway or the CLI: end what it names here. */
+  private onRevocation(notice: NoticeOf<'token-revoked' | 'user-revoked' | 'session-killed'>): void {
+    if (notice.kind === 'session-killed') {
+      this.ctx.sessions.get(notice.session)?.kill(`terminated by administrator ${notice.by}`.trim());
       return;
     }
-    // An administrator ended one session, wherever it runs.
-    if (typeof notice.session === 'string') {
-      this.ctx.sessions.get(notice.session)?.kill(`terminated by administrator ${typeof notice.by === 'string' ? notice.by : ''}`.trim());
-      return;
-    }
-    const jti = typeof notice.jti === 'string' ? notice.jti : undefined;
-    const user = typeof notice.user === 'string' ? notice.user : undefined;
-    if (jti === undefined && user === undefined) return;
-    const ended = this.ctx.sessions.endRevoked({ jti, user }, 'the token of this session was revoked');
-    this.ctx.log.info({ event: 'revocation_received', jti, user, ended }, 'revocation applied to live sessions');
+    const target = notice.kind === 'token-revoked' ? { jti: notice.jti } : { user: notice.user };
+    const ended = this.ctx.sessions.endRevoked(target, 'the token of this session was revoked');
+    this.ctx.log.info({ event: 'revocation_received', ...target, ended }, 'revocation applied to live sessions');
   }
 
   static async create(deps: GatewayDeps): Promise<Gateway> {

@@ -3,8 +3,8 @@ import { hostname, userInfo } from 'node:os';
 import { formatProblem, parsePolicyDocuments, readPolicyDir } from '../policy/loader.js';
 import type { PolicySet } from '../policy/schema.js';
 import { policyDiff, policyDigest } from '../policy/versioning.js';
-import { POLICY_CHANNEL, PolicyQueries } from '../store/policy-queries.js';
-import type { Store } from '../store/store.js';
+import { PolicyQueries } from '../store/policy-queries.js';
+import type { Store, Subscription } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 
 /** What connections read: the policy set in force right now. */
@@ -28,7 +28,7 @@ export class PolicyRuntime implements PolicySource {
   private set: PolicySet = EMPTY;
   private watcher: FSWatcher | null = null;
   private debounce: NodeJS.Timeout | null = null;
-  private subscription: { close(): Promise<void> } | null = null;
+  private subscription: Subscription | null = null;
   private readonly queries: PolicyQueries;
   /** Serializes reloads so versions apply in order. */
   private chain: Promise<void> = Promise.resolve();
@@ -43,11 +43,11 @@ export class PolicyRuntime implements PolicySource {
 
   static async start(opts: { store: Store; log: Logger; dir: string | null; watch?: boolean }): Promise<PolicyRuntime> {
     const rt = new PolicyRuntime(opts.store, opts.log, opts.dir);
-    rt.subscription = opts.store.subscribe(
-      POLICY_CHANNEL,
-      (payload) => rt.enqueue(() => rt.applyVersion(Number(payload))),
-      (err) => opts.log.warn({ event: 'policy_listener_down', err: err.message }, 'policy listener reconnecting'),
-    );
+    rt.subscription = opts.store.subscribe(['policy-version'], {
+      notice: (n) => rt.enqueue(() => rt.applyVersion(n.version)),
+      down: (err) => opts.log.warn({ event: 'policy_listener_down', err: err.message }, 'policy listener reconnecting'),
+      log: opts.log,
+    });
     if (opts.dir) {
       const stored = await rt.syncFiles();
       if (!stored) {

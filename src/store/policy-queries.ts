@@ -1,7 +1,5 @@
+import { encodeNotice, noticeChannel, type Notice } from './notices.js';
 import type { Store } from './store.js';
-
-/** Where new policy versions are announced to every gateway (payload: the version id). */
-export const POLICY_CHANNEL = 'pgward_policy';
 
 export interface PolicyVersionRow {
   id: number;
@@ -86,7 +84,9 @@ export class PolicyQueries {
         [v.author, v.source, JSON.stringify(v.documents), v.digest, v.diff(prev?.documents ?? null), v.comment ?? null],
       );
       const id = Number(ins.rows[0]!.id);
-      await client.query('select pg_notify($1, $2)', [POLICY_CHANNEL, String(id)]);
+      // Sent inside the transaction: Postgres delivers it only if the version commits.
+      const notice: Notice = { kind: 'policy-version', version: id };
+      await client.query('select pg_notify($1, $2)', [noticeChannel(notice.kind), encodeNotice(notice)]);
       await client.query('commit');
       return { id, created: true };
     } catch (err) {

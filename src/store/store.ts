@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { within } from '../util/deadline.js';
 import { migrate } from './migrate.js';
+import { decodeNotice, encodeNotice, noticeChannel, type Notice, type NoticeKind, type NoticeOf } from './notices.js';
 
 // bigint counters come back as strings by default; ours stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -29,11 +30,24 @@ export interface UserScram {
   iterations: number;
 }
 
-/** Where revocations that end live sessions are announced to every gateway. */
-export const REVOCATION_CHANNEL = 'pgward_revocations';
+/** @deprecated send a Notice with Store.publish; kept until every sender has moved. */
+export const REVOCATION_CHANNEL = noticeChannel('token-revoked');
 
-/** CancelRequests that reached a gateway which does not own the session (payload: pid, key hash). */
-export const CANCEL_CHANNEL = 'pgward_cancels';
+/** @deprecated send a Notice with Store.publish; kept until every sender has moved. */
+export const CANCEL_CHANNEL = noticeChannel('cancel');
+
+/** What a subscriber is told: each notice of the kinds it asked for, and when its LISTEN connection drops. */
+export interface NoticeHandlers<K extends NoticeKind> {
+  notice(notice: NoticeOf<K>): void;
+  /** The LISTEN connection failed; it is re-established, and notices sent meanwhile are missed. */
+  down(err: Error): void;
+  /** Where payloads that are not notices are reported (at debug: anyone may NOTIFY). */
+  log: { debug(obj: object, msg: string): void };
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
 
 export interface LiveToken {
   jti: string;
@@ -242,37 +256,49 @@ export class Store {
   }
 
   /**
-   * Revokes one token. With endSessions the same transaction notifies every gateway on
-   * REVOCATION_CHANNEL, so the notice is sent only if the revocation commits.
+   * Revokes one token. With endSessions the same statement sends a token-revoked notice, so
+   * the notice is sent only if the revocation commits.
    */
   async revokeToken(jti: string, reason: string, endSessions = false): Promise<boolean> {
+    const notice: Notice = { kind: 'token-revoked', jti };
     const res = await this.pool.query<{ jti: string }>(
       `with r as (update tokens set revoked_at = now(), revoked_reason = $2 where jti = $1 and revoked_at is null returning jti)
-       select r.jti, case when $3 then pg_notify($4, json_build_object('jti', r.jti)::text) end from r`,
-      [jti, reason, endSessions, REVOCATION_CHANNEL],
+       select r.jti, case when $3 then pg_notify($4, $5) end from r`,
+      [jti, reason, endSessions, noticeChannel(notice.kind), encodeNotice(notice)],
     );
     return res.rows.length > 0;
   }
 
+  /** Revokes every live token of a user; with endSessions a user-revoked notice is sent if it commits. */
   async revokeUserTokens(username: string, reason: string, endSessions = false): Promise<number> {
+    const notice: Notice = { kind: 'user-revoked', user: username };
     const res = await this.pool.query<{ n: string }>(
       `with r as (update tokens set revoked_at = now(), revoked_reason = $2 where username = $1 and revoked_at is null returning jti)
-       select count(*) as n, case when $3 then pg_notify($4, json_build_object('user', $1::text)::text) end from r`,
-      [username, reason, endSessions, REVOCATION_CHANNEL],
+       select count(*) as n, case when $3 then pg_notify($4, $5) end from r`,
+      [username, reason, endSessions, noticeChannel(notice.kind), encodeNotice(notice)],
     );
     return Number(res.rows[0]?.n ?? 0);
   }
 
+  /** Sends a notice to every gateway (including this one) that subscribes to its kind. */
+  async publish(notice: Notice): Promise<void> {
+    await this.pool.query('select pg_notify($1, $2)', [noticeChannel(notice.kind), encodeNotice(notice)]);
+  }
+
   /**
-   * Calls onMessage for each NOTIFY on channel, on a connection of its own that is
-   * re-established after failures (a missed notice while down is logged by onDown).
+   * Calls handlers.notice for each notice of the given kinds, on a LISTEN connection of its
+   * own that is re-established after failures (handlers.down is told, since notices sent
+   * while it is down are missed).
    */
-  subscribe(channel: string, onMessage: (payload: string) => void, onDown: (err: Error) => void): { close(): Promise<void> } {
+  subscribe<K extends NoticeKind>(kinds: readonly K[], handlers: NoticeHandlers<K>): Subscription {
+    const channels = new Set(kinds.map(noticeChannel));
+    const wanted = new Set<NoticeKind>(kinds);
+    const isWanted = (n: Notice): n is NoticeOf<K> => wanted.has(n.kind);
     let client: pg.Client | null = null;
     let closed = false;
     let retry: NodeJS.Timeout | null = null;
     const again = (err: Error): void => {
-      onDown(err);
+      handlers.down(err);
       client = null;
       if (!closed && !retry) {
         retry = setTimeout(() => {
@@ -292,11 +318,17 @@ export class Store {
         if (client === c) again(new Error('LISTEN connection closed'));
       });
       c.on('notification', (n) => {
-        if (n.channel === channel && n.payload !== undefined) onMessage(n.payload);
+        if (!channels.has(n.channel) || n.payload === undefined) return;
+        const notice = decodeNotice(n.payload);
+        if (!notice || noticeChannel(notice.kind) !== n.channel) {
+          handlers.log.debug({ event: 'notice_dropped', channel: n.channel, bytes: Buffer.byteLength(n.payload) }, 'NOTIFY payload is not a notice');
+          return;
+        }
+        if (isWanted(notice)) handlers.notice(notice);
       });
       try {
         await c.connect();
-        await c.query(`listen ${pg.escapeIdentifier(channel)}`);
+        for (const channel of channels) await c.query(`listen ${pg.escapeIdentifier(channel)}`);
         if (closed) return void (await c.end());
         client = c;
       } catch (err) {
