@@ -77,3 +77,13 @@ export const AuthCode = {
 } as const;
 
 export type TransactionStatus = 'I' | 'T' | 'E';
+
+/** ReadyForQuery's transaction-status byte (protocol.h: 'I' idle, 'T' in a block, 'E' failed block). */
+export const TxStatusByte = {
+  Idle: c('I'),
+  InBlock: c('T'),
+  Failed: c('E'),
+} as const;
+
+/** First byte of a TLS record carrying a handshake: a client starting direct TLS (no SSLRequest). */
+export const TLS_HANDSHAKE_RECORD = 0x16;

@@ -1,12 +1,13 @@
 import type { Duplex } from 'node:stream';
 import { parameterStatus } from '../protocol/backend-messages.js';
 import { errorResponse, parameterStatus as parameterStatusMessage } from '../protocol/backend-writer.js';
-import { Be, Fe } from '../protocol/constants.js';
+import { Be, Fe, TxStatusByte } from '../protocol/constants.js';
 import { PgError } from '../protocol/errors.js';
 import { FrameScanner, Verdict } from '../protocol/frame-scanner.js';
 import { backendLimits, frontendLimits } from '../protocol/limits.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import type { RelayObserver } from './observer.js';
+import { RelayPhase, type IllegalPhaseTransition, type RelayPhaseName } from './relay-phase.js';
 import { StatementBlocker } from './statement-blocker.js';
 
 export type EndReason =
@@ -62,6 +63,8 @@ export interface RelayOptions {
   keepUpstream?: boolean | undefined;
   /** reusable: the upstream connection was detached idle, outside any transaction. */
   onEnd(reason: EndReason, detail?: string, reusable?: boolean): void;
+  /** A bug: the relay was asked to move between phases that cannot follow each other (thrown instead under tests). */
+  onIllegalTransition?: ((err: IllegalPhaseTransition) => void) | undefined;
 }
 
 /**
@@ -71,17 +74,24 @@ export interface RelayOptions {
  */
 export class Relay {
   readonly stats: RelayStats = { bytesFromClient: 0, bytesToClient: 0, messagesFromClient: 0, rowsToClient: 0 };
+  private readonly phase: RelayPhase;
+  /**
+   * A statement or extended-protocol cycle is running upstream (from the client's message to
+   * its ReadyForQuery). Orthogonal to the phase: a live or draining session is busy or not.
+   */
   private inFlight = false;
-  private ended = false;
-  private terminated = false;
-  private refusing = false;
   /** Transaction status from the last ReadyForQuery. */
-  private txStatus = 0x49;
-  /** Set while draining: end the session at the next idle ReadyForQuery. */
-  private pendingEnd: string | null = null;
+  private txStatus: number = TxStatusByte.Idle;
+  /** The FATAL sent when a draining session reaches an idle ReadyForQuery. */
+  private drainMessage = '';
   private readonly upstreamListeners: Array<[string, (...args: any[]) => void]> = [];
   private readonly fromClient: FrameScanner;
   private readonly fromUpstream: FrameScanner;
+  /**
+   * Backpressure, orthogonal to the phase: a socket whose write buffer is full holds the
+   * other side's reads until it drains (in any phase that relays bytes). While binding the
+   * upstream counts as blocked, which holds the client until its connection is there.
+   */
   private upstreamBlocked = false;
   /** The upstream's own FATAL already told the client why it is closing. */
   private lastUpstreamType = 0;
@@ -90,7 +100,6 @@ export class Relay {
   private readonly observer: RelayObserver | null;
   /** Client bytes for an upstream still being bound. */
   private pendingToUpstream: Buffer[] = [];
-  private binding = false;
   /** Armed only while a client message is incomplete. */
   private stallTimer: NodeJS.Timeout | null = null;
 
@@ -99,6 +108,7 @@ export class Relay {
     private upstream: Duplex | null,
     private readonly opts: RelayOptions,
   ) {
+    this.phase = new RelayPhase(upstream ? 'live' : 'unbound', opts.onIllegalTransition);
     const observer = opts.observer ?? null;
     this.observer = observer;
     this.blocker = observer ? new StatementBlocker() : null;
@@ -112,12 +122,12 @@ export class Relay {
       {
         // Only statement-bearing frames are held, and only when the session is observed.
         wantsBody: (type) =>
-          this.terminated || this.refusing || (opts.keepUpstream === true && type === Fe.Terminate) || (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
+          this.phase.is('terminated', 'refusing') || (opts.keepUpstream === true && type === Fe.Terminate) || (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
         onFrame: (type, _length, body) => {
-          if (this.terminated || this.refusing) return Verdict.Drop;
+          if (this.phase.is('terminated', 'refusing')) return Verdict.Drop;
           this.stats.messagesFromClient++;
           if (type === Fe.Terminate) {
-            this.terminated = true;
+            this.phase.to('terminated');
             // A pooled connection outlives the client: its Terminate stops here.
             if (opts.keepUpstream) return Verdict.Drop;
           } else this.inFlight = true;
@@ -130,7 +140,7 @@ export class Relay {
               const step = blocker.onClientFrame(type, body, observer);
               if (step === 'end') {
                 // The observer ends the session; nothing more from this client goes upstream.
-                this.refusing = true;
+                this.phase.to('refusing');
                 return Verdict.Drop;
               }
               if (step) return step;
@@ -158,10 +168,10 @@ export class Relay {
         onFrame: (type, length, body) => {
           this.lastUpstreamType = type;
           if (type === Be.ReadyForQuery && body) {
-            this.txStatus = body[0] ?? 0x49;
+            this.txStatus = body[0] ?? TxStatusByte.Idle;
             // Draining: the client has this answer first, then the FATAL.
-            if (this.pendingEnd !== null && this.txStatus === 0x49) {
-              const message = this.pendingEnd;
+            if (this.phase.is('draining') && this.txStatus === TxStatusByte.Idle) {
+              const message = this.drainMessage;
               queueMicrotask(() => this.kill('shutdown', message));
             }
           }
@@ -174,7 +184,7 @@ export class Relay {
               if (setting) this.noteSetting(setting.name, setting.value);
             } else if (type === Be.ReadyForQuery) {
               blocker?.onReady();
-              observer.ready({ rows: cycleRows, bytes: cycleBytes, error: cycleError, status: String.fromCharCode(body?.[0] ?? 0x49) });
+              observer.ready({ rows: cycleRows, bytes: cycleBytes, error: cycleError, status: String.fromCharCode(body?.[0] ?? TxStatusByte.Idle) });
               cycleRows = 0;
               cycleBytes = 0;
               cycleError = null;
@@ -201,9 +211,16 @@ export class Relay {
    * the ReadyForQuery that closes its running statement or transaction.
    */
   endWhenIdle(message: string): void {
-    if (this.ended) return;
-    if (!this.inFlight && this.txStatus === 0x49) this.kill('shutdown', message);
-    else this.pendingEnd = message;
+    // Refusing or terminated: the session is ending already.
+    if (!this.phase.is('unbound', 'binding', 'live', 'draining')) return;
+    if (!this.inFlight && this.txStatus === TxStatusByte.Idle) return this.kill('shutdown', message);
+    this.drainMessage = message;
+    if (!this.phase.is('draining')) this.phase.to('draining');
+  }
+
+  /** The session's phase (for the gateway's view of it, and tests). */
+  get phaseName(): RelayPhaseName {
+    return this.phase.name;
   }
 
   /** True while a statement runs upstream: only then may a cancel be forwarded. */
@@ -218,13 +235,14 @@ export class Relay {
       this.clientBlocked = false;
       this.upstream?.resume();
     });
-    client.on('end', () => this.finish(this.terminated ? 'client-terminate' : 'client-closed'));
-    client.on('close', () => this.finish(this.terminated ? 'client-terminate' : 'client-closed'));
+    const closedReason = (): EndReason => (this.phase.is('terminated') ? 'client-terminate' : 'client-closed');
+    client.on('end', () => this.finish(closedReason()));
+    client.on('close', () => this.finish(closedReason()));
     client.on('error', () => this.finish('client-closed'));
     if (this.upstream) this.attachUpstream(this.upstream);
     if (this.opts.clientLeftover?.length) this.onClientData(this.opts.clientLeftover);
     if (this.upstream && this.opts.upstreamLeftover?.length) this.onUpstreamData(this.opts.upstreamLeftover);
-    if (!this.binding) client.resume();
+    if (!this.phase.is('binding')) client.resume();
     this.upstream?.resume();
   }
 
@@ -251,15 +269,17 @@ export class Relay {
 
   /** The client spoke first: get an upstream, tell the client what differs, send what waited. */
   private bind(): void {
-    if (this.binding || !this.opts.bindUpstream) return;
-    this.binding = true;
+    // Only the first message binds; later ones (and those of an ending session) just wait.
+    if (!this.phase.is('unbound') || !this.opts.bindUpstream) return;
+    this.phase.to('binding');
     this.upstreamBlocked = true;
     this.client.pause();
     this.opts.bindUpstream().then(
       (up) => {
-        this.binding = false;
         // The client left while it was being bound: nobody can vouch for its state now.
-        if (this.ended) return void up.socket.destroy();
+        if (this.phase.is('ended')) return void up.socket.destroy();
+        // A drain asked meanwhile stays in force (it ends the session at its first idle answer).
+        if (this.phase.is('binding')) this.phase.to('live');
         this.upstream = up.socket;
         this.attachUpstream(up.socket);
         const told = new Map(this.opts.parameters ?? []);
@@ -275,10 +295,9 @@ export class Relay {
         this.opts.onBound?.();
         if (up.leftover.length) this.onUpstreamData(up.leftover);
         up.socket.resume();
-        if (!this.upstreamBlocked && !this.ended) this.client.resume();
+        if (!this.upstreamBlocked && !this.phase.is('ended')) this.client.resume();
       },
       (err: unknown) => {
-        this.binding = false;
         this.pendingToUpstream = [];
         const e = err instanceof PgError ? err : new PgError(SqlState.connectionFailure, 'pgward could not connect to the server');
         this.kill('upstream-unavailable', e.message, e.code);
@@ -301,7 +320,7 @@ export class Relay {
   lastClientData = Date.now();
 
   private onClientData(chunk: Buffer): void {
-    if (this.ended) return;
+    if (this.phase.is('ended')) return;
     this.lastClientData = Date.now();
     this.stats.bytesFromClient += chunk.length;
     try {
@@ -310,7 +329,7 @@ export class Relay {
       this.violation('client', err);
       return;
     }
-    if (this.terminated) {
+    if (this.phase.is('terminated')) {
       if (!this.opts.keepUpstream) this.upstream?.end();
       this.finish('client-terminate');
       return;
@@ -328,7 +347,7 @@ export class Relay {
     if (this.stallTimer) return;
     const check = (): void => {
       this.stallTimer = null;
-      if (this.ended || this.fromClient.atBoundary || this.upstreamBlocked) return;
+      if (this.phase.is('ended') || this.fromClient.atBoundary || this.upstreamBlocked) return;
       const quiet = Date.now() - this.lastClientData;
       if (quiet >= ms) {
         this.kill('client-protocol-violation', 'terminating connection: incomplete message from client', SqlState.protocolViolation);
@@ -340,7 +359,7 @@ export class Relay {
   }
 
   private onUpstreamData(chunk: Buffer): void {
-    if (this.ended) return;
+    if (this.phase.is('ended')) return;
     this.stats.bytesToClient += chunk.length;
     try {
       this.fromUpstream.scan(chunk);
@@ -367,8 +386,8 @@ export class Relay {
   }
 
   private finish(reason: EndReason, detail?: string): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.phase.is('ended')) return;
+    this.phase.to('ended');
     if (this.stallTimer) clearTimeout(this.stallTimer);
     const explained = this.lastUpstreamType === Be.ErrorResponse;
     if (reason === 'upstream-closed' && !explained && this.fromUpstream.atBoundary && !this.client.destroyed) {
@@ -387,7 +406,7 @@ export class Relay {
       this.opts.keepUpstream === true &&
       (reason === 'client-terminate' || reason === 'client-closed') &&
       !this.inFlight &&
-      this.txStatus === 0x49 &&
+      this.txStatus === TxStatusByte.Idle &&
       this.fromUpstream.atBoundary &&
       !upstream.destroyed;
     if (reusable) {
