@@ -5,6 +5,9 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from
  * secrets are ASCII tokens, for which SASLprep is the identity (Postgres likewise falls
  * back to the raw bytes when SASLprep does not apply).
  */
+/** RFC 7677's minimum iteration count; strict clients (pgjdbc on ongres scram 2.x, Bun) refuse fewer. */
+export const MIN_SCRAM_ITERATIONS = 4096;
+
 export const sha256 = (data: Buffer | string): Buffer => createHash('sha256').update(data).digest();
 export const hmac = (key: Buffer, data: Buffer | string): Buffer => createHmac('sha256', key).update(data).digest();
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_SCRAM_ITERATIONS } from '../auth/scram-primitives.js';
 
 const tlsMode = z.enum(['verify-full', 'verify-ca', 'require', 'disable']);
 
@@ -126,8 +127,13 @@ export const configSchema = z
         passwordUsers: z.array(z.string()).default([]),
         issuer: z.string().default('pgward'),
         audience: z.string().default('pgward'),
-        /** Tokens are long random secrets, so few iterations cost no security. */
-        scramIterations: z.number().int().min(1).max(1_000_000).default(256),
+        /**
+         * PBKDF2 rounds of new SCRAM verifiers. RFC 7677's minimum is 4,096 and strict clients
+         * (pgjdbc on ongres scram 2.x, Bun) refuse fewer; see docs/scram-iterations.md.
+         */
+        scramIterations: z.number().int().min(1).max(1_000_000).default(MIN_SCRAM_ITERATIONS),
+        /** Allows scramIterations below 4,096: strict clients (pgjdbc, Bun) then cannot log in. */
+        allowWeakScramIterations: z.boolean().default(false),
         defaultTtl: z.string().default('8h'),
         maxTtl: z.string().default('30d'),
         /** Lifetime caps per group (e.g. admins: 1h); a member of several gets the shortest. */
@@ -150,12 +156,17 @@ export const configSchema = z
           .default({ window: '1m', perAddress: 200, perUser: 20, maxDelayMs: 5_000 }),
       })
       .strict()
+      .refine((a) => a.allowWeakScramIterations || a.scramIterations >= MIN_SCRAM_ITERATIONS, {
+        path: ['scramIterations'],
+        message: `must be at least ${MIN_SCRAM_ITERATIONS} (RFC 7677; pgjdbc and other strict clients refuse fewer); set auth.allowWeakScramIterations: true to accept that risk`,
+      })
       .default({
         method: 'scram-sha-256',
         passwordUsers: [],
         issuer: 'pgward',
         audience: 'pgward',
-        scramIterations: 256,
+        scramIterations: MIN_SCRAM_ITERATIONS,
+        allowWeakScramIterations: false,
         defaultTtl: '8h',
         maxTtl: '30d',
         groupTtl: {},
