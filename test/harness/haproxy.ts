@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './eventually.js';
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -35,17 +36,22 @@ ${backends.map((p, i) => `  server gw${i} 127.0.0.1:${p}${opts.sendProxyV2 ? ' s
 `,
   );
   const child = spawn('/usr/sbin/haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`haproxy exited (${code}) before listening`))));
+  exited.catch(() => undefined);
+  // Ready once it accepts a connection.
+  await Promise.race([
+    exited,
+    eventually(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const s = net.connect(port, '127.0.0.1', () => {
+            s.destroy();
+            resolve();
+          });
+          s.on('error', reject);
+        }),
+    ),
+  ]);
   return {
     port,
     stop: async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { policyRollback } from '../../src/cli/policy-commands.js';
 import { PolicyQueries } from '../../src/store/policy-queries.js';
 import { psql } from '../harness/clients.js';
+import { eventually } from '../harness/eventually.js';
 import { lastAuthFailure, startTestGateway, type TestGateway } from '../harness/gateway.js';
 
 let gw: TestGateway;
@@ -46,10 +47,14 @@ function policyYaml(upstreamRole: string): string {
     effect: allow
     subjects: { users: [dave] }
     schedule: { timezone: UTC, from: '${w.from}', to: '${w.to}' }
+  - name: idle-sessions
+    effect: allow
+    subjects: { users: [idler] }
+    session: { idleTimeout: 1s }
   - name: short-sessions
     effect: allow
     subjects: { users: [sleepy] }
-    session: { idleTimeout: 1s, maxDuration: 3s }
+    session: { maxDuration: 3s }
 `;
 }
 
@@ -59,20 +64,15 @@ beforeAll(async () => {
   gw = await startTestGateway(cluster, {}, { extraTargets: ['reports'], policies: { 'main.yaml': 'rules: []\n' } });
   await writeFile(join(gw.policyDir, 'main.yaml'), policyYaml(gw.upstreamRole));
   await waitForRule('short-sessions');
-  const groups: Record<string, string[]> = { alice: ['developers'], bob: ['admins'], mallory: ['developers'], erin: [], carol: [], dave: [], sleepy: [] };
+  const groups: Record<string, string[]> = { alice: ['developers'], bob: ['admins'], mallory: ['developers'], erin: [], carol: [], dave: [], idler: [], sleepy: [] };
   for (const [u, g] of Object.entries(groups)) tokens[u] = (await gw.issue(u, { groups: g })).token;
 });
 afterAll(async () => {
   await gw?.close();
 });
 
-async function waitForRule(name: string, present = true): Promise<number> {
-  const t0 = Date.now();
-  while (gw.policy.current().rules.some((r) => r.rule.name === name) !== present) {
-    if (Date.now() - t0 > 5_000) throw new Error(`policy with${present ? '' : 'out'} ${name} never applied`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - t0;
+async function waitForRule(name: string): Promise<void> {
+  await eventually(() => expect(gw.policy.current().rules.map((r) => r.rule.name)).toContain(name));
 }
 
 /** psql's own prefix names the host and port; the server's words follow it. */
@@ -193,7 +193,8 @@ describe('read-only sessions, two layers', () => {
 
 describe('session limits from the grant', () => {
   it('ends an idle session like Postgres\'s idle_session_timeout (57P05)', async () => {
-    const r = await psql(gw, 'sleepy', gw.database, tokens['sleepy']!, [], { input: 'select 1;\n\\! sleep 1.6\nselect 2;\n' });
+    // Idle three times the timeout, so a late timer on a busy machine still fires first.
+    const r = await psql(gw, 'idler', gw.database, tokens['idler']!, [], { input: 'select 1;\n\\! sleep 3\nselect 2;\n' });
     expect(r.stdout.trim()).toBe('1');
     expect(r.stderr).toContain('FATAL:  terminating connection due to idle-session timeout');
   });
@@ -205,47 +206,46 @@ describe('session limits from the grant', () => {
 });
 
 describe('hot reload, versions and rollback', () => {
-  it('applies a file edit to new connections within a second, keeps the last good version on a bad edit, and rolls back', async () => {
+  it('applies a file edit to new connections, keeps the last good version on a bad edit, and rolls back', async () => {
     const queries = new PolicyQueries(gw.cp.store);
     const before = gw.policy.current().version!;
-    const denyAlice = policyYaml(gw.upstreamRole).replace('users: [mallory]', 'users: [mallory, alice]');
-    await writeFile(join(gw.policyDir, 'main.yaml'), denyAlice);
-    const t0 = Date.now();
-    while ((await connect('alice')).code === 0) {
-      if (Date.now() - t0 > 5_000) throw new Error('edit never applied');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(Date.now() - t0).toBeLessThan(1_000);
-    const edited = gw.policy.current().version!;
-    expect(edited).toBeGreaterThan(before);
-    const v = await queries.version(edited);
-    expect(v?.source).toBe('files');
-    expect(v?.diff).toContain('-    subjects: { users: [mallory] }');
-    expect(v?.diff).toContain('+    subjects: { users: [mallory, alice] }');
+    const good = policyYaml(gw.upstreamRole);
+    const denyAlice = good.replace('users: [mallory]', 'users: [mallory, alice]');
+    const mainYaml = join(gw.policyDir, 'main.yaml');
+    try {
+      await writeFile(mainYaml, denyAlice);
+      // How soon an edit applies is measured by the bench; here only that it does.
+      await eventually(async () => expect((await connect('alice')).code).not.toBe(0));
+      const edited = gw.policy.current().version!;
+      expect(edited).toBeGreaterThan(before);
+      const v = await queries.version(edited);
+      expect(v?.source).toBe('files');
+      expect(v?.diff).toContain('-    subjects: { users: [mallory] }');
+      expect(v?.diff).toContain('+    subjects: { users: [mallory, alice] }');
 
-    // A broken edit is refused whole; the version in force stays.
-    await writeFile(join(gw.policyDir, 'main.yaml'), denyAlice.replace('effect: deny', 'effect: maybe'));
-    await new Promise((r) => setTimeout(r, 600));
-    expect(gw.policy.current().version).toBe(edited);
-    expect(gw.logs.some((l) => l.includes('policy_invalid') && l.includes('main.yaml:3:13: rules.0.effect'))).toBe(true);
-    expect((await connect('alice')).code).not.toBe(0);
+      // A broken edit is refused whole; the version in force stays.
+      await writeFile(mainYaml, denyAlice.replace('effect: deny', 'effect: maybe'));
+      await eventually(() => expect(gw.logs.some((l) => l.includes('policy_invalid') && l.includes('main.yaml:3:13: rules.0.effect'))).toBe(true));
+      expect(gw.policy.current().version).toBe(edited);
+      expect((await connect('alice')).code).not.toBe(0);
 
-    // Roll back with the CLI, as an operator would, against the same store.
-    const configPath = join(gw.policyDir, '..', 'pgward.yaml');
-    await writeFile(
-      configPath,
-      `store: { url: '${gw.storeUrl}', caFile: '${gw.caPath}' }\nvault: { keyFile: '${gw.vaultKeyFile}' }\n`,
-    );
-    const restored = await policyRollback(configPath, before);
-    await waitForRule('no-mallory');
-    const t1 = Date.now();
-    while (gw.policy.current().version !== restored) {
-      if (Date.now() - t1 > 1_000) throw new Error('rollback not applied within a second');
-      await new Promise((r) => setTimeout(r, 20));
+      // Roll back with the CLI, as an operator would, against the same store.
+      const configPath = join(gw.policyDir, '..', 'pgward.yaml');
+      await writeFile(
+        configPath,
+        `store: { url: '${gw.storeUrl}', caFile: '${gw.caPath}' }\nvault: { keyFile: '${gw.vaultKeyFile}' }\n`,
+      );
+      const restored = await policyRollback(configPath, before);
+      await eventually(() => expect(gw.policy.current().version).toBe(restored));
+      expect(gw.policy.current().rules.map((r) => r.rule.name)).toContain('no-mallory');
+      expect((await connect('alice')).stdout.trim()).toBe('1');
+      const row = await queries.version(restored);
+      expect(row?.comment).toBe(`rollback to version ${before}`);
+      expect(row?.diff).toContain('+    subjects: { users: [mallory] }');
+    } finally {
+      // Leave the file as the other tests expect it, whatever happened above.
+      await writeFile(mainYaml, good);
+      await eventually(async () => expect((await connect('alice')).code).toBe(0));
     }
-    expect((await connect('alice')).stdout.trim()).toBe('1');
-    const row = await queries.version(restored);
-    expect(row?.comment).toBe(`rollback to version ${before}`);
-    expect(row?.diff).toContain('+    subjects: { users: [mallory] }');
   });
 });

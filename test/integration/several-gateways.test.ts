@@ -1,6 +1,12 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { untilRunning } from '../harness/activity.js';
 import { psql } from '../harness/clients.js';
-import { EVERYONE_POLICY, startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
+import { eventually } from '../harness/eventually.js';
+import { EVERYONE_POLICY, startTestGateway, type TestGateway } from '../harness/gateway.js';
 import { startHaproxy } from '../harness/haproxy.js';
 
 let a: TestGateway;
@@ -15,6 +21,15 @@ afterAll(async () => {
   await a?.close();
 });
 
+async function connectPg(gw: TestGateway, user: string, token: string): Promise<pg.Client> {
+  const c = new pg.Client({ host: gw.host, port: gw.port, user, password: token, database: gw.database, ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' } });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
+const sessionsOf = (gw: TestGateway, user: string): number => gw.gateway.sessions.list().filter((s) => s.user === user).length;
+
 describe('several gateways on one control plane', () => {
   it('a token minted through one is accepted by the other', async () => {
     const t = await a.issue('alice');
@@ -25,66 +40,78 @@ describe('several gateways on one control plane', () => {
     const t = await a.issue('alice');
     // psql's Ctrl-C sends the cancel to the address it connected to; a load balancer may
     // send that new connection to another gateway. Here the cancel goes to b on purpose:
-    // a session on a, and the BackendKeyData psql got from a, replayed against b.
-    const running = psql(a, 'alice', a.database, t.token, ['-c', 'select pg_sleep(20)']);
-    for (let i = 0; i < 100 && a.gateway.sessions.size === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 200));
-    const keys = (a.gateway as unknown as { ctx: { cancels: { byPid: Map<number, { key: Buffer }> } } }).ctx.cancels.byPid;
-    const [cpid, entry] = [...keys.entries()][0]!;
-    const net = await import('node:net');
-    const s = net.connect(b.port, '127.0.0.1');
-    await new Promise((r) => s.once('connect', r));
-    const msg = Buffer.alloc(16);
-    msg.writeUInt32BE(16, 0);
-    msg.writeUInt32BE(80877102, 4);
-    msg.writeUInt32BE(cpid, 8);
-    entry.key.copy(msg, 12);
-    s.end(msg);
-    const t0 = Date.now();
-    const r = await running;
-    expect(Date.now() - t0).toBeLessThan(5_000);
-    expect(r.stderr).toContain('canceling statement due to user request');
+    // a session on a, and the BackendKeyData the client got from a, replayed against b.
+    const client = await connectPg(a, 'alice', t.token);
+    try {
+      const sql = "select pg_sleep(20), 'forwarded cancel'";
+      const running = client.query(sql).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      await untilRunning(inject('pgCluster'), sql);
+      const keys = client as unknown as { processID: number; secretKey: number };
+      const s = net.connect(b.port, '127.0.0.1');
+      await new Promise((r) => s.once('connect', r));
+      const msg = Buffer.alloc(16);
+      msg.writeUInt32BE(16, 0);
+      msg.writeUInt32BE(80877102, 4);
+      msg.writeInt32BE(keys.processID, 8);
+      msg.writeInt32BE(keys.secretKey, 12);
+      s.end(msg);
+      expect(await running).toMatchObject({ code: '57014', message: 'canceling statement due to user request' });
+      expect((await client.query("select 'still usable' as s")).rows).toEqual([{ s: 'still usable' }]);
+    } finally {
+      await client.end();
+    }
   });
 
-  it('a revocation made on one gateway ends the session on the other within a second', async () => {
+  it('a revocation made on one gateway ends the session on the other', async () => {
     const t = await a.issue('bob');
     const running = psql(b, 'bob', b.database, t.token, ['-c', 'select pg_sleep(20)']);
-    for (let i = 0; i < 100 && b.gateway.sessions.size === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    const t0 = Date.now();
+    await eventually(() => expect(sessionsOf(b, 'bob')).toBe(1));
     await a.cp.tokens.revoke(t.jti, 'test', { endSessions: true });
+    // Ended by the revocation, not by the statement finishing 20 s later.
     const r = await running;
-    expect(Date.now() - t0).toBeLessThan(1_500);
     expect(r.stderr).toContain('the token of this session was revoked');
+    expect(r.stdout).toBe('');
   });
 
-  it('a policy change saved on one gateway applies on the other within a second', async () => {
+  it('a policy change saved on one gateway applies on the other', async () => {
     const t = await a.issue('dora');
     const onB = async (): Promise<{ code: number | null; stderr: string }> => psql(b, 'dora', b.database, t.token, ['-c', 'select 1']);
     expect((await onB()).code).toBe(0);
-    const { writeFile } = await import('node:fs/promises');
-    const { join } = await import('node:path');
-    const before = a.policy.current().version;
-    const t0 = Date.now();
-    await writeFile(join(a.policyDir, 'everyone.yaml'), `${EVERYONE_POLICY}  - name: no-dora\n    effect: deny\n    subjects: { users: [dora] }\n`);
-    // b learns of the new version by NOTIFY; new connections there are decided by it.
-    for (let i = 0; i < 100 && b.policy.current().version === before; i++) await new Promise((r) => setTimeout(r, 10));
-    const applied = Date.now() - t0;
-    expect(applied).toBeLessThan(1_000);
-    const refused = await onB();
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toMatch(/FATAL: {2}(no pgward access rule|permission denied|.*dora)/);
-    await writeFile(join(a.policyDir, 'everyone.yaml'), EVERYONE_POLICY);
-    for (let i = 0; i < 100 && (await onB()).code !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const before = b.policy.current().version;
+    const file = join(a.policyDir, 'everyone.yaml');
+    try {
+      await writeFile(file, `${EVERYONE_POLICY}  - name: no-dora\n    effect: deny\n    subjects: { users: [dora] }\n`);
+      // b learns of the new version by NOTIFY; new connections there are decided by it.
+      await eventually(() => expect(b.policy.current().version).not.toBe(before));
+      expect(b.policy.current().rules.map((r) => r.rule.name)).toContain('no-dora');
+      const refused = await onB();
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('FATAL:  pgward: access to database "app" is denied for user "dora"');
+    } finally {
+      await writeFile(file, EVERYONE_POLICY);
+      await eventually(() => expect(b.policy.current().rules.map((r) => r.rule.name)).not.toContain('no-dora'));
+    }
     expect((await onB()).code).toBe(0);
   });
 
-  it('killing one gateway does not touch sessions on the other', async () => {
+  it('stopping one gateway does not touch sessions on the other', async () => {
     const t = await a.issue('carol');
-    const onB = psql(b, 'carol', b.database, t.token, ['-c', "select pg_sleep(1.5), 'survived'"]);
-    for (let i = 0; i < 100 && b.gateway.sessions.size === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    const c = await startTestGateway(inject('pgCluster'), {}, { share: a });
-    await c.close();
-    expect((await onB).stdout.trim()).toBe('|survived');
+    const client = await connectPg(b, 'carol', t.token);
+    try {
+      const sql = "select pg_sleep(1), 'survived' as s";
+      const c = await startTestGateway(inject('pgCluster'), {}, { share: a });
+      const inFlight = client.query(sql);
+      await untilRunning(inject('pgCluster'), sql);
+      await c.close();
+      expect((await inFlight).rows).toEqual([{ pg_sleep: '', s: 'survived' }]);
+      expect((await client.query("select 'still here' as s")).rows).toEqual([{ s: 'still here' }]);
+      expect(sessionsOf(b, 'carol')).toBe(1);
+    } finally {
+      await client.end();
+    }
   });
 });
 
@@ -104,16 +131,10 @@ describe('behind HAProxy (Debian, TCP round robin)', () => {
         let pid = 0;
         const sql = `select pg_sleep(30), ${round}`;
         const pending = psql(via, 'dave', a.database, t.token, ['-c', sql], { onSpawn: (p) => (pid = p) });
-        for (let i = 0; i < 100; i++) {
-          const busy = await superuserQuery(inject('pgCluster'), `select count(*)::int as n from pg_stat_activity where query = $1 and state = 'active'`, 'postgres', [sql]);
-          if (busy.rows[0].n > 0) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        const t0 = Date.now();
+        await untilRunning(inject('pgCluster'), sql);
         process.kill(pid, 'SIGINT');
         const r = await pending;
         expect(r.stderr).toContain('canceling statement due to user request');
-        expect(Date.now() - t0).toBeLessThan(5_000);
       }
     } finally {
       await lb.stop();
