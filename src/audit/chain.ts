@@ -14,13 +14,28 @@ export interface ChainedEvent {
   hash: string;
 }
 
-/** JSON with object keys sorted at every level: the same value always gives the same bytes. */
+/**
+ * What U+0000 in a string becomes: the six characters \u0000. jsonb cannot hold U+0000
+ * (Postgres refuses the whole batch), and a client can send it in any bind value.
+ */
+export const NUL_STAND_IN = '\\u0000';
+
+/** A string as JSON, with U+0000 replaced by NUL_STAND_IN (so the store takes it and its hash still checks out). */
+function jsonString(s: string): string {
+  return JSON.stringify(s.includes('\0') ? s.replaceAll('\0', NUL_STAND_IN) : s);
+}
+
+/**
+ * JSON with object keys sorted at every level: the same value always gives the same bytes.
+ * Strings are stored as they will read back from the store (see NUL_STAND_IN).
+ */
 export function canonicalJson(value: unknown): string {
+  if (typeof value === 'string') return jsonString(value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  return `{${keys.map((k) => `${jsonString(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
 /** Where a session's chain starts: bound to the session id, so chains cannot be swapped. */

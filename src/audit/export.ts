@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { CompactSign, exportJWK, type CryptoKey } from 'jose';
-import type pg from 'pg';
+import type { EventRange, StoredEvent } from '../store/audit-queries.js';
 import type { ChainedEvent } from './chain.js';
 import { formatEvent, header, type ExportFormat } from './formats.js';
 
@@ -40,17 +40,17 @@ export interface ExportOptions {
   batchSize?: number;
 }
 
-type Row = { session_id: string; seq: number; at: Date; kind: string; username: string | null; payload: unknown; prev_hash: Buffer; hash: Buffer };
+/** Where the events come from (AuditQueries): a range in chain order, batch by batch, in one snapshot. */
+export interface EventSource {
+  readEvents(range: EventRange, batchSize: number, sink: { total(events: number): void; batch(events: StoredEvent[]): Promise<void> }): Promise<void>;
+}
 
 /**
  * Streams the events of a time range (whole sessions' stretches, in chain order) to a
  * file through a server-side cursor, so memory stays flat at any volume, then signs a
  * manifest (JWS, the gateway's key) over the file's digest and every chain's ends.
  */
-export async function exportAudit(client: pg.ClientBase, o: ExportOptions): Promise<{ manifest: Manifest; manifestPath: string }> {
-  const where = `at >= $1 and at < $2${o.user ? ' and username = $3' : ''}`;
-  const params: unknown[] = o.user ? [o.from, o.to, o.user] : [o.from, o.to];
-  const total = Number((await client.query<{ n: string }>(`select count(*) as n from session_events where ${where}`, params)).rows[0]!.n);
+export async function exportAudit(source: EventSource, o: ExportOptions): Promise<{ manifest: Manifest; manifestPath: string }> {
   const digest = createHash('sha256');
   const file = createWriteStream(o.out, { mode: 0o600 });
   const write = async (text: string): Promise<void> => {
@@ -60,41 +60,41 @@ export async function exportAudit(client: pg.ClientBase, o: ExportOptions): Prom
   const sessions: ManifestSession[] = [];
   let current: ManifestSession | null = null;
   let written = 0;
-  await client.query('begin isolation level repeatable read read only');
+  let total = 0;
   try {
-    await client.query(`declare audit_export no scroll cursor for select * from session_events where ${where} order by session_id, seq`, params);
     await write(header(o.format));
-    for (;;) {
-      const { rows } = await client.query<Row>(`fetch ${o.batchSize ?? 2_000} from audit_export`);
-      if (rows.length === 0) break;
-      let chunk = '';
-      for (const r of rows) {
-        const e: ChainedEvent = {
-          session_id: r.session_id,
-          seq: r.seq,
-          at: r.at.toISOString(),
-          kind: r.kind,
-          username: r.username,
-          payload: r.payload,
-          prev_hash: r.prev_hash.toString('hex'),
-          hash: r.hash.toString('hex'),
-        };
-        if (!current || current.id !== e.session_id) {
-          current = { id: e.session_id, first_seq: e.seq, first_prev_hash: e.prev_hash, last_seq: e.seq, last_hash: e.hash, events: 0 };
-          sessions.push(current);
+    await source.readEvents({ from: o.from, to: o.to, user: o.user }, o.batchSize ?? 2_000, {
+      total: (n) => {
+        total = n;
+      },
+      batch: async (rows) => {
+        let chunk = '';
+        for (const r of rows) {
+          const e: ChainedEvent = {
+            session_id: r.sessionId,
+            seq: r.seq,
+            at: r.at.toISOString(),
+            kind: r.kind,
+            username: r.username,
+            payload: r.payload,
+            prev_hash: r.prevHash.toString('hex'),
+            hash: r.hash.toString('hex'),
+          };
+          if (!current || current.id !== e.session_id) {
+            current = { id: e.session_id, first_seq: e.seq, first_prev_hash: e.prev_hash, last_seq: e.seq, last_hash: e.hash, events: 0 };
+            sessions.push(current);
+          }
+          current.last_seq = e.seq;
+          current.last_hash = e.hash;
+          current.events++;
+          chunk += formatEvent(o.format, e);
         }
-        current.last_seq = e.seq;
-        current.last_hash = e.hash;
-        current.events++;
-        chunk += formatEvent(o.format, e);
-      }
-      await write(chunk);
-      written += rows.length;
-      o.progress?.(written, total);
-    }
-    await client.query('commit');
+        await write(chunk);
+        written += rows.length;
+        o.progress?.(written, total);
+      },
+    });
   } catch (err) {
-    await client.query('rollback').catch(() => undefined);
     file.destroy();
     throw err;
   }

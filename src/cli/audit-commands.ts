@@ -5,6 +5,7 @@ import { exportAudit } from '../audit/export.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../audit/formats.js';
 import { applyRetention } from '../audit/retention.js';
 import { verifyExport } from '../audit/verify.js';
+import { AuditQueries } from '../store/audit-queries.js';
 import { parseDuration } from '../util/duration.js';
 import { withControlPlane } from './admin-commands.js';
 import { CliUsageError } from './policy-commands.js';
@@ -26,31 +27,26 @@ export function auditExport(
     const jwk = cp.keys.publicJwks().keys.find((k) => k.kid === key.kid);
     if (!jwk) throw new Error('the signing key has no public half in the store');
     const publicKey = (await importJWK(jwk, 'ES256')) as CryptoKey;
-    const client = await cp.store.pool.connect();
     const tty = process.stderr.isTTY;
     const started = Date.now();
-    try {
-      const { manifest, manifestPath } = await exportAudit(client, {
-        from: time(o.from, 'from'),
-        to: o.to ? time(o.to, 'to') : new Date(),
-        user: o.user,
-        format: o.format as ExportFormat,
-        out: o.out,
-        signer: { kid: key.kid, privateKey: key.privateKey, publicKey },
-        progress: (n, total) => {
-          if (!tty) return;
-          const width = 30;
-          const done = total ? Math.round((n / total) * width) : width;
-          const rate = Math.round(n / Math.max(0.001, (Date.now() - started) / 1000));
-          process.stderr.write(`\r[${'#'.repeat(done)}${' '.repeat(width - done)}] ${n}/${total} events, ${rate}/s`);
-        },
-      });
-      if (tty) process.stderr.write('\n');
-      process.stderr.write(`exported ${manifest.events} events of ${manifest.sessions.length} sessions to ${o.out}\nsigned manifest: ${manifestPath}\n`);
-      return { events: manifest.events, manifestPath };
-    } finally {
-      client.release();
-    }
+    const { manifest, manifestPath } = await exportAudit(new AuditQueries(cp.store), {
+      from: time(o.from, 'from'),
+      to: o.to ? time(o.to, 'to') : new Date(),
+      user: o.user,
+      format: o.format as ExportFormat,
+      out: o.out,
+      signer: { kid: key.kid, privateKey: key.privateKey, publicKey },
+      progress: (n, total) => {
+        if (!tty) return;
+        const width = 30;
+        const done = total ? Math.round((n / total) * width) : width;
+        const rate = Math.round(n / Math.max(0.001, (Date.now() - started) / 1000));
+        process.stderr.write(`\r[${'#'.repeat(done)}${' '.repeat(width - done)}] ${n}/${total} events, ${rate}/s`);
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    process.stderr.write(`exported ${manifest.events} events of ${manifest.sessions.length} sessions to ${o.out}\nsigned manifest: ${manifestPath}\n`);
+    return { events: manifest.events, manifestPath };
   });
 }
 
@@ -77,7 +73,7 @@ export function auditKey(configPath: string | undefined): Promise<void> {
 export function auditRetention(configPath: string | undefined, olderThan: string): Promise<number> {
   return withControlPlane(configPath, async (cp) => {
     const cutoff = new Date(Date.now() - parseDuration(olderThan));
-    const n = await applyRetention(cp.store, cutoff, `${userInfo().username}@${hostname()} (cli)`);
+    const n = await applyRetention(new AuditQueries(cp.store), cutoff, `${userInfo().username}@${hostname()} (cli)`);
     process.stderr.write(`deleted ${n} events older than ${cutoff.toISOString()}; the deletion is recorded in admin_events\n`);
     return n;
   });

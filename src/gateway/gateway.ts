@@ -18,6 +18,7 @@ import { applyRetention } from '../audit/retention.js';
 import { AuditWriter } from '../audit/writer.js';
 import { AlertSender } from '../detect/alerts.js';
 import { StatementInspector } from '../detect/classify.js';
+import { AuditQueries } from '../store/audit-queries.js';
 import { DetectorQueries } from '../store/detector-queries.js';
 import { BaselineCache } from './baseline-cache.js';
 import { GatewayMetrics } from './metrics.js';
@@ -85,7 +86,7 @@ export class Gateway {
     const keep = ctx.config.audit.retention;
     if (keep) {
       const run = (): void => {
-        applyRetention(ctx.store, new Date(Date.now() - parseDuration(keep)), `gateway ${ctx.config.gatewayId}`).catch((err: unknown) =>
+        applyRetention(new AuditQueries(ctx.store), new Date(Date.now() - parseDuration(keep)), `gateway ${ctx.config.gatewayId}`).catch((err: unknown) =>
           ctx.log.error({ event: 'retention_failed', err: (err as Error).message }, 'audit retention failed'),
         );
       };
@@ -126,7 +127,7 @@ export class Gateway {
     const ctx: GatewayContext = {
       readOnlyGuard: new ReadOnlyGuard(),
       inspector: new StatementInspector(),
-      audit: new AuditWriter(deps.store, deps.log, {}, resolve(deps.config.audit.spoolDir ?? `.pgward/spool/${deps.config.gatewayId}`)),
+      audit: new AuditWriter(new AuditQueries(deps.store), deps.log, {}, resolve(deps.config.audit.spoolDir ?? `.pgward/spool/${deps.config.gatewayId}`)),
       baselines: new BaselineCache(detectorQueries, deps.log),
       alerts: new AlertSender(deps.log),
       detectorQueries,

@@ -22,19 +22,23 @@ export interface CliGrantRow {
   redeemedAt: Date | null;
 }
 
-/** Queries behind link login and CLI sign-in; every secret arrives here already hashed or sealed. */
+/**
+ * Queries behind link login and CLI sign-in; every secret arrives here already hashed or
+ * sealed. What a waiting link login polls (createLink, link, useLink) goes through the
+ * login pool, so audit writes cannot delay it.
+ */
 export class IdentityQueries {
   constructor(private readonly store: Store) {}
 
   async createLink(l: { idHash: Buffer; username: string; clientAddr: string; database: string; gatewayId: string; expiresAt: Date }): Promise<void> {
-    await this.store.pool.query(
+    await this.store.loginSql.query(
       'insert into login_links (id_hash, username, client_addr, database, gateway_id, expires_at) values ($1, $2, $3, $4, $5, $6)',
       [l.idHash, l.username, l.clientAddr, l.database, l.gatewayId, l.expiresAt],
     );
   }
 
   async link(idHash: Buffer): Promise<LoginLinkRow | null> {
-    const { rows } = await this.store.pool.query<{
+    const { rows } = await this.store.loginSql.query<{
       username: string;
       client_addr: string | null;
       database: string | null;
@@ -63,12 +67,12 @@ export class IdentityQueries {
   /** Approve or refuse once, only while the link is live and undecided. */
   async decideLink(idHash: Buffer, decision: { approve: true; groups: string[] } | { approve: false }): Promise<boolean> {
     const res = decision.approve
-      ? await this.store.pool.query(
+      ? await this.store.sql.query(
           `update login_links set approved_at = now(), approved_groups = $2
             where id_hash = $1 and approved_at is null and refused_at is null and expires_at > now()`,
           [idHash, decision.groups],
         )
-      : await this.store.pool.query(
+      : await this.store.sql.query(
           `update login_links set refused_at = now()
             where id_hash = $1 and approved_at is null and refused_at is null and expires_at > now()`,
           [idHash],
@@ -78,7 +82,7 @@ export class IdentityQueries {
 
   /** The waiting connection takes the approval exactly once. */
   async useLink(idHash: Buffer): Promise<boolean> {
-    const res = await this.store.pool.query(
+    const res = await this.store.loginSql.query(
       'update login_links set used_at = now() where id_hash = $1 and approved_at is not null and used_at is null',
       [idHash],
     );
@@ -86,7 +90,7 @@ export class IdentityQueries {
   }
 
   async createCliGrant(g: { codeHash: Buffer; kind: 'loopback' | 'device'; userCode: string | null; expiresAt: Date; approvedUser?: string; approvedGroups?: string[]; tokenSealed?: Buffer }): Promise<void> {
-    await this.store.pool.query(
+    await this.store.sql.query(
       `insert into cli_grants (code_hash, kind, user_code, expires_at, approved_user, approved_groups, token_sealed)
        values ($1, $2, $3, $4, $5, $6, $7)`,
       [g.codeHash, g.kind, g.userCode, g.expiresAt, g.approvedUser ?? null, g.approvedGroups ?? null, g.tokenSealed ?? null],
@@ -94,7 +98,7 @@ export class IdentityQueries {
   }
 
   async cliGrantByUserCode(userCode: string): Promise<(CliGrantRow & { codeHash: Buffer }) | null> {
-    const { rows } = await this.store.pool.query<{ code_hash: Buffer }>('select code_hash from cli_grants where user_code = $1', [userCode]);
+    const { rows } = await this.store.sql.query<{ code_hash: Buffer }>('select code_hash from cli_grants where user_code = $1', [userCode]);
     const row = rows[0];
     if (!row) return null;
     const g = await this.cliGrant(row.code_hash);
@@ -102,7 +106,7 @@ export class IdentityQueries {
   }
 
   async cliGrant(codeHash: Buffer): Promise<CliGrantRow | null> {
-    const { rows } = await this.store.pool.query<{
+    const { rows } = await this.store.sql.query<{
       kind: 'loopback' | 'device';
       user_code: string | null;
       expires_at: Date;
@@ -125,7 +129,7 @@ export class IdentityQueries {
   }
 
   async approveDeviceGrant(codeHash: Buffer, user: string, groups: string[], tokenSealed: Buffer): Promise<boolean> {
-    const res = await this.store.pool.query(
+    const res = await this.store.sql.query(
       `update cli_grants set approved_user = $2, approved_groups = $3, token_sealed = $4
         where code_hash = $1 and kind = 'device' and approved_user is null and expires_at > now()`,
       [codeHash, user, groups, tokenSealed],
@@ -135,7 +139,7 @@ export class IdentityQueries {
 
   /** Hands the sealed token out once and forgets it; a second redemption gets nothing. */
   async redeemCliGrant(codeHash: Buffer): Promise<{ tokenSealed: Buffer; user: string } | null> {
-    const { rows } = await this.store.pool.query<{ token_sealed: Buffer; approved_user: string }>(
+    const { rows } = await this.store.sql.query<{ token_sealed: Buffer; approved_user: string }>(
       `with g as (
          select code_hash, token_sealed, approved_user from cli_grants
           where code_hash = $1 and redeemed_at is null and token_sealed is not null and expires_at > now()

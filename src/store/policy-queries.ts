@@ -38,17 +38,17 @@ export class PolicyQueries {
   constructor(private readonly store: Store) {}
 
   async latest(): Promise<PolicyVersionRow | null> {
-    const { rows } = await this.store.pool.query<Row>('select * from policy_versions order by id desc limit 1');
+    const { rows } = await this.store.sql.query<Row>('select * from policy_versions order by id desc limit 1');
     return rows[0] ? toVersion(rows[0]) : null;
   }
 
   async version(id: number): Promise<PolicyVersionRow | null> {
-    const { rows } = await this.store.pool.query<Row>('select * from policy_versions where id = $1', [id]);
+    const { rows } = await this.store.sql.query<Row>('select * from policy_versions where id = $1', [id]);
     return rows[0] ? toVersion(rows[0]) : null;
   }
 
   async list(limit = 50): Promise<Array<Omit<PolicyVersionRow, 'documents'>>> {
-    const { rows } = await this.store.pool.query<Row>(
+    const { rows } = await this.store.sql.query<Row>(
       'select id, created_at, author, source, digest, diff, comment, null::jsonb as documents from policy_versions order by id desc limit $1',
       [limit],
     );
@@ -68,7 +68,7 @@ export class PolicyQueries {
     diff: (previous: Record<string, string> | null) => string;
     comment?: string | undefined;
   }): Promise<{ id: number; created: boolean }> {
-    const client = await this.store.pool.connect();
+    const client = await this.store.sql.connect();
     try {
       await client.query('begin');
       await client.query("select pg_advisory_xact_lock(hashtext('pgward.policy'))");

@@ -18,10 +18,28 @@ function answered<T>(query: Promise<T>, what: string): Promise<T> {
   return within(query, LOGIN_LOOKUP_TIMEOUT_MS, `control plane ${what} lookup`);
 }
 
+/**
+ * Connections for everything but login lookups: audit batches, session records, the
+ * console and the CLI. Audit batches are written one at a time per gateway, so this
+ * bounds console and session-record concurrency.
+ */
+export const GENERAL_POOL_MAX = 10;
+
+/**
+ * Connections reserved for the lookups a waiting login cannot go on without (SCRAM
+ * verifiers, token checks, vault reads, link login polling). Separate so that a burst of
+ * audit writes queued on the general pool cannot hold a login past LOGIN_LOOKUP_TIMEOUT_MS;
+ * small because each lookup is one indexed round trip of a few milliseconds (4 answer
+ * hundreds of logins a second) and every gateway's connections count against the control
+ * plane's max_connections (100 by default): 10 + 4 + 2 LISTEN per gateway.
+ */
+export const LOGIN_POOL_MAX = 4;
+
 export interface StoreOptions {
   connectionString: string;
   /** CA for verify-full to the control-plane Postgres, when it uses TLS. */
   ca?: string | undefined;
+  /** Size of the general pool (GENERAL_POOL_MAX when not given). */
   max?: number | undefined;
 }
 
@@ -138,34 +156,58 @@ export interface AuthEvent {
   reason: string;
 }
 
-/** The control plane: every query the gateway runs against its own Postgres. */
+function openPool(config: pg.ClientConfig, max: number): pg.Pool {
+  const pool = new pg.Pool({ ...config, max });
+  // A broken idle connection must not take the gateway down; the pool replaces it.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/**
+ * The control plane: every query pgward runs against its own Postgres is in this class or
+ * in a query module next to it (src/store/*-queries.ts); everything else calls methods that
+ * return camelCase objects. test/unit/store-boundary.test.ts holds src/ to that.
+ */
 export class Store {
   private constructor(
-    readonly pool: pg.Pool,
-    /** For connections that live outside the pool (LISTEN). */
+    /**
+     * Store-internal: the general pool, for this class and the query modules in src/store
+     * (and tests' direct assertions). Nothing else in src/ may use it.
+     */
+    readonly sql: pg.Pool,
+    /** Store-internal: the small pool for login lookups (LOGIN_POOL_MAX); see `sql`. */
+    readonly loginSql: pg.Pool,
+    /** For connections that live outside the pools (LISTEN). */
     private readonly clientConfig: pg.ClientConfig,
   ) {}
+
+  /** @deprecated transitional alias of `sql` while senders move to store methods; removed once none use it. */
+  get pool(): pg.Pool {
+    return this.sql;
+  }
 
   static async open(opts: StoreOptions): Promise<Store> {
     const clientConfig: pg.ClientConfig = {
       connectionString: opts.connectionString,
       ...(opts.ca ? { ssl: { ca: opts.ca, rejectUnauthorized: true } } : {}),
     };
-    const pool = new pg.Pool({ ...clientConfig, max: opts.max ?? 10 });
-    // A broken idle connection must not take the gateway down; the pool replaces it.
-    pool.on('error', () => undefined);
-    const store = new Store(pool, clientConfig);
-    await migrate(pool);
+    const store = new Store(openPool(clientConfig, opts.max ?? GENERAL_POOL_MAX), openPool(clientConfig, LOGIN_POOL_MAX), clientConfig);
+    try {
+      await migrate(store.sql);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     return store;
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.sql.end(), this.loginSql.end()]);
   }
 
   /** Returns the user's SCRAM salt, creating the user with `fresh` if new. */
   async ensureUser(name: string, fresh: UserScram): Promise<UserScram> {
-    const { rows } = await this.pool.query<{ scram_salt: Buffer; scram_iterations: number }>(
+    const { rows } = await this.sql.query<{ scram_salt: Buffer; scram_iterations: number }>(
       `insert into users (name, scram_salt, scram_iterations) values ($1, $2, $3)
        on conflict (name) do update set name = excluded.name
        returning scram_salt, scram_iterations`,
@@ -181,7 +223,7 @@ export class Store {
    * "wrong password"; they never authenticate).
    */
   async scramCredentials(name: string): Promise<{ user: UserScram; tokens: LiveToken[] } | null> {
-    const { rows } = await answered(this.pool.query<{
+    const { rows } = await answered(this.loginSql.query<{
       scram_salt: Buffer;
       scram_iterations: number;
       jti: string | null;
@@ -223,7 +265,7 @@ export class Store {
   }
 
   async insertToken(t: NewToken): Promise<void> {
-    await this.pool.query(
+    await this.sql.query(
       `insert into tokens (jti, username, groups, expires_at, issued_by, stored_key, server_key)
        values ($1, $2, $3, $4, $5, $6, $7)`,
       [t.jti, t.username, t.groups, t.expiresAt, t.issuedBy, t.storedKey, t.serverKey],
@@ -231,7 +273,7 @@ export class Store {
   }
 
   async token(jti: string): Promise<TokenRow | null> {
-    const { rows } = await answered(this.pool.query<{
+    const { rows } = await answered(this.loginSql.query<{
       jti: string;
       username: string;
       groups: string[];
@@ -261,7 +303,7 @@ export class Store {
    */
   async revokeToken(jti: string, reason: string, endSessions = false): Promise<boolean> {
     const notice: Notice = { kind: 'token-revoked', jti };
-    const res = await this.pool.query<{ jti: string }>(
+    const res = await this.sql.query<{ jti: string }>(
       `with r as (update tokens set revoked_at = now(), revoked_reason = $2 where jti = $1 and revoked_at is null returning jti)
        select r.jti, case when $3 then pg_notify($4, $5) end from r`,
       [jti, reason, endSessions, noticeChannel(notice.kind), encodeNotice(notice)],
@@ -272,7 +314,7 @@ export class Store {
   /** Revokes every live token of a user; with endSessions a user-revoked notice is sent if it commits. */
   async revokeUserTokens(username: string, reason: string, endSessions = false): Promise<number> {
     const notice: Notice = { kind: 'user-revoked', user: username };
-    const res = await this.pool.query<{ n: string }>(
+    const res = await this.sql.query<{ n: string }>(
       `with r as (update tokens set revoked_at = now(), revoked_reason = $2 where username = $1 and revoked_at is null returning jti)
        select count(*) as n, case when $3 then pg_notify($4, $5) end from r`,
       [username, reason, endSessions, noticeChannel(notice.kind), encodeNotice(notice)],
@@ -282,7 +324,7 @@ export class Store {
 
   /** Sends a notice to every gateway (including this one) that subscribes to its kind. */
   async publish(notice: Notice): Promise<void> {
-    await this.pool.query('select pg_notify($1, $2)', [noticeChannel(notice.kind), encodeNotice(notice)]);
+    await this.sql.query('select pg_notify($1, $2)', [noticeChannel(notice.kind), encodeNotice(notice)]);
   }
 
   /**
@@ -349,7 +391,7 @@ export class Store {
   }
 
   async activeSigningKey(): Promise<SigningKeyRow | null> {
-    const { rows } = await this.pool.query<{
+    const { rows } = await this.sql.query<{
       kid: string;
       alg: string;
       public_jwk: Record<string, unknown>;
@@ -363,7 +405,7 @@ export class Store {
 
   /** All keys whose tokens may still be live, for the JWKS. */
   async publicSigningKeys(): Promise<Array<Record<string, unknown>>> {
-    const { rows } = await this.pool.query<{ public_jwk: Record<string, unknown> }>(
+    const { rows } = await this.sql.query<{ public_jwk: Record<string, unknown> }>(
       `select public_jwk from signing_keys where retired_at is null or retired_at > now() - interval '7 days'`,
     );
     return rows.map((r) => r.public_jwk);
@@ -371,7 +413,7 @@ export class Store {
 
   /** Inserts unless another gateway won the race; returns the key in force either way. */
   async insertSigningKey(key: SigningKeyRow): Promise<SigningKeyRow> {
-    const client = await this.pool.connect();
+    const client = await this.sql.connect();
     try {
       await client.query('begin');
       await client.query("select pg_advisory_xact_lock(hashtext('pgward.signing_key'))");
@@ -395,7 +437,7 @@ export class Store {
   }
 
   async putVaultEntry(target: string, role: string, sealed: Buffer, kekId: string): Promise<void> {
-    await this.pool.query(
+    await this.sql.query(
       `insert into vault_entries (target, role, sealed, kek_id) values ($1, $2, $3, $4)
        on conflict (target, role) do update set sealed = excluded.sealed, kek_id = excluded.kek_id, rotated_at = now()`,
       [target, role, sealed, kekId],
@@ -403,7 +445,7 @@ export class Store {
   }
 
   async vaultEntry(target: string, role: string): Promise<{ sealed: Buffer; kekId: string; rotatedAt: Date } | null> {
-    const { rows } = await answered(this.pool.query<{ sealed: Buffer; kek_id: string; rotated_at: Date }>(
+    const { rows } = await answered(this.loginSql.query<{ sealed: Buffer; kek_id: string; rotated_at: Date }>(
       'select sealed, kek_id, rotated_at from vault_entries where target = $1 and role = $2',
       [target, role],
     ), 'vault');
@@ -412,7 +454,7 @@ export class Store {
   }
 
   async listVaultEntries(): Promise<Array<{ target: string; role: string; rotatedAt: Date }>> {
-    const { rows } = await this.pool.query<{ target: string; role: string; rotated_at: Date }>(
+    const { rows } = await this.sql.query<{ target: string; role: string; rotated_at: Date }>(
       'select target, role, rotated_at from vault_entries order by target, role',
     );
     return rows.map((r) => ({ target: r.target, role: r.role, rotatedAt: r.rotated_at }));
@@ -420,7 +462,7 @@ export class Store {
 
   /** One insert per session, once it is ready: the connect path pays no other write. */
   async sessionOpened(s: SessionStart & SessionReady): Promise<void> {
-    await this.pool.query(
+    await this.sql.query(
       `insert into sessions (id, gateway_id, client_addr, client_port, started_at, username, groups, token_jti,
               target, database, upstream_role, application_name, tls_version, tls_cipher, alpn,
               auth_method, channel_binding, ready_at, stage_ms, policy_rule, policy_version, read_only)
@@ -453,7 +495,7 @@ export class Store {
   }
 
   async sessionEnded(id: string, e: SessionEnd): Promise<void> {
-    await this.pool.query(
+    await this.sql.query(
       `update sessions set ended_at = $2, end_reason = $3, bytes_from_client = $4, bytes_to_client = $5,
               messages_from_client = $6, rows_to_client = $7, statements = $8, anomalies = $9,
               chain_head = $10, chain_length = $11
@@ -475,7 +517,7 @@ export class Store {
   }
 
   async recordAuthEvent(e: AuthEvent): Promise<void> {
-    await this.pool.query(
+    await this.sql.query(
       `insert into auth_events (gateway_id, session_id, username, client_addr, method, outcome, reason)
        values ($1, $2, $3, $4, $5, $6, $7)`,
       [e.gatewayId, e.sessionId, e.username, e.clientAddr, e.method, e.outcome, e.reason],

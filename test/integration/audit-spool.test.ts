@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventHash, genesisHash } from '../../src/audit/chain.js';
-import { AuditWriter } from '../../src/audit/writer.js';
-import type { Store } from '../../src/store/store.js';
+import { AuditWriter, type AuditSink } from '../../src/audit/writer.js';
+import { AuditQueries } from '../../src/store/audit-queries.js';
 import { createLogger } from '../../src/util/logger.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 
@@ -17,11 +17,14 @@ afterAll(async () => {
   await gw?.close();
 });
 
-/** The real store, behind a switch that makes every query fail like an unreachable server. */
-function flaky(): { store: Store; down: { value: boolean } } {
+/** The real store, behind a switch that makes every write fail like an unreachable server. */
+function flaky(): { store: AuditSink; down: { value: boolean } } {
   const down = { value: true };
-  const pool = gw.cp.store.pool;
-  const store = { pool: { query: (...args: unknown[]) => (down.value ? Promise.reject(new Error('connect ECONNREFUSED')) : (pool.query as (...a: unknown[]) => Promise<unknown>)(...args)) } } as unknown as Store;
+  const real = new AuditQueries(gw.cp.store);
+  const store: AuditSink = {
+    insertEvents: (doc) => (down.value ? Promise.reject(new Error('connect ECONNREFUSED')) : real.insertEvents(doc)),
+    rejectedAsData: (err) => real.rejectedAsData(err),
+  };
   return { store, down };
 }
 
@@ -62,7 +65,7 @@ describe('audit spool while the store is down', () => {
     expect(await chainsIntact(sessions)).toBe(0);
 
     // The process restarts with the store back: the spool is delivered first.
-    const second = new AuditWriter(gw.cp.store, log, { replayMs: 100 }, spool);
+    const second = new AuditWriter(new AuditQueries(gw.cp.store), log, { replayMs: 100 }, spool);
     for (let i = 0; i < 100 && (await chainsIntact(sessions)) < 300; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await chainsIntact(sessions)).toBe(300);
     expect(await readFile(join(spool, 'audit-spool.jsonl'), 'utf8')).toBe('');
