@@ -48,9 +48,16 @@ export const targetSchema = z
          * hold none; once the pool knows what the server reports for these settings), or at login.
          */
         assign: z.enum(['first-message', 'login']).default('first-message'),
+        /**
+         * Most upstream connections of one pool (target, role, database, read-only) at once;
+         * sessions beyond it wait in line for one (keep it under the server's max_connections).
+         */
+        max: z.number().int().min(1).max(10_000).default(100),
+        /** How long a session waits in line before it is refused (FATAL 53300). */
+        waitTimeoutMs: z.number().int().positive().default(10_000),
       })
       .strict()
-      .default({ enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL', assign: 'first-message' }),
+      .default({ enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL', assign: 'first-message', max: 100, waitTimeoutMs: 10_000 }),
   })
   .strict();
 

@@ -8,7 +8,7 @@ import type { ReadOnlyGuard } from '../detect/read-only-guard.js';
 import type { DetectorQueries } from '../store/detector-queries.js';
 import type { BaselineCache } from './baseline-cache.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { UpstreamPool } from '../upstream/pool.js';
+import type { UpstreamBroker } from '../upstream/broker.js';
 import type { TokenService } from '../identity/token-service.js';
 import type { WorkloadIdentity } from '../identity/workload.js';
 import type { IdentityQueries } from '../store/identity-queries.js';
@@ -28,7 +28,7 @@ export interface ResolvedTarget {
   databases: string[];
   role: string;
   endpoint: UpstreamEndpoint;
-  pool: { enabled: boolean; min: number; idleMs: number; reset: string; assign: 'first-message' | 'login' };
+  pool: { enabled: boolean; min: number; idleMs: number; reset: string; assign: 'first-message' | 'login'; max: number; waitTimeoutMs: number };
 }
 
 /** Everything a connection needs, built once by the gateway. */
@@ -51,8 +51,8 @@ export interface GatewayContext {
   alerts: AlertSender;
   detectorQueries: DetectorQueries;
   metrics: GatewayMetrics;
-  /** Warm upstream connections per (target, role, database, read-only). */
-  pools: Map<string, UpstreamPool>;
+  /** Warm upstream connections per (target, role, database, read-only), each pool capped. */
+  pools: UpstreamBroker;
   /** Records still being written: session ends, auth failures, anomalies (awaited at shutdown). */
   sessionEnds: Set<Promise<void>>;
   /** Set when a console URL is known: clients with no live token get a sign-in link. */

@@ -28,6 +28,7 @@ import type { ServerTls } from './server-tls.js';
 import { AddressSet } from '../util/address-set.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { SessionRegistry } from './session-registry.js';
+import { UpstreamBroker } from '../upstream/broker.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -133,7 +134,7 @@ export class Gateway {
       detectorQueries,
       sessionEnds: new Set(),
       metrics: deps.metrics ?? new GatewayMetrics(),
-      pools: new Map(),
+      pools: new UpstreamBroker(deps.log),
       ...deps,
       cancels: new CancelRouter(),
       sessions: new SessionRegistry(),
@@ -190,12 +191,7 @@ export class Gateway {
     for (const [name, t] of Object.entries(prev.targets)) {
       if (same(t, next.targets[name])) continue;
       applied.push(`targets.${name}`);
-      for (const [key, pool] of this.ctx.pools) {
-        if (key.startsWith(`${name}\0`)) {
-          pool.close();
-          this.ctx.pools.delete(key);
-        }
-      }
+      this.ctx.pools.invalidateTarget(name);
     }
     for (const name of Object.keys(next.targets)) if (!(name in prev.targets)) applied.push(`targets.${name}`);
     const live: Array<keyof GatewayConfig> = ['limits', 'auth', 'detector'];
@@ -261,7 +257,7 @@ export class Gateway {
     for (const socket of this.connections) socket.destroy();
     await this.revocations.close();
     await this.peerCancels.close();
-    for (const p of this.ctx.pools.values()) p.close();
+    this.ctx.pools.close();
     if (this.retention) clearInterval(this.retention);
     await this.settled();
     await this.ctx.audit.close();

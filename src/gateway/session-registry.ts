@@ -1,7 +1,7 @@
 import type { EndReason } from '../relay/relay.js';
 
 /** A live client session as the rest of the gateway may see it. */
-export interface LiveSession {
+export interface RegisteredSession {
   id: string;
   user: string | null;
   target: string | null;
@@ -16,9 +16,9 @@ export interface LiveSession {
 }
 
 export class SessionRegistry {
-  private readonly sessions = new Map<string, LiveSession>();
+  private readonly sessions = new Map<string, RegisteredSession>();
 
-  add(session: LiveSession): void {
+  add(session: RegisteredSession): void {
     this.sessions.set(session.id, session);
   }
 
@@ -26,11 +26,11 @@ export class SessionRegistry {
     this.sessions.delete(id);
   }
 
-  get(id: string): LiveSession | undefined {
+  get(id: string): RegisteredSession | undefined {
     return this.sessions.get(id);
   }
 
-  list(): LiveSession[] {
+  list(): RegisteredSession[] {
     return [...this.sessions.values()];
   }
 

@@ -1,63 +1,6 @@
-import { SocketMessageReader } from '../net/socket-reader.js';
-import { parseFields } from '../protocol/backend-messages.js';
-import { FrameReader } from '../protocol/frame-reader.js';
-import { queryMessage } from '../protocol/frontend-writer.js';
-import { backendLimits } from '../protocol/limits.js';
 import type { Logger } from '../util/logger.js';
 import type { UpstreamConnection } from './connector.js';
-
-export class UpstreamQueryError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'UpstreamQueryError';
-  }
-}
-
-/**
- * Runs one simple-protocol Query on an idle upstream connection outside the relay (pool
- * reset, applying settings) and collects ParameterStatus changes. Resolves at ReadyForQuery.
- */
-export async function runSimpleQuery(up: UpstreamConnection, sql: string, timeoutMs = 5_000): Promise<{ parameters: Array<[string, string]>; status: string }> {
-  const reader = new SocketMessageReader(up.socket, new FrameReader(backendLimits(1 << 20), 'backend'));
-  // Destroyed without an error object: an 'error' event here would have no listener.
-  const timer = setTimeout(() => up.socket.destroy(), timeoutMs);
-  try {
-    up.socket.write(queryMessage(sql));
-    const parameters: Array<[string, string]> = [];
-    let error: UpstreamQueryError | null = null;
-    for (;;) {
-      const f = await reader.message();
-      const type = String.fromCharCode(f.type);
-      if (type === 'S') {
-        const nul = f.body.indexOf(0);
-        parameters.push([f.body.toString('utf8', 0, nul), f.body.toString('utf8', nul + 1, f.body.length - 1)]);
-      } else if (type === 'E') {
-        const e = parseFields(f.body);
-        error ??= new UpstreamQueryError(e.code, e.message);
-      } else if (type === 'Z') {
-        if (error) throw error;
-        return { parameters, status: String.fromCharCode(f.body[0] ?? 0x49) };
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-    const rest = reader.release();
-    if (rest.length > 0) up.socket.destroy();
-  }
-}
-
-const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
-const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-
-/** SET statements for the settings that differ from what the connection reports now. */
-export function settingsSql(wanted: ReadonlyArray<readonly [string, string]>, current: ReadonlyArray<readonly [string, string]>): string | null {
-  const now = new Map(current.map(([k, v]) => [k.toLowerCase(), v]));
-  const sets = wanted.filter(([k, v]) => now.get(k.toLowerCase()) !== v).map(([k, v]) => `SET ${quoteIdent(k)} TO ${quoteLiteral(v)}`);
-  return sets.length ? sets.join('; ') : null;
-}
+import { mergeParameters, runSimpleQuery } from './simple-query.js';
 
 export interface PoolOptions {
   /** Connections kept open and idle, ready for the next client. */
@@ -66,6 +9,29 @@ export interface PoolOptions {
   idleMs: number;
   /** The reset run before a connection is handed to another session. */
   reset: string;
+  /** Most connections open at once (idle, in use, being opened or reset). */
+  max: number;
+  /** How long a session waits in line for a connection before it is refused. */
+  waitTimeoutMs: number;
+}
+
+/** Every connection of the pool was busy for the whole wait. */
+export class PoolWaitTimeoutError extends Error {
+  constructor(
+    readonly max: number,
+    readonly waitedMs: number,
+  ) {
+    super(`all ${max} upstream connections stayed busy for ${waitedMs} ms`);
+    this.name = 'PoolWaitTimeoutError';
+  }
+}
+
+/** The waiter gave up (its client cancelled or left); `reason` is what its AbortSignal carried. */
+export class PoolWaitAbortedError extends Error {
+  constructor(readonly reason: unknown) {
+    super('the wait for an upstream connection was abandoned');
+    this.name = 'PoolWaitAbortedError';
+  }
 }
 
 interface Idle {
@@ -75,6 +41,13 @@ interface Idle {
   onClose: () => void;
   onError: () => void;
   onData: () => void;
+}
+
+interface Waiter {
+  resolve(got: { up: UpstreamConnection; warm: boolean }): void;
+  reject(err: Error): void;
+  /** Settled (served, timed out or abandoned): nothing more may happen to it. */
+  done: boolean;
 }
 
 function unwatch(i: Idle): void {
@@ -90,13 +63,28 @@ function unwatch(i: Idle): void {
  * settings). Each is reset (DISCARD ALL by default) before it serves another session, so
  * no session state crosses from one identity to the next; the pool refills in the
  * background so a new client skips Postgres's backend start and upstream TLS and SCRAM.
+ *
+ * At most `max` connections exist at once. When all are busy, sessions wait in one FIFO
+ * line (PgBouncer's find_server / launch_new_connection): a connection that comes back
+ * clean goes to the first in line, a slot freed by a broken one is dialled for the first in
+ * line. A wait ends after waitTimeoutMs, or when its AbortSignal fires.
  */
 export class UpstreamPool {
   private readonly idle: Idle[] = [];
+  private readonly waiters: Waiter[] = [];
+  /** Background connects that keep `min` idle. */
   private filling = 0;
+  /** Connects for a session that found no idle connection, or for those in line. */
+  private dialing = 0;
+  /** Of those, the connects for sessions in line (at most one per waiter). */
+  private lineDials = 0;
+  /** Handed to a session and not yet back (including while being reset). */
+  private inUse = 0;
   private closed = false;
   private readonly sweeper: NodeJS.Timeout;
+  /** Connections handed out, ever (for tests and metrics). */
   handedOut = 0;
+  /** Connections opened, ever. */
   opened = 0;
   /**
    * What a connection of this pool reported after a session's settings were applied, by
@@ -114,8 +102,19 @@ export class UpstreamPool {
     this.refill();
   }
 
+  /** Idle connections. */
   get size(): number {
     return this.idle.length;
+  }
+
+  /** Connections that exist or are being opened: never more than max. */
+  get total(): number {
+    return this.idle.length + this.filling + this.dialing + this.inUse;
+  }
+
+  /** Sessions waiting in line. */
+  get waiting(): number {
+    return this.waiters.length;
   }
 
   /** ParameterStatus values last seen for these settings, or null if never seen. */
@@ -131,39 +130,127 @@ export class UpstreamPool {
     this.reportedBySettings.set(settingsKey, parameters.map(([k, v]) => [k, v]));
   }
 
-  /** A ready connection: an idle one if there is one, else a new one. */
-  async acquire(): Promise<{ up: UpstreamConnection; warm: boolean }> {
+  /**
+   * A ready connection: an idle one if there is one, else a new one if below max, else the
+   * first one freed after everyone ahead in line. `signal` abandons a wait in line (a dial
+   * already under way for this caller completes: the caller gets the connection).
+   */
+  async acquire(signal?: AbortSignal): Promise<{ up: UpstreamConnection; warm: boolean }> {
+    if (signal?.aborted) throw new PoolWaitAbortedError(signal.reason);
     for (;;) {
       const next = this.idle.pop();
       if (!next) break;
       unwatch(next);
       if (next.up.socket.destroyed || !next.up.socket.writable) continue;
+      this.inUse++;
       this.handedOut++;
       this.refill();
       return { up: next.up, warm: true };
     }
-    this.refill();
-    const up = await this.connect();
-    this.opened++;
-    this.handedOut++;
-    return { up, warm: false };
+    if (this.closed || this.total < this.opts.max) {
+      this.refill();
+      this.dialing++;
+      let up: UpstreamConnection;
+      try {
+        up = await this.connect();
+      } finally {
+        this.dialing--;
+      }
+      this.opened++;
+      this.inUse++;
+      this.handedOut++;
+      return { up, warm: false };
+    }
+    return this.wait(signal);
+  }
+
+  private wait(signal: AbortSignal | undefined): Promise<{ up: UpstreamConnection; warm: boolean }> {
+    return new Promise((resolve, reject) => {
+      const startedAt = Date.now();
+      const settle = (): void => {
+        waiter.done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+      };
+      const waiter: Waiter = {
+        done: false,
+        resolve: (got) => {
+          settle();
+          resolve(got);
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      };
+      const onAbort = (): void => waiter.reject(new PoolWaitAbortedError(signal?.reason));
+      const timer = setTimeout(() => waiter.reject(new PoolWaitTimeoutError(this.opts.max, Date.now() - startedAt)), this.opts.waitTimeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
   }
 
   /** A session is over: reset the connection and keep it, or close it if it cannot be trusted clean. */
   release(up: UpstreamConnection, reusable: boolean): void {
     if (!reusable || this.closed || up.socket.destroyed) {
+      this.inUse--;
       up.socket.destroy();
+      this.serveWaiters();
       return;
     }
     void runSimpleQuery(up, this.opts.reset)
       .then(({ status, parameters }) => {
         if (status !== 'I' || this.closed) throw new Error(`connection not idle after reset (${status})`);
         up.parameters = mergeParameters(up.parameters, parameters);
-        this.keep(up);
+        this.inUse--;
+        this.offer(up);
       })
       .catch((err: unknown) => {
         this.log.debug({ event: 'pool_reset_failed', err: (err as Error).message }, 'upstream connection closed instead of reused');
+        this.inUse--;
         up.socket.destroy();
+        this.serveWaiters();
+      });
+  }
+
+  /** A clean connection: to the first in line, else idle. */
+  private offer(up: UpstreamConnection): void {
+    if (this.closed || up.socket.destroyed) {
+      up.socket.destroy();
+      return;
+    }
+    const first = this.waiters[0];
+    if (first) {
+      this.inUse++;
+      this.handedOut++;
+      first.resolve({ up, warm: true });
+      return;
+    }
+    this.keep(up);
+  }
+
+  /** Slots freed (a connection closed): dial for the first in line while below max. */
+  private serveWaiters(): void {
+    while (!this.closed && this.waiters.length > this.lineDials && this.total < this.opts.max) this.dialForLine();
+  }
+
+  private dialForLine(): void {
+    this.dialing++;
+    this.lineDials++;
+    this.connect()
+      .then((up) => {
+        this.opened++;
+        this.dialing--;
+        this.lineDials--;
+        this.offer(up);
+      })
+      .catch((err: unknown) => {
+        this.dialing--;
+        this.lineDials--;
+        // The first in line learns why (as it would have dialling itself); the rest wait on.
+        this.waiters[0]?.reject(err instanceof Error ? err : new Error(String(err)));
       });
   }
 
@@ -174,7 +261,9 @@ export class UpstreamPool {
       // Dead while idle: drop it from the pool at once.
       onClose: () => {
         const i = this.idle.indexOf(entry);
-        if (i >= 0) this.idle.splice(i, 1);
+        if (i < 0) return;
+        this.idle.splice(i, 1);
+        this.serveWaiters();
       },
       onError: () => undefined,
       // An idle, reset connection has nothing to say; anything it sends (the FATAL of a
@@ -193,16 +282,19 @@ export class UpstreamPool {
   }
 
   private refill(): void {
-    while (!this.closed && this.idle.length + this.filling < this.opts.min) {
+    const min = Math.min(this.opts.min, this.opts.max);
+    while (!this.closed && this.idle.length + this.filling < min && this.total < this.opts.max) {
       this.filling++;
       this.connect()
         .then((up) => {
           this.opened++;
-          if (this.closed) up.socket.destroy();
-          else this.keep(up);
+          this.filling--;
+          this.offer(up);
         })
-        .catch((err: unknown) => this.log.warn({ event: 'pool_fill_failed', err: (err as Error).message }, 'could not open a pooled upstream connection'))
-        .finally(() => this.filling--);
+        .catch((err: unknown) => {
+          this.filling--;
+          this.log.warn({ event: 'pool_fill_failed', err: (err as Error).message }, 'could not open a pooled upstream connection');
+        });
       // One failure must not become a tight loop: the next acquire or sweep tries again.
       break;
     }
@@ -218,6 +310,10 @@ export class UpstreamPool {
     this.refill();
   }
 
+  /**
+   * No more reuse (configuration changed, or shutdown): idle connections close, returned
+   * ones close, and sessions still in line each get a fresh connection of their own.
+   */
   close(): void {
     this.closed = true;
     clearInterval(this.sweeper);
@@ -225,11 +321,16 @@ export class UpstreamPool {
       unwatch(i);
       i.up.socket.destroy();
     }
+    for (const w of [...this.waiters]) {
+      this.connect().then(
+        (up) => {
+          if (w.done) return void up.socket.destroy();
+          this.inUse++;
+          this.handedOut++;
+          w.resolve({ up, warm: false });
+        },
+        (err: unknown) => w.reject(err instanceof Error ? err : new Error(String(err))),
+      );
+    }
   }
-}
-
-export function mergeParameters(base: Array<[string, string]>, changes: Array<[string, string]>): Array<[string, string]> {
-  const m = new Map(base);
-  for (const [k, v] of changes) m.set(k, v);
-  return [...m];
 }

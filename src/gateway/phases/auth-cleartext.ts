@@ -1,0 +1,36 @@
+import { TokenError } from '../../auth/token.js';
+import { parsePasswordMessage } from '../../protocol/auth-messages.js';
+import * as W from '../../protocol/backend-writer.js';
+import { passwordFailed, PgError } from '../../protocol/errors.js';
+import { SqlState } from '../../protocol/sqlstate.js';
+import type { ClientLink } from '../client-link.js';
+import { controlPlaneDown, type Authenticated, type AuthenticatePorts } from './authenticate.js';
+
+/** Cleartext password: a gateway token, or a JWT of a configured external issuer (workload identity). */
+export async function cleartextAuth(link: ClientLink, user: string, ports: Pick<AuthenticatePorts, 'workload' | 'tokens'>): Promise<Authenticated> {
+  if (!link.tls) {
+    // Never ask for a token over an unencrypted connection.
+    throw new PgError(SqlState.invalidAuthorizationSpecification, 'token authentication requires an encrypted connection', {
+      hint: 'Connect with sslmode=require or stronger.',
+    });
+  }
+  link.write(W.authenticationCleartextPassword());
+  const password = parsePasswordMessage(await link.passwordMessage('password'));
+  if (password.length === 0) throw new PgError(SqlState.invalidPassword, 'empty password returned by client');
+  try {
+    const workload = ports.workload?.handles(password) ? ports.workload : null;
+    const identity = workload ? await workload.verify(user, password) : await ports.tokens.verifyPassword(user, password);
+    link.write(W.authenticationOk());
+    return {
+      user,
+      groups: identity.groups,
+      tokenJti: workload ? null : identity.jti,
+      expiresAt: identity.expiresAt,
+      method: workload ? 'workload-jwt' : 'password',
+      claims: identity.claims ?? {},
+    };
+  } catch (err) {
+    if (err instanceof TokenError) throw passwordFailed(user, `token ${err.reason}`);
+    throw controlPlaneDown(err);
+  }
+}

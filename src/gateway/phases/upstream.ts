@@ -1,0 +1,156 @@
+import type { Grant } from '../../policy/evaluate.js';
+import { PgError } from '../../protocol/errors.js';
+import { SqlState } from '../../protocol/sqlstate.js';
+import type { UpstreamBroker } from '../../upstream/broker.js';
+import { connectUpstream, type UpstreamConnection } from '../../upstream/connector.js';
+import { UpstreamError } from '../../upstream/errors.js';
+import { PoolWaitAbortedError, PoolWaitTimeoutError, type UpstreamPool } from '../../upstream/pool.js';
+import { mergeParameters, runSimpleQuery, settingsSql, UpstreamQueryError } from '../../upstream/simple-query.js';
+import type { Vault } from '../../vault/vault.js';
+import type { ResolvedTarget } from '../context.js';
+import { controlPlaneDown } from './authenticate.js';
+
+export interface UpstreamPorts {
+  vault: Vault;
+  pools: UpstreamBroker;
+}
+
+/** A session's upstream: connected now, or to be had from a pool at its first message. */
+export type UpstreamPlan =
+  | { kind: 'bound'; up: UpstreamConnection; pool: UpstreamPool | null }
+  | { kind: 'deferred'; pool: UpstreamPool; parameters: Array<[string, string]> };
+
+/** Where the connections of one grant come from; `connect` serves both login and first message. */
+export class UpstreamSource {
+  constructor(
+    private readonly target: ResolvedTarget,
+    private readonly grant: Grant,
+    private readonly ports: UpstreamPorts,
+  ) {}
+
+  /**
+   * Deferred when the pool can give this session its connection later and already knows
+   * what to tell the client now (idle clients then hold no upstream connection); otherwise
+   * connected now. `signal` abandons a wait in line (the client left).
+   */
+  async plan(signal?: AbortSignal): Promise<UpstreamPlan> {
+    const { target, grant } = this;
+    if (!grant.replication && target.pool.enabled && target.pool.assign === 'first-message') {
+      const pool = this.pool();
+      const parameters = pool.reported(settingsKey(pooledSettings(grant)));
+      if (parameters) return { kind: 'deferred', pool, parameters };
+    }
+    return { kind: 'bound', ...(await this.connect(signal)) };
+  }
+
+  /**
+   * An upstream connection for this grant: from the warm pool of (target, role, database,
+   * read-only) when pooling is on, with the session's settings applied by SET; a fresh one
+   * for replication connections or when pooling is off.
+   */
+  async connect(signal?: AbortSignal): Promise<{ up: UpstreamConnection; pool: UpstreamPool | null }> {
+    const { target, grant } = this;
+    if (grant.replication || !target.pool.enabled) {
+      const params: Array<[string, string]> = grant.replication ? [...grant.forward, ['replication', grant.replication]] : grant.forward;
+      return { up: await this.open(params), pool: null };
+    }
+    const pool = this.pool();
+    const { up } = await pool.acquire(signal).catch((err: unknown) => {
+      throw waitFailed(err, target);
+    });
+    const wanted = pooledSettings(grant);
+    const sql = settingsSql(wanted, up.parameters);
+    if (sql) {
+      try {
+        const { parameters } = await runSimpleQuery(up, sql);
+        up.parameters = mergeParameters(up.parameters, parameters);
+      } catch (err) {
+        if (err instanceof UpstreamQueryError) {
+          // The connection stays sound (the SET failed outside any transaction).
+          pool.release(up, true);
+          throw new PgError(err.code, err.message);
+        }
+        pool.release(up, false);
+        throw new PgError(SqlState.connectionFailure, `pgward could not prepare the session for database "${target.name}"`, { internalReason: (err as Error).message });
+      }
+    }
+    pool.remember(settingsKey(wanted), up.parameters);
+    return { up, pool };
+  }
+
+  /** The warm pool of (target, role, database, read-only). */
+  private pool(): UpstreamPool {
+    const { target, grant } = this;
+    const readOnly = grant.session.readOnly;
+    // Pooled connections start with no client settings (read-only aside): DISCARD ALL then returns them to exactly that.
+    const startup: Array<[string, string]> = readOnly ? [['default_transaction_read_only', 'on']] : [];
+    const { min, idleMs, reset, max, waitTimeoutMs } = target.pool;
+    return this.ports.pools.pool({ target: target.name, role: grant.role, database: grant.database, readOnly }, () => this.open(startup), {
+      min,
+      idleMs,
+      reset,
+      max,
+      waitTimeoutMs,
+    });
+  }
+
+  /** Opens a new upstream connection as the grant's role, with the vaulted credential. */
+  private async open(params: Array<[string, string]>): Promise<UpstreamConnection> {
+    const { target, grant } = this;
+    let password: string | null;
+    try {
+      password = await this.ports.vault.get(target.name, grant.role);
+    } catch (err) {
+      throw controlPlaneDown(err);
+    }
+    if (password === null) {
+      throw new PgError(SqlState.sqlServerRejectedConnection, `pgward has no credential for database "${target.name}"`, {
+        internalReason: `vault has no entry for ${target.name}/${grant.role}`,
+        hint: 'An administrator must run: pgward vault set TARGET ROLE',
+      });
+    }
+    try {
+      return await connectUpstream(target.endpoint, { user: grant.role, database: grant.database, password, params });
+    } catch (err) {
+      if (err instanceof UpstreamError && err.kind === 'server-error' && err.serverError) {
+        const f = err.serverError;
+        throw new PgError(f.code, f.message, { detail: f.detail, hint: f.hint, internalReason: err.message });
+      }
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new PgError(SqlState.connectionFailure, `pgward could not connect to the server for database "${target.name}"`, {
+        internalReason: reason,
+      });
+    }
+  }
+}
+
+/**
+ * A wait in line that ended without a connection. Timeout: FATAL 53300 (too_many_connections),
+ * whether the session waited at login or at its first message. Both places end the session
+ * (a session that got no connection cannot go on), and 53300 is what Postgres itself sends
+ * when it is full, so drivers and poolers already treat it as "retry later"; 57014 would
+ * suggest the statement was cancelled and the session could continue. A Ctrl-C while in
+ * line is that cancel, so it gets 57014 (the session still ends: its waiting messages were
+ * never sent, and nothing could answer them in step).
+ */
+function waitFailed(err: unknown, target: ResolvedTarget): unknown {
+  if (err instanceof PoolWaitTimeoutError) {
+    return new PgError(SqlState.tooManyConnections, `sorry, too many clients already for database "${target.name}"`, {
+      detail: `All ${err.max} upstream connections stayed busy for ${Math.round(err.waitedMs / 1000)} seconds.`,
+      hint: 'Try again later.',
+      internalReason: err.message,
+    });
+  }
+  if (err instanceof PoolWaitAbortedError) {
+    return new PgError(SqlState.queryCanceled, 'canceling statement due to user request', { internalReason: `wait for an upstream connection abandoned (${String(err.reason)})` });
+  }
+  return err;
+}
+
+/** The settings a pooled session gets by SET (read-only is the pool's own). */
+function pooledSettings(grant: Grant): Array<readonly [string, string]> {
+  const ro = grant.session.readOnly;
+  return grant.forward.filter(([k]) => !(ro && k === 'default_transaction_read_only'));
+}
+
+const settingsKey = (settings: ReadonlyArray<readonly [string, string]>): string => JSON.stringify(settings);

@@ -1,0 +1,66 @@
+import { SocketMessageReader } from '../net/socket-reader.js';
+import { parseFields } from '../protocol/backend-messages.js';
+import { TxStatusByte } from '../protocol/constants.js';
+import { FrameReader } from '../protocol/frame-reader.js';
+import { queryMessage } from '../protocol/frontend-writer.js';
+import { backendLimits } from '../protocol/limits.js';
+import type { UpstreamConnection } from './connector.js';
+
+export class UpstreamQueryError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamQueryError';
+  }
+}
+
+/**
+ * Runs one simple-protocol Query on an idle upstream connection outside the relay (pool
+ * reset, applying settings) and collects ParameterStatus changes. Resolves at ReadyForQuery.
+ */
+export async function runSimpleQuery(up: UpstreamConnection, sql: string, timeoutMs = 5_000): Promise<{ parameters: Array<[string, string]>; status: string }> {
+  const reader = new SocketMessageReader(up.socket, new FrameReader(backendLimits(1 << 20), 'backend'));
+  // Destroyed without an error object: an 'error' event here would have no listener.
+  const timer = setTimeout(() => up.socket.destroy(), timeoutMs);
+  try {
+    up.socket.write(queryMessage(sql));
+    const parameters: Array<[string, string]> = [];
+    let error: UpstreamQueryError | null = null;
+    for (;;) {
+      const f = await reader.message();
+      const type = String.fromCharCode(f.type);
+      if (type === 'S') {
+        const nul = f.body.indexOf(0);
+        parameters.push([f.body.toString('utf8', 0, nul), f.body.toString('utf8', nul + 1, f.body.length - 1)]);
+      } else if (type === 'E') {
+        const e = parseFields(f.body);
+        error ??= new UpstreamQueryError(e.code, e.message);
+      } else if (type === 'Z') {
+        if (error) throw error;
+        return { parameters, status: String.fromCharCode(f.body[0] ?? TxStatusByte.Idle) };
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    const rest = reader.release();
+    if (rest.length > 0) up.socket.destroy();
+  }
+}
+
+const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/** SET statements for the settings that differ from what the connection reports now. */
+export function settingsSql(wanted: ReadonlyArray<readonly [string, string]>, current: ReadonlyArray<readonly [string, string]>): string | null {
+  const now = new Map(current.map(([k, v]) => [k.toLowerCase(), v]));
+  const sets = wanted.filter(([k, v]) => now.get(k.toLowerCase()) !== v).map(([k, v]) => `SET ${quoteIdent(k)} TO ${quoteLiteral(v)}`);
+  return sets.length ? sets.join('; ') : null;
+}
+
+export function mergeParameters(base: Array<[string, string]>, changes: Array<[string, string]>): Array<[string, string]> {
+  const m = new Map(base);
+  for (const [k, v] of changes) m.set(k, v);
+  return [...m];
+}
