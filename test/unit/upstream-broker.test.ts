@@ -1,0 +1,211 @@
+import { Duplex } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UpstreamBroker } from '../../src/upstream/broker.js';
+import type { UpstreamConnection } from '../../src/upstream/connector.js';
+import { poolKeyId, type PoolKey } from '../../src/upstream/pool-key.js';
+import { PoolWaitAbortedError, PoolWaitTimeoutError, UpstreamPool, type PoolOptions } from '../../src/upstream/pool.js';
+import { createLogger } from '../../src/util/logger.js';
+import { msg } from '../harness/socket-pair.js';
+
+const log = createLogger('silent');
+
+/** An upstream connection whose server answers every Query with ReadyForQuery (idle). */
+function fakeConnection(n: number): UpstreamConnection {
+  const socket = new Duplex({
+    read() {},
+    write(_chunk, _enc, cb) {
+      this.push(Buffer.concat([msg('C', 'DISCARD ALL\0'), msg('Z', 'I')]));
+      cb();
+    },
+  });
+  return {
+    socket: socket as unknown as UpstreamConnection['socket'],
+    parameters: [],
+    pid: n,
+    key: Buffer.alloc(4),
+    protocolMinor: 0,
+    leftover: Buffer.alloc(0),
+    tls: null,
+    authMethod: 'trust',
+    channelBound: false,
+  };
+}
+
+const pools: UpstreamPool[] = [];
+afterEach(() => {
+  for (const p of pools.splice(0)) p.close();
+});
+
+function pool(opts: Partial<PoolOptions> = {}) {
+  let opened = 0;
+  const failNext: Error[] = [];
+  const p = new UpstreamPool(
+    async () => {
+      const err = failNext.shift();
+      if (err) throw err;
+      return fakeConnection(++opened);
+    },
+    { min: 0, idleMs: 60_000, reset: 'DISCARD ALL', max: 2, waitTimeoutMs: 60_000, ...opts },
+    log,
+  );
+  pools.push(p);
+  return { p, opened: () => opened, failNext };
+}
+
+/** Lets pending promise callbacks and stream events run. */
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
+
+describe('upstream pool with a maximum and a wait line', () => {
+  it('never opens more than max connections; the next session waits', async () => {
+    const { p, opened } = pool({ max: 2 });
+    const a = await p.acquire();
+    const b = await p.acquire();
+    let third: UpstreamConnection | null = null;
+    void p.acquire().then((got) => (third = got.up));
+    await settle();
+    expect(opened()).toBe(2);
+    expect(p.total).toBe(2);
+    expect(p.waiting).toBe(1);
+    expect(third).toBeNull();
+    expect([a.up.pid, b.up.pid]).toEqual([1, 2]);
+  });
+
+  it('a connection released clean goes to the first in line (after its reset), not to a new dial', async () => {
+    const { p, opened } = pool({ max: 1 });
+    const a = await p.acquire();
+    const got: number[] = [];
+    void p.acquire().then((x) => got.push(x.up.pid));
+    await settle();
+    p.release(a.up, true);
+    await settle();
+    expect(got).toEqual([a.up.pid]);
+    expect(opened()).toBe(1);
+    expect(p.waiting).toBe(0);
+  });
+
+  it('serves the line first come, first served', async () => {
+    const { p } = pool({ max: 1 });
+    const a = await p.acquire();
+    const order: string[] = [];
+    const first = p.acquire().then((x) => (order.push('first'), x));
+    const second = p.acquire().then((x) => (order.push('second'), x));
+    const third = p.acquire().then((x) => (order.push('third'), x));
+    await settle();
+    p.release(a.up, true);
+    p.release((await first).up, true);
+    p.release((await second).up, true);
+    await third;
+    expect(order).toEqual(['first', 'second', 'third']);
+  });
+
+  it('a wait longer than waitTimeoutMs ends with a timeout error, and leaves the line', async () => {
+    const { p } = pool({ max: 1, waitTimeoutMs: 30 });
+    await p.acquire();
+    const err = await p.acquire().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PoolWaitTimeoutError);
+    expect((err as PoolWaitTimeoutError).max).toBe(1);
+    expect(p.waiting).toBe(0);
+  });
+
+  it('an abandoned wait (Ctrl-C or the client left) leaves the line; the next in line is served', async () => {
+    const { p } = pool({ max: 1 });
+    const a = await p.acquire();
+    const quitter = new AbortController();
+    const abandoned = p.acquire(quitter.signal).catch((e: unknown) => e);
+    const patient = p.acquire();
+    await settle();
+    expect(p.waiting).toBe(2);
+    quitter.abort('cancel');
+    const err = await abandoned;
+    expect(err).toBeInstanceOf(PoolWaitAbortedError);
+    expect((err as PoolWaitAbortedError).reason).toBe('cancel');
+    expect(p.waiting).toBe(1);
+    p.release(a.up, true);
+    expect((await patient).up.pid).toBe(a.up.pid);
+  });
+
+  it('an already aborted signal does not even queue', async () => {
+    const { p } = pool({ max: 1 });
+    const gone = new AbortController();
+    gone.abort('gone');
+    await expect(p.acquire(gone.signal)).rejects.toBeInstanceOf(PoolWaitAbortedError);
+    expect(p.total).toBe(0);
+  });
+
+  it('a broken connection frees its slot: a new one is dialled for the first in line', async () => {
+    const { p, opened } = pool({ max: 1 });
+    const a = await p.acquire();
+    const next = p.acquire();
+    await settle();
+    a.up.socket.destroy();
+    p.release(a.up, false);
+    const b = await next;
+    expect(b.up.pid).toBe(2);
+    expect(opened()).toBe(2);
+    expect(p.total).toBe(1);
+  });
+
+  it('an idle connection that dies frees its slot too', async () => {
+    const { p } = pool({ max: 1 });
+    const a = await p.acquire();
+    p.release(a.up, true);
+    await settle();
+    expect(p.size).toBe(1);
+    a.up.socket.destroy();
+    await settle();
+    expect(p.size).toBe(0);
+    expect(p.total).toBe(0);
+    expect((await p.acquire()).up.pid).toBe(2);
+  });
+
+  it('a failed dial for the line tells the first in line why', async () => {
+    const { p, failNext } = pool({ max: 1 });
+    const a = await p.acquire();
+    const next = p.acquire().catch((e: unknown) => e);
+    await settle();
+    failNext.push(new Error('connection refused'));
+    p.release(a.up, false);
+    expect(((await next) as Error).message).toBe('connection refused');
+    expect(p.total).toBe(0);
+  });
+
+  it('keeps min idle connections without exceeding max', async () => {
+    const { p } = pool({ min: 5, max: 2 });
+    await settle();
+    await settle();
+    expect(p.total).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('upstream broker', () => {
+  const key = (target: string, readOnly = false): PoolKey => ({ target, role: 'app', database: 'db', readOnly });
+  const opts: PoolOptions = { min: 0, idleMs: 60_000, reset: 'DISCARD ALL', max: 2, waitTimeoutMs: 1_000 };
+
+  it('one pool per key; the Map key says target, role, database and read-only', () => {
+    const broker = new UpstreamBroker(log);
+    const connect = async (): Promise<UpstreamConnection> => fakeConnection(1);
+    const rw = broker.pool(key('a'), connect, opts);
+    expect(broker.pool(key('a'), connect, opts)).toBe(rw);
+    expect(broker.pool(key('a', true), connect, opts)).not.toBe(rw);
+    expect(poolKeyId(key('a', true))).toBe('a\0app\0db\0ro');
+    expect([...broker.entries()].map(([id]) => id)).toEqual(['a\0app\0db\0rw', 'a\0app\0db\0ro']);
+    broker.close();
+  });
+
+  it('a changed target (config reload) loses its pools; the others stay', async () => {
+    const broker = new UpstreamBroker(log);
+    const connect = async (): Promise<UpstreamConnection> => fakeConnection(1);
+    const a = broker.pool(key('a'), connect, opts);
+    const b = broker.pool(key('b'), connect, opts);
+    const held = await a.acquire();
+    expect(broker.invalidateTarget('a')).toBe(1);
+    expect(broker.get(key('a'))).toBeUndefined();
+    expect(broker.get(key('b'))).toBe(b);
+    // A session of the closed pool keeps its connection; returned, it is closed, not kept.
+    a.release(held.up, true);
+    await settle();
+    expect(held.up.socket.destroyed).toBe(true);
+    expect(a.size).toBe(0);
+    broker.close();
+  });
+});
