@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { errorResponse } from '../../src/protocol/backend-writer.js';
+import { Fe } from '../../src/protocol/constants.js';
+import { parseFields } from '../../src/protocol/backend-messages.js';
+import type { RelayObserver, StatementVerdict } from '../../src/relay/observer.js';
+import { StatementBlocker } from '../../src/relay/statement-blocker.js';
+
+/** An observer that blocks statements containing "forbidden", ends on "fatal", and keeps what it saw. */
+function observer() {
+  const seen: Array<{ kind: string; sql: string | null; name: string; unreadable: string | undefined }> = [];
+  const binds: string[] = [];
+  const o: RelayObserver = {
+    statement(kind, sql, name, _oid, unreadable): StatementVerdict | null {
+      seen.push({ kind, sql, name, unreadable });
+      if (unreadable) return { action: 'block', code: '0A000', message: unreadable };
+      if (sql?.includes('forbidden')) return { action: 'block', code: '42501', message: 'not allowed', detail: 'by test' };
+      if (sql?.includes('fatal')) return { action: 'end', message: 'bye' };
+      return null;
+    },
+    bind: (statement) => void binds.push(statement),
+    sync: () => undefined,
+    ready: () => undefined,
+  };
+  return { o, seen, binds };
+}
+
+const queryBody = (sql: string): Buffer => Buffer.from(`${sql}\0`, 'utf8');
+const parseBody = (name: string, sql: string): Buffer => Buffer.concat([Buffer.from(`${name}\0${sql}\0`, 'utf8'), Buffer.from([0, 0])]);
+const bindBody = (portal: string, statement: string): Buffer => Buffer.concat([Buffer.from(`${portal}\0${statement}\0`), Buffer.from([0, 0, 0, 0, 0, 0])]);
+/** The server's syntax error for a replaced statement: it names the marker. */
+const syntaxErrorAt = (marker: string): Buffer => {
+  const full = errorResponse({ severity: 'ERROR', code: '42601', message: `syntax error at or near "${marker}"` });
+  return full.subarray(5);
+};
+const markerIn = (frame: Buffer): string => /pgward_blocked_[0-9a-f]{16}/.exec(frame.toString('latin1'))![0];
+
+describe('statement blocker', () => {
+  it('forwards what the observer allows, untouched', () => {
+    const b = new StatementBlocker();
+    const { o, seen } = observer();
+    expect(b.onClientFrame(Fe.Query, queryBody('select 1'), o)).toBeNull();
+    expect(seen).toEqual([{ kind: 'Q', sql: 'select 1', name: '', unreadable: undefined }]);
+  });
+
+  it('replaces a blocked Query with a marker the server rejects, and swaps that error for ours', () => {
+    const b = new StatementBlocker();
+    const { o } = observer();
+    const replaced = b.onClientFrame(Fe.Query, queryBody('select forbidden'), o);
+    expect(Buffer.isBuffer(replaced)).toBe(true);
+    const frame = replaced as Buffer;
+    expect(String.fromCharCode(frame[0]!)).toBe('Q');
+    // Nothing of the blocked statement goes to the server.
+    expect(frame.toString('utf8')).not.toContain('forbidden');
+    const { ours, code } = b.onUpstreamError(syntaxErrorAt(markerIn(frame)));
+    expect(code).toBe('blocked');
+    const fields = parseFields(ours!.subarray(5));
+    expect(fields.code).toBe('42501');
+    expect(fields.message).toBe('not allowed');
+    // Each marker is answered once: the same error again is the server's own.
+    expect(b.onUpstreamError(syntaxErrorAt(markerIn(frame))).ours).toBeNull();
+  });
+
+  it('keeps the statement name of a blocked Parse, so Bind and Execute fail the same way on the server', () => {
+    const b = new StatementBlocker();
+    const { o } = observer();
+    const replaced = b.onClientFrame(Fe.Parse, parseBody('s1', 'delete from forbidden'), o) as Buffer;
+    expect(String.fromCharCode(replaced[0]!)).toBe('P');
+    expect(replaced.toString('utf8')).toContain('s1\0pgward_blocked_');
+  });
+
+  it("leaves the server's own errors alone", () => {
+    const b = new StatementBlocker();
+    const { o } = observer();
+    b.onClientFrame(Fe.Query, queryBody('select forbidden'), o);
+    const other = errorResponse({ severity: 'ERROR', code: '22012', message: 'division by zero' }).subarray(5);
+    expect(b.onUpstreamError(other)).toEqual({ ours: null, code: '22012' });
+    expect(b.onUpstreamError(Buffer.from('garbage'))).toEqual({ ours: null, code: null });
+  });
+
+  it("'end' when the observer ends the session", () => {
+    const b = new StatementBlocker();
+    const { o } = observer();
+    expect(b.onClientFrame(Fe.Query, queryBody('select fatal'), o)).toBe('end');
+  });
+
+  it('passes Bind through, naming the prepared statement to the observer', () => {
+    const b = new StatementBlocker();
+    const { o, binds } = observer();
+    expect(b.onClientFrame(Fe.Bind, bindBody('', 'stmt_7'), o)).toBeNull();
+    expect(binds).toEqual(['stmt_7']);
+  });
+
+  it('a malformed Query (no terminator) is left for Postgres to answer', () => {
+    const b = new StatementBlocker();
+    const { o, seen } = observer();
+    expect(b.onClientFrame(Fe.Query, Buffer.from('select 1'), o)).toBeNull();
+    expect(seen).toEqual([]);
+  });
+
+  it('until the server confirms a change of client_encoding, encoding-sensitive text is not trusted', () => {
+    const b = new StatementBlocker();
+    const { o, seen } = observer();
+    // One cycle that changes client_encoding, still in flight...
+    expect(b.onClientFrame(Fe.Query, queryBody("set client_encoding to 'SJIS'"), o)).toBeNull();
+    // ...so a statement with bytes that read differently in SJIS is blocked as unreadable.
+    const blocked = b.onClientFrame(Fe.Query, queryBody("select 'caf\u00e9'"), o);
+    expect(Buffer.isBuffer(blocked)).toBe(true);
+    expect(seen[1]!.unreadable).toMatch(/before the server acknowledged/);
+    // Plain ASCII reads the same either way.
+    expect(b.onClientFrame(Fe.Query, queryBody('select 2'), o)).toBeNull();
+    // Once both cycles are answered, the text is trusted again.
+    b.onReady();
+    b.onReady();
+    b.onReady();
+    expect(b.onClientFrame(Fe.Query, queryBody("select 'caf\u00e9'"), o)).toBeNull();
+  });
+
+  it('a prepared statement that changes settings makes its Binds count as changing too', () => {
+    const b = new StatementBlocker();
+    const { o, seen } = observer();
+    b.onClientFrame(Fe.Parse, parseBody('enc', "select set_config('client_encoding', 'SJIS', false)"), o);
+    b.onSync();
+    b.onReady();
+    b.onClientFrame(Fe.Bind, bindBody('', 'enc'), o);
+    b.onClientFrame(Fe.Parse, parseBody('', "select '\u00e9'"), o);
+    expect(seen.at(-1)!.unreadable).toMatch(/before the server acknowledged/);
+  });
+
+  it('FunctionCall is shown to the observer by OID and treated as possibly changing settings', () => {
+    const b = new StatementBlocker();
+    const { o, seen } = observer();
+    const body = Buffer.alloc(8);
+    body.writeUInt32BE(2078, 0); // set_config's OID
+    expect(b.onClientFrame(Fe.FunctionCall, body, o)).toBeNull();
+    expect(seen[0]).toMatchObject({ kind: 'F', sql: null });
+    const blocked = b.onClientFrame(Fe.Query, queryBody("select '\u00e9'"), o);
+    expect(Buffer.isBuffer(blocked)).toBe(true);
+  });
+});
