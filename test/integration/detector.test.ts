@@ -5,12 +5,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { message, RawClient, startupPacket } from '../harness/raw-client.js';
 import { psql, run } from '../harness/clients.js';
+import { eventually } from '../harness/eventually.js';
 import { startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
 
 let gw: TestGateway;
 let hook: http.Server;
 const alerts: Array<Record<string, unknown>> = [];
-let hookCalls = 0;
+/** Deliveries the webhook received, by the alert's user. */
+const hookCalls = new Map<string, number>();
 const tokens: Record<string, string> = {};
 
 function policies(webhook: string): string {
@@ -49,17 +51,20 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      hookCalls++;
-      // The first delivery fails: alerts must be retried.
-      if (hookCalls === 1) return void res.writeHead(503).end();
-      alerts.push(JSON.parse(body) as Record<string, unknown>);
+      const alert = JSON.parse(body) as Record<string, unknown>;
+      const user = String(alert['user']);
+      const calls = (hookCalls.get(user) ?? 0) + 1;
+      hookCalls.set(user, calls);
+      // The first delivery of the user 'alerter' fails: alerts must be retried.
+      if (user === 'alerter' && calls === 1) return void res.writeHead(503).end();
+      alerts.push(alert);
       res.writeHead(204).end();
     });
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
   gw = await startTestGateway(inject('pgCluster'), { auth: { passwordUsers: ['raw-*'] } }, { policies: { 'p.yaml': policies(url) } });
-  for (const u of ['alice', 'bob', 'analyst', 'killer', 'copier', 'raw-fc', 'raw-g15', 'rev-one', 'bencher', 'copier-up']) tokens[u] = (await gw.issue(u)).token;
+  for (const u of ['alice', 'bob', 'analyst', 'killer', 'copier', 'raw-fc', 'raw-g15', 'rev-one', 'bencher', 'copier-up', 'alerter']) tokens[u] = (await gw.issue(u)).token;
   await psql(gw, 'bob', gw.database, tokens['bob']!, ['-c', 'create table t (id int primary key, v text)', '-c', "insert into t select g, 'row ' || g from generate_series(1, 50000) g", '-c', 'create table small (id int)', '-c', 'insert into small select generate_series(1, 10)']);
 });
 afterAll(async () => {
@@ -134,9 +139,10 @@ describe('risky statements through psql', () => {
   });
 
   it('sends alerts to the webhook, retrying a failed delivery', async () => {
-    for (let i = 0; i < 100 && alerts.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(hookCalls).toBeGreaterThan(1);
-    expect(alerts[0]).toMatchObject({ kind: 'risky-statement', user: 'alice', gateway: gw.config.gatewayId });
+    const r = await psql(gw, 'alerter', gw.database, tokens['alerter']!, ['-c', 'set role none', '-c', "select 'usable'"]);
+    expect(r.stdout.trim().split('\n').pop()).toBe('usable');
+    await eventually(() => expect(alerts).toContainEqual(expect.objectContaining({ kind: 'risky-statement', user: 'alerter', gateway: gw.config.gatewayId })));
+    expect(hookCalls.get('alerter')).toBeGreaterThan(1);
   });
 });
 
@@ -198,16 +204,11 @@ describe('FunctionCall messages', () => {
     // A message type no client sends: the session ends, and the detector records why.
     c.write(message('!', Buffer.alloc(0)));
     expect((await c.error())?.['C']).toBe('08P01');
-    await gw.gateway.settled();
-    for (let i = 0; i < 40; i++) {
+    await eventually(async () => {
+      await gw.gateway.settled();
       const { rows } = await gw.cp.store.pool.query<{ severity: string }>(`select severity from anomalies where username = 'raw-fc' and kind = 'protocol'`);
-      if (rows.length) {
-        expect(rows[0]!.severity).toBe('high');
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('no protocol anomaly recorded');
+      expect(rows).toEqual([{ severity: 'high' }]);
+    });
   });
 });
 
@@ -305,11 +306,10 @@ describe('the record survives the worst endings', () => {
   it('upstream killed mid-query: a closed record, the statement marked interrupted', async () => {
     const running = psql(gw, 'killer', gw.database, tokens['killer']!, ['-c', 'select pg_sleep(20)']);
     // Only this test's backend: other test files run the same statement on the shared cluster.
-    for (let i = 0; i < 100; i++) {
+    await eventually(async () => {
       const { rows } = await superuserQuery(inject('pgCluster'), `select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'select pg_sleep(20)%' and usename = $1`, 'postgres', [gw.upstreamRole]);
-      if (rows.length) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      expect(rows).toHaveLength(1);
+    });
     const r = await running;
     expect(r.code).not.toBe(0);
     const { s, ev } = await sessionRecord('killer');
@@ -330,13 +330,10 @@ describe('the record survives the worst endings', () => {
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
     // Only this test's backend, once its COPY is streaming.
-    let killed = 0;
-    for (let i = 0; i < 200 && killed === 0; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => {
       const { rows } = await superuserQuery(inject('pgCluster'), `select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'copy c from stdin%' and usename = $1`, 'postgres', [gw.upstreamRole]);
-      killed = rows.length;
-    }
-    expect(killed).toBe(1);
+      expect(rows).toHaveLength(1);
+    });
     expect(await exited).not.toBe(0);
     expect(stderr).toMatch(/terminating connection|server closed the connection/);
     const { s, ev } = await sessionRecord('copier-up');
@@ -351,15 +348,18 @@ describe('the record survives the worst endings', () => {
 
   it('client killed mid-COPY: a closed record, the COPY marked interrupted', async () => {
     const { spawn } = await import('node:child_process');
-    const child = spawn('bash', ['-c', `yes 'x' | head -n 50000000 | psql -X -d "host=${gw.host} port=${gw.port} user=copier dbname=${gw.database} sslmode=verify-full sslrootcert=${gw.caPath}" -c "create temp table c (v text)" -c "copy c from stdin"`], {
+    const child = spawn('bash', ['-c', `yes 'x' | head -n 50000000 | psql -X -d "host=${gw.host} port=${gw.port} user=copier dbname=${gw.database} sslmode=verify-full sslrootcert=${gw.caPath}" -c "create temp table copier_in (v text)" -c "copy copier_in from stdin"`], {
       env: { ...process.env, PGPASSWORD: tokens['copier']! },
       stdio: 'ignore',
       detached: true,
     });
-    for (let i = 0; i < 200 && !gw.gateway.sessions.list().some((x) => x.user === 'copier'); i++) await new Promise((r) => setTimeout(r, 25));
-    await new Promise((r) => setTimeout(r, 700));
+    // Killed once the COPY reached Postgres, so the record has a COPY to mark.
+    await eventually(async () => {
+      const { rows } = await superuserQuery(inject('pgCluster'), `select 1 from pg_stat_activity where query like 'copy copier_in from stdin%' and usename = $1`, 'postgres', [gw.upstreamRole]);
+      expect(rows).toHaveLength(1);
+    });
     process.kill(-child.pid!, 'SIGKILL');
-    for (let i = 0; i < 200 && gw.gateway.sessions.list().some((x) => x.user === 'copier'); i++) await new Promise((r) => setTimeout(r, 25));
+    await eventually(() => expect(gw.gateway.sessions.list().filter((x) => x.user === 'copier')).toEqual([]));
     const { s, ev } = await sessionRecord('copier');
     expect(s.ended_at).not.toBeNull();
     expect(s.end_reason).toBe('client-closed');
