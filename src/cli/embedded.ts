@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { prepareEmbeddedDatabases } from '../store/embedded-databases.js';
 import { PostgresCluster } from '../store/postgres-launcher.js';
 import { ensureDevCertificates, type DevCertificates } from '../tls/dev-ca.js';
 
@@ -37,31 +38,12 @@ export async function startEmbedded(root: string, certDir: string, log: (line: s
     superuserPassword,
     tls: { certPath: certs.certPath, keyPath: certs.keyPath, caPath: certs.caCertPath },
   });
-  const exists = async (db: string): Promise<boolean> =>
-    (await cluster.query(`select 1 from pg_database where datname = '${db}'`)).rows.length > 0;
-  if (!(await exists('pgward'))) await cluster.query('create database pgward');
-  if (!(await exists('demo'))) await cluster.query('create database demo');
-  // A fresh upstream password every start: it lives only in the vault.
-  const demoPassword = randomBytes(24).toString('hex');
+  // Fresh upstream passwords every start: they live only in the vault.
   const role = 'demo_app';
-  const roleExists = (await cluster.query(`select 1 from pg_roles where rolname = '${role}'`)).rows.length > 0;
-  await cluster.query(`${roleExists ? 'alter' : 'create'} role ${role} login password '${demoPassword}'`);
-  await cluster.query(`grant all on database demo to ${role}`);
-  await cluster.query(`alter database demo owner to ${role}`);
-  // The read-only role developers' grant maps to (see policies/demo.yaml).
+  const demoPassword = randomBytes(24).toString('hex');
   const readRole = 'demo_ro';
   const readPassword = randomBytes(24).toString('hex');
-  const readExists = (await cluster.query(`select 1 from pg_roles where rolname = '${readRole}'`)).rows.length > 0;
-  await cluster.query(`${readExists ? 'alter' : 'create'} role ${readRole} login password '${readPassword}'`);
-  await cluster.query(`grant connect on database demo to ${readRole}`);
-  await cluster.query(`grant pg_read_all_data to ${readRole}`);
-  await cluster.query(
-    `create table if not exists greetings (id serial primary key, message text not null);
-     insert into greetings (message) select 'hello from the demo database behind pgward'
-      where not exists (select 1 from greetings);
-     alter table greetings owner to ${role};`,
-    'demo',
-  );
+  await prepareEmbeddedDatabases(cluster, { owner: { name: role, password: demoPassword }, reader: { name: readRole, password: readPassword } });
   return {
     cluster,
     certs,
