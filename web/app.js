@@ -1,7 +1,8 @@
+// @ts-check
 // Copy buttons on the connect page; everything else is server-rendered.
-for (const button of document.querySelectorAll('button[data-copy]')) {
+for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('button[data-copy]'))) {
   button.addEventListener('click', async () => {
-    const text = document.getElementById(button.dataset.copy)?.textContent ?? '';
+    const text = document.getElementById(button.dataset['copy'] ?? '')?.textContent ?? '';
     try {
       await navigator.clipboard.writeText(text);
       button.textContent = 'Copied';

@@ -1,7 +1,38 @@
+// @ts-check
 // The console's pages: data from /api, changes with the session's CSRF token in a header.
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? '';
-const $ = (sel) => document.querySelector(sel);
+// Type-checked (tsconfig.web.json) against the API's own response schemas in src/web/api-schemas.ts.
 
+/** @typedef {typeof import('../src/web/api-schemas.js')} Schemas */
+/** @template {import('zod').ZodType} S @typedef {import('../src/web/api-schemas.js').ApiResponse<S>} Answer */
+/** @template {import('zod').ZodType} S @typedef {import('../src/web/api-schemas.js').ApiRequestBody<S>} Ask */
+/** @typedef {Answer<Schemas['decision']>} Decision */
+/** @typedef {Answer<Schemas['sessionDetail']>['events'][number]} TimelineEvent */
+
+const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+
+/**
+ * The element for a selector, checked to be of the expected kind.
+ * @template {Element} T
+ * @param {string} selector
+ * @param {{ new (): T; prototype: T }} kind
+ * @returns {T}
+ */
+function $(selector, kind) {
+  const el = document.querySelector(selector);
+  if (!(el instanceof kind)) throw new Error(`the page has no ${selector}`);
+  return el;
+}
+/** @param {string} selector */
+const $el = (selector) => $(selector, HTMLElement);
+/** @param {string} selector */
+const $table = (selector) => $(selector, HTMLTableElement);
+
+/**
+ * @param {'GET' | 'POST' | 'PUT'} method
+ * @param {string} url
+ * @param {unknown} [body]
+ * @returns {Promise<unknown>}
+ */
 async function api(method, url, body) {
   const res = await fetch(url, {
     method,
@@ -9,18 +40,29 @@ async function api(method, url, body) {
     headers: body === undefined ? { 'x-csrf-token': csrf } : { 'content-type': 'application/json', 'x-csrf-token': csrf },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  /** @type {{ error?: string }} */
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(data.error ?? `HTTP ${res.status}`);
   return data;
 }
 
+/** @param {unknown} err */
+const message = (err) => (err instanceof Error ? err.message : String(err));
+
+/** @param {unknown} value */
 function text(value) {
   if (value === null || value === undefined) return '';
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
 
-/** Fills a table from rows; columns are [header, row => value or Node]. */
+/**
+ * Fills a table from rows; columns are [header, row => value or Node].
+ * @template R
+ * @param {HTMLTableElement} el
+ * @param {Array<[string, (row: R) => unknown]>} columns
+ * @param {readonly R[]} rows
+ */
 function table(el, columns, rows) {
   el.replaceChildren();
   const head = el.createTHead().insertRow();
@@ -38,15 +80,21 @@ function table(el, columns, rows) {
   if (rows.length === 0) body.insertRow().insertCell().textContent = 'Nothing yet.';
 }
 
+/**
+ * @param {string} label
+ * @param {() => void | Promise<void>} onClick
+ * @param {string} [cls]
+ */
 function button(label, onClick, cls) {
   const b = document.createElement('button');
   b.type = 'button';
   b.textContent = label;
   if (cls) b.className = cls;
-  b.addEventListener('click', onClick);
+  b.addEventListener('click', () => void onClick());
   return b;
 }
 
+/** @param {string} href @param {string} label */
 function link(href, label) {
   const a = document.createElement('a');
   a.href = href;
@@ -54,80 +102,128 @@ function link(href, label) {
   return a;
 }
 
+/** @param {string | null | undefined} t */
 const time = (t) => (t ? new Date(t).toISOString().replace('T', ' ').slice(0, 19) : '');
-const formData = (form) => Object.fromEntries([...new FormData(form)].map(([k, v]) => [k, String(v).trim()]).filter(([, v]) => v !== ''));
 
+/**
+ * The non-empty fields of a form, trimmed.
+ * @param {EventTarget | null} form
+ * @returns {Record<string, string>}
+ */
+function formData(form) {
+  if (!(form instanceof HTMLFormElement)) return {};
+  return Object.fromEntries([...new FormData(form)].map(([k, v]) => [k, String(v).trim()]).filter(([, v]) => v !== ''));
+}
+
+/** @param {Decision} d */
+function decisionText(d) {
+  return d.kind === 'grant'
+    ? `GRANT by ${d.rule}: ${d.database} as role ${d.role}${d.session.readOnly ? ', read-only' : ''}`
+    : `DENY${d.rule ? ` by ${d.rule}` : ''}: ${d.reason}\nThe client sees: ${d.code} ${d.message}`;
+}
+
+/**
+ * One row per statement run; other events as they are.
+ * @param {readonly TimelineEvent[]} events
+ */
+function timelineRows(events) {
+  /** @type {Array<{ at: string; kind: string; what: string; detail: string }>} */
+  const rows = [];
+  for (const e of events) {
+    if (e.runs) {
+      for (const run of e.runs) {
+        rows.push({ at: run.at, kind: 'statement', what: run.sql.join('; '), detail: `${run.outcome}, ${run.rows} rows, ${run.ms} ms${run.error ? `, ${run.error}` : ''}` });
+      }
+    } else if (e.kind === 'anomaly' && e.payload) {
+      const p = e.payload;
+      rows.push({ at: e.at, kind: 'anomaly', what: `${text(p['kind'])} (${text(p['severity'])})`, detail: `${text(p['action'])}${p['risk'] ? `: ${text(p['risk'])}` : ''}` });
+    } else {
+      rows.push({ at: e.at, kind: e.kind, what: '', detail: JSON.stringify(e.payload) });
+    }
+  }
+  return rows;
+}
+
+/** @type {Record<string, () => Promise<void>>} */
 const pages = {
   async me() {
     const [sessions, tokens] = await Promise.all([api('GET', '/api/my/sessions'), api('GET', '/api/my/tokens')]);
-    table($('#my-sessions'), [
-      ['Started', (r) => time(r.started_at)],
+    table($table('#my-sessions'), [
+      ['Started', (r) => time(r.startedAt)],
       ['Database', (r) => r.database],
-      ['From', (r) => r.client_addr],
+      ['From', (r) => r.clientAddr],
       ['Statements', (r) => r.statements],
-      ['Ended', (r) => (r.ended_at ? `${time(r.ended_at)} (${r.end_reason})` : 'running')],
-    ], sessions);
-    table($('#my-tokens'), [
-      ['Issued', (r) => time(r.issued_at)],
-      ['Expires', (r) => time(r.expires_at)],
-      ['By', (r) => r.issued_by],
-      ['State', (r) => (r.revoked_at ? `revoked (${r.revoked_reason})` : new Date(r.expires_at) < new Date() ? 'expired' : 'live')],
-    ], tokens);
+      ['Ended', (r) => (r.endedAt ? `${time(r.endedAt)} (${r.endReason})` : 'running')],
+    ], /** @type {Answer<Schemas['mySessions']>} */ (sessions));
+    table($table('#my-tokens'), [
+      ['Issued', (r) => time(r.issuedAt)],
+      ['Expires', (r) => time(r.expiresAt)],
+      ['By', (r) => r.issuedBy],
+      ['State', (r) => (r.revokedAt ? `revoked (${r.revokedReason})` : new Date(r.expiresAt) < new Date() ? 'expired' : 'live')],
+    ], /** @type {Answer<Schemas['myTokens']>} */ (tokens));
   },
 
   async policy() {
-    const current = await api('GET', '/api/policy');
+    const current = /** @type {Answer<Schemas['policyInForce']>} */ (await api('GET', '/api/policy'));
+    /** @type {Ask<Schemas['documents']>['documents']} */
     const docs = { ...current.documents };
     if (Object.keys(docs).length === 0) docs['policy.yaml'] = 'rules: []\n';
-    const select = $('#doc');
+    const select = $('#doc', HTMLSelectElement);
     for (const name of Object.keys(docs)) select.appendChild(new Option(name, name));
-    const editor = $('#editor');
+    const editor = $('#editor', HTMLTextAreaElement);
+    const validation = $el('#validation');
+    const save = $('#save', HTMLButtonElement);
     let name = select.value;
-    editor.value = docs[name];
+    editor.value = docs[name] ?? '';
     select.addEventListener('change', () => {
       name = select.value;
-      editor.value = docs[name];
+      editor.value = docs[name] ?? '';
     });
-    let timer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let timer;
     const validate = async () => {
-      const r = await api('POST', '/api/policy/validate', { documents: docs });
-      $('#validation').textContent = r.ok ? `Valid: ${r.rules} rules.` : r.problems.map((p) => p.text).join('\n');
-      $('#validation').className = r.ok ? 'ok' : 'err';
-      $('#save').disabled = !r.ok;
+      const r = /** @type {Answer<Schemas['validation']>} */ (await api('POST', '/api/policy/validate', { documents: docs }));
+      validation.textContent = r.ok ? `Valid: ${r.rules} rules.` : r.problems.map((p) => p.text).join('\n');
+      validation.className = r.ok ? 'ok' : 'err';
+      save.disabled = !r.ok;
     };
     editor.addEventListener('input', () => {
       docs[name] = editor.value;
-      $('#save').disabled = true;
+      save.disabled = true;
       clearTimeout(timer);
-      timer = setTimeout(validate, 250);
+      timer = setTimeout(() => void validate(), 250);
     });
-    $('#preview').addEventListener('click', async () => {
-      $('#diff').textContent = (await api('POST', '/api/policy/diff', { documents: docs })).diff || '(no changes)';
+    $el('#preview').addEventListener('click', async () => {
+      const r = /** @type {Answer<Schemas['diff']>} */ (await api('POST', '/api/policy/diff', { documents: docs }));
+      $el('#diff').textContent = r.diff || '(no changes)';
     });
-    $('#save').addEventListener('click', async () => {
+    save.addEventListener('click', async () => {
       try {
-        const r = await api('POST', '/api/policy', { documents: docs, comment: $('#comment').value || undefined });
-        $('#validation').textContent = r.created ? `Saved as version ${r.version}.` : `No change from version ${r.version}.`;
+        /** @type {Ask<Schemas['saveDocuments']>} */
+        const body = { documents: docs, comment: $('#comment', HTMLInputElement).value || undefined };
+        const r = /** @type {Answer<Schemas['saved']>} */ (await api('POST', '/api/policy', body));
+        validation.textContent = r.created ? `Saved as version ${r.version}.` : `No change from version ${r.version}.`;
         await versions();
       } catch (err) {
-        $('#validation').textContent = err.message;
+        validation.textContent = message(err);
       }
     });
-    $('#dry-run').addEventListener('submit', async (e) => {
+    $el('#dry-run').addEventListener('submit', async (e) => {
       e.preventDefault();
       const f = formData(e.target);
-      const body = { user: f.user, database: f.database, groups: (f.groups ?? '').split(',').map((g) => g.trim()).filter(Boolean), from: f.from, at: f.at };
-      const d = await api('POST', '/api/policy/dry-run', body).catch((err) => ({ error: err.message }));
-      $('#dry-run-result').textContent = d.error
-        ? d.error
-        : d.kind === 'grant'
-          ? `GRANT by ${d.rule}: ${d.database} as role ${d.role}${d.session.readOnly ? ', read-only' : ''}`
-          : `DENY${d.rule ? ` by ${d.rule}` : ''}: ${d.reason}\nThe client sees: ${d.code} ${d.message}`;
+      /** @type {Ask<Schemas['dryRunRequest']>} */
+      const body = { user: f['user'] ?? '', database: f['database'] ?? '', groups: (f['groups'] ?? '').split(',').map((g) => g.trim()).filter(Boolean), from: f['from'], at: f['at'] };
+      const out = $el('#dry-run-result');
+      try {
+        out.textContent = decisionText(/** @type {Decision} */ (await api('POST', '/api/policy/dry-run', body)));
+      } catch (err) {
+        out.textContent = message(err);
+      }
     });
-    $('#who').addEventListener('submit', async (e) => {
+    $el('#who').addEventListener('submit', async (e) => {
       e.preventDefault();
-      const rows = await api('GET', `/api/policy/who-can-reach?target=${encodeURIComponent(formData(e.target).target)}`);
-      table($('#who-result'), [
+      const rows = /** @type {Answer<Schemas['reachingRules']>} */ (await api('GET', `/api/policy/who-can-reach?target=${encodeURIComponent(formData(e.target)['target'] ?? '')}`));
+      table($table('#who-result'), [
         ['Rule', (r) => r.name],
         ['Effect', (r) => r.effect],
         ['Who', (r) => r.subjects],
@@ -136,8 +232,8 @@ const pages = {
       ], rows);
     });
     const versions = async () => {
-      const rows = await api('GET', '/api/policy/versions');
-      table($('#versions'), [
+      const rows = /** @type {Answer<Schemas['versions']>} */ (await api('GET', '/api/policy/versions'));
+      table($table('#versions'), [
         ['Version', (r) => r.id],
         ['When', (r) => time(r.createdAt)],
         ['Author', (r) => r.author],
@@ -147,8 +243,8 @@ const pages = {
           r.id === rows[0]?.id
             ? 'in force'
             : button(`Roll back to ${r.id}`, async () => {
-                const out = await api('POST', '/api/policy/rollback', { version: r.id });
-                $('#validation').textContent = `Version ${out.version} restores version ${r.id}.`;
+                const out = /** @type {Answer<Schemas['rolledBack']>} */ (await api('POST', '/api/policy/rollback', { version: r.id }));
+                validation.textContent = `Version ${out.version} restores version ${r.id}.`;
                 await versions();
               })],
       ], rows);
@@ -159,18 +255,18 @@ const pages = {
 
   async live() {
     const load = async () => {
-      const rows = await api('GET', '/api/sessions/live');
-      table($('#live'), [
+      const rows = /** @type {Answer<Schemas['liveSessions']>} */ (await api('GET', '/api/sessions/live'));
+      table($table('#live'), [
         ['User', (r) => r.username],
         ['Database', (r) => r.database],
-        ['From', (r) => r.client_addr],
-        ['Since', (r) => time(r.started_at)],
-        ['Gateway', (r) => r.gateway_id],
+        ['From', (r) => r.clientAddr],
+        ['Since', (r) => time(r.startedAt)],
+        ['Gateway', (r) => r.gatewayId],
         ['', (r) =>
           button('Kill', async () => {
             await api('POST', `/api/sessions/${r.id}/kill`, {});
-            $('#live-status').textContent = `Session of ${r.username} terminated.`;
-            setTimeout(load, 300);
+            $el('#live-status').textContent = `Session of ${r.username} terminated.`;
+            setTimeout(() => void load(), 300);
           }, 'danger')],
       ], rows);
     };
@@ -178,36 +274,41 @@ const pages = {
   },
 
   async targets() {
-    const rows = await api('GET', '/api/targets');
-    table($('#targets'), [
+    const rows = /** @type {Answer<Schemas['targets']>} */ (await api('GET', '/api/targets'));
+    table($table('#targets'), [
       ['Target', (r) => r.name],
       ['Server', (r) => `${r.host}:${r.port}/${r.database}`],
       ['TLS', (r) => r.tls],
       ['Default role', (r) => r.role],
       ['Credentials (rotated)', (r) => r.credentials.map((c) => `${c.role} (${time(c.rotatedAt)})`).join(', ')],
     ], rows);
-    $('#vault').addEventListener('submit', async (e) => {
+    const form = $('#vault', HTMLFormElement);
+    form.addEventListener('submit', async (e) => {
       e.preventDefault();
-      const f = formData(e.target);
-      const r = await api('PUT', '/api/vault', f).catch((err) => ({ error: err.message }));
-      e.target.reset();
-      $('#vault-status').textContent = r.error ?? `Stored the credential of ${r.role} on ${r.target}.`;
+      const status = $el('#vault-status');
+      try {
+        const r = /** @type {Answer<Schemas['vaultStored']>} */ (await api('PUT', '/api/vault', formData(form)));
+        status.textContent = `Stored the credential of ${r.role} on ${r.target}.`;
+      } catch (err) {
+        status.textContent = message(err);
+      }
+      form.reset();
     });
   },
 
   async tokens() {
     const load = async () => {
-      const rows = await api('GET', '/api/tokens');
-      table($('#tokens'), [
+      const rows = /** @type {Answer<Schemas['liveTokens']>} */ (await api('GET', '/api/tokens'));
+      table($table('#tokens'), [
         ['User', (r) => r.username],
         ['Groups', (r) => r.groups.join(', ')],
-        ['Issued', (r) => time(r.issued_at)],
-        ['Expires', (r) => time(r.expires_at)],
-        ['By', (r) => r.issued_by],
+        ['Issued', (r) => time(r.issuedAt)],
+        ['Expires', (r) => time(r.expiresAt)],
+        ['By', (r) => r.issuedBy],
         ['', (r) =>
           button('Revoke and end sessions', async () => {
             await api('POST', `/api/tokens/${r.jti}/revoke`, { endSessions: true });
-            $('#tokens-status').textContent = `Revoked a token of ${r.username}.`;
+            $el('#tokens-status').textContent = `Revoked a token of ${r.username}.`;
             await load();
           }, 'danger')],
       ], rows);
@@ -216,81 +317,69 @@ const pages = {
   },
 
   async audit() {
+    /** @param {Record<string, string>} params */
     const search = async (params) => {
-      const rows = await api('GET', `/api/audit/sessions?${new URLSearchParams(params)}`);
-      table($('#results'), [
-        ['Started', (r) => link(`/audit/sessions/${r.id}`, time(r.started_at))],
+      const rows = /** @type {Answer<Schemas['sessionSummaries']>} */ (await api('GET', `/api/audit/sessions?${new URLSearchParams(params)}`));
+      table($table('#results'), [
+        ['Started', (r) => link(`/audit/sessions/${r.id}`, time(r.startedAt))],
         ['User', (r) => r.username],
         ['Target', (r) => `${r.target}/${r.database}`],
-        ['Role', (r) => r.upstream_role],
-        ['From', (r) => r.client_addr],
+        ['Role', (r) => r.upstreamRole],
+        ['From', (r) => r.clientAddr],
         ['Statements', (r) => r.statements],
         ['Anomalies', (r) => r.anomalies],
-        ['End', (r) => r.end_reason ?? 'running'],
+        ['End', (r) => r.endReason ?? 'running'],
       ], rows);
     };
-    $('#search').addEventListener('submit', (e) => {
+    $el('#search').addEventListener('submit', (e) => {
       e.preventDefault();
       void search(formData(e.target));
     });
-    $('#export').addEventListener('submit', async (e) => {
+    $el('#export').addEventListener('submit', async (e) => {
       e.preventDefault();
-      const status = $('#export-status');
+      const status = $el('#export-status');
       status.textContent = 'Exporting…';
       try {
-        const r = await api('POST', '/api/audit/exports', formData(e.target));
+        const r = /** @type {Answer<Schemas['exported']>} */ (await api('POST', '/api/audit/exports', formData(e.target)));
         status.replaceChildren(`${r.events} events of ${r.sessions} sessions: `, link(r.file, 'export file'), ' and ', link(r.manifest, 'signed manifest'), '. Check with: pgward audit verify FILE');
         status.querySelectorAll('a').forEach((a) => a.setAttribute('download', ''));
       } catch (err) {
-        status.textContent = err.message;
+        status.textContent = message(err);
       }
     });
     await search({});
   },
 
   async timeline() {
-    const id = $('#session').dataset.id;
-    const { session: s, events } = await api('GET', `/api/audit/sessions/${id}`);
-    $('#session').innerHTML = '';
+    const holder = $el('#session');
+    const detail = /** @type {Answer<Schemas['sessionDetail']>} */ (await api('GET', `/api/audit/sessions/${holder.dataset['id'] ?? ''}`));
+    const s = detail.session;
+    holder.replaceChildren();
     const dl = document.createElement('dl');
     for (const [k, v] of [
-      ['User', s.username], ['From', s.client_addr], ['Target', `${s.target}/${s.database} as ${s.upstream_role}`], ['Authentication', s.auth_method],
-      ['Policy', `${s.policy_rule} (version ${s.policy_version})`], ['TLS', s.tls_version], ['Started', time(s.started_at)],
-      ['Ended', s.ended_at ? `${time(s.ended_at)} (${s.end_reason})` : 'running'], ['Chain', `${s.chain_length} events, head ${s.chain_head ?? ''}`],
+      ['User', s.username], ['From', s.clientAddr], ['Target', `${s.target}/${s.database} as ${s.upstreamRole}`], ['Authentication', s.authMethod],
+      ['Policy', `${s.policyRule} (version ${s.policyVersion})`], ['TLS', s.tlsVersion], ['Started', time(s.startedAt)],
+      ['Ended', s.endedAt ? `${time(s.endedAt)} (${s.endReason})` : 'running'], ['Chain', `${s.chainLength} events, head ${s.chainHead ?? ''}`],
     ]) {
-      dl.appendChild(document.createElement('dt')).textContent = k;
+      dl.appendChild(document.createElement('dt')).textContent = text(k);
       dl.appendChild(document.createElement('dd')).textContent = text(v);
     }
-    $('#session').appendChild(dl);
-    // One row per statement run; other events as they are.
-    const rows = [];
-    for (const e of events) {
-      if (e.kind === 'statements') {
-        const start = new Date(e.payload.start).getTime();
-        for (const run of e.payload.runs) {
-          const refs = Array.isArray(run[0]) ? run[0] : [run[0]];
-          rows.push({ at: new Date(start + run[4]).toISOString(), kind: 'statement', what: refs.map((i) => e.payload.statements[i].sql).join('; '), detail: `${run[5]}, ${run[1]} rows, ${run[3]} ms${run[6] ? `, ${run[6]}` : ''}`, cls: run[5] === 'ok' ? '' : 'warn' });
-        }
-      } else if (e.kind === 'anomaly') {
-        rows.push({ at: e.at, kind: 'anomaly', what: `${e.payload.kind} (${e.payload.severity})`, detail: `${e.payload.action}${e.payload.risk ? `: ${e.payload.risk}` : ''}`, cls: 'danger' });
-      } else {
-        rows.push({ at: e.at, kind: e.kind, what: '', detail: JSON.stringify(e.payload), cls: '' });
-      }
-    }
-    table($('#timeline'), [
+    holder.appendChild(dl);
+    table($table('#timeline'), [
       ['Time', (r) => time(r.at)],
       ['Event', (r) => r.kind],
       ['Statement', (r) => r.what],
       ['Detail', (r) => r.detail],
-    ], rows);
+    ], timelineRows(detail.events));
   },
 
   async anomalies() {
-    const { series, recent } = await api('GET', '/api/audit/anomalies');
+    const { series, recent } = /** @type {Answer<Schemas['anomalies']>} */ (await api('GET', '/api/audit/anomalies'));
     const buckets = [...new Set(series.map((r) => r.bucket))];
     const kinds = [...new Set(series.map((r) => r.kind))];
-    // Chart.js (served from the chart.js package; no inline script under the CSP).
-    new window.Chart($('#chart'), {
+    // Chart.js (served from the chart.js package as a global; no inline script under the CSP).
+    const { Chart } = /** @type {Window & typeof globalThis & { Chart: typeof import('chart.js').Chart }} */ (window);
+    new Chart($('#chart', HTMLCanvasElement), {
       type: 'bar',
       data: {
         labels: buckets.map((b) => time(b).slice(0, 13) + 'h'),
@@ -298,26 +387,27 @@ const pages = {
       },
       options: { animation: false, responsive: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
     });
-    table($('#recent'), [
+    table($table('#recent'), [
       ['When', (r) => time(r.at)],
       ['User', (r) => r.username],
       ['Kind', (r) => r.kind],
       ['Severity', (r) => r.severity],
       ['Action', (r) => r.action],
-      ['Session', (r) => (r.session_id ? link(`/audit/sessions/${r.session_id}`, 'timeline') : '')],
+      ['Session', (r) => (r.sessionId ? link(`/audit/sessions/${r.sessionId}`, 'timeline') : '')],
     ], recent);
   },
 };
 
-const name = document.body.dataset.page;
-if (name && pages[name]) {
-  pages[name]()
+const pageName = document.body.dataset['page'];
+const page = pageName ? pages[pageName] : undefined;
+if (page) {
+  page()
     .then(() => document.body.setAttribute('data-ready', 'true'))
     .catch((err) => {
       const p = document.createElement('p');
       p.setAttribute('role', 'alert');
-      p.textContent = err.message;
-      document.querySelector('main').appendChild(p);
+      p.textContent = message(err);
+      document.querySelector('main')?.appendChild(p);
       document.body.setAttribute('data-ready', 'error');
     });
 }

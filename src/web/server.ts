@@ -17,9 +17,9 @@ import { parseDuration } from '../util/duration.js';
 import type { Vault } from '../vault/vault.js';
 import type { PolicySet } from '../policy/schema.js';
 import type { Store } from '../store/store.js';
-import { registerConsoleApi, rolesOf, type ConsoleDeps, type LiveSessions } from './console-api.js';
+import { registerConsoleApi, registerMetrics, rolesOf, type LiveSessions } from './console-api.js';
 import { registerConsolePages } from './console-pages.js';
-import { openApiDocument, openApiPath } from './openapi.js';
+import { openApiPath } from './openapi.js';
 import { connectLines, type PgEndpoint } from './connect-lines.js';
 import { developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
 import { LOGIN_COOKIE, newCsrf, safeNext, SealedCookies, SESSION_COOKIE, type WebSession } from './session.js';
@@ -38,7 +38,7 @@ export interface WebDeps {
   store: Store;
   policy: { current(): PolicySet };
   live: LiveSessions | null;
-  metrics: ConsoleDeps['metrics'];
+  metrics: { registry: { metrics(): Promise<string>; contentType: string } } | null;
 }
 
 export const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret).digest();
@@ -300,12 +300,13 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     }
   });
 
-  registerConsoleApi(app, { config: deps.config, log: deps.log, store: deps.store, vault: deps.vault, tokens: deps.tokens, keys: deps.keys, policy: deps.policy, live: deps.live, metrics: deps.metrics }, session);
+  await registerConsoleApi(
+    app,
+    { config: deps.config, log: deps.log, store: deps.store, vault: deps.vault, tokens: deps.tokens, keys: deps.keys, policy: deps.policy, live: deps.live, publicUrl: deps.publicUrl },
+    session,
+  );
+  registerMetrics(app, deps.metrics);
   registerConsolePages(app, { config: deps.config }, session, html);
-  app.get('/api/openapi.json', async (req, reply) => {
-    if (!session(req)) return reply.code(401).send({ error: 'sign in first' });
-    return openApiDocument(deps.publicUrl);
-  });
   app.decorate('apiRoutes', apiRoutes);
 
   return app;

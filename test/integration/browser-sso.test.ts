@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { DevUser } from '../../src/identity/dev-idp.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
 import { psql, run } from '../harness/clients.js';
@@ -35,14 +35,16 @@ function linkFrom(stderrSoFar: string): string | null {
   return /sign in to continue: (http\S+)/.exec(stderrSoFar)?.[1] ?? null;
 }
 
-async function waitFor<T>(probe: () => T | null, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== null) return v;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Resolves with the value once probe has one (psql prints the link when the gateway asks). */
+function waitFor<T>(probe: () => T | null): Promise<T> {
+  return vi.waitFor(
+    () => {
+      const v = probe();
+      if (v === null) throw new Error('not there yet');
+      return v;
+    },
+    { timeout: 20_000, interval: 50 },
+  );
 }
 
 describe('browser single sign-on (Chromium, development IdP)', () => {
@@ -94,7 +96,7 @@ describe('browser single sign-on (Chromium, development IdP)', () => {
     await signInAt(page, gw.web!.url, devUser('bob'));
     const line = await text(page, '#psql-line');
     const running = run('bash', ['-c', `${line} -X -At -c "select pg_sleep(20)"`], { env: { PGPASSFILE: '/dev/null' } });
-    while (!gw.gateway.sessions.list().some((x) => x.user === 'bob')) await new Promise((r) => setTimeout(r, 25));
+    await vi.waitFor(() => expect(gw.gateway.sessions.list().map((x) => x.user)).toContain('bob'), { timeout: 20_000, interval: 25 });
     await page.click('#end-sessions button');
     const r = await running;
     expect(r.stderr).toContain('FATAL:  terminating connection: the token of this session was revoked');

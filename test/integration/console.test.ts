@@ -1,7 +1,7 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { verifyExport } from '../../src/audit/verify.js';
 import type { DevUser } from '../../src/identity/dev-idp.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
@@ -9,6 +9,8 @@ import { run } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 
 const SHOTS = 'test-results/screenshots';
+/** Generous: it only bounds how long a broken build takes to fail. */
+const WAIT = { timeout: 20_000, interval: 25 };
 let gw: TestGateway;
 let browser: Browser;
 /** Every API response body seen in the browser, to check that none carries a secret. */
@@ -88,14 +90,13 @@ describe('console journeys in Chromium', () => {
     await page.click('#save');
     await page.waitForFunction(() => /^Saved as version \d+\.$/.test(document.querySelector('#validation')?.textContent ?? ''));
     const saved = Number(/version (\d+)/.exec(await text(page, '#validation'))![1]);
-    for (let i = 0; i < 40 && gw.policy.current().version !== saved; i++) await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(gw.policy.current().version).toBe(saved), WAIT);
     expect(gw.policy.current().rules.map((r) => r.rule.name)).toContain('no-mallory');
 
     // Roll back to the version before.
     await page.click(`#versions button:has-text("Roll back to ${saved - 1}")`);
     await page.waitForFunction(() => /restores version/.test(document.querySelector('#validation')?.textContent ?? ''));
-    for (let i = 0; i < 40 && gw.policy.current().rules.some((r) => r.rule.name === 'no-mallory'); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(gw.policy.current().rules.map((r) => r.rule.name)).toEqual(['everyone']);
+    await vi.waitFor(() => expect(gw.policy.current().rules.map((r) => r.rule.name)).toEqual(['everyone']), WAIT);
 
     // Dry run from the editor page.
     await page.fill('#dry-run input[name=user]', 'alice');
@@ -107,7 +108,7 @@ describe('console journeys in Chromium', () => {
 
     // A running psql session, killed from the console.
     const running = psqlFrom(psqlLine, 'select pg_sleep(30)');
-    for (let i = 0; i < 100 && !gw.gateway.sessions.list().some((s) => s.user === 'bob'); i++) await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(gw.gateway.sessions.list().map((s) => s.user)).toContain('bob'), WAIT);
     await page.goto(gw.web!.url + '/admin/sessions');
     await ready(page);
     await page.screenshot({ path: join(SHOTS, 'admin-live-sessions.png'), fullPage: true });
@@ -165,51 +166,15 @@ describe('console journeys in Chromium', () => {
 });
 
 describe('console API authorization', () => {
-  it('refuses admin and auditor routes to a developer, on the server', async () => {
+  // Every route x role x CSRF is in console-api.test.ts (app.inject); here, what a browser sees.
+  it('refuses an admin page to a developer on the server, not just in the menu', async () => {
     const { ctx, page } = await signedIn('alice');
     const me = await (await page.request.get(gw.web!.url + '/api/me')).json();
     expect(me.roles).toEqual(['developer']);
-    const headers = { 'x-csrf-token': me.csrf, 'content-type': 'application/json' };
-    for (const [method, path] of [
-      ['GET', '/api/policy'],
-      ['GET', '/api/policy/versions'],
-      ['GET', '/api/sessions/live'],
-      ['GET', '/api/targets'],
-      ['GET', '/api/tokens'],
-      ['GET', '/api/audit/sessions'],
-      ['GET', '/api/audit/anomalies'],
-      ['POST', '/api/policy'],
-      ['POST', '/api/policy/rollback'],
-      ['PUT', '/api/vault'],
-      ['POST', '/api/audit/exports'],
-      ['POST', '/api/users/bob/revoke'],
-    ] as const) {
-      const r = await page.request.fetch(gw.web!.url + path, { method, headers, data: method === 'GET' ? undefined : '{}' });
-      expect([path, r.status()]).toEqual([path, 403]);
-    }
-    // Pages are checked on the server too, not just hidden from the menu.
     const adminPage = await page.request.get(gw.web!.url + '/admin/policy');
     expect(adminPage.status()).toBe(403);
-    await ctx.close();
-  });
-
-  it('describes every API route in the OpenAPI document it serves, and nothing more', async () => {
-    const { ctx, page } = await signedIn('alice');
-    const doc = await (await page.request.get(gw.web!.url + '/api/openapi.json')).json();
-    expect(doc.openapi).toBe('3.1.0');
-    const described = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, m]) => Object.keys(m).map((method) => `${method.toUpperCase()} ${p}`));
-    const registered = (gw.web!.app as unknown as { apiRoutes: string[] }).apiRoutes;
-    expect([...new Set(registered)].sort()).toEqual(described.sort());
-    await ctx.close();
-  });
-
-  it('refuses state changes without the CSRF token, even for an admin', async () => {
-    const { ctx, page } = await signedIn('bob');
-    const r = await page.request.post(gw.web!.url + '/api/policy/rollback', { data: { version: 1 }, headers: { 'content-type': 'application/json' } });
-    expect(r.status()).toBe(403);
-    expect(await r.json()).toEqual({ error: 'missing or wrong CSRF token' });
-    const unsigned = await fetch(gw.web!.url + '/api/policy');
-    expect(unsigned.status).toBe(401);
+    const adminApi = await page.request.get(gw.web!.url + '/api/policy');
+    expect(adminApi.status()).toBe(403);
     await ctx.close();
   });
 
@@ -236,15 +201,5 @@ describe('console API authorization', () => {
     // No token (JWT) in any API response, and no private key material.
     expect(all).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
     expect(all).not.toMatch(/"d":"[\w-]{20,}"/);
-  });
-});
-
-describe('rate limits', () => {
-  // Last in this file: it uses up the sign-in allowance of 127.0.0.1 on this gateway.
-  it('slows down a burst of sign-in attempts with 429', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 35; i++) statuses.push((await fetch(gw.web!.url + '/auth/login', { redirect: 'manual' })).status);
-    expect(statuses.slice(0, 5).every((s) => s === 302)).toBe(true);
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
   });
 });
