@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { makeVerifier } from '../auth/scram-primitives.js';
 import type { ScramCredentialSet } from '../auth/scram-server.js';
 import { mintToken, TokenError, verifyToken, type TokenIdentity } from '../auth/token.js';
-import type { Store } from '../store/store.js';
+import { ScramMoves, type IssueState, type IssueWrite } from '../store/scram-moves.js';
+import type { NewToken, Store, UserScram } from '../store/store.js';
 import { parseDuration } from '../util/duration.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -40,11 +41,15 @@ export interface ScramLookup {
  * is never stored), refused once revoked or expired.
  */
 export class TokenService {
+  private readonly moves: ScramMoves;
+
   constructor(
     private readonly store: Store,
     private readonly keys: SigningKeys,
     private readonly policy: TokenPolicy,
-  ) {}
+  ) {
+    this.moves = new ScramMoves(store);
+  }
 
   /** The longest lifetime these groups allow, and where that cap comes from. */
   lifetimeCap(groups: string[]): { ms: number; source: string } {
@@ -77,19 +82,16 @@ export class TokenService {
       issuer: this.policy.issuer,
       audience: this.policy.audience,
     });
-    const scram = await this.store.ensureUser(req.user, {
-      salt: randomBytes(16),
-      iterations: this.policy.scramIterations,
-    });
-    const verifier = makeVerifier(token, scram.salt, scram.iterations);
-    await this.store.insertToken({
-      jti,
-      username: req.user,
-      groups: req.groups,
-      expiresAt,
-      issuedBy: req.issuedBy,
-      storedKey: verifier.storedKey,
-      serverKey: verifier.serverKey,
+    const row: Omit<NewToken, 'storedKey' | 'serverKey'> = { jti, username: req.user, groups: req.groups, expiresAt, issuedBy: req.issuedBy };
+    await this.moves.issue(req.user, { salt: randomBytes(16), iterations: this.policy.scramIterations }, (state) => {
+      const plan = planScramIssue(state, this.policy.scramIterations, randomBytes(16));
+      const main = makeVerifier(token, plan.verifierParams.salt, plan.verifierParams.iterations);
+      const extra = plan.moveParams ? makeVerifier(token, plan.moveParams.salt, plan.moveParams.iterations) : null;
+      return {
+        ...plan.write,
+        token: { ...row, storedKey: main.storedKey, serverKey: main.serverKey },
+        ...(extra ? { moveVerifier: { storedKey: extra.storedKey, serverKey: extra.serverKey } } : {}),
+      };
     });
     return { token, jti, user: req.user, groups: req.groups, expiresAt };
   }
@@ -107,16 +109,23 @@ export class TokenService {
 
   /** SCRAM path: the salt and every live verifier of the user, or null for a stranger. */
   async scramLookup(user: string): Promise<ScramLookup> {
-    const found = await this.store.scramCredentials(user);
+    const [found, move] = await Promise.all([this.store.scramCredentials(user), this.moves.lookup(user)]);
     if (!found) return { credentials: null, tokens: new Map(), liveCount: 0 };
     const now = Date.now();
+    const live = found.tokens.filter((t) => !t.revokedAt && t.expiresAt.getTime() > now);
+    // One salt and count per exchange (the server-first message precedes any sign of which
+    // token the client holds): the move's, once every live token has a verifier for it.
+    const moved = move !== null && live.every((t) => move.verifiers.has(t.jti));
+    const verifiers = moved
+      ? found.tokens.flatMap((t) => {
+          const v = move.verifiers.get(t.jti);
+          return v ? [{ id: t.jti, storedKey: v.storedKey, serverKey: v.serverKey }] : [];
+        })
+      : found.tokens.map((t) => ({ id: t.jti, storedKey: t.storedKey, serverKey: t.serverKey }));
+    const params = moved ? move : found.user;
     return {
-      liveCount: found.tokens.filter((t) => !t.revokedAt && t.expiresAt.getTime() > now).length,
-      credentials: {
-        salt: found.user.salt,
-        iterations: found.user.iterations,
-        verifiers: found.tokens.map((t) => ({ id: t.jti, storedKey: t.storedKey, serverKey: t.serverKey })),
-      },
+      liveCount: live.length,
+      credentials: { salt: params.salt, iterations: params.iterations, verifiers },
       tokens: new Map(found.tokens.map((t) => [t.jti, { groups: t.groups, expiresAt: t.expiresAt, revokedAt: t.revokedAt }])),
     };
   }
@@ -129,4 +138,37 @@ export class TokenService {
   async revokeUser(user: string, reason: string, opts: { endSessions?: boolean } = {}): Promise<number> {
     return this.store.revokeUserTokens(user, reason, opts.endSessions ?? false);
   }
+}
+
+/** How one token issue treats the user's SCRAM salt and count; see docs/scram-iterations.md. */
+export interface ScramIssuePlan {
+  /** The salt and count of the token's own verifier (the user's, after `write` applies). */
+  verifierParams: UserScram;
+  /** A second verifier for the user's pending move, when one is under way. */
+  moveParams: UserScram | null;
+  write: Omit<IssueWrite, 'token' | 'moveVerifier'>;
+}
+
+/**
+ * A SCRAM verifier cannot be re-derived without the token, and one exchange offers one salt
+ * and count, so a user whose count differs from the configured one moves without breaking a
+ * live token: at once when none is live; otherwise tokens issued from now on get a verifier
+ * for the old and the new salt and count, and logins are offered the new ones as soon as no
+ * live token lacks one (older tokens expired or revoked).
+ */
+export function planScramIssue(state: IssueState, configured: number, freshSalt: Buffer): ScramIssuePlan {
+  const { current, move } = state;
+  if (current.iterations === configured) {
+    return { verifierParams: current, moveParams: null, write: move ? { dropMove: true } : {} };
+  }
+  if (move && move.iterations === configured && state.liveWithoutMove === 0) {
+    return { verifierParams: move, moveParams: null, write: { promoteMove: true, setCurrent: move } };
+  }
+  if (state.live === 0) {
+    const fresh = { salt: freshSalt, iterations: configured };
+    return { verifierParams: fresh, moveParams: null, write: { setCurrent: fresh, ...(move ? { dropMove: true } : {}) } };
+  }
+  if (move && move.iterations === configured) return { verifierParams: current, moveParams: move, write: {} };
+  const target = { salt: freshSalt, iterations: configured };
+  return { verifierParams: current, moveParams: target, write: { startMove: target } };
 }
