@@ -102,3 +102,75 @@ export const types = (b: Buffer): string => {
   for (let at = 0; at + 5 <= b.length; at += 1 + b.readUInt32BE(at + 1)) out += String.fromCharCode(b[at]!);
   return out;
 };
+
+/** Messages arriving on a socket (the test's end of a pair), awaited one at a time. */
+export class MessageQueue {
+  private buf = Buffer.alloc(0);
+  private wake: (() => void) | null = null;
+  closed = false;
+
+  constructor(socket: Duplex) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buf = Buffer.concat([this.buf, chunk]);
+      this.wake?.();
+    });
+    const onClose = (): void => {
+      this.closed = true;
+      this.wake?.();
+    };
+    socket.on('close', onClose);
+    socket.on('end', onClose);
+  }
+
+  /** One raw byte (the answer to an SSLRequest), or null if the socket closed first. */
+  async byte(): Promise<number | null> {
+    while (this.buf.length < 1) {
+      if (this.closed) return null;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+    const b = this.buf[0]!;
+    this.buf = this.buf.subarray(1);
+    return b;
+  }
+
+  /** The next typed message, or null if the socket closed first. */
+  async next(): Promise<{ type: string; body: Buffer } | null> {
+    for (;;) {
+      if (this.buf.length >= 5) {
+        const len = this.buf.readUInt32BE(1);
+        if (this.buf.length >= 1 + len) {
+          const type = String.fromCharCode(this.buf[0]!);
+          const body = this.buf.subarray(5, 1 + len);
+          this.buf = this.buf.subarray(1 + len);
+          return { type, body };
+        }
+      }
+      if (this.closed) return null;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+
+  /** Messages until (and including) one of `type`. */
+  async until(type: string): Promise<Array<{ type: string; body: Buffer }>> {
+    const out: Array<{ type: string; body: Buffer }> = [];
+    for (;;) {
+      const m = await this.next();
+      if (!m) return out;
+      out.push(m);
+      if (m.type === type) return out;
+    }
+  }
+}
+
+/** The fields of an ErrorResponse or NoticeResponse body, by field letter. */
+export function errorFields(body: Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  let at = 0;
+  while (at < body.length && body[at] !== 0) {
+    const code = String.fromCharCode(body[at]!);
+    const end = body.indexOf(0, at + 1);
+    out[code] = body.toString('utf8', at + 1, end);
+    at = end + 1;
+  }
+  return out;
+}
