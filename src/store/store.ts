@@ -64,6 +64,8 @@ export interface NoticeHandlers<K extends NoticeKind> {
 }
 
 export interface Subscription {
+  /** Resolves once the first LISTEN is in place: notices sent from then on are received. */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -339,6 +341,10 @@ export class Store {
     let client: pg.Client | null = null;
     let closed = false;
     let retry: NodeJS.Timeout | null = null;
+    let listening: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => {
+      listening = resolve;
+    });
     const again = (err: Error): void => {
       handlers.down(err);
       client = null;
@@ -373,6 +379,7 @@ export class Store {
         for (const channel of channels) await c.query(`listen ${pg.escapeIdentifier(channel)}`);
         if (closed) return void (await c.end());
         client = c;
+        listening();
       } catch (err) {
         await c.end().catch(() => undefined);
         again(err as Error);
@@ -380,6 +387,7 @@ export class Store {
     };
     void connect();
     return {
+      ready,
       close: async () => {
         closed = true;
         if (retry) clearTimeout(retry);
