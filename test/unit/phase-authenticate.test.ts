@@ -48,7 +48,7 @@ async function setup(over: Partial<AuthenticatePorts> = {}) {
   const events: Array<{ username: string; method: string; reason: string }> = [];
   const failures = new LoginFailures(
     {
-      store: { recordAuthEvent: async (e) => void events.push({ username: e.username, method: e.method, reason: e.reason ?? '' }) },
+      store: { recordAuthEvent: async (e) => void events.push({ username: e.username ?? "", method: e.method ?? "", reason: e.reason ?? "" }) },
       metrics: { authFailure: () => undefined },
       pending: new Set(),
       gatewayId: 'gw-test',

@@ -52,7 +52,7 @@ async function setup() {
   const link = new ClientLink(pair.server);
   const events: Array<{ method: string; reason: string }> = [];
   const failures = new LoginFailures(
-    { store: { recordAuthEvent: async (e) => void events.push({ method: e.method, reason: e.reason ?? '' }) }, metrics: { authFailure: () => undefined }, pending: new Set(), gatewayId: 'gw' },
+    { store: { recordAuthEvent: async (e) => void events.push({ method: e.method ?? '', reason: e.reason ?? '' }) }, metrics: { authFailure: () => undefined }, pending: new Set(), gatewayId: 'gw' },
     's1',
     () => link.addr,
     () => log,
