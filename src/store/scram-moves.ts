@@ -36,7 +36,7 @@ export class ScramMoves {
   /** The user's pending move, if any: one extra lookup per SCRAM login, in parallel with the credentials. */
   async lookup(username: string): Promise<ScramMove | null> {
     const { rows } = await within(
-      this.store.pool.query<{ salt: Buffer; iterations: number; jti: string | null; stored_key: Buffer | null; server_key: Buffer | null }>(
+      this.store.loginSql.query<{ salt: Buffer; iterations: number; jti: string | null; stored_key: Buffer | null; server_key: Buffer | null }>(
         `select m.salt, m.iterations, v.jti, v.stored_key, v.server_key
            from scram_moves m
            left join tokens t on t.username = m.username
@@ -59,7 +59,7 @@ export class ScramMoves {
    * salt, count, move and live tokens, and returns what to write.
    */
   async issue(username: string, fresh: UserScram, decide: (state: IssueState) => IssueWrite): Promise<void> {
-    const client = await this.store.pool.connect();
+    const client = await this.store.sql.connect();
     try {
       await client.query('begin');
       await client.query('insert into users (name, scram_salt, scram_iterations) values ($1, $2, $3) on conflict (name) do nothing', [

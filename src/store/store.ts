@@ -48,12 +48,6 @@ export interface UserScram {
   iterations: number;
 }
 
-/** @deprecated send a Notice with Store.publish; kept until every sender has moved. */
-export const REVOCATION_CHANNEL = noticeChannel('token-revoked');
-
-/** @deprecated send a Notice with Store.publish; kept until every sender has moved. */
-export const CANCEL_CHANNEL = noticeChannel('cancel');
-
 /** What a subscriber is told: each notice of the kinds it asked for, and when its LISTEN connection drops. */
 export interface NoticeHandlers<K extends NoticeKind> {
   notice(notice: NoticeOf<K>): void;
@@ -182,11 +176,6 @@ export class Store {
     /** For connections that live outside the pools (LISTEN). */
     private readonly clientConfig: pg.ClientConfig,
   ) {}
-
-  /** @deprecated transitional alias of `sql` while senders move to store methods; removed once none use it. */
-  get pool(): pg.Pool {
-    return this.sql;
-  }
 
   static async open(opts: StoreOptions): Promise<Store> {
     const clientConfig: pg.ClientConfig = {

@@ -179,7 +179,7 @@ export async function startTestGateway(
 /** The audit reason of a user's newest failed login (after the gateway's pending writes land). */
 export async function lastAuthFailure(gw: TestGateway, user: string): Promise<string | null> {
   await gw.gateway.settled();
-  const { rows } = await gw.cp.store.pool.query<{ reason: string }>(
+  const { rows } = await gw.cp.store.sql.query<{ reason: string }>(
     `select reason from auth_events where username = $1 and outcome = 'failure' order by id desc limit 1`,
     [user],
   );

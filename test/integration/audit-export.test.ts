@@ -118,7 +118,7 @@ describe('audit export and offline verification', () => {
   it('retention deletes old events and records that it did', async () => {
     const n = await silently(() => auditRetention(configPath, '0s'));
     expect(n).toBeGreaterThanOrEqual(100_000);
-    const { rows } = await gw.cp.store.pool.query<{ actor: string; detail: { deletedEvents: number } }>(
+    const { rows } = await gw.cp.store.sql.query<{ actor: string; detail: { deletedEvents: number } }>(
       `select actor, detail from admin_events where action = 'retention' order by id desc limit 1`,
     );
     expect(rows[0]?.detail.deletedEvents).toBe(n);

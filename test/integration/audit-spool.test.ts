@@ -32,7 +32,7 @@ function flaky(): { store: AuditSink; down: { value: boolean } } {
 async function chainsIntact(sessions: string[]): Promise<number> {
   let n = 0;
   for (const id of sessions) {
-    const { rows } = await gw.cp.store.pool.query<{ seq: number; at: Date; kind: string; username: string | null; payload: unknown; prev_hash: Buffer; hash: Buffer }>(
+    const { rows } = await gw.cp.store.sql.query<{ seq: number; at: Date; kind: string; username: string | null; payload: unknown; prev_hash: Buffer; hash: Buffer }>(
       'select * from session_events where session_id = $1 order by seq',
       [id],
     );

@@ -69,7 +69,7 @@ describe('browser single sign-on (Chromium, development IdP)', () => {
     expect(ok.stdout.trim()).toBe(`${gw.upstreamRole}|42`);
 
     // The session row names the person, not the vaulted role.
-    const { rows } = await gw.cp.store.pool.query<{ username: string; auth_method: string }>(
+    const { rows } = await gw.cp.store.sql.query<{ username: string; auth_method: string }>(
       `select username, auth_method from sessions where username = 'alice' order by started_at desc limit 1`,
     );
     expect(rows[0]?.username).toBe('alice');
@@ -84,7 +84,7 @@ describe('browser single sign-on (Chromium, development IdP)', () => {
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toContain('sign in to continue');
     expect(refused.stderr).toContain('FATAL:  sign-in link expired before it was approved');
-    const revoked = await gw.cp.store.pool.query<{ revoked_at: Date | null }>(
+    const revoked = await gw.cp.store.sql.query<{ revoked_at: Date | null }>(
       `select revoked_at from tokens where username = 'alice'`,
     );
     expect(revoked.rows.map((r) => r.revoked_at !== null)).toEqual([true]);
@@ -142,7 +142,7 @@ describe('link login from plain psql', () => {
     expect(await text(page, '[role=alert]')).toBe('This link was already used.');
     const csrfless = await page.request.post(link, { form: { decision: 'approve' } });
     expect(csrfless.status()).toBe(403);
-    const { rows } = await gw.cp.store.pool.query<{ auth_method: string }>(
+    const { rows } = await gw.cp.store.sql.query<{ auth_method: string }>(
       `select auth_method from sessions where username = 'bob' order by started_at desc limit 1`,
     );
     expect(rows[0]?.auth_method).toBe('link');
@@ -163,7 +163,7 @@ describe('link login from plain psql', () => {
     await signInAt(page, url!, devUser('carol'));
     expect(await text(page, '[role=alert]')).toContain('This link has expired');
     await ctx.close();
-    const { rows } = await gw.cp.store.pool.query<{ reason: string }>(
+    const { rows } = await gw.cp.store.sql.query<{ reason: string }>(
       `select reason from auth_events where username = 'carol' and outcome = 'failure' order by id desc limit 1`,
     );
     expect(rows[0]?.reason).toBe('link expired');

@@ -81,7 +81,7 @@ describe('pgward login / logout', () => {
     const out = await logout({ gateway: gw.web!.url, env, say: () => undefined });
     expect(out.revoked).toBe(true);
     expect(await readFile(pgpass, 'utf8')).toBe('otherhost:5432:*:bob:keepme\n');
-    const { rows } = await gw.cp.store.pool.query<{ revoked_reason: string }>(
+    const { rows } = await gw.cp.store.sql.query<{ revoked_reason: string }>(
       `select revoked_reason from tokens where jti = $1`,
       [JSON.parse(Buffer.from(result.token.split('.')[1]!, 'base64url').toString()).jti],
     );

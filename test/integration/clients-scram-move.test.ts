@@ -60,7 +60,7 @@ describe('moving a user to another SCRAM iteration count', () => {
     // The next issue makes the move the user's own salt and count; every live token still logs in.
     const third = await at4096.issue('mover', { ttl: '1h' });
     expect(await offered('mover')).toBe(4096);
-    const { rows } = await at4096.cp.store.pool.query<{ scram_iterations: number; moves: number }>(
+    const { rows } = await at4096.cp.store.sql.query<{ scram_iterations: number; moves: number }>(
       `select scram_iterations, (select count(*)::int from scram_moves where username = 'mover') as moves from users where name = 'mover'`,
     );
     expect(rows[0]).toEqual({ scram_iterations: 4096, moves: 0 });

@@ -116,7 +116,7 @@ describe('console journeys in Chromium', () => {
     const r = await running;
     expect(r.stderr).toContain('FATAL:  terminating connection: terminated by administrator bob');
     expect(await text(page, '#live-status')).toBe('Session of bob terminated.');
-    const { rows } = await gw.cp.store.pool.query(`select actor, action from admin_events where actor = 'bob' order by id`);
+    const { rows } = await gw.cp.store.sql.query(`select actor, action from admin_events where actor = 'bob' order by id`);
     expect(rows.map((x: { action: string }) => x.action)).toEqual(['policy.save', 'policy.rollback', 'session.kill']);
 
     await page.goto(gw.web!.url + '/admin/targets');

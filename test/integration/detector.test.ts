@@ -74,7 +74,7 @@ afterAll(async () => {
 
 async function events(user: string, kind: string): Promise<Array<Record<string, unknown>>> {
   await gw.gateway.settled();
-  const { rows } = await gw.cp.store.pool.query<{ payload: Record<string, unknown> }>(
+  const { rows } = await gw.cp.store.sql.query<{ payload: Record<string, unknown> }>(
     `select payload from session_events where username = $1 and kind = $2 order by at, seq`,
     [user, kind],
   );
@@ -104,7 +104,7 @@ describe('risky statements through psql', () => {
     await gw.gateway.settled();
     if (action === 'block') expect(r.stderr).toContain(`ERROR:  pgward: statement refused by policy (${risk})`);
     else expect(r.stderr).not.toContain('refused by policy');
-    const { rows } = await gw.cp.store.pool.query<{ action: string; detail: { risk: string } }>(
+    const { rows } = await gw.cp.store.sql.query<{ action: string; detail: { risk: string } }>(
       `select action, detail from anomalies where username = 'alice' and kind = 'risky-statement' order by id desc limit 1`,
     );
     expect(rows[0]).toMatchObject({ action, detail: { risk } });
@@ -127,7 +127,7 @@ describe('risky statements through psql', () => {
     const r = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-c', "copy t to program 'cat > /tmp/pwned'"]);
     expect(r.stderr).toContain('FATAL:  terminating connection: statement refused by policy (copy-program)');
     await gw.gateway.settled();
-    const { rows } = await gw.cp.store.pool.query<{ end_reason: string }>(`select end_reason from sessions where username = 'alice' order by started_at desc limit 1`);
+    const { rows } = await gw.cp.store.sql.query<{ end_reason: string }>(`select end_reason from sessions where username = 'alice' order by started_at desc limit 1`);
     expect(rows[0]?.end_reason).toBe('detector');
   });
 
@@ -176,7 +176,7 @@ describe('extended and prepared protocol clients', () => {
     expect(r.stderr).not.toContain('error');
     expect(r.stdout).toMatch(/number of transactions actually processed: 100\/100/);
     expect(r.stdout).toMatch(/number of failed transactions: 0/);
-    const { rows } = await gw.cp.store.pool.query<{ n: number }>(`select count(*)::int as n from anomalies where username = 'bencher' and detail->>'risk' = 'set-role'`);
+    const { rows } = await gw.cp.store.sql.query<{ n: number }>(`select count(*)::int as n from anomalies where username = 'bencher' and detail->>'risk' = 'set-role'`);
     expect(rows[0]!.n).toBeGreaterThan(0);
   });
 });
@@ -206,7 +206,7 @@ describe('FunctionCall messages', () => {
     expect((await c.error())?.['C']).toBe('08P01');
     await eventually(async () => {
       await gw.gateway.settled();
-      const { rows } = await gw.cp.store.pool.query<{ severity: string }>(`select severity from anomalies where username = 'raw-fc' and kind = 'protocol'`);
+      const { rows } = await gw.cp.store.sql.query<{ severity: string }>(`select severity from anomalies where username = 'raw-fc' and kind = 'protocol'`);
       expect(rows).toEqual([{ severity: 'high' }]);
     });
   });
@@ -261,7 +261,7 @@ describe('settings that change how SQL text is read, mid-session (BAD_INPUTS G15
 
     const { rows } = await superuserQuery(inject('pgCluster'), `select to_regclass('victim') is not null as present`, gw.upstreamDatabase);
     expect(rows[0].present).toBe(true);
-    const anomalies = await gw.cp.store.pool.query<{ n: number }>(`select count(*)::int as n from anomalies where username = 'raw-g15' and kind = 'unreadable-statement'`);
+    const anomalies = await gw.cp.store.sql.query<{ n: number }>(`select count(*)::int as n from anomalies where username = 'raw-g15' and kind = 'unreadable-statement'`);
     expect(anomalies.rows[0]!.n).toBe(2);
   });
 });
@@ -271,19 +271,19 @@ describe('behaviour', () => {
     // Normal: a few small reads in each of several windows.
     const script = Array.from({ length: 14 }, () => 'select * from small;\nselect pg_sleep(0.1);').join('\n');
     await psql(gw, 'analyst', gw.database, tokens['analyst']!, ['-q'], { input: script + '\n' });
-    const before = await gw.cp.store.pool.query(`select count(*)::int as n from anomalies where username = 'analyst' and kind = 'bulk-read'`);
+    const before = await gw.cp.store.sql.query(`select count(*)::int as n from anomalies where username = 'analyst' and kind = 'bulk-read'`);
     expect(before.rows[0].n).toBe(0);
     const r = await psql(gw, 'analyst', gw.database, tokens['analyst']!, ['-c', 'select * from t']);
     expect(r.stdout.split('\n').length).toBeGreaterThan(49_000);
     await gw.gateway.settled();
-    const { rows } = await gw.cp.store.pool.query<{ severity: string; detail: { rows: number; tables: string[] } }>(
+    const { rows } = await gw.cp.store.sql.query<{ severity: string; detail: { rows: number; tables: string[] } }>(
       `select severity, detail from anomalies where username = 'analyst' and kind = 'bulk-read'`,
     );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.severity).toBe('high');
     expect(rows[0]!.detail.tables).toEqual(['t']);
     expect(rows[0]!.detail.rows).toBeGreaterThan(49_000);
-    const saved = await gw.cp.store.pool.query(`select state->'windows' as w from baselines where username = 'analyst'`);
+    const saved = await gw.cp.store.sql.query(`select state->'windows' as w from baselines where username = 'analyst'`);
     expect(Number(saved.rows[0].w)).toBeGreaterThanOrEqual(4);
   });
 });
@@ -291,12 +291,12 @@ describe('behaviour', () => {
 describe('the record survives the worst endings', () => {
   async function sessionRecord(user: string) {
     await gw.gateway.settled();
-    const { rows } = await gw.cp.store.pool.query<{ id: string; ended_at: Date | null; end_reason: string; chain_length: number; chain_head: Buffer }>(
+    const { rows } = await gw.cp.store.sql.query<{ id: string; ended_at: Date | null; end_reason: string; chain_length: number; chain_head: Buffer }>(
       `select id, ended_at, end_reason, chain_length, chain_head from sessions where username = $1 order by started_at desc limit 1`,
       [user],
     );
     const s = rows[0]!;
-    const ev = await gw.cp.store.pool.query<{ seq: number; kind: string; hash: Buffer; payload: { runs?: unknown[][] } }>(
+    const ev = await gw.cp.store.sql.query<{ seq: number; kind: string; hash: Buffer; payload: { runs?: unknown[][] } }>(
       `select seq, kind, hash, payload from session_events where session_id = $1 order by seq`,
       [s.id],
     );

@@ -416,7 +416,7 @@ describe('upstream and control-plane faults', () => {
     expect((await ask('main-user', 'main', "select 'main ok'")).line).toBe('main ok');
 
     await gwA.gateway.settled();
-    const { rows } = await gwA.cp.store.pool.query<{ end_reason: string | null; ended: boolean }>(
+    const { rows } = await gwA.cp.store.sql.query<{ end_reason: string | null; ended: boolean }>(
       `select end_reason, ended_at is not null as ended from sessions
         where username = $1 and target = 'side' and started_at > $2::timestamptz - interval '60 seconds' and started_at < $2 order by started_at`,
       [user, restartAt],
@@ -528,7 +528,7 @@ describe('upstream and control-plane faults', () => {
     await gwB.gateway.settled();
 
     // Delivered after the store came back: every session's chain whole, every statement in it.
-    const store = gwB.cp.store.pool;
+    const store = gwB.cp.store.sql;
     const sessions = async (): Promise<Array<{ id: string; username: string; end_reason: string | null; statements: number; chain_length: number }>> =>
       (await store.query(`select id, username, end_reason, statements, chain_length from sessions where username = any($1) order by username`, [users])).rows;
     const stored = async (id: string): Promise<number> => Number((await store.query('select count(*) from session_events where session_id = $1', [id])).rows[0].count);
@@ -599,7 +599,7 @@ describe('upstream and control-plane faults', () => {
     expect(liveErrors).toEqual([]);
     // Delivered after the partition heals: the whole chain, all 21 statements.
     await gwB.gateway.settled();
-    const store = gwB.cp.store.pool;
+    const store = gwB.cp.store.sql;
     const latest = async (): Promise<{ id: string; statements: number; chain_length: number; stored: number } | undefined> =>
       (
         await store.query(
@@ -703,7 +703,7 @@ describe('upstream and control-plane faults', () => {
     expect(errors).toEqual([]);
     await until('the gateway to let go of every session', () => gwA.gateway.activeConnections === 0 && gwA.gateway.registry.size === 0, 10_000);
     await gwA.gateway.settled();
-    const { rows } = await gwA.cp.store.pool.query<{ end_reason: string; n: number }>(
+    const { rows } = await gwA.cp.store.sql.query<{ end_reason: string; n: number }>(
       `select end_reason, count(*)::int as n from sessions where username = $1 group by end_reason`,
       [user],
     );

@@ -152,7 +152,7 @@ describe('hostile upstream mid-session (BAD_INPUTS G14)', () => {
       expect(r.stderr).toMatch(/FATAL: {2}/);
       expect(r.stderr).not.toContain('1111111111');
       await hostile.gateway.settled();
-      const { rows } = await gw.cp.store.pool.query<{ end_reason: string }>(`select end_reason from sessions where target = 'g14' order by started_at desc limit 1`);
+      const { rows } = await gw.cp.store.sql.query<{ end_reason: string }>(`select end_reason from sessions where target = 'g14' order by started_at desc limit 1`);
       expect(rows[0]?.end_reason).toBe('upstream-protocol-violation');
     } finally {
       await hostile.close();

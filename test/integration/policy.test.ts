@@ -86,7 +86,7 @@ describe('decisions through psql', () => {
     const r = await connect('alice', gw.database, ['-c', 'select 6 * 7']);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('42');
-    const { rows } = await gw.cp.store.pool.query<{ policy_rule: string; policy_version: string; read_only: boolean }>(
+    const { rows } = await gw.cp.store.sql.query<{ policy_rule: string; policy_version: string; read_only: boolean }>(
       `select policy_rule, policy_version, read_only from sessions where username = 'alice' order by started_at desc limit 1`,
     );
     expect(rows[0]).toMatchObject({ policy_rule: 'devs-read', read_only: true });

@@ -131,7 +131,7 @@ describe('upstream assigned at the first message', () => {
     await s.c.end();
     await gw.gateway.settled();
     expect(handedOut()).toBe(taken);
-    const { rows } = await gw.cp.store.pool.query(`select end_reason from sessions where username = 'dave' order by started_at desc limit 1`);
+    const { rows } = await gw.cp.store.sql.query(`select end_reason from sessions where username = 'dave' order by started_at desc limit 1`);
     expect(rows[0]?.end_reason).toBe('client-terminate');
   });
 
@@ -158,7 +158,7 @@ describe('upstream assigned at the first message', () => {
       expect(err?.code).toBe('28000');
       expect(err?.severity).toBe('FATAL');
       await gw.gateway.settled();
-      const { rows } = await gw.cp.store.pool.query(`select end_reason from sessions where username = 'dave' order by started_at desc limit 1`);
+      const { rows } = await gw.cp.store.sql.query(`select end_reason from sessions where username = 'dave' order by started_at desc limit 1`);
       expect(rows[0]?.end_reason).toBe('upstream-unavailable');
     } finally {
       await superuserQuery(cluster, `alter role ${gw.upstreamRole} login`);

@@ -73,7 +73,7 @@ select ssl from pg_stat_ssl where pid = pg_backend_pid();
     });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim().split('\n').filter((l) => !/^(BEGIN|CREATE|INSERT|COMMIT)/.test(l))).toEqual([String(major), '3', 't']);
-    const { rows } = await gw.cp.store.pool.query(`select auth_method from sessions where target = $1 order by started_at desc limit 1`, [`pg${major}`]);
+    const { rows } = await gw.cp.store.sql.query(`select auth_method from sessions where target = $1 order by started_at desc limit 1`, [`pg${major}`]);
     expect(rows[0]?.auth_method).toBe('scram-sha-256-plus');
   });
 

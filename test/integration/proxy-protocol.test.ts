@@ -71,7 +71,7 @@ describe('PROXY protocol v2 from a configured balancer', () => {
     expect((await c.until_('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
     c.end();
     await gw.gateway.settled();
-    const { rows } = await gw.cp.store.pool.query(`select client_addr as addr, client_port from sessions where username = 'far' order by started_at desc limit 1`);
+    const { rows } = await gw.cp.store.sql.query(`select client_addr as addr, client_port from sessions where username = 'far' order by started_at desc limit 1`);
     expect(rows[0]).toEqual({ addr: '203.0.113.7', client_port: 50_000 });
   });
 
@@ -97,7 +97,7 @@ describe('PROXY protocol v2 from a configured balancer', () => {
       expect(r.stderr).toBe('');
       expect(r.stdout.trim()).toBe('t');
       await gw.gateway.settled();
-      const { rows } = await gw.cp.store.pool.query(`select client_addr as addr, client_port from sessions where username = 'local-1' order by started_at desc limit 1`);
+      const { rows } = await gw.cp.store.sql.query(`select client_addr as addr, client_port from sessions where username = 'local-1' order by started_at desc limit 1`);
       expect(rows[0]?.addr).toBe('127.0.0.1');
       // psql's own port (the balancer's outbound port would be another), reported by HAProxy.
       expect(rows[0]?.client_port).toBeGreaterThan(0);

@@ -96,7 +96,7 @@ describe('psql through pgward', () => {
     const revoked = await psql(gw, 'bob', gw.database, live.token, ['-c', 'select 1']);
     expect(revoked.stderr).toContain('password authentication failed for user "bob"');
     await gw.gateway.settled();
-    const events = await gw.cp.store.pool.query(
+    const events = await gw.cp.store.sql.query(
       `select reason from auth_events where username = 'bob' and outcome = 'failure' order by id`,
     );
     expect(events.rows.length).toBeGreaterThanOrEqual(2);
@@ -125,7 +125,7 @@ describe('psql through pgward', () => {
     await psql(gw, 'alice', gw.database, token, ['-c', 'select 1'], { extra: { application_name: 'audit-check' } });
     await eventually(async () => {
       await gw.gateway.settled();
-      const s = await gw.cp.store.pool.query(
+      const s = await gw.cp.store.sql.query(
         `select username, target, upstream_role, auth_method, channel_binding, end_reason, tls_version
            from sessions where application_name = 'audit-check'`,
       );
@@ -171,7 +171,7 @@ describe('when things break', () => {
     expect((await psql(gw, 'alice', gw.database, token, ['-c', 'select 5'])).stdout.trim()).toBe('5');
     await eventually(async () => {
       await gw.gateway.settled();
-      const s = await gw.cp.store.pool.query(`select end_reason from sessions where end_reason = 'upstream-closed'`);
+      const s = await gw.cp.store.sql.query(`select end_reason from sessions where end_reason = 'upstream-closed'`);
       expect(s.rows).toHaveLength(1);
     });
   });
@@ -180,7 +180,7 @@ describe('when things break', () => {
     const other = await startTestGateway(inject('pgCluster'));
     const t = (await other.issue('erin')).token;
     expect((await psql(other, 'erin', other.database, t, ['-c', 'select 1'])).stdout.trim()).toBe('1');
-    await other.cp.store.pool.end();
+    await other.cp.store.close();
     const r = await psql(other, 'erin', other.database, t, ['-c', 'select 1']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('pgward cannot verify credentials right now');

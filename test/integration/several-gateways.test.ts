@@ -123,7 +123,7 @@ describe('behind HAProxy (Debian, TCP round robin)', () => {
       const t = await a.issue('dave');
       for (let i = 0; i < 4; i++) expect((await psql(via, 'dave', a.database, t.token, ['-c', 'select 1'])).stdout.trim()).toBe('1');
       await Promise.all([a.gateway.settled(), b.gateway.settled()]);
-      const { rows } = await a.cp.store.pool.query<{ gateway_id: string }>(`select distinct gateway_id from sessions where username = 'dave'`);
+      const { rows } = await a.cp.store.sql.query<{ gateway_id: string }>(`select distinct gateway_id from sessions where username = 'dave'`);
       expect(rows.map((r) => r.gateway_id).sort()).toEqual([a.config.gatewayId, b.config.gatewayId].sort());
 
       // Two cancels: with round robin, at least one lands on the other gateway.

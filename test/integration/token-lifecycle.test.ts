@@ -23,7 +23,7 @@ afterAll(async () => {
 /** The end reason of the user's newest session, once the gateway has recorded its end. */
 async function sessionEnd(g: TestGateway, user: string): Promise<string> {
   return eventually(async () => {
-    const { rows } = await g.cp.store.pool.query<{ end_reason: string | null }>(
+    const { rows } = await g.cp.store.sql.query<{ end_reason: string | null }>(
       `select end_reason from sessions where username = $1 order by started_at desc limit 1`,
       [user],
     );

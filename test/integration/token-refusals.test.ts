@@ -44,7 +44,7 @@ describe('workload identity: JWTs from an external issuer as cleartext passwords
     const r = await psql(gw, 'ci-deploy', gw.database, jwt, ['-c', 'select 40 + 2']);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('42');
-    const { rows } = await gw.cp.store.pool.query<{ auth_method: string }>(`select auth_method from sessions where username = 'ci-deploy'`);
+    const { rows } = await gw.cp.store.sql.query<{ auth_method: string }>(`select auth_method from sessions where username = 'ci-deploy'`);
     expect(rows.map((x) => x.auth_method)).toEqual(['workload-jwt']);
   });
 
