@@ -50,14 +50,17 @@ export const targetSchema = z
         assign: z.enum(['first-message', 'login']).default('first-message'),
         /**
          * Most upstream connections of one pool (target, role, database, read-only) at once;
-         * sessions beyond it wait in line for one (keep it under the server's max_connections).
+         * sessions beyond it wait in line for one. A pooled connection serves one session for
+         * that session's life, so this bounds the concurrent sessions of the pool: set it under
+         * the server's max_connections. The default only stops a runaway (the server's own
+         * limit, answered as 53300, usually comes first).
          */
-        max: z.number().int().min(1).max(10_000).default(100),
+        max: z.number().int().min(1).max(10_000).default(500),
         /** How long a session waits in line before it is refused (FATAL 53300). */
         waitTimeoutMs: z.number().int().positive().default(10_000),
       })
       .strict()
-      .default({ enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL', assign: 'first-message', max: 100, waitTimeoutMs: 10_000 }),
+      .default({ enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL', assign: 'first-message', max: 500, waitTimeoutMs: 10_000 }),
   })
   .strict();
 

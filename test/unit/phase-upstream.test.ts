@@ -1,0 +1,124 @@
+import { Duplex } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ResolvedTarget } from '../../src/gateway/context.js';
+import { UpstreamSource } from '../../src/gateway/phases/upstream.js';
+import type { Grant } from '../../src/policy/evaluate.js';
+import { PgError } from '../../src/protocol/errors.js';
+import { UpstreamBroker } from '../../src/upstream/broker.js';
+import type { UpstreamConnection } from '../../src/upstream/connector.js';
+import type { PoolOptions } from '../../src/upstream/pool.js';
+import { createLogger } from '../../src/util/logger.js';
+import type { Vault } from '../../src/vault/vault.js';
+
+const log = createLogger('silent');
+const brokers: UpstreamBroker[] = [];
+afterEach(() => {
+  for (const b of brokers.splice(0)) b.close();
+});
+
+const target: ResolvedTarget = {
+  name: 'app',
+  database: 'app',
+  databases: [],
+  role: 'app_rw',
+  endpoint: { host: '127.0.0.1', port: 1, tlsMode: 'disable', allowedAuth: ['scram-sha-256'], connectTimeoutMs: 1_000 },
+  pool: { enabled: true, min: 0, idleMs: 60_000, reset: 'DISCARD ALL', assign: 'first-message', max: 1, waitTimeoutMs: 50 },
+};
+const grant: Grant = {
+  kind: 'grant',
+  rule: 'r',
+  file: 'f.yaml',
+  target: 'app',
+  database: 'app',
+  role: 'app_ro',
+  forward: [],
+  replication: null,
+  session: { readOnly: false, maxDurationMs: null, idleTimeoutMs: null, detector: 'default' },
+  policyVersion: 1,
+};
+const noCredential = { get: async () => null } as unknown as Vault;
+
+function connection(pid: number): UpstreamConnection {
+  const socket = new Duplex({ read() {}, write: (_c, _e, cb) => cb() });
+  return {
+    socket: socket as unknown as UpstreamConnection['socket'],
+    parameters: [['server_version', '17.0']],
+    pid,
+    key: Buffer.alloc(4),
+    protocolMinor: 0,
+    leftover: Buffer.alloc(0),
+    tls: null,
+    authMethod: 'trust',
+    channelBound: false,
+  };
+}
+
+/** A broker whose pool for the grant already exists, with connections from `connect`. */
+function brokerWithPool(opts: Partial<PoolOptions> = {}) {
+  const broker = new UpstreamBroker(log);
+  brokers.push(broker);
+  let n = 0;
+  const pool = broker.pool({ target: 'app', role: 'app_ro', database: 'app', readOnly: false }, async () => connection(++n), {
+    min: 0,
+    idleMs: 60_000,
+    reset: 'DISCARD ALL',
+    max: 1,
+    waitTimeoutMs: 50,
+    ...opts,
+  });
+  return { broker, pool };
+}
+
+describe('upstream phase', () => {
+  it('bound at login while the pool has not yet seen what the server reports for these settings', async () => {
+    const { broker, pool } = brokerWithPool();
+    const plan = await new UpstreamSource(target, grant, { vault: noCredential, pools: broker }).plan();
+    expect(plan.kind).toBe('bound');
+    if (plan.kind !== 'bound') return;
+    expect(plan.pool).toBe(pool);
+    expect(plan.up.pid).toBe(1);
+    // ...and now it has: the next such session is deferred to its first message.
+    const next = await new UpstreamSource(target, grant, { vault: noCredential, pools: broker }).plan();
+    expect(next).toEqual({ kind: 'deferred', pool, parameters: [['server_version', '17.0']] });
+  });
+
+  it("assign: login always binds at login", async () => {
+    const { broker, pool } = brokerWithPool({ max: 5 });
+    pool.remember('[]', [['server_version', '17.0']]);
+    const atLogin = { ...target, pool: { ...target.pool, assign: 'login' as const } };
+    expect((await new UpstreamSource(atLogin, grant, { vault: noCredential, pools: broker }).plan()).kind).toBe('bound');
+  });
+
+  it('all connections busy past waitTimeoutMs: FATAL-ready 53300 that says so', async () => {
+    const { broker, pool } = brokerWithPool();
+    await pool.acquire();
+    const err = (await new UpstreamSource(target, grant, { vault: noCredential, pools: broker }).connect().catch((e: unknown) => e)) as PgError;
+    expect(err).toBeInstanceOf(PgError);
+    expect(err.code).toBe('53300');
+    expect(err.message).toBe('sorry, too many clients already for database "app"');
+    expect(err.detail).toMatch(/^All 1 upstream connections stayed busy/);
+  });
+
+  it('Ctrl-C while waiting in line: 57014, and the line is left', async () => {
+    const { broker, pool } = brokerWithPool({ waitTimeoutMs: 60_000 });
+    await pool.acquire();
+    const ctrlC = new AbortController();
+    const waiting = new UpstreamSource(target, grant, { vault: noCredential, pools: broker }).connect(ctrlC.signal).catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    expect(pool.waiting).toBe(1);
+    ctrlC.abort('cancel');
+    const err = (await waiting) as PgError;
+    expect(err.code).toBe('57014');
+    expect(pool.waiting).toBe(0);
+  });
+
+  it('no pooling (or replication): a fresh connection, which needs the vaulted credential', async () => {
+    const broker = new UpstreamBroker(log);
+    brokers.push(broker);
+    const unpooled = { ...target, pool: { ...target.pool, enabled: false } };
+    const err = (await new UpstreamSource(unpooled, grant, { vault: noCredential, pools: broker }).plan().catch((e: unknown) => e)) as PgError;
+    expect(err.code).toBe('08004');
+    expect(err.message).toBe('pgward has no credential for database "app"');
+    expect(broker.size).toBe(0);
+  });
+});
