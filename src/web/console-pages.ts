@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
-import { rolesOf, type Role } from './console-api.js';
+import { caller, type Role } from './api-route.js';
+import { rolesOf } from './console-api.js';
 import { esc, layout } from './html.js';
 import type { WebSession } from './session.js';
 
@@ -8,20 +9,40 @@ import type { WebSession } from './session.js';
  * Console pages: server-rendered shells, checked for the role on the server; their data
  * comes from the JSON API through /static/console.js (same-origin, CSRF header on changes).
  */
-export function registerConsolePages(
+export async function registerConsolePages(
+  app: FastifyInstance,
+  deps: { config: GatewayConfig },
+  session: (req: FastifyRequest) => WebSession | null,
+  html: (reply: FastifyReply, body: string, status?: number) => FastifyReply,
+): Promise<void> {
+  await app.register(async (pages) => registerPages(pages, deps, session, html));
+}
+
+/** The pages, in a scope of their own: one hook checks each page's config.role. */
+function registerPages(
   app: FastifyInstance,
   deps: { config: GatewayConfig },
   session: (req: FastifyRequest) => WebSession | null,
   html: (reply: FastifyReply, body: string, status?: number) => FastifyReply,
 ): void {
+  app.decorateRequest('webSession', null);
+  app.addHook('onRequest', async (req, reply) => {
+    const s = session(req);
+    if (!s) return reply.redirect(`/auth/login?next=${encodeURIComponent(req.url)}`);
+    const role = req.routeOptions.config.role ?? 'admin';
+    const roles = rolesOf(s.groups, deps.config);
+    if (role !== 'signed-in' && !roles.has(role)) {
+      return html(reply, layout('Not allowed', `<p role="alert">This page needs the ${esc(role)} role.</p>`, { user: s.user, csrf: s.csrf, roles }), 403);
+    }
+    req.webSession = s;
+  });
+  /** The page around a body, for the signed-in caller. */
+  const shell = (req: FastifyRequest, reply: FastifyReply, title: string, name: string, body: string): FastifyReply => {
+    const s = caller(req);
+    return html(reply, layout(title, body, { user: s.user, csrf: s.csrf, roles: rolesOf(s.groups, deps.config), page: name }));
+  };
   const page = (path: string, role: Role, title: string, name: string, body: string): void => {
-    app.get(path, async (req, reply) => {
-      const s = session(req);
-      if (!s) return reply.redirect(`/auth/login?next=${encodeURIComponent(req.url)}`);
-      const roles = rolesOf(s.groups, deps.config);
-      if (!roles.has(role)) return html(reply, layout('Not allowed', `<p role="alert">This page needs the ${esc(role)} role.</p>`, { user: s.user, csrf: s.csrf, roles }), 403);
-      return html(reply, layout(title, body, { user: s.user, csrf: s.csrf, roles, page: name }));
-    });
+    app.get(path, { config: { role } }, async (req, reply) => shell(req, reply, title, name, body));
   };
 
   page('/me', 'developer', 'My activity', 'me', `<h2>My sessions</h2><table id="my-sessions" class="data"></table><h2>My tokens</h2><table id="my-tokens" class="data"></table>`);
@@ -80,15 +101,8 @@ export function registerConsolePages(
 <select name="format"><option>jsonl</option><option>csv</option><option>ocsf</option></select> <button type="submit">Export</button></form>
 <p id="export-status" role="status"></p>`,
   );
-  app.get<{ Params: { id: string } }>('/audit/sessions/:id', async (req, reply) => {
-    const s = session(req);
-    if (!s) return reply.redirect(`/auth/login?next=${encodeURIComponent(req.url)}`);
-    const roles = rolesOf(s.groups, deps.config);
-    if (!roles.has('auditor')) return html(reply, layout('Not allowed', '<p role="alert">This page needs the auditor role.</p>', { user: s.user, csrf: s.csrf, roles }), 403);
-    return html(
-      reply,
-      layout('Session timeline', `<div id="session" data-id="${esc(req.params.id)}"></div><table id="timeline" class="data"></table>`, { user: s.user, csrf: s.csrf, roles, page: 'timeline' }),
-    );
-  });
+  app.get<{ Params: { id: string } }>('/audit/sessions/:id', { config: { role: 'auditor' } }, async (req, reply) =>
+    shell(req, reply, 'Session timeline', 'timeline', `<div id="session" data-id="${esc(req.params.id)}"></div><table id="timeline" class="data"></table>`),
+  );
   page('/audit/anomalies', 'auditor', 'Anomalies', 'anomalies', `<canvas id="chart" width="900" height="320"></canvas><h2>Recent</h2><table id="recent" class="data"></table>`);
 }

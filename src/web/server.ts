@@ -306,7 +306,7 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     session,
   );
   registerMetrics(app, deps.metrics);
-  registerConsolePages(app, { config: deps.config }, session, html);
+  await registerConsolePages(app, { config: deps.config }, session, html);
   app.decorate('apiRoutes', apiRoutes);
 
   return app;

@@ -141,6 +141,29 @@ describe('console API role and CSRF matrix (app.inject)', () => {
   });
 });
 
+describe('console pages (app.inject)', () => {
+  const PAGES: Array<[string, Access]> = [
+    ['/me', 'developer'],
+    ['/admin/policy', 'admin'],
+    ['/admin/sessions', 'admin'],
+    ['/admin/targets', 'admin'],
+    ['/admin/tokens', 'admin'],
+    ['/audit', 'auditor'],
+    [`/audit/sessions/${someId}`, 'auditor'],
+    ['/audit/anomalies', 'auditor'],
+  ];
+  it.each(PAGES)('%s: sign-in redirect, 403 without the %s role, the page with it', async (url, access) => {
+    const seen: string[] = [];
+    const want: string[] = [];
+    for (const who of ['nobody', 'developer', 'admin', 'auditor'] as const) {
+      const res = await call({ method: 'GET', url }, who, 'none');
+      seen.push(`${who}: ${res.statusCode}${res.statusCode === 302 ? ` ${res.headers['location']}` : ''}`);
+      want.push(`${who}: ${who === 'nobody' ? `302 /auth/login?next=${encodeURIComponent(url)}` : HOLDS[who].includes(access) ? 200 : 403}`);
+    }
+    expect(seen).toEqual(want);
+  });
+});
+
 describe('console API requests and responses', () => {
   it('checks access before the body: a malformed change is 401 or 403 to those without the right, 400 with issues to an admin', async () => {
     const bad = { method: 'POST' as const, url: '/api/policy/rollback', body: { version: 'one' } };
