@@ -1,6 +1,6 @@
 import { SocketMessageReader } from '../net/socket-reader.js';
 import { parseFields } from '../protocol/backend-messages.js';
-import { TxStatusByte } from '../protocol/constants.js';
+import { Be, TxStatusByte } from '../protocol/constants.js';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { queryMessage } from '../protocol/frontend-writer.js';
 import { backendLimits } from '../protocol/limits.js';
@@ -30,14 +30,13 @@ export async function runSimpleQuery(up: UpstreamConnection, sql: string, timeou
     let error: UpstreamQueryError | null = null;
     for (;;) {
       const f = await reader.message();
-      const type = String.fromCharCode(f.type);
-      if (type === 'S') {
+      if (f.type === Be.ParameterStatus) {
         const nul = f.body.indexOf(0);
         parameters.push([f.body.toString('utf8', 0, nul), f.body.toString('utf8', nul + 1, f.body.length - 1)]);
-      } else if (type === 'E') {
+      } else if (f.type === Be.ErrorResponse) {
         const e = parseFields(f.body);
         error ??= new UpstreamQueryError(e.code, e.message);
-      } else if (type === 'Z') {
+      } else if (f.type === Be.ReadyForQuery) {
         if (error) throw error;
         return { parameters, status: String.fromCharCode(f.body[0] ?? TxStatusByte.Idle) };
       }
