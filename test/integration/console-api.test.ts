@@ -216,6 +216,32 @@ describe('console API requests and responses', () => {
     expect(events.filter((e) => e.kind === 'statements').every((e) => e.payload === null)).toBe(true);
   });
 
+  it('ends a session that runs on another gateway: the kill goes out as a notice and its owner ends it', async () => {
+    const other = await startTestGateway(inject('pgCluster'), {}, { share: gw });
+    try {
+      const ca = await readFile(gw.caPath, 'utf8');
+      const { token } = await gw.issue('erin');
+      const c = new pg.Client({ host: other.host, port: other.port, user: 'erin', password: token, database: gw.database, ssl: { ca, servername: 'localhost' } });
+      c.on('error', () => undefined);
+      await c.connect();
+      const running = c.query('select pg_sleep(30)').then(
+        () => 'finished',
+        (err: Error) => err.message,
+      );
+      const id = await vi.waitFor(() => {
+        const s = other.gateway.sessions.list().find((x) => x.user === 'erin');
+        if (!s) throw new Error('no session of erin yet');
+        return s.id;
+      }, { timeout: 20_000 });
+      const res = await call({ method: 'POST', url: `/api/sessions/${id}/kill`, body: {} }, 'admin', 'right');
+      expect(res.json()).toEqual({ killed: id, local: false });
+      expect(await running).toBe('terminating connection: terminated by administrator bob');
+      await c.end().catch(() => undefined);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('describes each route with its request and response schemas in OpenAPI 3.1', async () => {
     const doc = (await call({ method: 'GET', url: '/api/openapi.json' }, 'developer', 'none')).json() as {
       openapi: string;
