@@ -7,65 +7,11 @@ import { FrameScanner, Verdict } from '../protocol/frame-scanner.js';
 import { backendLimits, frontendLimits } from '../protocol/limits.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import type { RelayObserver } from './observer.js';
-import { RelayPhase, type IllegalPhaseTransition, type RelayPhaseName } from './relay-phase.js';
+import { RelayPhase, type RelayPhaseName } from './relay-phase.js';
+import type { EndReason, RelayOptions, RelayStats } from './relay-types.js';
 import { StatementBlocker } from './statement-blocker.js';
 
-export type EndReason =
-  | 'client-terminate'
-  | 'client-closed'
-  | 'upstream-closed'
-  | 'client-protocol-violation'
-  | 'upstream-protocol-violation'
-  | 'killed'
-  | 'token-expired'
-  | 'token-revoked'
-  | 'max-duration'
-  | 'idle-timeout'
-  | 'detector'
-  | 'shutdown'
-  | 'upstream-unavailable';
-
-export interface RelayStats {
-  bytesFromClient: number;
-  bytesToClient: number;
-  messagesFromClient: number;
-  rowsToClient: number;
-}
-
-/** An upstream connection handed to a relay that started without one. */
-export interface BoundUpstream {
-  socket: Duplex;
-  /** Bytes read past the upstream's last ReadyForQuery. */
-  leftover: Buffer;
-  /** What the server reports now; differences from what the client was told are sent on. */
-  parameters: ReadonlyArray<readonly [string, string]>;
-}
-
-export interface RelayOptions {
-  maxMessageBytes: number;
-  /** A client message left unfinished this long ends the session (no deadline when absent). */
-  messageStallMs?: number | undefined;
-  /** Bytes each side sent before the relay took over (e.g. pipelined after startup). */
-  clientLeftover?: Buffer;
-  upstreamLeftover?: Buffer;
-  /** Sees every statement and cycle; may block a statement or end the session. */
-  observer?: RelayObserver | undefined;
-  /** The ParameterStatus values the client was given at the start (client_encoding among them). */
-  parameters?: ReadonlyArray<readonly [string, string]> | undefined;
-  /**
-   * With no upstream at construction: called at the client's first message to get one. The
-   * client waits (paused) meanwhile; a rejection ends the session with its FATAL.
-   */
-  bindUpstream?: (() => Promise<BoundUpstream>) | undefined;
-  /** After a deferred upstream got the bytes that waited for it (a cancel asked meanwhile goes now). */
-  onBound?: (() => void) | undefined;
-  /** Leave the upstream connection open at the end when it is idle and clean (pooling). */
-  keepUpstream?: boolean | undefined;
-  /** reusable: the upstream connection was detached idle, outside any transaction. */
-  onEnd(reason: EndReason, detail?: string, reusable?: boolean): void;
-  /** A bug: the relay was asked to move between phases that cannot follow each other (thrown instead under tests). */
-  onIllegalTransition?: ((err: IllegalPhaseTransition) => void) | undefined;
-}
+export type { BoundUpstream, EndReason, RelayOptions, RelayStats } from './relay-types.js';
 
 /**
  * Pumps whole frames both ways. Chunks are forwarded as views of what was read, with
