@@ -14,6 +14,29 @@ export interface DescribedRoute {
 export const openApiPath = (url: string): string => url.replace(/:(\w+)/g, '{$1}');
 
 type JsonObject = Record<string, unknown>;
+
+/**
+ * Route schemas are JSON Schema draft 7 (what fastify's Ajv validates); OpenAPI 3.1 speaks
+ * 2020-12. The one difference our schemas can hold is the tuple: draft 7's array-form
+ * `items` plus `additionalItems` is 2020-12's `prefixItems` plus `items`.
+ */
+export function toDraft2020(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(toDraft2020);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: JsonObject = {};
+  const o = schema as JsonObject;
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'items' && Array.isArray(v)) {
+      out['prefixItems'] = v.map(toDraft2020);
+      if ('additionalItems' in o) out['items'] = toDraft2020(o['additionalItems']);
+    } else if (k === 'additionalItems' && Array.isArray(o['items'])) {
+      continue;
+    } else {
+      out[k] = toDraft2020(v);
+    }
+  }
+  return out;
+}
 const objectProperties = (s: unknown): Array<[string, JsonObject, boolean]> => {
   const o = (s ?? {}) as { properties?: Record<string, JsonObject>; required?: string[] };
   return Object.entries(o.properties ?? {}).map(([name, schema]) => [name, schema, o.required?.includes(name) ?? false]);
@@ -50,7 +73,7 @@ function operation(r: DescribedRoute): JsonObject {
 /** The console API as OpenAPI 3.1, built from the routes' own schemas and access config. */
 export function openApiDocument(publicUrl: string, routes: readonly DescribedRoute[]): JsonObject {
   const paths: Record<string, Record<string, JsonObject>> = {};
-  for (const r of routes) (paths[openApiPath(r.url)] ??= {})[r.method.toLowerCase()] = operation(r);
+  for (const r of routes) (paths[openApiPath(r.url)] ??= {})[r.method.toLowerCase()] = toDraft2020(operation(r)) as JsonObject;
   return {
     openapi: '3.1.0',
     info: { title: 'pgward console API', version: '1' },

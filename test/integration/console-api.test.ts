@@ -255,6 +255,9 @@ describe('console API requests and responses', () => {
     const live = doc.paths['/api/sessions/live']!['get']!.responses['200']!.content!['application/json']!.schema as { items: { properties: Record<string, { format?: string }> } };
     expect(Object.keys(live.items.properties)).toContain('clientAddr');
     expect(live.items.properties['startedAt']!.format).toBe('date-time');
+    // JSON Schema 2020-12, as OpenAPI 3.1 requires: a tuple is prefixItems, not draft 7's items array.
+    const decision = JSON.stringify(doc.paths['/api/policy/dry-run']!['post']!.responses['200']!.content!['application/json']!.schema);
+    expect(decision).toContain('"prefixItems":[{"type":"string"},{"type":"string"}],"items":false');
     for (const [path, ops] of Object.entries(doc.paths)) for (const [m, op] of Object.entries(ops)) expect([path, m, op.responses['200']?.content]).not.toEqual([path, m, undefined]);
   });
 
