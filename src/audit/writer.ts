@@ -143,7 +143,7 @@ export class AuditWriter {
   /** Writes or spools one batch; false only when it gave up and put the batch back (closing, no spool, store down). */
   private async write(batch: string[]): Promise<boolean> {
     // Once anything is spooled, later batches queue behind it so order on disk is kept.
-    if (this.spoolDir && this.spooled > 0) {
+    if (this.spoolDir && this.spooledBatches > 0) {
       await this.spool(batch);
       return true;
     }
@@ -217,7 +217,12 @@ export class AuditWriter {
     );
   }
 
-  private spooled = 0;
+  /**
+   * Batches in the spool file. Changed only under the file lock, together with the file,
+   * so a batch spooled while a replay runs is never forgotten when the replay empties it
+   * (the next batch would then overtake it).
+   */
+  private spooledBatches = 0;
   /** Spool appends and the replay's rewrite never interleave. */
   private fileLock: Promise<unknown> = Promise.resolve();
   private locked<T>(op: () => Promise<T>): Promise<T> {
@@ -234,8 +239,7 @@ export class AuditWriter {
 
   /** Appends a batch to the local spool (fsynced) and schedules delivery. */
   private async spool(batch: string[]): Promise<void> {
-    this.spooled += batch.length;
-    await this.locked(async () => {
+    const spooled = await this.locked(async () => {
       await mkdir(this.spoolDir!, { recursive: true, mode: 0o700 });
       const fh = await open(this.spoolFile, 'a', 0o600);
       try {
@@ -244,8 +248,9 @@ export class AuditWriter {
       } finally {
         await fh.close();
       }
+      return ++this.spooledBatches;
     });
-    this.log.warn({ event: 'audit_spooled', events: batch.length, spooled: this.spooled }, 'audit events kept in the local spool until the store is back');
+    this.log.warn({ event: 'audit_spooled', events: batch.length, spooledBatches: spooled }, 'audit events kept in the local spool until the store is back');
     this.scheduleReplay();
   }
 
@@ -271,7 +276,7 @@ export class AuditWriter {
       try {
         text = await readFile(this.spoolFile, 'utf8');
       } catch {
-        this.spooled = 0;
+        this.spooledBatches = 0;
         return;
       }
       const left: string[] = [];
@@ -306,8 +311,8 @@ export class AuditWriter {
       const tmp = `${this.spoolFile}.tmp`;
       await writeFile(tmp, left.length ? left.join('\n') + '\n' : '', { mode: 0o600 });
       await rename(tmp, this.spoolFile);
+      this.spooledBatches = left.length;
       if (left.length === 0) {
-        this.spooled = 0;
         if (delivered > 0) this.log.info({ event: 'audit_spool_delivered', events: delivered }, 'spooled audit events delivered');
       } else this.scheduleReplay();
     }).finally(() => {

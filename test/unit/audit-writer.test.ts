@@ -133,6 +133,40 @@ describe('AuditWriter batches', () => {
   });
 });
 
+describe('AuditWriter spool order', () => {
+  it('a batch spooled while a replay runs stays ahead of later batches', async () => {
+    const dir = await spoolDir();
+    const { sink, down } = recording();
+    let open: () => void = () => undefined;
+    let gate: Promise<void> | null = null;
+    const gated: AuditSink = { insertEvents: async (doc) => ((await gate), sink.insertEvents(doc)), rejectedAsData: sink.rejectedAsData };
+    const w = new AuditWriter(gated, createLogger('silent'), { batch: 20, replayMs: 60_000 }, dir);
+    const id = randomUUID();
+    const append = (from: number): void => {
+      for (let i = from; i < from + 20; i++) w.append(id, 'gina', 'statement', { i });
+    };
+    down.value = true;
+    append(0);
+    await w.flush();
+    // The store is back, and a replay is delivering the spool when the next batch comes.
+    down.value = false;
+    gate = new Promise((r) => (open = r));
+    const replay = w.replay();
+    append(20);
+    const spooling = w.flush();
+    open();
+    await replay;
+    await spooling;
+    append(40);
+    await w.flush();
+    // Events 21-40 wait in the spool, so 41-60 wait behind them rather than overtaking.
+    expect((await stored(id)).map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    await w.replay();
+    expect(await intactChain(id)).toBe(60);
+    await w.close();
+  });
+});
+
 describe('AuditWriter and what the store refuses', () => {
   it('stores a value containing NUL with the NUL written as \\u0000, its hash intact', async () => {
     const { sink } = recording();
