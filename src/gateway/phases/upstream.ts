@@ -99,7 +99,7 @@ export class UpstreamSource {
     const { target, grant } = this;
     let password: string | null;
     try {
-      password = await this.ports.vault.get(target.name, grant.role);
+      password = await vaultSecret(this.ports.vault, target.name, grant.role);
     } catch (err) {
       throw controlPlaneDown(err);
     }
@@ -122,6 +122,26 @@ export class UpstreamSource {
       });
     }
   }
+}
+
+/** Lookups under way, per vault: a burst of dials for one role asks the store once. */
+const lookups = new WeakMap<Vault, Map<string, Promise<string | null>>>();
+
+/**
+ * The vaulted credential of (target, role). Concurrent lookups share one query (a burst of
+ * first messages each dialling must not queue hundreds of identical lookups on the store's
+ * small login pool); nothing is kept once it is answered, so a rotated secret is read next time.
+ */
+function vaultSecret(vault: Vault, target: string, role: string): Promise<string | null> {
+  let pending = lookups.get(vault);
+  if (!pending) lookups.set(vault, (pending = new Map()));
+  const key = `${target}\0${role}`;
+  let lookup = pending.get(key);
+  if (!lookup) {
+    lookup = vault.get(target, role).finally(() => pending.delete(key));
+    pending.set(key, lookup);
+  }
+  return lookup;
 }
 
 /**
