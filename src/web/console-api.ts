@@ -14,7 +14,7 @@ import { registerAdminRoutes } from './console-api-admin.js';
 import { registerAuditRoutes } from './console-api-audit.js';
 import { registerPolicyRoutes } from './console-api-policy.js';
 import { openApiDocument, type DescribedRoute } from './openapi.js';
-import type { WebSession } from './session.js';
+import { csrfMatches, type WebSession } from './session.js';
 
 export type { Role } from './api-route.js';
 
@@ -90,7 +90,7 @@ export async function registerConsoleApi(app: FastifyInstance, deps: ConsoleDeps
       if (role === undefined || (role !== 'signed-in' && !rolesOf(s.groups, deps.config).has(role))) {
         return reply.code(403).send({ error: `this needs the ${role ?? 'unknown'} role` });
       }
-      if (csrf && req.headers['x-csrf-token'] !== s.csrf) return reply.code(403).send({ error: 'missing or wrong CSRF token' });
+      if (csrf && !csrfMatches(s, req.headers['x-csrf-token'])) return reply.code(403).send({ error: 'missing or wrong CSRF token' });
       req.webSession = s;
     });
 

@@ -22,7 +22,7 @@ import { registerConsolePages } from './console-pages.js';
 import { openApiPath } from './openapi.js';
 import { connectLines, type PgEndpoint } from './connect-lines.js';
 import { developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
-import { LOGIN_COOKIE, newCsrf, safeNext, SealedCookies, SESSION_COOKIE, type WebSession } from './session.js';
+import { csrfMatches, LOGIN_COOKIE, newCsrf, safeNext, SealedCookies, SESSION_COOKIE, type WebSession } from './session.js';
 
 export interface WebDeps {
   config: GatewayConfig;
@@ -107,7 +107,7 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   };
   /** State changes need the session's CSRF value in the form, as well as the cookie. */
   const checkCsrf = (s: WebSession, body: unknown): boolean =>
-    typeof body === 'object' && body !== null && (body as Record<string, unknown>)['csrf'] === s.csrf;
+    typeof body === 'object' && body !== null && csrfMatches(s, (body as Record<string, unknown>)['csrf']);
 
   app.get('/health', async () => ({ ok: true }));
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Vault } from '../vault/vault.js';
 
@@ -44,6 +44,14 @@ export class SealedCookies {
 }
 
 export const newCsrf = (): string => randomBytes(18).toString('base64url');
+
+/** Whether a request carried the session's CSRF token (compared in constant time). */
+export function csrfMatches(s: WebSession, given: unknown): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(s.csrf);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 /** Only same-site relative paths: never an open redirect. */
 export function safeNext(next: unknown): string {
