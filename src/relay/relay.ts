@@ -245,6 +245,8 @@ export class Relay {
       },
       (err: unknown) => {
         this.pendingToUpstream = [];
+        // The client left while it waited: there is nobody to tell.
+        if (this.phase.is('ended')) return;
         const e = err instanceof PgError ? err : new PgError(SqlState.connectionFailure, 'pgward could not connect to the server');
         this.kill('upstream-unavailable', e.message, e.code);
       },

@@ -121,4 +121,19 @@ describe('upstream phase', () => {
     expect(err.message).toBe('pgward has no credential for database "app"');
     expect(broker.size).toBe(0);
   });
+
+  it('dials at the same moment share one vault lookup', async () => {
+    const broker = new UpstreamBroker(log);
+    brokers.push(broker);
+    let lookups = 0;
+    const vault = { get: async () => (lookups++, null) } as unknown as Vault;
+    const unpooled = { ...target, pool: { ...target.pool, enabled: false } };
+    const plans = Array.from({ length: 5 }, () => new UpstreamSource(unpooled, grant, { vault, pools: broker }).plan().catch((e: unknown) => e));
+    const errs = (await Promise.all(plans)) as PgError[];
+    expect(errs.map((e) => e.code)).toEqual(['08004', '08004', '08004', '08004', '08004']);
+    expect(lookups).toBe(1);
+    // Nothing is kept: the next dial asks again (a rotated secret is read).
+    await new UpstreamSource(unpooled, grant, { vault, pools: broker }).plan().catch(() => undefined);
+    expect(lookups).toBe(2);
+  });
 });
