@@ -169,4 +169,28 @@ describe('live session (over socket pairs)', () => {
     expect(pool!.waiting).toBe(0);
     expect(s.ports.sessions.size).toBe(0);
   });
+
+  it('deferred: a client that leaves while waiting in line gives up its place', async () => {
+    let pool: ReturnType<UpstreamBroker['pool']> | null = null;
+    const up = await pair();
+    const s = await session(async (broker) => {
+      pool = broker.pool({ target: 'app', role: 'app_ro', database: 'app', readOnly: false }, async () => connection(up.server), {
+        min: 0,
+        idleMs: 60_000,
+        reset: 'DISCARD ALL',
+        max: 1,
+        waitTimeoutMs: 60_000,
+      });
+      await pool.acquire();
+      return { kind: 'deferred', pool, parameters: [] };
+    });
+    await s.from.until('Z');
+    s.client.write(msg('Q', 'select 1\0'));
+    await vi.waitFor(() => expect(pool!.waiting).toBe(1));
+    s.client.destroy();
+    await vi.waitFor(() => expect(pool!.waiting).toBe(0));
+    expect(s.ports.sessions.size).toBe(0);
+    await Promise.all([...s.ports.pending]);
+    expect(s.ended).toEqual([{ id: 'sess-1', endReason: 'client-closed' }]);
+  });
 });
