@@ -1,5 +1,12 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { EVENTUALLY_TIMEOUT_MS } from './eventually.js';
+
+/**
+ * How long a read waits for the gateway by default: generous, because it only matters when
+ * the answer never comes (the test fails then), and a loaded machine can be slow to answer.
+ */
+const WAIT_MS = EVENTUALLY_TIMEOUT_MS;
 
 export interface BackendMessage {
   type: string;
@@ -119,7 +126,7 @@ export class RawClient {
     }
   }
 
-  async byte(timeoutMs = 5_000): Promise<string | null> {
+  async byte(timeoutMs = WAIT_MS): Promise<string | null> {
     await this.until(() => this.buf.length >= 1, timeoutMs);
     if (this.buf.length === 0) return null;
     const b = String.fromCharCode(this.buf[0]!);
@@ -144,7 +151,7 @@ export class RawClient {
   }
 
   /** The next whole message, or null if the gateway closed or went quiet first. */
-  async next(timeoutMs = 5_000): Promise<BackendMessage | null> {
+  async next(timeoutMs = WAIT_MS): Promise<BackendMessage | null> {
     const complete = (): boolean => this.buf.length >= 5 && this.buf.length >= 1 + this.buf.readUInt32BE(1);
     await this.until(complete, timeoutMs);
     if (!complete()) return null;
@@ -155,7 +162,7 @@ export class RawClient {
   }
 
   /** Messages up to and including one of the given types (or until close). */
-  async until_(types: string, timeoutMs = 5_000): Promise<BackendMessage[]> {
+  async until_(types: string, timeoutMs = WAIT_MS): Promise<BackendMessage[]> {
     const out: BackendMessage[] = [];
     for (;;) {
       const m = await this.next(timeoutMs);
@@ -166,19 +173,19 @@ export class RawClient {
   }
 
   /** The FATAL/ERROR the gateway sent next, as fields. */
-  async error(timeoutMs = 5_000): Promise<Record<string, string> | null> {
+  async error(timeoutMs = WAIT_MS): Promise<Record<string, string> | null> {
     const msgs = await this.until_('E', timeoutMs);
     const e = msgs.find((m) => m.type === 'E');
     return e ? fields(e.body) : null;
   }
 
   /** True when the gateway closed without sending a single byte. */
-  async closedSilently(timeoutMs = 5_000): Promise<boolean> {
+  async closedSilently(timeoutMs = WAIT_MS): Promise<boolean> {
     await this.until(() => false, timeoutMs);
     return this.closed && this.buf.length === 0;
   }
 
-  async waitClosed(timeoutMs = 5_000): Promise<boolean> {
+  async waitClosed(timeoutMs = WAIT_MS): Promise<boolean> {
     await this.until(() => false, timeoutMs);
     return this.closed;
   }

@@ -2,8 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ScramClientExchange } from '../../src/auth/scram-client.js';
+import { runningCount, untilRunning } from '../harness/activity.js';
 import { psql } from '../harness/clients.js';
-import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { eventually } from '../harness/eventually.js';
+import { startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
 import { fields, GSSENC_REQUEST, int32, message, RawClient, SSL_REQUEST, startupPacket } from '../harness/raw-client.js';
 
 /**
@@ -123,7 +125,7 @@ describe('A: pre-startup framing', () => {
 
   it('A8 idle after connect: closed silently at the startup deadline', async () => {
     const c = await RawClient.connect(gw.port);
-    expect(await c.closedSilently(6_000)).toBe(true);
+    expect(await c.closedSilently()).toBe(true);
   });
 
   it('A9 an HTTP request: silent close', async () => {
@@ -352,7 +354,7 @@ describe('D: authentication', () => {
 
   it('D6 never answering the SASL request: closed at the deadline, nothing sent', async () => {
     const c = await scramStart();
-    expect(await c.closedSilently(6_000)).toBe(true);
+    expect(await c.closedSilently()).toBe(true);
   });
 
   it('D9 no initial response: an empty SASLContinue, then the client-first', async () => {
@@ -462,15 +464,14 @@ describe('E: cancel requests', () => {
       x.write(Buffer.concat([int32(12 + k.length), int32(80877102), int32(pid), k]));
       expect(await x.closedSilently()).toBe(true);
     };
-    c.write(message('Q', 'select pg_sleep(1.5)\0'));
-    await new Promise((r) => setTimeout(r, 300));
+    // One long statement: still running after the short key, cancelled by the whole one.
+    const sql = "select pg_sleep(30), 'long keys'";
+    c.write(message('Q', `${sql}\0`));
+    await untilRunning(inject('pgCluster'), sql, pwGw.upstreamRole);
     await cancel(key.subarray(0, 4));
-    const uncancelled = await c.until_('Z');
-    expect(uncancelled.some((m) => m.type === 'E')).toBe(false);
-    c.write(message('Q', 'select pg_sleep(30)\0'));
-    await new Promise((r) => setTimeout(r, 300));
+    expect(await runningCount(inject('pgCluster'), sql, pwGw.upstreamRole)).toBe(1);
     await cancel(key);
-    const msgs = await c.until_('Z', 10_000);
+    const msgs = await c.until_('Z');
     const err = msgs.find((m) => m.type === 'E');
     expect(err && fields(err.body)['C']).toBe('57014');
     c.end();
@@ -565,7 +566,16 @@ describe('F: the relayed session', () => {
     expect(inTx.at(-1)!.body.toString()).toBe('T');
     c.end();
     await c.waitClosed();
-    await new Promise((r) => setTimeout(r, 300));
+    // No upstream connection is left inside that transaction, pooled or not.
+    await eventually(async () => {
+      const { rows } = await superuserQuery(
+        inject('pgCluster'),
+        `select count(*)::int as n from pg_stat_activity where usename = $1 and state like 'idle in transaction%'`,
+        'postgres',
+        [pwGw.upstreamRole],
+      );
+      expect(rows[0].n).toBe(0);
+    });
     const r = await psql(pwGw, 'alice', pwGw.database, pwToken, ['-c', 'select count(*) from eof_t']);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('0');
@@ -644,13 +654,20 @@ describe('the rest of BAD_INPUTS, over raw sockets', () => {
     old.c.write(message('X', Buffer.alloc(0)));
     expect(await old.c.waitClosed()).toBe(true);
     const next = await sessionWithKey();
-    next.c.write(message('Q', 'select pg_sleep(1)\0'));
-    await new Promise((r) => setTimeout(r, 200));
-    const x = await RawClient.connect(pwGw.port);
-    x.write(Buffer.concat([int32(16), int32(80877102), int32(old.pid), old.key]));
-    expect(await x.closedSilently()).toBe(true);
+    const sql = "select pg_sleep(30), 'E10'";
+    next.c.write(message('Q', `${sql}\0`));
+    await untilRunning(inject('pgCluster'), sql, pwGw.upstreamRole);
+    const cancelWith = async (pid: number, key: Buffer): Promise<void> => {
+      const x = await RawClient.connect(pwGw.port);
+      x.write(Buffer.concat([int32(16), int32(80877102), int32(pid), key]));
+      expect(await x.closedSilently()).toBe(true);
+    };
+    await cancelWith(old.pid, old.key);
+    expect(await runningCount(inject('pgCluster'), sql, pwGw.upstreamRole)).toBe(1);
+    // The live session's own key still works.
+    await cancelWith(next.pid, next.key);
     const reply = await next.c.until_('Z');
-    expect(reply.some((m) => m.type === 'E')).toBe(false);
+    expect(reply.find((m) => m.type === 'E') && fields(reply.find((m) => m.type === 'E')!.body)['C']).toBe('57014');
     next.c.end();
   });
 
@@ -667,9 +684,7 @@ describe('the rest of BAD_INPUTS, over raw sockets', () => {
   it('F5 a Query that claims 500 kB and then stalls: cut off at limits.messageStallMs with FATAL 08P01', async () => {
     const c = await session();
     c.write(Buffer.concat([Buffer.from('Q'), int32(500_000), Buffer.from('select ')]));
-    const t0 = Date.now();
     await expectFatal(c, '08P01', 'terminating connection: incomplete message from client');
-    expect(Date.now() - t0).toBeLessThan(3_000);
     await stillServes();
   });
 
@@ -736,7 +751,7 @@ describe('the rest of BAD_INPUTS, over raw sockets', () => {
 describe('D32 brute force', () => {
   it('failures for one user are answered later and later, the right token is not delayed; an address over its budget is refused', async () => {
     const cluster = inject('pgCluster');
-    const g = await startTestGateway(cluster, { auth: { method: 'password', throttle: { window: '30s', perAddress: 6, perUser: 3, maxDelayMs: 1_500 } } });
+    const g = await startTestGateway(cluster, { auth: { method: 'password', throttle: { window: '60s', perAddress: 9, perUser: 3, maxDelayMs: 1_500 } } });
     try {
       const good = (await g.issue('bob')).token;
       const attempt = async (user: string, secret: string): Promise<{ ms: number; err: Record<string, string> | null }> => {
@@ -747,24 +762,26 @@ describe('D32 brute force', () => {
         const first = await c.next();
         if (first?.type === 'E') return { ms: Date.now() - t0, err: fields(first.body) };
         c.write(message('p', `${secret}\0`));
-        const msgs = await c.until_('ZE', 5_000);
+        const msgs = await c.until_('ZE');
         c.end();
         const e = msgs.find((m) => m.type === 'E');
         return { ms: Date.now() - t0, err: e ? fields(e.body) : null };
       };
       const wrong: number[] = [];
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 8; i++) {
         const r = await attempt('bob', 'not-the-token');
         expect(r.err?.['C']).toBe('28P01');
         wrong.push(r.ms);
       }
-      // Three free, then 100 ms, then 200 ms: each further guess costs more.
+      // Three free, then 100, 200, 400, 800 ms and the 1.5 s cap: each further guess costs more.
       expect(wrong[3]).toBeGreaterThanOrEqual(95);
       expect(wrong[4]).toBeGreaterThanOrEqual(195);
+      expect(wrong[7]).toBeGreaterThanOrEqual(1_495);
       const right = await attempt('bob', good);
       expect(right.err).toBeNull();
-      expect(right.ms).toBeLessThan(wrong[4]!);
-      // A sixth failure from this address: now even the right token is refused, before any secret is asked.
+      // Not held back: quicker than the capped failure (a margin of the whole 1.5 s delay).
+      expect(right.ms).toBeLessThan(wrong[7]!);
+      // A ninth failure from this address: now even the right token is refused, before any secret is asked.
       expect((await attempt('carol', 'nope')).err?.['C']).toBe('28P01');
       const refused = await attempt('bob', good);
       expect(refused.err).toMatchObject({ S: 'FATAL', C: '28000', M: 'too many failed login attempts from this address' });
