@@ -169,6 +169,22 @@ describe('upstream pool with a maximum and a wait line', () => {
     expect(p.total).toBe(0);
   });
 
+  it('closed (its target changed) while sessions wait: each of them gets a fresh connection of its own', async () => {
+    const { p, opened } = pool({ max: 1 });
+    const a = await p.acquire();
+    const waiting = [p.acquire(), p.acquire()];
+    await settle();
+    p.close();
+    const got = await Promise.all(waiting);
+    expect(got.map((g) => g.up.pid).sort()).toEqual([2, 3]);
+    expect(opened()).toBe(3);
+    // Returned to a closed pool, connections are closed, not kept.
+    p.release(a.up, true);
+    await settle();
+    expect(a.up.socket.destroyed).toBe(true);
+    expect(p.size).toBe(0);
+  });
+
   it('keeps min idle connections without exceeding max', async () => {
     const { p } = pool({ min: 5, max: 2 });
     await settle();
