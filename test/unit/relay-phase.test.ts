@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IllegalPhaseTransition, RelayPhase, canMove } from '../../src/relay/relay-phase.js';
-import { Relay, type EndReason } from '../../src/relay/relay.js';
+import { Relay, type BoundUpstream, type EndReason } from '../../src/relay/relay.js';
 import type { RelayObserver } from '../../src/relay/observer.js';
 import { FakeSocket, msg, types } from '../harness/socket-pair.js';
 
@@ -105,5 +105,33 @@ describe('a relay through its phases', () => {
     s.upstream.emit('data', Buffer.concat([msg('C', 'SELECT 1\0'), ready('I')]));
     await Promise.resolve();
     expect(s.ends.map((e) => e.reason)).toEqual(['shutdown']);
+  });
+
+  it('a drain asked while the upstream is being bound holds until the waiting statement is answered', async () => {
+    const client = new FakeSocket();
+    const upstream = new FakeSocket();
+    let bound!: (u: BoundUpstream) => void;
+    const ends: EndReason[] = [];
+    const relay = new Relay(client.asDuplex, null, {
+      maxMessageBytes: 1 << 20,
+      keepUpstream: true,
+      bindUpstream: () => new Promise<BoundUpstream>((r) => (bound = r)),
+      onEnd: (reason) => ends.push(reason),
+    });
+    relay.start();
+    expect(relay.phaseName).toBe('unbound');
+    client.emit('data', query('select 1'));
+    expect(relay.phaseName).toBe('binding');
+    relay.endWhenIdle('terminating connection: drain');
+    expect(relay.phaseName).toBe('draining');
+    bound({ socket: upstream.asDuplex, leftover: Buffer.alloc(0), parameters: [] });
+    await new Promise((r) => setImmediate(r));
+    // Bound, still draining: the waiting statement went upstream.
+    expect(relay.phaseName).toBe('draining');
+    expect(upstream.bytes.equals(query('select 1'))).toBe(true);
+    upstream.emit('data', Buffer.concat([msg('C', 'SELECT 1\0'), ready('I')]));
+    await Promise.resolve();
+    expect(ends).toEqual(['shutdown']);
+    expect(types(client.bytes)).toBe('CZE');
   });
 });
