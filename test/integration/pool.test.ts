@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { psql } from '../harness/clients.js';
+import { eventually } from '../harness/eventually.js';
 import { startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
 
 let gw: TestGateway;
@@ -32,11 +33,23 @@ afterAll(async () => {
   await gw?.close();
 });
 
+interface PoolView {
+  size: number;
+  total: number;
+  handedOut: number;
+}
+const pools = (): PoolView[] => [...(gw.gateway as unknown as { ctx: { pools: { values(): Iterable<PoolView> } } }).ctx.pools.values()];
+
+/** Every pool at rest: no connection handed out, being reset, or being opened. */
+async function poolsAtRest(): Promise<void> {
+  await eventually(() => expect(pools().map((p) => p.total - p.size)).toEqual(pools().map(() => 0)));
+}
+
 const q = async (user: string, sql: string, extra: Record<string, string> = {}): Promise<string[]> => {
   const r = await psql(gw, user, gw.database, tokens[user]!, ['-q', '-v', 'ON_ERROR_STOP=0'], { input: sql, extra });
   await gw.gateway.settled();
-  // Let the reset (DISCARD ALL) finish before the next session asks for a connection.
-  await new Promise((r) => setTimeout(r, 100));
+  // The reset (DISCARD ALL) done before the next session asks for a connection.
+  await poolsAtRest();
   return r.stdout.trim().split('\n');
 };
 
@@ -82,16 +95,14 @@ describe('warm upstream pool', () => {
   });
 
   it('keeps warm connections ready before anyone connects', async () => {
-    const pools = [...(gw.gateway as unknown as { ctx: { pools: Map<string, { size: number; opened: number }> } }).ctx.pools.values()];
-    expect(pools.length).toBeGreaterThan(0);
-    for (let i = 0; i < 40 && pools.some((p) => p.size < 2); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(pools.every((p) => p.size >= 2)).toBe(true);
+    // A pool is made by the first session for its target; from then on it stays warm.
+    expect(await q('alice', 'select 1;')).toEqual(['1']);
+    expect(pools().length).toBeGreaterThan(0);
+    await eventually(() => expect(pools().map((p) => p.size >= 2)).toEqual(pools().map(() => true)));
   });
 });
 
 describe('upstream assigned at the first message', () => {
-  type Pools = { ctx: { pools: Map<string, { size: number; handedOut: number }> } };
-  const pools = (): Array<{ size: number; handedOut: number }> => [...(gw.gateway as unknown as Pools).ctx.pools.values()];
   const handedOut = (): number => pools().reduce((n, p) => n + p.handedOut, 0);
   /** A node-postgres client that keeps the ParameterStatus messages it was sent. */
   const client = async (user = 'dave'): Promise<{ c: pg.Client; reported: Map<string, string> }> => {
@@ -102,6 +113,16 @@ describe('upstream assigned at the first message', () => {
     await c.connect();
     return { c, reported };
   };
+  /**
+   * The first session with these settings connects at login, to learn what the server
+   * reports; the tests below are about the sessions after it, so each makes sure it happened.
+   */
+  const teach = async (): Promise<void> => {
+    const t = await client();
+    await t.c.query('select 1');
+    await t.c.end();
+    await poolsAtRest();
+  };
   const backends = async (): Promise<number> =>
     (await superuserQuery(inject('pgCluster'), `select count(*)::int as n from pg_stat_activity where datname = $1 and backend_type = 'client backend'`, 'postgres', [gw.upstreamDatabase])).rows[0].n;
 
@@ -110,7 +131,7 @@ describe('upstream assigned at the first message', () => {
     const first = await client();
     expect((await first.c.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
     await first.c.end();
-    await new Promise((r) => setTimeout(r, 200));
+    await poolsAtRest();
     const before = await backends();
     const taken = handedOut();
     const idle = await Promise.all(Array.from({ length: 12 }, () => client()));
@@ -125,7 +146,7 @@ describe('upstream assigned at the first message', () => {
   });
 
   it('a session that ends without a statement never takes an upstream connection', async () => {
-    await new Promise((r) => setTimeout(r, 200));
+    await teach();
     const taken = handedOut();
     const s = await client();
     await s.c.end();
@@ -142,18 +163,18 @@ describe('upstream assigned at the first message', () => {
     const live = gw.gateway.sessions.list().filter((x) => x.user === 'dave');
     expect(live.length).toBe(1);
     live[0]!.kill('terminated by administrator test');
-    for (let i = 0; i < 40 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(errors[0]?.message).toContain('terminated by administrator test');
+    await eventually(() => expect(errors[0]?.message).toContain('terminated by administrator test'));
   });
 
   it('when no upstream connection can be had at the first message: FATAL to the client, a closed record', async () => {
+    await teach();
     const s = await client();
     const cluster = inject('pgCluster');
     await superuserQuery(cluster, `alter role ${gw.upstreamRole} nologin`);
     try {
       // Empty the warm pool: its connections end, and new ones are refused.
       await superuserQuery(cluster, `select pg_terminate_backend(pid) from pg_stat_activity where usename = $1`, 'postgres', [gw.upstreamRole]);
-      for (let i = 0; i < 40 && pools().some((p) => p.size > 0); i++) await new Promise((r) => setTimeout(r, 25));
+      await eventually(() => expect(pools().map((p) => p.size)).toEqual(pools().map(() => 0)));
       const err = await s.c.query('select 1').then(() => null, (e: Error & { code?: string; severity?: string }) => e);
       expect(err?.code).toBe('28000');
       expect(err?.severity).toBe('FATAL');
