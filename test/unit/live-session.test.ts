@@ -8,7 +8,6 @@ import { GatewayMetrics } from '../../src/gateway/metrics.js';
 import type { Authenticated } from '../../src/gateway/phases/authenticate.js';
 import { UpstreamSource, type UpstreamPlan } from '../../src/gateway/phases/upstream.js';
 import { SessionRegistry } from '../../src/gateway/session-registry.js';
-import type { Grant } from '../../src/policy/evaluate.js';
 import { readStartupSettings } from '../../src/policy/startup-settings.js';
 import type { PolicySet } from '../../src/policy/schema.js';
 import { UpstreamBroker } from '../../src/upstream/broker.js';
@@ -16,6 +15,7 @@ import type { UpstreamConnection } from '../../src/upstream/connector.js';
 import { createLogger } from '../../src/util/logger.js';
 import type { Vault } from '../../src/vault/vault.js';
 import { errorFields, MessageQueue, msg, socketPair } from '../harness/socket-pair.js';
+import { connection, grant, grantKey, target as fixtureTarget } from './phase-fixtures.js';
 
 const log = createLogger('silent');
 const cleanup: Array<() => void> = [];
@@ -23,36 +23,13 @@ afterEach(() => {
   for (const c of cleanup.splice(0)) c();
 });
 
-const target: ResolvedTarget = {
-  name: 'app',
-  database: 'app',
-  databases: [],
-  role: 'app_rw',
-  endpoint: { host: '127.0.0.1', port: 1, tlsMode: 'disable', allowedAuth: ['scram-sha-256'], connectTimeoutMs: 1_000 },
-  pool: { enabled: true, min: 0, idleMs: 60_000, reset: 'DISCARD ALL', assign: 'first-message', max: 1, waitTimeoutMs: 60_000 },
-};
-const grant: Grant = {
-  kind: 'grant',
-  rule: 'r',
-  file: 'f.yaml',
-  target: 'app',
-  database: 'app',
-  role: 'app_ro',
-  forward: [],
-  replication: null,
-  session: { readOnly: false, maxDurationMs: null, idleTimeoutMs: null, detector: 'default' },
-  policyVersion: 1,
-};
+const target: ResolvedTarget = { ...fixtureTarget, pool: { ...fixtureTarget.pool, waitTimeoutMs: 60_000 } };
 const who: Authenticated = { user: 'alice', groups: ['dev'], tokenJti: 'jti-1', expiresAt: null, method: 'scram-sha-256', claims: {} };
 
 async function pair() {
   const p = await socketPair();
   cleanup.push(p.close);
   return p;
-}
-
-function connection(socket: UpstreamConnection['socket'], pid = 77): UpstreamConnection {
-  return { socket, parameters: [['server_version', '17.0']], pid, key: Buffer.alloc(4), protocolMinor: 0, leftover: Buffer.alloc(0), tls: null, authMethod: 'trust', channelBound: false };
 }
 
 async function session(upstreamFor: (broker: UpstreamBroker) => Promise<UpstreamPlan>) {
@@ -90,12 +67,24 @@ async function session(upstreamFor: (broker: UpstreamBroker) => Promise<Upstream
   return { live, ports, audit, ended, broker, from: new MessageQueue(client.client), client: client.client };
 }
 
+/** A deferred session whose pool's only connection someone else holds: its first statement waits in line. */
+async function deferredWithPoolFull() {
+  const up = await pair();
+  let pool!: ReturnType<UpstreamBroker['pool']>;
+  const s = await session(async (broker) => {
+    pool = broker.pool(grantKey, async () => connection(77, up.server), { min: 0, idleMs: 60_000, reset: 'DISCARD ALL', max: 1, waitTimeoutMs: 60_000 });
+    await pool.acquire();
+    return { kind: 'deferred', pool, parameters: [['server_version', '17.0']] };
+  });
+  return { s, pool };
+}
+
 const activeSessions = async (m: GatewayMetrics): Promise<number> => (await m.activeSessions.get()).values[0]?.value ?? 0;
 
 describe('live session (over socket pairs)', () => {
   it('tells the client its parameters, a cancel key and ReadyForQuery, registers itself, then relays', async () => {
     const up = await pair();
-    const s = await session(async () => ({ kind: 'bound', up: connection(up.server), pool: null }));
+    const s = await session(async () => ({ kind: 'bound', up: connection(77, up.server), pool: null }));
     const start = await s.from.until('Z');
     expect(start.map((m) => m.type)).toEqual(['S', 'K', 'Z']);
     const pid = start[1]!.body.readUInt32BE(0);
@@ -114,7 +103,7 @@ describe('live session (over socket pairs)', () => {
     const up = await pair();
     let released: boolean | null = null;
     const pool = { release: (_u: UpstreamConnection, reusable: boolean) => void (released = reusable) };
-    const s = await session(async () => ({ kind: 'bound', up: connection(up.server), pool: pool as never }));
+    const s = await session(async () => ({ kind: 'bound', up: connection(77, up.server), pool: pool as never }));
     const start = await s.from.until('Z');
     const pid = start[1]!.body.readUInt32BE(0);
     s.ports.sessions.get('sess-1')!.kill('by test');
@@ -134,7 +123,7 @@ describe('live session (over socket pairs)', () => {
     const up = await pair();
     let released: boolean | null = null;
     const pool = { release: (_u: UpstreamConnection, reusable: boolean) => void (released = reusable) };
-    const s = await session(async () => ({ kind: 'bound', up: connection(up.server), pool: pool as never }));
+    const s = await session(async () => ({ kind: 'bound', up: connection(77, up.server), pool: pool as never }));
     await s.from.until('Z');
     s.client.write(msg('X'));
     await new Promise((r) => s.client.once('close', r));
@@ -144,51 +133,26 @@ describe('live session (over socket pairs)', () => {
   });
 
   it('deferred: Ctrl-C while its first statement waits in line ends the wait (FATAL 57014) and frees the place', async () => {
-    let pool: ReturnType<UpstreamBroker['pool']> | null = null;
-    const up = await pair();
-    const s = await session(async (broker) => {
-      pool = broker.pool({ target: 'app', role: 'app_ro', database: 'app', readOnly: false }, async () => connection(up.server), {
-        min: 0,
-        idleMs: 60_000,
-        reset: 'DISCARD ALL',
-        max: 1,
-        waitTimeoutMs: 60_000,
-      });
-      // Someone else holds the only connection.
-      await pool.acquire();
-      return { kind: 'deferred', pool, parameters: [['server_version', '17.0']] };
-    });
+    const { s, pool } = await deferredWithPoolFull();
     const start = await s.from.until('Z');
     const pid = start[1]!.body.readUInt32BE(0);
     const key = start[1]!.body.subarray(4);
     s.client.write(msg('Q', 'select 1\0'));
-    await vi.waitFor(() => expect(pool!.waiting).toBe(1));
+    await vi.waitFor(() => expect(pool.waiting).toBe(1));
     expect(s.ports.cancels.route(pid, key)).toBe(true);
     const fatal = (await s.from.until('E')).at(-1)!;
     expect(errorFields(fatal.body)).toMatchObject({ S: 'FATAL', C: '57014' });
-    expect(pool!.waiting).toBe(0);
+    expect(pool.waiting).toBe(0);
     expect(s.ports.sessions.size).toBe(0);
   });
 
   it('deferred: a client that leaves while waiting in line gives up its place', async () => {
-    let pool: ReturnType<UpstreamBroker['pool']> | null = null;
-    const up = await pair();
-    const s = await session(async (broker) => {
-      pool = broker.pool({ target: 'app', role: 'app_ro', database: 'app', readOnly: false }, async () => connection(up.server), {
-        min: 0,
-        idleMs: 60_000,
-        reset: 'DISCARD ALL',
-        max: 1,
-        waitTimeoutMs: 60_000,
-      });
-      await pool.acquire();
-      return { kind: 'deferred', pool, parameters: [] };
-    });
+    const { s, pool } = await deferredWithPoolFull();
     await s.from.until('Z');
     s.client.write(msg('Q', 'select 1\0'));
-    await vi.waitFor(() => expect(pool!.waiting).toBe(1));
+    await vi.waitFor(() => expect(pool.waiting).toBe(1));
     s.client.destroy();
-    await vi.waitFor(() => expect(pool!.waiting).toBe(0));
+    await vi.waitFor(() => expect(pool.waiting).toBe(0));
     expect(s.ports.sessions.size).toBe(0);
     await Promise.all([...s.ports.pending]);
     expect(s.ended).toEqual([{ id: 'sess-1', endReason: 'client-closed' }]);

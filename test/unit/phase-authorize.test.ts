@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthThrottle } from '../../src/gateway/auth-throttle.js';
 import { ClientLink } from '../../src/gateway/client-link.js';
-import type { ResolvedTarget } from '../../src/gateway/context.js';
 import type { Authenticated } from '../../src/gateway/phases/authenticate.js';
 import { authorize, precheckRequest, readStartupRequest } from '../../src/gateway/phases/authorize.js';
 import { LoginFailures } from '../../src/gateway/phases/failures.js';
@@ -10,6 +9,7 @@ import { parsePolicyDocuments } from '../../src/policy/loader.js';
 import { PgError } from '../../src/protocol/errors.js';
 import { createLogger } from '../../src/util/logger.js';
 import { MessageQueue, socketPair } from '../harness/socket-pair.js';
+import { target } from './phase-fixtures.js';
 
 const log = createLogger('silent');
 const pairs: Array<{ close(): void }> = [];
@@ -33,15 +33,6 @@ rules:
 );
 if (!loaded.ok) throw new Error('test policy does not load');
 const policy = { current: () => loaded.set };
-
-const target: ResolvedTarget = {
-  name: 'app',
-  database: 'app',
-  databases: [],
-  role: 'app_rw',
-  endpoint: { host: '127.0.0.1', port: 1, tlsMode: 'disable', allowedAuth: ['scram-sha-256'], connectTimeoutMs: 1_000 },
-  pool: { enabled: true, min: 0, idleMs: 60_000, reset: 'DISCARD ALL', assign: 'first-message', max: 2, waitTimeoutMs: 1_000 },
-};
 
 const who = (groups: string[]): Authenticated => ({ user: 'alice', groups, tokenJti: 't1', expiresAt: null, method: 'scram-sha-256', claims: {} });
 const startup = (params: Array<[string, string]>, minor = 0): Startup => ({ kind: 'startup', major: 3, minor, params }) as Startup;

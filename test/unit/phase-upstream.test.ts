@@ -1,14 +1,11 @@
-import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ResolvedTarget } from '../../src/gateway/context.js';
 import { UpstreamSource } from '../../src/gateway/phases/upstream.js';
-import type { Grant } from '../../src/policy/evaluate.js';
 import { PgError } from '../../src/protocol/errors.js';
 import { UpstreamBroker } from '../../src/upstream/broker.js';
-import type { UpstreamConnection } from '../../src/upstream/connector.js';
 import type { PoolOptions } from '../../src/upstream/pool.js';
 import { createLogger } from '../../src/util/logger.js';
 import type { Vault } from '../../src/vault/vault.js';
+import { connection, grant, grantKey, target } from './phase-fixtures.js';
 
 const log = createLogger('silent');
 const brokers: UpstreamBroker[] = [];
@@ -16,49 +13,14 @@ afterEach(() => {
   for (const b of brokers.splice(0)) b.close();
 });
 
-const target: ResolvedTarget = {
-  name: 'app',
-  database: 'app',
-  databases: [],
-  role: 'app_rw',
-  endpoint: { host: '127.0.0.1', port: 1, tlsMode: 'disable', allowedAuth: ['scram-sha-256'], connectTimeoutMs: 1_000 },
-  pool: { enabled: true, min: 0, idleMs: 60_000, reset: 'DISCARD ALL', assign: 'first-message', max: 1, waitTimeoutMs: 50 },
-};
-const grant: Grant = {
-  kind: 'grant',
-  rule: 'r',
-  file: 'f.yaml',
-  target: 'app',
-  database: 'app',
-  role: 'app_ro',
-  forward: [],
-  replication: null,
-  session: { readOnly: false, maxDurationMs: null, idleTimeoutMs: null, detector: 'default' },
-  policyVersion: 1,
-};
 const noCredential = { get: async () => null } as unknown as Vault;
-
-function connection(pid: number): UpstreamConnection {
-  const socket = new Duplex({ read() {}, write: (_c, _e, cb) => cb() });
-  return {
-    socket: socket as unknown as UpstreamConnection['socket'],
-    parameters: [['server_version', '17.0']],
-    pid,
-    key: Buffer.alloc(4),
-    protocolMinor: 0,
-    leftover: Buffer.alloc(0),
-    tls: null,
-    authMethod: 'trust',
-    channelBound: false,
-  };
-}
 
 /** A broker whose pool for the grant already exists, with connections from `connect`. */
 function brokerWithPool(opts: Partial<PoolOptions> = {}) {
   const broker = new UpstreamBroker(log);
   brokers.push(broker);
   let n = 0;
-  const pool = broker.pool({ target: 'app', role: 'app_ro', database: 'app', readOnly: false }, async () => connection(++n), {
+  const pool = broker.pool(grantKey, async () => connection(++n), {
     min: 0,
     idleMs: 60_000,
     reset: 'DISCARD ALL',

@@ -1,51 +1,10 @@
-import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { PgError } from '../../src/protocol/errors.js';
 import { Relay, type BoundUpstream, type EndReason } from '../../src/relay/relay.js';
+import { FakeSocket, msg, types } from '../harness/socket-pair.js';
 
-/** A socket stand-in: records what is written, lets the test play the other side. */
-class FakeSocket extends EventEmitter {
-  written: Buffer[] = [];
-  destroyed = false;
-  paused = false;
-  write(b: Buffer): boolean {
-    this.written.push(Buffer.from(b));
-    return true;
-  }
-  pause(): this {
-    this.paused = true;
-    return this;
-  }
-  resume(): this {
-    this.paused = false;
-    return this;
-  }
-  end(): void {}
-  destroy(): void {
-    this.destroyed = true;
-  }
-  get bytes(): Buffer {
-    return Buffer.concat(this.written);
-  }
-}
-
-const msg = (type: string, body: Buffer | string): Buffer => {
-  const b = Buffer.isBuffer(body) ? body : Buffer.from(body);
-  const out = Buffer.alloc(5 + b.length);
-  out.write(type, 0, 'latin1');
-  out.writeUInt32BE(4 + b.length, 1);
-  b.copy(out, 5);
-  return out;
-};
 const query = (sql: string): Buffer => msg('Q', `${sql}\0`);
-
-/** Types of the messages in a byte stream. */
-const types = (b: Buffer): string => {
-  let out = '';
-  for (let at = 0; at + 5 <= b.length; at += 1 + b.readUInt32BE(at + 1)) out += String.fromCharCode(b[at]!);
-  return out;
-};
 
 function deferred(): { promise: Promise<BoundUpstream>; resolve(u: BoundUpstream): void; reject(e: unknown): void } {
   let resolve!: (u: BoundUpstream) => void;
