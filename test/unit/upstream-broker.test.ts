@@ -6,6 +6,7 @@ import { poolKeyId, type PoolKey } from '../../src/upstream/pool-key.js';
 import { PoolWaitAbortedError, PoolWaitTimeoutError, UpstreamPool, type PoolOptions } from '../../src/upstream/pool.js';
 import { createLogger } from '../../src/util/logger.js';
 import { msg } from '../harness/socket-pair.js';
+import { connection } from './phase-fixtures.js';
 
 const log = createLogger('silent');
 
@@ -18,17 +19,7 @@ function fakeConnection(n: number): UpstreamConnection {
       cb();
     },
   });
-  return {
-    socket: socket as unknown as UpstreamConnection['socket'],
-    parameters: [],
-    pid: n,
-    key: Buffer.alloc(4),
-    protocolMinor: 0,
-    leftover: Buffer.alloc(0),
-    tls: null,
-    authMethod: 'trust',
-    channelBound: false,
-  };
+  return connection(n, socket as unknown as UpstreamConnection['socket']);
 }
 
 const pools: UpstreamPool[] = [];
