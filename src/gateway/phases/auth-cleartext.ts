@@ -4,7 +4,7 @@ import * as W from '../../protocol/backend-writer.js';
 import { passwordFailed, PgError } from '../../protocol/errors.js';
 import { SqlState } from '../../protocol/sqlstate.js';
 import type { ClientLink } from '../client-link.js';
-import { controlPlaneDown, type Authenticated, type AuthenticatePorts } from './authenticate.js';
+import { controlPlaneDown, type Authenticated, type AuthenticatePorts } from './auth-common.js';
 
 /** Cleartext password: a gateway token, or a JWT of a configured external issuer (workload identity). */
 export async function cleartextAuth(link: ClientLink, user: string, ports: Pick<AuthenticatePorts, 'workload' | 'tokens'>): Promise<Authenticated> {

@@ -3,7 +3,7 @@ import * as W from '../../protocol/backend-writer.js';
 import { PgError } from '../../protocol/errors.js';
 import { SqlState } from '../../protocol/sqlstate.js';
 import type { ClientLink } from '../client-link.js';
-import { controlPlaneDown, type Authenticated, type AuthenticatePorts, type LinkLoginPorts } from './authenticate.js';
+import { controlPlaneDown, type Authenticated, type AuthenticatePorts, type LinkLoginPorts } from './auth-common.js';
 
 /**
  * Link login: AuthenticationOk first (libpq shows notices only after it), then a

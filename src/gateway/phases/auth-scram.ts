@@ -5,7 +5,7 @@ import * as W from '../../protocol/backend-writer.js';
 import { MAX_SASL_MESSAGE_LENGTH } from '../../protocol/constants.js';
 import { passwordFailed } from '../../protocol/errors.js';
 import type { ClientLink } from '../client-link.js';
-import type { Authenticated, AuthenticatePorts } from './authenticate.js';
+import type { Authenticated, AuthenticatePorts } from './auth-common.js';
 
 /** SCRAM-SHA-256 (-PLUS over TLS) against the verifiers of the user's tokens. */
 export async function scramAuth(

@@ -1,53 +1,12 @@
-import type { TokenService } from '../../identity/token-service.js';
-import type { WorkloadIdentity } from '../../identity/workload.js';
-import type { IdentityQueries } from '../../store/identity-queries.js';
-import type { Logger } from '../../util/logger.js';
 import { PeerClosedError } from '../../net/socket-reader.js';
 import { PgError } from '../../protocol/errors.js';
 import { SqlState } from '../../protocol/sqlstate.js';
 import { globMatch } from '../../util/glob.js';
-import type { AuthThrottle } from '../auth-throttle.js';
 import type { ClientLink } from '../client-link.js';
-import type { ServerTls } from '../server-tls.js';
 import { cleartextAuth } from './auth-cleartext.js';
 import { linkLogin } from './auth-link.js';
 import { scramAuth } from './auth-scram.js';
-import type { LoginFailures } from './failures.js';
-
-/** Who the client proved to be, and how. */
-export interface Authenticated {
-  user: string;
-  groups: string[];
-  /** null for link login and workload JWTs (no gateway token backs the session). */
-  tokenJti: string | null;
-  expiresAt: Date | null;
-  method: 'scram-sha-256' | 'scram-sha-256-plus' | 'password' | 'workload-jwt' | 'link';
-  claims: Record<string, string>;
-}
-
-export interface LinkLoginPorts {
-  queries: IdentityQueries;
-  baseUrl: string;
-  ttlMs: number;
-  pollMs: number;
-}
-
-export interface AuthenticatePorts {
-  auth: { method: 'scram-sha-256' | 'password'; passwordUsers: readonly string[]; scramIterations: number };
-  tokens: TokenService;
-  workload: WorkloadIdentity | null;
-  /** Null: sign-in links are off. */
-  linkLogin: LinkLoginPorts | null;
-  /** The served certificate (channel binding); null without TLS. */
-  tls: ServerTls | null;
-  scramMockSecret: Buffer;
-  throttle: AuthThrottle;
-  failures: LoginFailures;
-  gatewayId: string;
-  /** Link login waits for a person: it replaces the startup deadline with its own. */
-  extendDeadline(ms: number): void;
-  log: Logger;
-}
+import { controlPlaneDown, type Authenticated, type AuthenticatePorts } from './auth-common.js';
 
 /** The method configured for this user name (cleartext for the configured globs). */
 export function configuredMethod(auth: AuthenticatePorts['auth'], user: string): 'scram-sha-256' | 'password' {
@@ -94,10 +53,4 @@ export async function authenticate(link: ClientLink, user: string, database: str
   }
 }
 
-/** The control plane is unreachable: fail closed with a message that says so. */
-export function controlPlaneDown(err: unknown): PgError {
-  if (err instanceof PgError) return err;
-  return new PgError(SqlState.cannotConnectNow, 'pgward cannot verify credentials right now', {
-    internalReason: `control plane error: ${err instanceof Error ? err.message : String(err)}`,
-  });
-}
+export { controlPlaneDown, type Authenticated, type AuthenticatePorts, type LinkLoginPorts } from './auth-common.js';

@@ -8,7 +8,7 @@ import { PoolWaitAbortedError, PoolWaitTimeoutError, type UpstreamPool } from '.
 import { mergeParameters, runSimpleQuery, settingsSql, UpstreamQueryError } from '../../upstream/simple-query.js';
 import type { Vault } from '../../vault/vault.js';
 import type { ResolvedTarget } from '../context.js';
-import { controlPlaneDown } from './authenticate.js';
+import { controlPlaneDown } from './auth-common.js';
 
 export interface UpstreamPorts {
   vault: Vault;

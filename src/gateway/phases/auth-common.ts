@@ -1,0 +1,52 @@
+import type { TokenService } from '../../identity/token-service.js';
+import type { WorkloadIdentity } from '../../identity/workload.js';
+import { PgError } from '../../protocol/errors.js';
+import { SqlState } from '../../protocol/sqlstate.js';
+import type { IdentityQueries } from '../../store/identity-queries.js';
+import type { Logger } from '../../util/logger.js';
+import type { AuthThrottle } from '../auth-throttle.js';
+import type { ServerTls } from '../server-tls.js';
+import type { LoginFailures } from './failures.js';
+
+/** Who the client proved to be, and how. */
+export interface Authenticated {
+  user: string;
+  groups: string[];
+  /** null for link login and workload JWTs (no gateway token backs the session). */
+  tokenJti: string | null;
+  expiresAt: Date | null;
+  method: 'scram-sha-256' | 'scram-sha-256-plus' | 'password' | 'workload-jwt' | 'link';
+  claims: Record<string, string>;
+}
+
+export interface LinkLoginPorts {
+  queries: IdentityQueries;
+  baseUrl: string;
+  ttlMs: number;
+  pollMs: number;
+}
+
+export interface AuthenticatePorts {
+  auth: { method: 'scram-sha-256' | 'password'; passwordUsers: readonly string[]; scramIterations: number };
+  tokens: TokenService;
+  workload: WorkloadIdentity | null;
+  /** Null: sign-in links are off. */
+  linkLogin: LinkLoginPorts | null;
+  /** The served certificate (channel binding); null without TLS. */
+  tls: ServerTls | null;
+  scramMockSecret: Buffer;
+  throttle: AuthThrottle;
+  failures: LoginFailures;
+  gatewayId: string;
+  /** Link login waits for a person: it replaces the startup deadline with its own. */
+  extendDeadline(ms: number): void;
+  log: Logger;
+}
+
+/** The control plane is unreachable: fail closed with a message that says so. */
+export function controlPlaneDown(err: unknown): PgError {
+  if (err instanceof PgError) return err;
+  return new PgError(SqlState.cannotConnectNow, 'pgward cannot verify credentials right now', {
+    internalReason: `control plane error: ${err instanceof Error ? err.message : String(err)}`,
+  });
+}
