@@ -8,6 +8,7 @@ import { login, logout, loginsPath } from '../../src/cli/login.js';
 import type { DevUser } from '../../src/identity/dev-idp.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
 import { run } from '../harness/clients.js';
+import { eventually } from '../harness/eventually.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 
 let gw: TestGateway;
@@ -106,12 +107,15 @@ describe('pgward login / logout', () => {
       },
       timeoutMs: 30_000,
     });
-    while (!complete) await new Promise((r) => setTimeout(r, 20));
+    const verificationUrl = await eventually(() => {
+      expect(complete, 'the verification address login printed').not.toBeNull();
+      return complete!;
+    });
     const userCode = /enter the code ([A-Z]{4}-[A-Z]{4})/.exec(said.join('\n'))?.[1];
     expect(userCode).toBeDefined();
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
-    await signInAt(page, complete, devUser('bob'));
+    await signInAt(page, verificationUrl, devUser('bob'));
     expect(await page.inputValue('#user_code')).toBe(userCode);
     await page.click('main button[type=submit]');
     expect(await page.locator('[role=status]').textContent()).toBe('Done. Your terminal is signed in.');

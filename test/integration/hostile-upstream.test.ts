@@ -4,6 +4,7 @@ import { makeVerifier } from '../../src/auth/scram-primitives.js';
 import { ScramServerExchange } from '../../src/auth/scram-server.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { psql } from '../harness/clients.js';
+import { eventually } from '../harness/eventually.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 
 /**
@@ -197,17 +198,16 @@ describe('hostile upstream (BAD_INPUTS G)', () => {
     const hostile = await startTestGateway(inject('pgCluster'), { targets: { [name]: hostileTargets[name] } as never }, { share: gw });
     try {
       await hostile.cp.vault.set(name, 'app', UPSTREAM_PASSWORD);
-      const t0 = Date.now();
       const r = await psql(hostile, 'alice', name, token, ['-c', 'select 1']);
       expect(r.code).not.toBe(0);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/FATAL: {2}/);
       expect(r.stderr).not.toMatch(/HOSTILE-TEXT|injected/);
-      expect(Date.now() - t0).toBeLessThan(10_000);
       // The audit-side reason names what the upstream did wrong.
-      for (let i = 0; i < 40 && !hostile.logs.some((l) => l.includes('"connection_refused"')); i++) await new Promise((r) => setTimeout(r, 25));
-      const refused = hostile.logs.map((l) => JSON.parse(l) as { event?: string; reason?: string }).find((l) => l.event === 'connection_refused');
-      expect(refused?.reason).toMatch(REASONS[name]!);
+      await eventually(() => {
+        const refused = hostile.logs.map((l) => JSON.parse(l) as { event?: string; reason?: string }).find((l) => l.event === 'connection_refused');
+        expect(refused?.reason).toMatch(REASONS[name]!);
+      });
     } finally {
       await hostile.close();
     }

@@ -1,6 +1,7 @@
 import { UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TokenService } from '../../src/identity/token-service.js';
+import { pastInstant } from '../harness/activity.js';
 import { psql } from '../harness/clients.js';
 import { lastAuthFailure, startTestGateway, type TestGateway } from '../harness/gateway.js';
 import { startTestIssuer, type TestIssuer } from '../harness/jwt-issuer.js';
@@ -122,9 +123,9 @@ describe("the gateway's own tokens", () => {
     await gw.issue('scram-r'); // a live one too, so the revoked proof is not the only verifier
     await expectRefused('scram-r', revoked.token, 'token revoked');
 
-    const short = await gw.issue('scram-x', { ttl: '1s' });
+    const short = await gw.cp.tokens.issue({ user: 'scram-x', groups: [], ttl: '1s', issuedBy: 'test' });
     await gw.issue('scram-x');
-    await new Promise((r) => setTimeout(r, 1_200));
+    await pastInstant(short.expiresAt);
     await expectRefused('scram-x', short.token, 'token expired');
 
     const live = await gw.issue('scram-w');
