@@ -79,31 +79,21 @@ export class AuditQueries {
   async readEvents(range: EventRange, batchSize: number, sink: EventSink): Promise<void> {
     const where = `at >= $1 and at < $2${range.user !== undefined ? ' and username = $3' : ''}`;
     const params: unknown[] = range.user !== undefined ? [range.from, range.to, range.user] : [range.from, range.to];
-    const client = await this.store.sql.connect();
-    try {
-      await client.query('begin isolation level repeatable read read only');
-      try {
-        const { rows } = await client.query<{ n: number }>(`select count(*) as n from session_events where ${where}`, params);
-        sink.total(Number(rows[0]!.n));
-        await client.query(
-          `declare audit_read no scroll cursor for
-             select session_id, seq, at, kind, username, payload, prev_hash, hash
-               from session_events where ${where} order by session_id, seq`,
-          params,
-        );
-        for (;;) {
-          const batch = await client.query<EventRow>(`fetch ${Math.max(1, Math.floor(batchSize))} from audit_read`);
-          if (batch.rows.length === 0) break;
-          await sink.batch(batch.rows.map(toEvent));
-        }
-        await client.query('commit');
-      } catch (err) {
-        await client.query('rollback').catch(() => undefined);
-        throw err;
+    await this.store.transaction(async (client) => {
+      const { rows } = await client.query<{ n: number }>(`select count(*) as n from session_events where ${where}`, params);
+      sink.total(Number(rows[0]!.n));
+      await client.query(
+        `declare audit_read no scroll cursor for
+           select session_id, seq, at, kind, username, payload, prev_hash, hash
+             from session_events where ${where} order by session_id, seq`,
+        params,
+      );
+      for (;;) {
+        const batch = await client.query<EventRow>(`fetch ${Math.max(1, Math.floor(batchSize))} from audit_read`);
+        if (batch.rows.length === 0) return;
+        await sink.batch(batch.rows.map(toEvent));
       }
-    } finally {
-      client.release();
-    }
+    }, 'begin isolation level repeatable read read only');
   }
 
   /** Deletes every event older than the cutoff, a bounded batch per statement; returns how many. */

@@ -68,16 +68,11 @@ export class PolicyQueries {
     diff: (previous: Record<string, string> | null) => string;
     comment?: string | undefined;
   }): Promise<{ id: number; created: boolean }> {
-    const client = await this.store.sql.connect();
-    try {
-      await client.query('begin');
+    return this.store.transaction(async (client) => {
       await client.query("select pg_advisory_xact_lock(hashtext('pgward.policy'))");
       const { rows } = await client.query<Row>('select * from policy_versions order by id desc limit 1');
       const prev = rows[0];
-      if (prev && prev.digest === v.digest && v.source !== 'rollback') {
-        await client.query('commit');
-        return { id: Number(prev.id), created: false };
-      }
+      if (prev && prev.digest === v.digest && v.source !== 'rollback') return { id: Number(prev.id), created: false };
       const ins = await client.query<{ id: string }>(
         `insert into policy_versions (author, source, documents, digest, diff, comment)
          values ($1, $2, $3, $4, $5, $6) returning id`,
@@ -87,13 +82,7 @@ export class PolicyQueries {
       // Sent inside the transaction: Postgres delivers it only if the version commits.
       const notice: Notice = { kind: 'policy-version', version: id };
       await client.query('select pg_notify($1, $2)', [noticeChannel(notice.kind), encodeNotice(notice)]);
-      await client.query('commit');
       return { id, created: true };
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 }

@@ -408,11 +408,28 @@ export class Store {
     return rows.map((r) => r.public_jwk);
   }
 
-  /** Inserts unless another gateway won the race; returns the key in force either way. */
-  async insertSigningKey(key: SigningKeyRow): Promise<SigningKeyRow> {
+  /**
+   * Store-internal: runs fn in one transaction on one connection of the general pool,
+   * committed when fn returns (early returns included), rolled back when it throws.
+   */
+  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, begin: 'begin' | 'begin isolation level repeatable read read only' = 'begin'): Promise<T> {
     const client = await this.sql.connect();
     try {
-      await client.query('begin');
+      await client.query(begin);
+      const result = await fn(client);
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Inserts unless another gateway won the race; returns the key in force either way. */
+  async insertSigningKey(key: SigningKeyRow): Promise<SigningKeyRow> {
+    await this.transaction(async (client) => {
       await client.query("select pg_advisory_xact_lock(hashtext('pgward.signing_key'))");
       const existing = await client.query<{ kid: string }>('select kid from signing_keys where retired_at is null limit 1');
       if (existing.rowCount === 0) {
@@ -421,13 +438,7 @@ export class Store {
           [key.kid, key.alg, key.publicJwk, key.privateJwkSealed],
         );
       }
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
     const active = await this.activeSigningKey();
     if (!active) throw new Error('no signing key after insert');
     return active;

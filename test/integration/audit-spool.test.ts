@@ -3,10 +3,10 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventHash, genesisHash } from '../../src/audit/chain.js';
 import { AuditWriter, type AuditSink } from '../../src/audit/writer.js';
 import { AuditQueries } from '../../src/store/audit-queries.js';
 import { createLogger } from '../../src/util/logger.js';
+import { intactChain } from '../harness/audit.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 
 let gw: TestGateway;
@@ -31,21 +31,7 @@ function flaky(): { store: AuditSink; down: { value: boolean } } {
 /** Every stored event of these sessions, checked link by link. */
 async function chainsIntact(sessions: string[]): Promise<number> {
   let n = 0;
-  for (const id of sessions) {
-    const { rows } = await gw.cp.store.sql.query<{ seq: number; at: Date; kind: string; username: string | null; payload: unknown; prev_hash: Buffer; hash: Buffer }>(
-      'select * from session_events where session_id = $1 order by seq',
-      [id],
-    );
-    let prev = genesisHash(id);
-    rows.forEach((r, i) => {
-      expect(r.seq).toBe(i + 1);
-      expect(r.prev_hash.toString('hex')).toBe(prev);
-      const e = { session_id: id, seq: r.seq, at: r.at.toISOString(), kind: r.kind, username: r.username, payload: r.payload, prev_hash: prev };
-      expect(eventHash(e)).toBe(r.hash.toString('hex'));
-      prev = r.hash.toString('hex');
-    });
-    n += rows.length;
-  }
+  for (const id of sessions) n += await intactChain(gw.cp.store, id);
   return n;
 }
 

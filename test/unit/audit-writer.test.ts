@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventHash, genesisHash } from '../../src/audit/chain.js';
 import { batchDocument, batchElements } from '../../src/audit/event-document.js';
 import { AuditWriter, MAX_BATCH_EVENTS, type AuditSink } from '../../src/audit/writer.js';
 import { AuditQueries, type StoredEvent } from '../../src/store/audit-queries.js';
 import type { Store } from '../../src/store/store.js';
 import { createLogger } from '../../src/util/logger.js';
+import { intactChain as chainLength, storedEvents } from '../harness/audit.js';
+import { capturedLog } from '../harness/logs.js';
 import { openTestStore } from '../harness/store.js';
 
 let store: Store;
@@ -37,40 +37,8 @@ function recording(): { sink: AuditSink; inserts: number[]; down: { value: boole
   return { sink, inserts, down };
 }
 
-function logSink(): { log: ReturnType<typeof createLogger>; events: () => Array<Record<string, unknown>> } {
-  const lines: string[] = [];
-  const out = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { log: createLogger('debug', out), events: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
-/** The stored events of one session, in chain order. */
-async function stored(sessionId: string): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  await audit.readEvents({ from: new Date(0), to: new Date(Date.now() + 86_400_000) }, 5_000, {
-    total: () => undefined,
-    batch: async (events) => void out.push(...events.filter((e) => e.sessionId === sessionId)),
-  });
-  return out;
-}
-
-/** How many events the session has stored, after checking every seq and hash link. */
-async function intactChain(sessionId: string): Promise<number> {
-  const events = await stored(sessionId);
-  let prev = genesisHash(sessionId);
-  events.forEach((e, i) => {
-    expect(e.seq).toBe(i + 1);
-    expect(e.prevHash.toString('hex')).toBe(prev);
-    const body = { session_id: sessionId, seq: e.seq, at: e.at.toISOString(), kind: e.kind, username: e.username, payload: e.payload, prev_hash: prev };
-    expect(eventHash(body)).toBe(e.hash.toString('hex'));
-    prev = e.hash.toString('hex');
-  });
-  return events.length;
-}
+const stored = (sessionId: string): Promise<StoredEvent[]> => storedEvents(store, sessionId);
+const intactChain = (sessionId: string): Promise<number> => chainLength(store, sessionId);
 
 /** Batch elements as a writer makes them, without storing them. */
 async function elementsOf(fill: (w: AuditWriter) => void): Promise<string[]> {
@@ -196,7 +164,7 @@ describe('AuditWriter and what the store refuses', () => {
       join(dir, 'audit-spool.jsonl'),
       [batchDocument(aEvents.slice(0, 3)), batchDocument(bEvents), batchDocument(aEvents.slice(3))].join('\n') + '\n',
     );
-    const { log, events } = logSink();
+    const { log, entries } = capturedLog();
     const w = new AuditWriter(recording().sink, log, {}, dir);
     await w.replay();
     expect(await intactChain(a)).toBe(6);
@@ -204,7 +172,7 @@ describe('AuditWriter and what the store refuses', () => {
     expect(await readFile(join(dir, 'audit-spool.jsonl'), 'utf8')).toBe('');
     const dead = (await readFile(join(dir, 'audit-dead-letter.jsonl'), 'utf8')).trim().split('\n');
     expect(dead).toEqual([batchDocument([bEvents[2]!])]);
-    expect(events().filter((e) => e['event'] === 'audit_dead_letter')).toMatchObject([{ events: 1, code: '22P05' }]);
+    expect(entries().filter((e) => e['event'] === 'audit_dead_letter')).toMatchObject([{ events: 1, code: '22P05' }]);
     await w.close();
   });
 

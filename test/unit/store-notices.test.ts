@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { noticeChannel, type Notice } from '../../src/store/notices.js';
 import type { Store } from '../../src/store/store.js';
 import { createLogger } from '../../src/util/logger.js';
+import { capturedLog } from '../harness/logs.js';
 import { openTestStore } from '../harness/store.js';
 
 let store: Store;
@@ -14,20 +14,9 @@ afterAll(async () => {
   await store?.close();
 });
 
-function debugLog(): { log: ReturnType<typeof createLogger>; events: () => Array<Record<string, unknown>> } {
-  const lines: string[] = [];
-  const out = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { log: createLogger('debug', out), events: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
 describe('notices through the store', () => {
   it('a subscriber gets the notices of its kinds, decoded, and drops payloads that are not notices', async () => {
-    const { log, events } = debugLog();
+    const { log, entries } = capturedLog();
     const got: Notice[] = [];
     const sub = store.subscribe(['cancel', 'token-revoked'], { notice: (n) => got.push(n), down: () => undefined, log });
     await sub.ready;
@@ -42,7 +31,7 @@ describe('notices through the store', () => {
       { kind: 'cancel', pid: 4242, keyHash: 'beef', from: 'gw-a' },
       { kind: 'token-revoked', jti: 'j-1' },
     ]);
-    expect(events().filter((e) => e['event'] === 'notice_dropped')).toMatchObject([{ channel: noticeChannel('cancel') }]);
+    expect(entries().filter((e) => e['event'] === 'notice_dropped')).toMatchObject([{ channel: noticeChannel('cancel') }]);
     await sub.close();
   });
 
