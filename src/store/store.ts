@@ -31,7 +31,7 @@ export const GENERAL_POOL_MAX = 10;
  * audit writes queued on the general pool cannot hold a login past LOGIN_LOOKUP_TIMEOUT_MS;
  * small because each lookup is one indexed round trip of a few milliseconds (4 answer
  * hundreds of logins a second) and every gateway's connections count against the control
- * plane's max_connections (100 by default): 10 + 4 + 2 LISTEN per gateway.
+ * plane's max_connections (100 by default): 10 + 4 + one per subscription (3) per gateway.
  */
 export const LOGIN_POOL_MAX = 4;
 
