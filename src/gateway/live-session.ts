@@ -27,6 +27,7 @@ import type { PolicySource } from './policy-runtime.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { Authenticated } from './phases/authenticate.js';
 import { track } from './phases/failures.js';
+import { SessionRecord } from './session-record.js';
 import type { UpstreamPlan, UpstreamSource } from './phases/upstream.js';
 
 export interface LiveSessionPorts {
@@ -84,7 +85,7 @@ export class LiveSession {
   private cancelAsked = false;
   /** Abandons a wait in the pool's line (Ctrl-C, or the client left). */
   private readonly line = new AbortController();
-  private readonly recorded: Promise<void>;
+  private readonly audit: SessionRecord;
   private disposed = false;
 
   constructor(
@@ -103,7 +104,8 @@ export class LiveSession {
       W.readyForQuery('I'),
     ]);
     link.mark('ready');
-    this.recorded = this.recordStart();
+    this.audit = new SessionRecord(spec, ports);
+    this.audit.opened();
     this.monitor = this.makeMonitor();
     this.monitor?.begin();
     ports.metrics.onboarded(link.stages);
@@ -212,54 +214,6 @@ export class LiveSession {
     }
   }
 
-  private record(kind: string, payload: Record<string, unknown>): void {
-    this.ports.audit.append(this.spec.id, this.spec.who.user, kind, payload);
-  }
-
-  private recordStart(): Promise<void> {
-    const { spec, ports } = this;
-    const { link, who, target, grant, settings } = spec;
-    const tls = link.tls;
-    const recorded = ports.store
-      .sessionOpened({
-        id: spec.id,
-        gatewayId: ports.gatewayId,
-        clientAddr: link.addr,
-        clientPort: link.port,
-        startedAt: link.startedAt,
-        username: who.user,
-        groups: who.groups,
-        tokenJti: who.tokenJti,
-        target: target.name,
-        database: grant.database,
-        upstreamRole: grant.role,
-        applicationName: settings.applicationName,
-        tlsVersion: tls?.getProtocol() ?? null,
-        tlsCipher: tls?.getCipher()?.name ?? null,
-        alpn: tls ? tls.alpnProtocol || null : null,
-        authMethod: who.method,
-        channelBinding: who.method === 'scram-sha-256-plus',
-        readyAt: new Date(),
-        stageMs: link.stages,
-        policyRule: grant.rule,
-        policyVersion: grant.policyVersion,
-        readOnly: grant.session.readOnly,
-      })
-      .catch((err: unknown) => spec.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session record not written'));
-    this.record('session_start', {
-      client: link.addr,
-      tls: tls?.getProtocol() ?? null,
-      method: who.method,
-      groups: who.groups,
-      target: target.name,
-      database: grant.database,
-      role: grant.role,
-      application: settings.applicationName,
-    });
-    this.record('policy', { rule: grant.rule, file: grant.file, version: grant.policyVersion, readOnly: grant.session.readOnly, detector: grant.session.detector });
-    return recorded;
-  }
-
   /** The detector's view of the session, when it has a baseline to compare with or a read-only rule to enforce. */
   private makeMonitor(): SessionMonitor | null {
     const { spec, ports } = this;
@@ -273,9 +227,9 @@ export class LiveSession {
       readOnly: grant.session.readOnly ? ports.readOnlyGuard : null,
       clientAddr: spec.link.addr,
       sinks: {
-        record: (kind, payload) => this.record(kind, payload),
+        record: (kind, payload) => this.audit.append(kind, payload),
         anomaly: (kind, severity, action, detail) => {
-          this.record('anomaly', { kind, severity, action, ...detail });
+          this.audit.append('anomaly', { kind, severity, action, ...detail });
           ports.metrics.anomalies.inc({ kind, action });
           spec.log.warn({ event: 'anomaly', kind, severity, action, user: who.user }, 'anomaly detected');
           track(
@@ -314,25 +268,6 @@ export class LiveSession {
     ports.metrics.sessions.inc({ reason });
     ports.metrics.bytes.inc({ direction: 'from_client' }, relay.stats.bytesFromClient);
     ports.metrics.bytes.inc({ direction: 'to_client' }, relay.stats.bytesToClient);
-    this.record('session_end', { reason, ...(detail ? { detail } : {}), ...relay.stats });
-    const chain = ports.audit.endChain(spec.id);
-    track(
-      ports.pending,
-      this.recorded
-        .then(() => ports.audit.flush())
-        .then(() =>
-          ports.store.sessionEnded(spec.id, {
-            endedAt: new Date(),
-            endReason: reason,
-            ...relay.stats,
-            statements: monitor?.statements ?? 0,
-            anomalies: monitor?.anomalies ?? 0,
-            chainHead: chain?.head ?? null,
-            chainLength: chain?.seq ?? 0,
-          }),
-        )
-        .then(() => (spec.baseline ? ports.baselines.save(spec.who.user) : undefined))
-        .catch((err: unknown) => spec.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session end not written')),
-    );
+    this.audit.closed(reason, detail, relay.stats, monitor, spec.baseline ? () => ports.baselines.save(spec.who.user) : null);
   }
 }

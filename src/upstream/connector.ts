@@ -6,7 +6,7 @@ import { tlsServerEndPoint } from '../auth/channel-binding.js';
 import { ScramClientExchange, ScramKeyCache } from '../auth/scram-client.js';
 import { SocketMessageReader, PeerClosedError } from '../net/socket-reader.js';
 import { decodeHandshake, type ServerFields } from '../protocol/backend-messages.js';
-import { AuthCode, Be } from '../protocol/constants.js';
+import { AuthCode } from '../protocol/constants.js';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { upstreamHandshakeLimits } from '../protocol/limits.js';
 import { startupMessage } from '../protocol/frontend-writer.js';
