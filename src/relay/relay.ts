@@ -13,6 +13,9 @@ import { StatementBlocker } from './statement-blocker.js';
 
 export type { BoundUpstream, EndReason, RelayOptions, RelayStats } from './relay-types.js';
 
+/** A listener as Node's streams take it (the signature depends on the event). */
+type StreamListener = Parameters<Duplex['on']>[1];
+
 /**
  * Pumps whole frames both ways. Chunks are forwarded as views of what was read, with
  * socket backpressure honoured in both directions; frame boundaries are tracked so the
@@ -30,7 +33,7 @@ export class Relay {
   private txStatus: number = TxStatusByte.Idle;
   /** The FATAL sent when a draining session reaches an idle ReadyForQuery. */
   private drainMessage = '';
-  private readonly upstreamListeners: Array<[string, (...args: any[]) => void]> = [];
+  private readonly upstreamListeners: Array<[string, StreamListener]> = [];
   private readonly fromClient: FrameScanner;
   private readonly fromUpstream: FrameScanner;
   /**
@@ -198,8 +201,7 @@ export class Relay {
   }
 
   private attachUpstream(upstream: Duplex): void {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Node listener signature
-    const onUp = (event: string, fn: (...args: any[]) => void): void => {
+    const onUp = (event: string, fn: StreamListener): void => {
       upstream.on(event, fn);
       this.upstreamListeners.push([event, fn]);
     };
