@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { run } from '../harness/clients.js';
+import { run, type RunResult } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 
 let gw: TestGateway;
@@ -20,19 +20,28 @@ function pgbench(args: string[]) {
   });
 }
 
+/** pgbench -i, once for the file: every run below needs its tables, whichever runs first. */
+let initRun: Promise<RunResult> | undefined;
+const initialized = (): Promise<RunResult> => (initRun ??= pgbench(['-i', '-s', '1']));
+async function needsTables(): Promise<void> {
+  const r = await initialized();
+  expect(r.code, `pgbench -i: ${r.stderr}`).toBe(0);
+}
+
 const tps = (out: string): number => Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
 const failed = (out: string): number => Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? NaN);
 const processed = (out: string): number => Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? NaN);
 
 describe('pgbench through pgward', () => {
   it('initializes its tables (COPY, DDL, vacuum) through the gateway', async () => {
-    const r = await pgbench(['-i', '-s', '1']);
+    const r = await initialized();
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('done in');
   });
 
   describe.each(['simple', 'extended', 'prepared'])('-M %s', (mode) => {
     it('select-only (-S), 4 clients, zero failed transactions', async () => {
+      await needsTables();
       const r = await pgbench(['-S', '-M', mode, '-c', '4', '-j', '2', '-t', '200']);
       expect(r.code, r.stderr).toBe(0);
       expect(processed(r.stdout)).toBe(800);
@@ -41,6 +50,7 @@ describe('pgbench through pgward', () => {
     });
 
     it('the default TPC-B-like run, 4 clients, zero failed transactions', async () => {
+      await needsTables();
       const r = await pgbench(['-M', mode, '-c', '4', '-j', '2', '-t', '100']);
       expect(r.code, r.stderr).toBe(0);
       expect(processed(r.stdout)).toBe(400);
@@ -49,6 +59,7 @@ describe('pgbench through pgward', () => {
   });
 
   it('connect per transaction (-C) over TLS with SCRAM', async () => {
+    await needsTables();
     const r = await pgbench(['-S', '-C', '-c', '2', '-j', '2', '-t', '50']);
     expect(r.code, r.stderr).toBe(0);
     expect(processed(r.stdout)).toBe(100);
