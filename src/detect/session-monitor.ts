@@ -139,10 +139,10 @@ export class SessionMonitor implements RelayObserver {
         ? { normalized: `FunctionCall oid ${oid ?? 0}`, category: 'utility', tables: [], risks: ['function-call-message'], count: 1 }
         : this.o.inspector.inspect(lexed ?? '');
     const text = sql ?? info.normalized;
-    let verdict: StatementVerdict | null = null;
     const ro = kind !== 'F' && this.o.readOnly ? this.o.readOnly.check(lexed ?? text) : null;
-    if (ro) verdict = { action: 'block', code: ro.code, message: ro.message, detail: ro.detail };
-    else verdict = this.applyProfile(info);
+    const verdict: StatementVerdict | null = ro
+      ? { action: 'block', code: ro.code, message: ro.message, detail: ro.detail }
+      : this.applyProfile(info);
     const executed: Executed = { info, sql: text, blocked: verdict?.action === 'block' ? (verdict.detail ?? verdict.message) : null };
     if (kind === 'P') {
       // Drivers re-Parse the same unnamed statement on every execution: keep the entry.

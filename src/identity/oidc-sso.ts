@@ -31,10 +31,13 @@ function claimList(value: unknown): string[] {
   return [];
 }
 
+// A user name ends up in logs and in libpq's startup packet: no control characters.
+const hasControlCharacter = (s: string): boolean => [...s].some((c) => c.charCodeAt(0) < 0x20);
+
 /** Maps ID-token claims onto a pgward identity with the configured claim names. */
 export function mapClaims(claims: Record<string, unknown>, cfg: Pick<OidcConfig, 'usernameClaim' | 'emailClaim' | 'groupsClaim'>): SsoIdentity {
   const user = claims[cfg.usernameClaim] ?? claims['sub'];
-  if (typeof user !== 'string' || user.length === 0 || user.length > 63 || /[\x00-\x1f]/.test(user)) {
+  if (typeof user !== 'string' || user.length === 0 || user.length > 63 || hasControlCharacter(user)) {
     throw new SsoError(`the identity provider sent no usable "${cfg.usernameClaim}" claim`);
   }
   const email = claims[cfg.emailClaim];
