@@ -83,7 +83,6 @@ type State = 'init' | 'first' | 'final' | 'done';
 export class ScramServerExchange {
   private state: State = 'init';
   private mechanism = SCRAM;
-  private cbFlag = 'n';
   private gs2Header = '';
   private clientFirstBare = '';
   private serverFirst = '';
@@ -127,7 +126,6 @@ export class ScramServerExchange {
       if (cbName !== CB_TYPE) {
         throw protocolViolation(`unsupported SCRAM channel-binding type "${cbName.replace(/[^\x20-\x7e]/g, '?')}"`);
       }
-      this.cbFlag = `p=${cbName}`;
     } else if (flag === 'y' || flag === 'n') {
       if (plus) {
         throw malformed('The client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not include channel binding data.');
@@ -141,7 +139,6 @@ export class ScramServerExchange {
       a.pos++;
       if (a.peek() !== ',') throw malformed(`Comma expected, but found character "${a.peek()}".`);
       a.pos++;
-      this.cbFlag = flag;
     } else {
       throw malformed(`Unexpected channel-binding flag "${flag.replace(/[^\x20-\x7e]/g, '?')}".`);
     }

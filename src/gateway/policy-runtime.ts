@@ -34,7 +34,7 @@ export class PolicyRuntime implements PolicySource {
   private chain: Promise<void> = Promise.resolve();
 
   private constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly log: Logger,
     private readonly dir: string | null,
   ) {
