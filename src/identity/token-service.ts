@@ -109,8 +109,12 @@ export class TokenService {
 
   /** SCRAM path: the salt and every live verifier of the user, or null for a stranger. */
   async scramLookup(user: string): Promise<ScramLookup> {
-    const [found, move] = await Promise.all([this.store.scramCredentials(user), this.moves.lookup(user)]);
+    const found = await this.store.scramCredentials(user);
     if (!found) return { credentials: null, tokens: new Map(), liveCount: 0 };
+    // A move exists only for a user whose count differs from the configured one (a move left
+    // over from a count configured back is dropped at the next issue; the user's own verifiers
+    // cover every token meanwhile): everyone else costs one lookup, as before moves existed.
+    const move = found.user.iterations === this.policy.scramIterations ? null : await this.moves.lookup(user);
     const now = Date.now();
     const live = found.tokens.filter((t) => !t.revokedAt && t.expiresAt.getTime() > now);
     // One salt and count per exchange (the server-first message precedes any sign of which

@@ -47,6 +47,13 @@ public class JdbcChecks {
     }
   }
 
+  /** An exception and its causes, for errors pgjdbc wraps ("The connection attempt failed."). */
+  static String causes(Throwable t) {
+    StringBuilder b = new StringBuilder(String.valueOf(t));
+    for (Throwable c = t.getCause(); c != null && c != c.getCause(); c = c.getCause()) b.append(" <- ").append(c);
+    return b.toString();
+  }
+
   static String md5(String s) throws Exception {
     StringBuilder b = new StringBuilder();
     for (byte x : MessageDigest.getInstance("MD5").digest(s.getBytes(StandardCharsets.UTF_8))) b.append(String.format("%02x", x));
@@ -207,7 +214,7 @@ public class JdbcChecks {
       int ok = 0;
       Set<String> errors = new TreeSet<>();
       for (Future<String> f : all) {
-        try { if ("1".equals(f.get(120, TimeUnit.SECONDS))) ok++; } catch (ExecutionException e) { errors.add(String.valueOf(e.getCause())); }
+        try { if ("1".equals(f.get(120, TimeUnit.SECONDS))) ok++; } catch (ExecutionException e) { errors.add(causes(e.getCause())); }
       }
       pool.shutdownNow();
       return ok + " ok" + (errors.isEmpty() ? "" : " " + errors);
