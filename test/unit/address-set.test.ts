@@ -120,3 +120,18 @@ describe('AddressSet', () => {
     expect(() => new AddressSet(['2001:db8::/129'])).toThrow(RangeError);
   });
 });
+
+describe('AddressSet reads IPv6 entries as pg_hba.conf does', () => {
+  it('::/0 admits every IPv6 client and no IPv4 client, whichever way the socket spells it', () => {
+    const set = new AddressSet(['::/0']);
+    expect(['::1', '2001:db8::1', 'fe80::1'].map((a) => set.has(a))).toEqual([true, true, true]);
+    expect(['127.0.0.1', '::ffff:127.0.0.1', '10.1.2.3'].map((a) => set.has(a))).toEqual([false, false, false]);
+  });
+
+  it('a single mapped address names that IPv4 client', () => {
+    const set = new AddressSet(['::ffff:192.0.2.7']);
+    expect(set.has('192.0.2.7')).toBe(true);
+    expect(set.has('::ffff:192.0.2.7')).toBe(true);
+    expect(set.has('192.0.2.8')).toBe(false);
+  });
+});
