@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { canonicalJson, eventHash, genesisHash, type ChainedEvent } from './chain.js';
 import { batchDocument, batchElements, boundedRuns, eventElement } from './event-document.js';
-import { withinRunnableTime } from './runnable-deadline.js';
+import { within } from '../util/deadline.js';
 
 /** A store that takes longer than this to take a batch is treated as down: the batch goes to the spool. */
 const AUDIT_WRITE_TIMEOUT_MS = 5_000;
@@ -180,7 +180,7 @@ export class AuditWriter {
    */
   private async deliver(elements: string[]): Promise<Undelivered | null> {
     try {
-      await withinRunnableTime(this.sink.insertEvents(batchDocument(elements)), AUDIT_WRITE_TIMEOUT_MS, 'audit write');
+      await within(this.sink.insertEvents(batchDocument(elements)), AUDIT_WRITE_TIMEOUT_MS, 'audit write');
       return null;
     } catch (err) {
       if (!this.sink.rejectedAsData(err)) return { rest: elements, err: err as Error };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withinRunnableTime } from '../../src/audit/runnable-deadline.js';
+import { within } from '../../src/util/deadline.js';
 
 /** Keeps this process busy, as a burst of appends hashing events does. */
 function stall(ms: number): void {
@@ -13,13 +13,13 @@ const answerAfterStall = (): Promise<string> => new Promise((resolve) => setImme
 describe('the audit write deadline', () => {
   // (util/deadline's within() rejects here: its timer fires as the stall ends, before the answer is read.)
   it('does not blame the store for a stall of this process', async () => {
-    const write = withinRunnableTime(answerAfterStall(), 300, 'audit write');
+    const write = within(answerAfterStall(), 300, 'audit write');
     stall(800);
     await expect(write).resolves.toBe('stored');
   });
 
   it('still gives up on a store that never answers, and passes on its errors', async () => {
-    await expect(withinRunnableTime(new Promise<never>(() => undefined), 300, 'audit write')).rejects.toThrow('audit write: no answer within 300 ms');
-    await expect(withinRunnableTime(Promise.reject(new Error('connect ECONNREFUSED')), 300, 'audit write')).rejects.toThrow('ECONNREFUSED');
+    await expect(within(new Promise<never>(() => undefined), 300, 'audit write')).rejects.toThrow('audit write: no answer within 300 ms');
+    await expect(within(Promise.reject(new Error('connect ECONNREFUSED')), 300, 'audit write')).rejects.toThrow('ECONNREFUSED');
   });
 });
