@@ -73,6 +73,8 @@ async function resolveTargets(config: GatewayConfig): Promise<Map<string, Resolv
 export class Gateway {
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
+  /** Resolved when the last open socket closes (shutdown waits on it, not on a poll). */
+  private readonly whenNoConnections: Array<() => void> = [];
   private readonly revocations: { close(): Promise<void> };
   private readonly peerCancels: { close(): Promise<void> };
   private readonly retention: NodeJS.Timeout | null = null;
@@ -235,13 +237,27 @@ export class Gateway {
       return;
     }
     this.connections.add(socket);
-    socket.once('close', () => this.connections.delete(socket));
+    socket.once('close', () => {
+      this.connections.delete(socket);
+      if (this.connections.size === 0) for (const resolve of this.whenNoConnections.splice(0)) resolve();
+    });
     // Errors on a client socket concern that client only.
     socket.on('error', () => undefined);
     void new ClientConnection(socket, this.ctx).run();
   }
 
-  /** Stops accepting, ends every session, waits for sockets to close (up to graceMs). */
+  /** Resolves when no socket is open, or after ms, whichever comes first. */
+  private connectionsClosed(ms: number): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.whenNoConnections.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /**
    * Graceful stop: no new connections; idle sessions end at once with a readable FATAL,
    * busy ones when their statement or transaction completes; whatever still runs at the
@@ -250,10 +266,10 @@ export class Gateway {
   async close(graceMs = 5_000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sessions.list()) s.drain('pgward is shutting down');
-    const deadline = Date.now() + graceMs;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.connectionsClosed(graceMs);
     for (const s of this.sessions.list()) s.kill('pgward is shutting down');
-    for (let i = 0; i < 50 && this.connections.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    // A killed session writes its FATAL and closes; a second is plenty for that.
+    await this.connectionsClosed(1_000);
     for (const socket of this.connections) socket.destroy();
     await this.revocations.close();
     await this.peerCancels.close();
