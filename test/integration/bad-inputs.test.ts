@@ -9,7 +9,7 @@ import { startTestGateway, superuserQuery, type TestGateway } from '../harness/g
 import { fields, GSSENC_REQUEST, int32, message, RawClient, SSL_REQUEST, startupPacket } from '../harness/raw-client.js';
 
 /**
- * Hostile and broken inputs from ../shared/BAD_INPUTS.md, sent over raw sockets. Each
+ * Hostile and broken inputs from docs/reference/bad-inputs.md, sent over raw sockets. Each
  * case checks the answer Postgres would give, and afterwards that the gateway still
  * serves a real psql session.
  */
