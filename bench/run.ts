@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,7 @@ import { freePort, PostgresCluster } from '../src/store/postgres-launcher.js';
 import { ensureDevCertificates } from '../src/tls/dev-ca.js';
 import { createLogger } from '../src/util/logger.js';
 import { startNodeTlsPipe } from './node-tls-pipe.js';
+import { measurePropagation, PROPAGATION_MEASURES, type PropagationReport } from './propagation.js';
 import { ensurePgBouncer, startPgBouncer } from './pgbouncer.js';
 
 const exec = promisify(execFile);
@@ -22,7 +23,7 @@ const SCALE = Number(process.env['BENCH_SCALE'] ?? 4);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 
 interface Endpoint {
-  name: 'direct' | 'pgbouncer' | 'pgward' | 'pgward-nodetect' | 'node-tls-pipe';
+  name: 'direct' | 'pgbouncer' | 'pgward' | 'pgward-nodetect' | 'node-tls-pipe' | 'pgward-pool8';
   /** Extra libpq settings for this endpoint. */
   env?: Record<string, string>;
   port: number;
@@ -72,13 +73,27 @@ interface Scenario {
   detectorCost?: boolean;
   /** Instead of pgbench: a custom measurement (tps = rows per second for COPY). */
   custom?: 'copy';
+  /** Only these targets (default: direct, PgBouncer, pgward, the bare Node TLS pipe). */
+  targets?: Endpoint['name'][];
 }
+
+/** pool.max of the pgward-pool8 target: fewer upstream connections than clients, so sessions wait in line. */
+const SMALL_POOL_MAX = 8;
+/** Propagation measures (policy, revocation, kill, cancel across gateways): tries of each. */
+const PROPAGATION_TRIES = Number(process.env['BENCH_PROPAGATION_TRIES'] ?? 9);
 
 const scenarios: Scenario[] = [
   { name: `select-only simple -c${CLIENTS}`, args: ['-S', '-M', 'simple', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
   { name: `select-only extended -c${CLIENTS}`, args: ['-S', '-M', 'extended', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
   { name: `select-only prepared -c${CLIENTS}`, args: ['-S', '-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
   { name: 'connect per transaction, TLS -C -c8', args: ['-S', '-C', '-M', 'simple', '-c', '8', '-j', '2', '-T', String(SECONDS)] },
+  // 32 clients, each connecting per transaction, against a pool of 8: 24 sessions at a time wait
+  // in the pool's line (FIFO); none may fail. pgward with its default pool for comparison.
+  {
+    name: `pool max ${SMALL_POOL_MAX}, -C -c32 waiting in line`,
+    args: ['-S', '-C', '-M', 'simple', '-c', '32', '-j', '2', '-T', String(SECONDS)],
+    targets: ['direct', 'pgward', 'pgward-pool8'],
+  },
   { name: `TPC-B (pgbench default) -c${CLIENTS}`, args: ['-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)] },
   { name: 'one-client latency -S -c1', args: ['-S', '-M', 'simple', '-c', '1', '-T', String(SECONDS)] },
   { name: 'COPY 1M rows in', args: [], custom: 'copy' },
@@ -156,16 +171,19 @@ async function main(): Promise<void> {
     vault: { keyFile: join(work, 'vault.key') },
     targets: {
       bench: { host: '127.0.0.1', port: cluster.port, database: 'bench', role: 'bench', tls: { mode: 'verify-full', caFile: certs.caCertPath } },
+      bench8: { host: '127.0.0.1', port: cluster.port, database: 'bench', role: 'bench', tls: { mode: 'verify-full', caFile: certs.caCertPath }, pool: { max: SMALL_POOL_MAX } },
     },
     log: { level: 'warn' },
   });
   config.store.caFile = certs.caCertPath;
   const cp = await openControlPlane(config, { storeUrl: cluster.connectionString('pgward_cp'), createVaultKey: true });
   await cp.vault.set('bench', 'bench', benchPassword);
+  await cp.vault.set('bench8', 'bench', benchPassword);
   const serverTls = await loadServerTls({ certPath: certs.certPath, keyPath: certs.keyPath, caPath: certs.caCertPath, minVersion: 'TLSv1.2' });
   const policyDir = join(work, 'policies');
   await mkdir(policyDir, { recursive: true });
-  await writeFile(join(policyDir, 'bench.yaml'), 'rules:\n  - name: bench\n    effect: allow\n    subjects: { users: [bench] }\n    targets: [bench]\n');
+  const policyDocuments = { 'bench.yaml': 'rules:\n  - name: bench\n    effect: allow\n    subjects: { users: [bench, bench-probe] }\n    targets: [bench, bench8]\n' };
+  for (const [name, text] of Object.entries(policyDocuments)) await writeFile(join(policyDir, name), text);
   const policy = await PolicyRuntime.start({ store: cp.store, log: createLogger('warn'), dir: policyDir, watch: false });
   const gateway = await createGateway(cp, { config, log: createLogger('warn'), tls: serverTls, policy });
   const gwAddr = await gateway.listen('127.0.0.1', 0);
@@ -174,6 +192,26 @@ async function main(): Promise<void> {
   const quiet = await createGateway(cp, { config: quietConfig, log: createLogger('warn'), tls: serverTls, policy });
   const quietAddr = await quiet.listen('127.0.0.1', 0);
   const token = (await cp.tokens.issue({ user: 'bench', groups: [], ttl: '2h', issuedBy: 'bench' })).token;
+  // A second gateway on the same store with a control plane of its own (its own store
+  // connections, LISTENs and policy runtime): it hears the first only through NOTIFY.
+  const configB = { ...config, gatewayId: 'bench-b' };
+  const cpB = await openControlPlane(configB, { storeUrl: cluster.connectionString('pgward_cp') });
+  const policyB = await PolicyRuntime.start({ store: cpB.store, log: createLogger('warn'), dir: null });
+  const gatewayB = await createGateway(cpB, { config: configB, log: createLogger('warn'), tls: serverTls, policy: policyB });
+  const gwBAddr = await gatewayB.listen('127.0.0.1', 0);
+
+  // The SCRAM iteration count each target makes a client compute at login (issue 15: 4,096).
+  const pgwardIterations = (await cp.tokens.scramLookup('bench')).credentials?.iterations ?? null;
+  const directVerifier = String((await cluster.query("select rolpassword from pg_authid where rolname = 'bench'")).rows[0]?.rolpassword ?? '');
+  const scramIterations = {
+    configured: config.auth.scramIterations,
+    pgward: pgwardIterations,
+    direct: Number(/^SCRAM-SHA-256\$(\d+):/.exec(directVerifier)?.[1] ?? NaN),
+    // PgBouncer derives its SCRAM secret from the plain userlist password with SCRAM_DEFAULT_ITERATIONS.
+    pgbouncer: 4096,
+  };
+  if (pgwardIterations !== config.auth.scramIterations) throw new Error(`pgward serves ${pgwardIterations} SCRAM iterations, configured ${config.auth.scramIterations}`);
+  log(`SCRAM iterations: ${JSON.stringify(scramIterations)}`);
 
   const pipe = await startNodeTlsPipe({ upstream: { host: '127.0.0.1', port: cluster.port, caPath: certs.caCertPath }, tls: { certPath: certs.certPath, keyPath: certs.keyPath } });
   const endpoints: Endpoint[] = [
@@ -182,6 +220,7 @@ async function main(): Promise<void> {
     { name: 'pgward', port: gwAddr.port, user: 'bench', password: token, database: 'bench' },
     { name: 'node-tls-pipe', port: pipe.port, user: 'bench', password: benchPassword, database: 'bench', env: { PGCHANNELBINDING: 'disable' } },
   ];
+  const smallPoolEndpoint: Endpoint = { name: 'pgward-pool8', port: gwAddr.port, user: 'bench', password: token, database: 'bench8' };
   const quietEndpoint: Endpoint = { name: 'pgward-nodetect', port: quietAddr.port, user: 'bench', password: token, database: 'bench' };
 
   const idle: Record<string, { clients: number; failed: number; rssDeltaMb: number; perClientKb: number; heapKbPerClient?: number; externalKbPerClient?: number }> = {};
@@ -192,11 +231,12 @@ async function main(): Promise<void> {
       return u.user + u.system;
     }
     if (name !== 'pgbouncer') return null;
-    const { readFile } = await import('node:fs/promises');
     const stat = (await readFile(`/proc/${await bouncer.pid()}/stat`, 'utf8')).split(') ')[1]!.split(' ');
     // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second).
     return (Number(stat[11]) + Number(stat[12])) * 10_000;
   };
+  let propagation: PropagationReport = {};
+  const loadBefore = (await readFile('/proc/loadavg', 'utf8')).trim();
   const results: Array<{ scenario: string; runs: Record<string, PgbenchResult & { rounds: number[] }>; ratios: Record<string, number> }> = [];
   try {
     for (const sc of scenarios.filter((x) => !only || x.name.includes(only))) {
@@ -204,7 +244,8 @@ async function main(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         // Rotate the order so no target always runs first (cold) or last.
         const wanted = process.env['BENCH_TARGETS']?.split(',');
-        const targets = (sc.detectorCost ? [...endpoints, quietEndpoint] : endpoints).filter((e) => !wanted || wanted.includes(e.name));
+        const all = [...endpoints, ...(sc.detectorCost ? [quietEndpoint] : []), ...(sc.targets ? [smallPoolEndpoint] : [])];
+        const targets = all.filter((e) => (!wanted || wanted.includes(e.name)) && (!sc.targets || sc.targets.includes(e.name)));
         const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
         for (const ep of order) {
           log(`${sc.name}: ${ep.name} (round ${round + 1}/${ROUNDS}) @${process.hrtime.bigint() / 1000n}`);
@@ -232,6 +273,7 @@ async function main(): Promise<void> {
         ...r('pgward', 'pgward-nodetect'),
         ...r('node-tls-pipe', 'pgbouncer'),
         ...r('pgward', 'node-tls-pipe'),
+        ...r('pgward-pool8', 'pgward'),
       };
       const lat = (n: string): number | null => runs[n]?.latencyMs ?? null;
       const [ld, lb, lw] = [lat('direct'), lat('pgbouncer'), lat('pgward')];
@@ -241,11 +283,25 @@ async function main(): Promise<void> {
       }
       results.push({ scenario: sc.name, runs, ratios });
     }
-  // Memory per idle TLS client: N authenticated idle sessions from another process; the
+    if (!only || only === 'propagation') {
+      propagation = await measurePropagation(
+        {
+          a: { cp, gateway, port: gwAddr.port },
+          b: { cp: cpB, gateway: gatewayB, port: gwBAddr.port, policy: policyB },
+          ca: await readFile(certs.caCertPath, 'utf8'),
+          database: 'bench',
+          user: 'bench-probe',
+          policyDocuments,
+          upstreamQuery: (sql) => cluster.query(sql),
+          tries: PROPAGATION_TRIES,
+        },
+        log,
+      );
+    }
+    // Memory per idle TLS client: N authenticated idle sessions from another process; the
     // proxy's resident memory before and after, divided by N.
     if (!only || 'idle'.includes(only) || only === 'idle') {
       const { spawn } = await import('node:child_process');
-      const { readFile } = await import('node:fs/promises');
       const rssOf = async (name: string): Promise<number> => {
         if (name === 'pgward') return process.memoryUsage().rss;
         const pid = await bouncer.pid();
@@ -291,6 +347,9 @@ async function main(): Promise<void> {
   } finally {
     await gateway.close(1_000);
     await quiet.close(1_000);
+    await gatewayB.close(1_000);
+    await policyB.close();
+    await cpB.close();
     await pipe.close();
     await policy.close();
     await cp.close();
@@ -309,12 +368,24 @@ async function main(): Promise<void> {
   }
   for (const e of Object.values(onboarding)) e.meanMs = e.count ? Math.round((e.meanMs / e.count) * 1_000_000) / 1000 : 0;
 
+  const git = async (...args: string[]): Promise<string> => (await exec('git', args).catch(() => ({ stdout: '?' }))).stdout.trim();
   const report = {
+    commit: await git('rev-parse', '--short', 'HEAD'),
+    /** Files under src/ that differed from that commit when the bench ran (the build measured includes them). */
+    uncommittedSrc: (await git('status', '--porcelain', '--', 'src')).split('\n').filter(Boolean).map((l) => l.slice(3)),
+    scramIterations,
+    propagation: { measures: PROPAGATION_MEASURES, results: propagation },
     idleClients: idle,
     onboarding,
     at: new Date().toISOString(),
-    machine: { cpus: (await import('node:os')).cpus().length, node: process.version, postgres: cluster.binaries.version },
-    settings: { seconds: SECONDS, rounds: ROUNDS, statistic: 'median tps of the rounds', clients: CLIENTS, scale: SCALE, tls: 'verify-full on every leg', auth: 'SCRAM-SHA-256 (pgward: token + channel binding)' },
+    machine: {
+      cpus: (await import('node:os')).cpus().length,
+      node: process.version,
+      postgres: cluster.binaries.version,
+      // Other work shares this machine: /proc/loadavg at the start and the end of the run.
+      loadavg: { before: loadBefore, after: (await readFile('/proc/loadavg', 'utf8')).trim() },
+    },
+    settings: { seconds: SECONDS, rounds: ROUNDS, statistic: 'median tps of the rounds', clients: CLIENTS, scale: SCALE, tls: 'verify-full on every leg', auth: `SCRAM-SHA-256 at ${config.auth.scramIterations} iterations (pgward: token + channel binding)`, smallPoolMax: SMALL_POOL_MAX },
     results,
   };
   await mkdir('bench/results', { recursive: true });
@@ -332,6 +403,23 @@ async function main(): Promise<void> {
       `${pad(r.scenario, 42)}${pad(f(r.runs['direct']!.tps), 13)}${pad(f(r.runs['pgbouncer']!.tps), 13)}${pad(f(r.runs['pgward']!.tps), 13)}${pad(r.ratios['pgward/pgbouncer']!.toFixed(3) + 'x', 16)}${pad(r.ratios['pgward/direct']!.toFixed(3) + 'x', 15)}${failed}`,
     );
   }
+  const connects = results.find((r) => r.scenario.startsWith('connect per transaction'));
+  if (connects) {
+    const c = (n: string): string => `${connects.runs[n]?.tps.toFixed(0) ?? '?'}/s`;
+    console.log(
+      `connects/s, TLS verify-full + SCRAM-SHA-256 at ${config.auth.scramIterations} iterations (pgward ${scramIterations.pgward}, direct ${scramIterations.direct}, pgbouncer ${scramIterations.pgbouncer}): ` +
+        `direct ${c('direct')}, pgbouncer ${c('pgbouncer')}, pgward ${c('pgward')}; pgward/pgbouncer ${connects.ratios['pgward/pgbouncer']?.toFixed(3)}x`,
+    );
+  }
+  const waiting = results.find((r) => r.scenario.startsWith('pool max'));
+  if (waiting) {
+    const w = (n: string): string => `${waiting.runs[n]?.tps.toFixed(0) ?? '?'} tps (${waiting.runs[n]?.failed ?? '?'} failed)`;
+    console.log(`${waiting.scenario}: direct ${w('direct')}, pgward default pool ${w('pgward')}, pgward pool.max ${SMALL_POOL_MAX} ${w('pgward-pool8')}`);
+  }
+  for (const [name, v] of Object.entries(propagation)) {
+    console.log('error' in v ? `${name}: FAILED ${v.error}` : `${name}: median ${v.medianMs.toFixed(1)} ms, max ${v.maxMs.toFixed(1)} ms (${v.tries} tries)`);
+  }
+  console.log(`load average before/after: ${loadBefore} / ${report.machine.loadavg.after}`);
   const lat = results.find((r) => r.scenario.startsWith('one-client'));
   if (lat) {
     const l = (n: string): string => `${lat.runs[n]?.latencyMs?.toFixed(3) ?? '?'} ms`;
