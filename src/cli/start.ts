@@ -159,6 +159,6 @@ function withEmbedded(config: GatewayConfig, embedded: EmbeddedDefault): void {
     connectTimeoutMs: 10_000,
     protocol: '3.2',
     databases: [],
-    pool: { enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL', assign: 'first-message', max: 500, waitTimeoutMs: 10_000 },
+    pool: { enabled: true, min: 2, idleMs: 300_000, maxPools: 16, reset: 'DISCARD ALL', assign: 'first-message', max: 500, waitTimeoutMs: 10_000 },
   };
 }

@@ -34,13 +34,22 @@ export const targetSchema = z
      * middleboxes that cannot negotiate.
      */
     protocol: z.enum(['3.0', '3.2']).default('3.2'),
-    /** Warm upstream connections per (role, database), reset before each reuse. */
+    /**
+     * Warm upstream connections per (role, database, read-only, startup settings), each
+     * opened with the session's startup settings and reset before each reuse (docs/pooling.md).
+     */
     pool: z
       .object({
         enabled: z.boolean().default(true),
-        /** Kept open and idle for the next client. */
+        /** Kept open and idle for the next client, in a pool whose settings came back at least once. */
         min: z.number().int().min(0).max(1000).default(2),
+        /** Idle connections beyond min close after this long; a pool with none handed out closes after it. */
         idleMs: z.number().int().positive().default(300_000),
+        /**
+         * Most pools (settings combinations) of this target; beyond it the pool longest at rest
+         * closes. Bounds the idle connections a target holds: about maxPools x min.
+         */
+        maxPools: z.number().int().min(1).max(10_000).default(16),
         /** Run before a connection serves another session. */
         reset: z.string().min(1).default('DISCARD ALL'),
         /**
@@ -60,7 +69,7 @@ export const targetSchema = z
         waitTimeoutMs: z.number().int().positive().default(10_000),
       })
       .strict()
-      .default({ enabled: true, min: 2, idleMs: 300_000, reset: 'DISCARD ALL', assign: 'first-message', max: 500, waitTimeoutMs: 10_000 }),
+      .default({ enabled: true, min: 2, idleMs: 300_000, maxPools: 16, reset: 'DISCARD ALL', assign: 'first-message', max: 500, waitTimeoutMs: 10_000 }),
   })
   .strict();
 

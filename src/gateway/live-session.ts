@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import { sendUpstreamCancel } from '../upstream/cancel.js';
 import type { UpstreamConnection } from '../upstream/connector.js';
 import type { UpstreamPool } from '../upstream/pool.js';
+import { noteParameter } from '../upstream/simple-query.js';
 import type { Logger } from '../util/logger.js';
 import type { BaselineCache } from './baseline-cache.js';
 import type { CancelRouter } from './cancel-router.js';
@@ -123,6 +124,10 @@ export class LiveSession {
       },
       observer: this.monitor ?? undefined,
       keepUpstream: this.pool !== null,
+      // The pool's view of the connection is what the server last reported, never an assumption.
+      onParameterStatus: (name, value) => {
+        if (this.up) noteParameter(this.up.parameters, name, value);
+      },
       onEnd: (reason, detail, reusable) => this.dispose(reason, detail, reusable === true),
       onIllegalTransition: (err) => spec.log.error({ event: 'relay_phase_error', err: err.message }, 'relay phase bug'),
     });

@@ -52,6 +52,8 @@ export interface RelayOptions {
   bindUpstream?: (() => Promise<BoundUpstream>) | undefined;
   /** After a deferred upstream got the bytes that waited for it (a cancel asked meanwhile goes now). */
   onBound?: (() => void) | undefined;
+  /** Every ParameterStatus the server sends during the session, in order (the pool records them on the connection). */
+  onParameterStatus?: ((name: string, value: string) => void) | undefined;
   /** Leave the upstream connection open at the end when it is idle and clean (pooling). */
   keepUpstream?: boolean | undefined;
   /** reusable: the upstream connection was detached idle, outside any transaction. */

@@ -9,6 +9,7 @@ import { SqlState } from '../protocol/sqlstate.js';
 import type { RelayObserver } from './observer.js';
 import { RelayPhase, type RelayPhaseName } from './relay-phase.js';
 import type { EndReason, RelayOptions, RelayStats } from './relay-types.js';
+import { mayDefinePlaceholder } from './session-residue.js';
 import { StatementBlocker } from './statement-blocker.js';
 
 export type { BoundUpstream, EndReason, RelayOptions, RelayStats } from './relay-types.js';
@@ -51,6 +52,8 @@ export class Relay {
   private pendingToUpstream: Buffer[] = [];
   /** Armed only while a client message is incomplete. */
   private stallTimer: NodeJS.Timeout | null = null;
+  /** The session may have left state in the backend that a reset does not remove (session-residue.ts). */
+  private residue = false;
 
   constructor(
     private readonly client: Duplex,
@@ -71,10 +74,16 @@ export class Relay {
       {
         // Only statement-bearing frames are held, and only when the session is observed.
         wantsBody: (type) =>
-          this.phase.is('terminated', 'refusing') || (opts.keepUpstream === true && type === Fe.Terminate) || (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
+          this.phase.is('terminated', 'refusing') ||
+          (opts.keepUpstream === true && (type === Fe.Terminate || (!this.residue && (type === Fe.Query || type === Fe.Parse)))) ||
+          (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
         onFrame: (type, _length, body) => {
           if (this.phase.is('terminated', 'refusing')) return Verdict.Drop;
           this.stats.messagesFromClient++;
+          if (opts.keepUpstream && !this.residue) {
+            // A function called by OID may be set_config.
+            if (type === Fe.FunctionCall || (body && (type === Fe.Query || type === Fe.Parse) && mayDefinePlaceholder(body))) this.residue = true;
+          }
           if (type === Fe.Terminate) {
             this.phase.to('terminated');
             // A pooled connection outlives the client: its Terminate stops here.
@@ -112,8 +121,9 @@ export class Relay {
       {
         // Nothing server-side is held (one write per read keeps the relay at Node's pace),
         // except an ErrorResponse while a blocked statement's error is on its way.
-        // ReadyForQuery is always looked at in place (it carries the transaction status).
-        wantsBody: (type) => type === Be.ReadyForQuery || (observer !== null && (type === Be.ErrorResponse || type === Be.ParameterStatus)),
+        // ReadyForQuery is always looked at in place (it carries the transaction status), and
+        // so is ParameterStatus (rare): what the server reports is recorded on the connection.
+        wantsBody: (type) => type === Be.ReadyForQuery || type === Be.ParameterStatus || (observer !== null && type === Be.ErrorResponse),
         onFrame: (type, length, body) => {
           this.lastUpstreamType = type;
           if (type === Be.ReadyForQuery && body) {
@@ -124,14 +134,18 @@ export class Relay {
               queueMicrotask(() => this.kill('shutdown', message));
             }
           }
+          if (type === Be.ParameterStatus && body) {
+            const setting = parameterStatus(body);
+            if (setting) {
+              opts.onParameterStatus?.(setting.name, setting.value);
+              // G15: the inspector must read the next statements as the server will.
+              if (blocker) this.noteSetting(setting.name, setting.value);
+            }
+          }
           if (observer) {
             cycleBytes += length + 1;
             if (type === Be.DataRow) cycleRows++;
-            else if (type === Be.ParameterStatus && body && blocker) {
-              const setting = parameterStatus(body);
-              // G15: the inspector must read the next statements as the server will.
-              if (setting) this.noteSetting(setting.name, setting.value);
-            } else if (type === Be.ReadyForQuery) {
+            else if (type === Be.ReadyForQuery) {
               blocker?.onReady();
               observer.ready({ rows: cycleRows, bytes: cycleBytes, error: cycleError, status: String.fromCharCode(body?.[0] ?? TxStatusByte.Idle) });
               cycleRows = 0;
@@ -354,6 +368,7 @@ export class Relay {
     const reusable =
       upstream !== null &&
       this.opts.keepUpstream === true &&
+      !this.residue &&
       (reason === 'client-terminate' || reason === 'client-closed') &&
       !this.inFlight &&
       this.txStatus === TxStatusByte.Idle &&

@@ -1,4 +1,5 @@
 import type { Logger } from '../util/logger.js';
+import type { BackendState } from './backend-state.js';
 import type { UpstreamConnection } from './connector.js';
 import { mergeParameters, runSimpleQuery } from './simple-query.js';
 
@@ -13,6 +14,13 @@ export interface PoolOptions {
   max: number;
   /** How long a session waits in line for a connection before it is refused. */
   waitTimeoutMs: number;
+  /**
+   * Reads a backend's session state, after `before` when given, in one round trip: once when
+   * the connection is opened and again with the reset at every release. A connection whose
+   * state after the reset is not the state it was opened with is closed, not reused.
+   * Absent: only the reset runs.
+   */
+  readState?: ((up: UpstreamConnection, before?: string) => Promise<BackendState>) | undefined;
 }
 
 /** Every connection of the pool was busy for the whole wait. */
@@ -59,10 +67,14 @@ function unwatch(i: Idle): void {
 }
 
 /**
- * Pre-authenticated upstream connections for one (target, role, database, startup
- * settings). Each is reset (DISCARD ALL by default) before it serves another session, so
- * no session state crosses from one identity to the next; the pool refills in the
- * background so a new client skips Postgres's backend start and upstream TLS and SCRAM.
+ * Pre-authenticated upstream connections for one (target, role, database, read-only,
+ * startup settings), each opened with those settings as startup parameters. Each is reset
+ * (DISCARD ALL by default) before it serves another session, which returns it to its
+ * connection-time state, so no session state crosses from one session to the next; a
+ * backend the reset cannot return there (a temp namespace, a library loaded) is closed.
+ * Once a pool is used a second time it keeps `min` idle, refilled in the background, so a
+ * new client skips Postgres's backend start and upstream TLS and SCRAM; a settings
+ * combination used once opens nothing ahead of time.
  *
  * At most `max` connections exist at once. When all are busy, sessions wait in one FIFO
  * line (PgBouncer's find_server / launch_new_connection): a connection that comes back
@@ -86,11 +98,14 @@ export class UpstreamPool {
   handedOut = 0;
   /** Connections opened, ever. */
   opened = 0;
-  /**
-   * What a connection of this pool reported after a session's settings were applied, by
-   * those settings: what a session that gets its connection later is told at login.
-   */
-  private readonly reportedBySettings = new Map<string, Array<[string, string]>>();
+  /** What the last connection opened reported at startup: what every reset connection reports. */
+  private startupParameters: Array<[string, string]> | null = null;
+  /** What readState saw when each connection was opened (absent: unknown, not reused). */
+  private readonly openedState = new WeakMap<UpstreamConnection, BackendState>();
+  /** When a session last took or gave back a connection. */
+  private lastActive = Date.now();
+  /** Used more than once: worth keeping min connections warm. */
+  private warm = false;
 
   constructor(
     private readonly connect: () => Promise<UpstreamConnection>,
@@ -99,7 +114,6 @@ export class UpstreamPool {
   ) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(1_000, Math.min(opts.idleMs, 30_000)));
     this.sweeper.unref();
-    this.refill();
   }
 
   /** Idle connections. */
@@ -117,17 +131,36 @@ export class UpstreamPool {
     return this.waiters.length;
   }
 
-  /** ParameterStatus values last seen for these settings, or null if never seen. */
-  reported(settingsKey: string): Array<[string, string]> | null {
-    return this.reportedBySettings.get(settingsKey) ?? null;
+  /**
+   * What a connection of this pool reports at startup, or null before one was opened: what a
+   * session that gets its connection at its first message is told at login. A reset
+   * connection reports the same, since the relay records every ParameterStatus it passes on
+   * and the reset's own.
+   */
+  reported(): Array<[string, string]> | null {
+    return this.startupParameters?.map(([k, v]): [string, string] => [k, v]) ?? null;
   }
 
-  remember(settingsKey: string, parameters: Array<[string, string]>): void {
-    // Bounded: settings keys come from clients (application_name varies).
-    if (this.reportedBySettings.size >= 256 && !this.reportedBySettings.has(settingsKey)) {
-      this.reportedBySettings.delete(this.reportedBySettings.keys().next().value as string);
+  /** Nothing handed out, nobody waiting, nothing being opened: for how long (0 when busy). */
+  restingFor(now = Date.now()): number {
+    if (this.inUse + this.dialing + this.filling + this.waiters.length > 0) return 0;
+    return Math.max(1, now - this.lastActive);
+  }
+
+  /** Opens a connection and reads the state a reset must return it to. */
+  private async open(): Promise<UpstreamConnection> {
+    const up = await this.connect();
+    this.opened++;
+    this.startupParameters = up.parameters.map(([k, v]): [string, string] => [k, v]);
+    if (this.opts.readState) {
+      try {
+        this.openedState.set(up, await this.opts.readState(up));
+      } catch (err) {
+        // The session may still use it; it just will not be reused.
+        this.log.debug({ event: 'pool_state_unread', err: (err as Error).message }, 'upstream connection state unknown: not reused');
+      }
     }
-    this.reportedBySettings.set(settingsKey, parameters.map(([k, v]) => [k, v]));
+    return up;
   }
 
   /**
@@ -137,6 +170,8 @@ export class UpstreamPool {
    */
   async acquire(signal?: AbortSignal): Promise<{ up: UpstreamConnection; warm: boolean }> {
     if (signal?.aborted) throw new PoolWaitAbortedError(signal.reason);
+    this.lastActive = Date.now();
+    if (this.handedOut > 0) this.warm = true;
     for (;;) {
       const next = this.idle.pop();
       if (!next) break;
@@ -152,11 +187,10 @@ export class UpstreamPool {
       this.dialing++;
       let up: UpstreamConnection;
       try {
-        up = await this.connect();
+        up = await this.open();
       } finally {
         this.dialing--;
       }
-      this.opened++;
       this.inUse++;
       this.handedOut++;
       return { up, warm: false };
@@ -194,16 +228,17 @@ export class UpstreamPool {
 
   /** A session is over: reset the connection and keep it, or close it if it cannot be trusted clean. */
   release(up: UpstreamConnection, reusable: boolean): void {
-    if (!reusable || this.closed || up.socket.destroyed) {
+    this.lastActive = Date.now();
+    const opened = this.openedState.get(up);
+    if (!reusable || this.closed || up.socket.destroyed || (this.opts.readState && !opened)) {
       this.inUse--;
       up.socket.destroy();
       this.serveWaiters();
       return;
     }
-    void runSimpleQuery(up, this.opts.reset)
-      .then(({ status, parameters }) => {
-        if (status !== 'I' || this.closed) throw new Error(`connection not idle after reset (${status})`);
-        up.parameters = mergeParameters(up.parameters, parameters);
+    void this.reset(up, opened)
+      .then(() => {
+        if (this.closed) throw new Error('pool closed');
         this.inUse--;
         this.offer(up);
       })
@@ -213,6 +248,21 @@ export class UpstreamPool {
         up.socket.destroy();
         this.serveWaiters();
       });
+  }
+
+  /** Runs the reset (with the state check when there is one); rejects when the connection must not be reused. */
+  private async reset(up: UpstreamConnection, opened: BackendState | undefined): Promise<void> {
+    if (!this.opts.readState || !opened) {
+      const { status, parameters } = await runSimpleQuery(up, this.opts.reset);
+      if (status !== 'I') throw new Error(`connection not idle after reset (${status})`);
+      up.parameters = mergeParameters(up.parameters, parameters);
+      return;
+    }
+    const now = await this.opts.readState(up, this.opts.reset);
+    if (now.status !== 'I') throw new Error(`connection not idle after reset (${now.status})`);
+    up.parameters = mergeParameters(up.parameters, now.parameters);
+    if (now.tempNamespace && !opened.tempNamespace) throw new Error('the backend made a temp namespace');
+    if (now.customSettings !== opened.customSettings) throw new Error('the backend loaded a library (its custom settings changed)');
   }
 
   /** A clean connection: to the first in line, else idle. */
@@ -239,9 +289,8 @@ export class UpstreamPool {
   private dialForLine(): void {
     this.dialing++;
     this.lineDials++;
-    this.connect()
+    this.open()
       .then((up) => {
-        this.opened++;
         this.dialing--;
         this.lineDials--;
         this.offer(up);
@@ -282,14 +331,15 @@ export class UpstreamPool {
   }
 
   private refill(): void {
+    if (!this.warm) return;
     const min = Math.min(this.opts.min, this.opts.max);
     while (!this.closed && this.idle.length + this.filling < min && this.total < this.opts.max) {
       this.filling++;
-      this.connect()
+      this.open()
         .then((up) => {
-          this.opened++;
           this.filling--;
           this.offer(up);
+          this.refill();
         })
         .catch((err: unknown) => {
           this.filling--;
@@ -322,7 +372,7 @@ export class UpstreamPool {
       i.up.socket.destroy();
     }
     for (const w of [...this.waiters]) {
-      this.connect().then(
+      this.open().then(
         (up) => {
           if (w.done) return void up.socket.destroy();
           this.inUse++;

@@ -18,7 +18,7 @@ export class UpstreamQueryError extends Error {
 
 /**
  * Runs one simple-protocol Query on an idle upstream connection outside the relay (pool
- * reset, applying settings) and collects ParameterStatus changes. Resolves at ReadyForQuery.
+ * reset) and collects ParameterStatus changes. Resolves at ReadyForQuery.
  */
 export async function runSimpleQuery(up: UpstreamConnection, sql: string, timeoutMs = 5_000): Promise<{ parameters: Array<[string, string]>; status: string }> {
   const reader = new SocketMessageReader(up.socket, new FrameReader(backendLimits(1 << 20), 'backend'));
@@ -48,18 +48,15 @@ export async function runSimpleQuery(up: UpstreamConnection, sql: string, timeou
   }
 }
 
-const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
-const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-
-/** SET statements for the settings that differ from what the connection reports now. */
-export function settingsSql(wanted: ReadonlyArray<readonly [string, string]>, current: ReadonlyArray<readonly [string, string]>): string | null {
-  const now = new Map(current.map(([k, v]) => [k.toLowerCase(), v]));
-  const sets = wanted.filter(([k, v]) => now.get(k.toLowerCase()) !== v).map(([k, v]) => `SET ${quoteIdent(k)} TO ${quoteLiteral(v)}`);
-  return sets.length ? sets.join('; ') : null;
-}
-
 export function mergeParameters(base: Array<[string, string]>, changes: Array<[string, string]>): Array<[string, string]> {
   const m = new Map(base);
   for (const [k, v] of changes) m.set(k, v);
   return [...m];
+}
+
+/** One ParameterStatus the server sent during a session, recorded on the connection (they are rare). */
+export function noteParameter(parameters: Array<[string, string]>, name: string, value: string): void {
+  const at = parameters.findIndex(([k]) => k === name);
+  if (at >= 0) parameters[at] = [name, value];
+  else parameters.push([name, value]);
 }

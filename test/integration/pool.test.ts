@@ -53,32 +53,75 @@ const q = async (user: string, sql: string, extra: Record<string, string> = {}):
   return r.stdout.trim().split('\n');
 };
 
+/** The pool whose startup settings include application_name `app`. */
+const poolOf = (app: string): PoolView | undefined =>
+  [...(gw.gateway as unknown as { ctx: { pools: { entries(): Iterable<[string, PoolView]> } } }).ctx.pools.entries()].find(([id]) => id.includes(`\0application_name=${app}`))?.[1];
+
 describe('warm upstream pool', () => {
-  it('hands the same backend to the next session, with nothing of the last one left on it', async () => {
+  it('hands the same backend to the next session with the same settings, with nothing of the last one left on it', async () => {
     const [pid1] = await q(
       'alice',
       `select pg_backend_pid();
-       create temp table mine (secret text); insert into mine values ('alice-only');
        set work_mem = '7MB';
+       set application_name = 'changed';
        prepare stmt as select 1;
        select pg_advisory_lock(42);
        listen alice_channel;
        set role none;`,
-      { application_name: 'alice-app' },
+      { application_name: 'shared-app' },
     );
     const out = await q(
       'bob',
       `select pg_backend_pid();
-       select count(*) from pg_class where relname = 'mine' and relpersistence = 't';
        show work_mem;
        select count(*) from pg_prepared_statements;
        select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid();
        select count(*) from pg_listening_channels();
        show application_name;`,
-      { application_name: 'bob-app' },
+      { application_name: 'shared-app' },
     );
     expect(out[0]).toBe(pid1);
-    expect(out.slice(1)).toEqual(['0', '4MB', '0', '0', '0', 'bob-app']);
+    expect(out.slice(1)).toEqual(['4MB', '0', '0', '0', 'shared-app']);
+  });
+
+  it('sessions with other startup settings get other backends, opened with those settings', async () => {
+    const [pid1] = await q('alice', 'select pg_backend_pid();', { application_name: 'one-app' });
+    const [pid2, app] = await q('alice', 'select pg_backend_pid(); show application_name;', { application_name: 'other-app' });
+    expect(pid2).not.toBe(pid1);
+    expect(app).toBe('other-app');
+  });
+
+  it('RESET returns to what the client connected with; what one session changed is not the next one\'s', async () => {
+    const settings = { application_name: 'reset-app', options: '-c DateStyle=Postgres,MDY -c TimeZone=America/Los_Angeles' };
+    const first = await q(
+      'alice',
+      `select pg_backend_pid();
+       set datestyle to iso; set timezone to 'UTC';
+       reset datestyle; show datestyle;
+       reset all; show timezone;
+       set datestyle to iso; set timezone to 'Etc/UTC';`,
+      settings,
+    );
+    expect(first.slice(1)).toEqual(['Postgres, MDY', 'America/Los_Angeles']);
+    const second = await q('bob', `select pg_backend_pid(); show datestyle; show timezone; select '2024-06-01 12:00'::timestamptz;`, settings);
+    expect(second).toEqual([first[0], 'Postgres, MDY', 'America/Los_Angeles', 'Sat Jun 01 12:00:00 2024 PDT']);
+  });
+
+  it('a backend left with a temp namespace, a loaded library or a placeholder setting is not reused; one left clean is', async () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['clean', 'select 1;', true],
+      ['temp', 'create temp table mine (secret text); drop table mine;', false],
+      ['library', 'do $$ begin perform 1; end $$;', false],
+      ['placeholder', "select set_config('app.tenant', 'acme', false);", false],
+      ['set-dotted', 'set app.tenant = acme;', false],
+    ];
+    for (const [name, sql, reused] of cases) {
+      const app = `residue-${name}`;
+      const [pid1] = await q('alice', `select pg_backend_pid(); ${sql}`, { application_name: app });
+      const [pid2, tenant] = await q('alice', "select pg_backend_pid(); select coalesce(current_setting('app.tenant', true), 'none');", { application_name: app });
+      expect([name, pid2 === pid1]).toEqual([name, reused]);
+      expect([name, tenant]).toEqual([name, 'none']);
+    }
   });
 
   it('never reuses a connection whose client left inside a transaction', async () => {
@@ -94,11 +137,20 @@ describe('warm upstream pool', () => {
     expect(rw).toEqual(['off']);
   });
 
-  it('keeps warm connections ready before anyone connects', async () => {
-    // A pool is made by the first session for its target; from then on it stays warm.
-    expect(await q('alice', 'select 1;')).toEqual(['1']);
-    expect(pools().length).toBeGreaterThan(0);
-    await eventually(() => expect(pools().map((p) => p.size >= 2)).toEqual(pools().map(() => true)));
+  it('an invalid startup setting fails with the server\'s own FATAL, DETAIL included', async () => {
+    const r = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-c', 'select 1'], { extra: { options: '-c DateStyle=bogus', application_name: 'bogus-app' } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('FATAL:  invalid value for parameter "DateStyle": "bogus"');
+    expect(r.stderr).toContain('DETAIL:  Unrecognized key word: "bogus".');
+  });
+
+  it('keeps min connections warm for settings that come back, and none for settings used once', async () => {
+    expect(await q('alice', 'select 1;', { application_name: 'once-app' })).toEqual(['1']);
+    expect(poolOf('once-app')?.total).toBeLessThanOrEqual(1);
+    expect(await q('alice', 'select 1;', { application_name: 'warm-app' })).toEqual(['1']);
+    expect(await q('alice', 'select 1;', { application_name: 'warm-app' })).toEqual(['1']);
+    await eventually(() => expect(poolOf('warm-app')?.size).toBeGreaterThanOrEqual(2));
+    expect(poolOf('once-app')?.total).toBeLessThanOrEqual(1);
   });
 });
 

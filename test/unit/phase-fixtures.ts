@@ -27,7 +27,7 @@ export const grant: Grant = {
   policyVersion: 1,
 };
 
-export const grantKey: PoolKey = { target: 'app', role: 'app_ro', database: 'app', readOnly: false };
+export const grantKey: PoolKey = { target: 'app', role: 'app_ro', database: 'app', readOnly: false, settings: [] };
 
 /** An upstream connection over `socket` (a sink that swallows writes when none is given). */
 export function connection(pid: number, socket?: UpstreamConnection['socket']): UpstreamConnection {

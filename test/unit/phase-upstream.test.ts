@@ -46,7 +46,8 @@ describe('upstream phase', () => {
 
   it("assign: login always binds at login", async () => {
     const { broker, pool } = brokerWithPool({ max: 5 });
-    pool.remember('[]', [['server_version', '17.0']]);
+    // The pool has opened a connection, so it knows what to tell a deferred session.
+    pool.release((await pool.acquire()).up, false);
     const atLogin = { ...target, pool: { ...target.pool, assign: 'login' as const } };
     expect((await new UpstreamSource(atLogin, grant, { vault: noCredential, pools: broker }).plan()).kind).toBe('bound');
   });

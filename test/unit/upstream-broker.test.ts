@@ -1,8 +1,9 @@
 import { Duplex } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BackendState } from '../../src/upstream/backend-state.js';
 import { UpstreamBroker } from '../../src/upstream/broker.js';
 import type { UpstreamConnection } from '../../src/upstream/connector.js';
-import { poolKeyId, type PoolKey } from '../../src/upstream/pool-key.js';
+import { poolKeyId, poolSettings, type PoolKey } from '../../src/upstream/pool-key.js';
 import { PoolWaitAbortedError, PoolWaitTimeoutError, UpstreamPool, type PoolOptions } from '../../src/upstream/pool.js';
 import { createLogger } from '../../src/util/logger.js';
 import { msg } from '../harness/socket-pair.js';
@@ -178,17 +179,84 @@ describe('upstream pool with a maximum and a wait line', () => {
 
   it('keeps min idle connections without exceeding max', async () => {
     const { p } = pool({ min: 5, max: 2 });
+    p.release((await p.acquire()).up, true);
+    await settle();
+    await p.acquire();
     await settle();
     await settle();
     expect(p.total).toBeLessThanOrEqual(2);
   });
+
+  it('opens nothing ahead for settings used once; keeps min warm once they come back', async () => {
+    const { p, opened } = pool({ min: 2, max: 5 });
+    await settle();
+    expect(opened()).toBe(0);
+    const a = await p.acquire();
+    await settle();
+    expect(opened()).toBe(1);
+    p.release(a.up, true);
+    await settle();
+    await p.acquire();
+    await vi.waitFor(() => expect(p.size).toBe(2));
+    expect(opened()).toBe(3);
+  });
+});
+
+describe('upstream pool: a backend the reset cannot return to its opened state is not reused', () => {
+  /** A pool whose readState answers from `states` by pid; `resets` lists what ran before a check. */
+  function checked(states: Map<number, Partial<BackendState>>) {
+    const resets: string[] = [];
+    const made = pool({
+      max: 3,
+      readState: async (up, before) => {
+        if (before !== undefined) resets.push(before);
+        // At open (no reset) the backend is fresh; at release it is what the test says.
+        const now = before === undefined ? {} : (states.get(up.pid) ?? {});
+        return { parameters: now.parameters ?? [], status: now.status ?? 'I', tempNamespace: now.tempNamespace ?? false, customSettings: now.customSettings ?? 40 };
+      },
+    });
+    return { ...made, resets };
+  }
+
+  it('kept when the state after DISCARD ALL is the opened state; the reset and its check are one call', async () => {
+    const { p, resets } = checked(new Map());
+    const a = await p.acquire();
+    p.release(a.up, true);
+    await vi.waitFor(() => expect(p.size).toBe(1));
+    expect(resets).toEqual(['DISCARD ALL']);
+    expect((await p.acquire()).up).toBe(a.up);
+  });
+
+  it('closed when the session made a temp namespace, or loaded a library (custom settings changed)', async () => {
+    const states = new Map<number, Partial<BackendState>>([
+      [1, { tempNamespace: true }],
+      [2, { customSettings: 52 }],
+    ]);
+    const { p } = checked(states);
+    const a = await p.acquire();
+    const b = await p.acquire();
+    p.release(a.up, true);
+    p.release(b.up, true);
+    await vi.waitFor(() => expect(a.up.socket.destroyed && b.up.socket.destroyed).toBe(true));
+    expect(p.size).toBe(0);
+    expect(p.total).toBe(0);
+  });
+
+  it('the reset\'s ParameterStatus messages are merged into what the connection reports', async () => {
+    const { p } = checked(new Map([[1, { parameters: [['DateStyle', 'Postgres, MDY']] as Array<[string, string]> }]]));
+    const a = await p.acquire();
+    a.up.parameters = [['DateStyle', 'ISO, MDY'], ['TimeZone', 'UTC']];
+    p.release(a.up, true);
+    await vi.waitFor(() => expect(p.size).toBe(1));
+    expect(a.up.parameters).toEqual([['DateStyle', 'Postgres, MDY'], ['TimeZone', 'UTC']]);
+  });
 });
 
 describe('upstream broker', () => {
-  const key = (target: string, readOnly = false): PoolKey => ({ target, role: 'app', database: 'db', readOnly });
+  const key = (target: string, readOnly = false, settings: Array<[string, string]> = []): PoolKey => ({ target, role: 'app', database: 'db', readOnly, settings });
   const opts: PoolOptions = { min: 0, idleMs: 60_000, reset: 'DISCARD ALL', max: 2, waitTimeoutMs: 1_000 };
 
-  it('one pool per key; the Map key says target, role, database and read-only', () => {
+  it('one pool per key; the Map key says target, role, database, read-only and startup settings', () => {
     const broker = new UpstreamBroker(log);
     const connect = async (): Promise<UpstreamConnection> => fakeConnection(1);
     const rw = broker.pool(key('a'), connect, opts);
@@ -196,6 +264,11 @@ describe('upstream broker', () => {
     expect(broker.pool(key('a', true), connect, opts)).not.toBe(rw);
     expect(poolKeyId(key('a', true))).toBe('a\0app\0db\0ro');
     expect([...broker.entries()].map(([id]) => id)).toEqual(['a\0app\0db\0rw', 'a\0app\0db\0ro']);
+    // Settings in whatever order the client sent them: one pool.
+    const tz = broker.pool(key('a', false, poolSettings([['timezone', 'UTC'], ['datestyle', 'ISO']])), connect, opts);
+    expect(broker.pool(key('a', false, poolSettings([['datestyle', 'ISO'], ['timezone', 'UTC']])), connect, opts)).toBe(tz);
+    expect(tz).not.toBe(rw);
+    expect(poolKeyId(key('a', false, poolSettings([['timezone', 'UTC'], ['datestyle', 'ISO']])))).toBe('a\0app\0db\0rw\0datestyle=ISO\0timezone=UTC');
     broker.close();
   });
 
@@ -213,6 +286,37 @@ describe('upstream broker', () => {
     await settle();
     expect(held.up.socket.destroyed).toBe(true);
     expect(a.size).toBe(0);
+    broker.close();
+  });
+
+  it('at most maxPools pools per target: the one longest at rest closes first, a busy one never', async () => {
+    const broker = new UpstreamBroker(log);
+    const connect = async (): Promise<UpstreamConnection> => fakeConnection(1);
+    const capped = { ...opts, maxPools: 2 };
+    const busy = broker.pool(key('a', false, [['application_name', 'busy']]), connect, capped);
+    await busy.acquire();
+    const old = broker.pool(key('a', false, [['application_name', 'old']]), connect, capped);
+    await settle();
+    const other = broker.pool(key('b', false, [['application_name', 'x']]), connect, capped);
+    const fresh = broker.pool(key('a', false, [['application_name', 'new']]), connect, capped);
+    expect(broker.get(key('a', false, [['application_name', 'old']]))).toBeUndefined();
+    expect([...broker.values()]).toEqual([busy, other, fresh]);
+    expect(old.size).toBe(0);
+    broker.close();
+  });
+
+  it('a pool at rest (nothing handed out) for longer than idleMs closes with its idle connections', async () => {
+    const broker = new UpstreamBroker(log);
+    const connect = async (): Promise<UpstreamConnection> => fakeConnection(1);
+    const p = broker.pool(key('a'), connect, { ...opts, idleMs: 1_000 });
+    const got = await p.acquire();
+    p.release(got.up, true);
+    await vi.waitFor(() => expect(p.size).toBe(1));
+    broker.sweep(Date.now() + 500);
+    expect(broker.size).toBe(1);
+    broker.sweep(Date.now() + 2_000);
+    expect(broker.size).toBe(0);
+    expect(got.up.socket.destroyed).toBe(true);
     broker.close();
   });
 });

@@ -4,8 +4,9 @@ import { SqlState } from '../../protocol/sqlstate.js';
 import type { UpstreamBroker } from '../../upstream/broker.js';
 import { connectUpstream, type UpstreamConnection } from '../../upstream/connector.js';
 import { UpstreamError } from '../../upstream/errors.js';
+import { readBackendState } from '../../upstream/backend-state.js';
+import { poolSettings } from '../../upstream/pool-key.js';
 import { PoolWaitAbortedError, PoolWaitTimeoutError, type UpstreamPool } from '../../upstream/pool.js';
-import { mergeParameters, runSimpleQuery, settingsSql, UpstreamQueryError } from '../../upstream/simple-query.js';
 import type { Vault } from '../../vault/vault.js';
 import type { ResolvedTarget } from '../context.js';
 import { controlPlaneDown } from './auth-common.js';
@@ -37,7 +38,7 @@ export class UpstreamSource {
     const { target, grant } = this;
     if (!grant.replication && target.pool.enabled && target.pool.assign === 'first-message') {
       const pool = this.pool();
-      const parameters = pool.reported(settingsKey(pooledSettings(grant)));
+      const parameters = pool.reported();
       if (parameters) return { kind: 'deferred', pool, parameters };
     }
     return { kind: 'bound', ...(await this.connect(signal)) };
@@ -45,8 +46,10 @@ export class UpstreamSource {
 
   /**
    * An upstream connection for this grant: from the warm pool of (target, role, database,
-   * read-only) when pooling is on, with the session's settings applied by SET; a fresh one
-   * for replication connections or when pooling is off.
+   * read-only, startup settings) when pooling is on; a fresh one for replication
+   * connections or when pooling is off. Either way the session's startup settings are the
+   * backend's startup parameters, so RESET returns to them and an invalid one fails here
+   * with the server's own FATAL (DETAIL and HINT included).
    */
   async connect(signal?: AbortSignal): Promise<{ up: UpstreamConnection; pool: UpstreamPool | null }> {
     const { target, grant } = this;
@@ -58,40 +61,19 @@ export class UpstreamSource {
     const { up } = await pool.acquire(signal).catch((err: unknown) => {
       throw waitFailed(err, target);
     });
-    const wanted = pooledSettings(grant);
-    const sql = settingsSql(wanted, up.parameters);
-    if (sql) {
-      try {
-        const { parameters } = await runSimpleQuery(up, sql);
-        up.parameters = mergeParameters(up.parameters, parameters);
-      } catch (err) {
-        if (err instanceof UpstreamQueryError) {
-          // The connection stays sound (the SET failed outside any transaction).
-          pool.release(up, true);
-          throw new PgError(err.code, err.message);
-        }
-        pool.release(up, false);
-        throw new PgError(SqlState.connectionFailure, `pgward could not prepare the session for database "${target.name}"`, { internalReason: (err as Error).message });
-      }
-    }
-    pool.remember(settingsKey(wanted), up.parameters);
     return { up, pool };
   }
 
-  /** The warm pool of (target, role, database, read-only). */
+  /** The warm pool of (target, role, database, read-only, startup settings). */
   private pool(): UpstreamPool {
     const { target, grant } = this;
-    const readOnly = grant.session.readOnly;
-    // Pooled connections start with no client settings (read-only aside): DISCARD ALL then returns them to exactly that.
-    const startup: Array<[string, string]> = readOnly ? [['default_transaction_read_only', 'on']] : [];
-    const { min, idleMs, reset, max, waitTimeoutMs } = target.pool;
-    return this.ports.pools.pool({ target: target.name, role: grant.role, database: grant.database, readOnly }, () => this.open(startup), {
-      min,
-      idleMs,
-      reset,
-      max,
-      waitTimeoutMs,
-    });
+    const settings = poolSettings(grant.forward);
+    const { min, idleMs, reset, max, waitTimeoutMs, maxPools } = target.pool;
+    return this.ports.pools.pool(
+      { target: target.name, role: grant.role, database: grant.database, readOnly: grant.session.readOnly, settings },
+      () => this.open(settings),
+      { min, idleMs, reset, max, waitTimeoutMs, maxPools, readState: (up, before) => readBackendState(up, before) },
+    );
   }
 
   /** Opens a new upstream connection as the grant's role, with the vaulted credential. */
@@ -166,11 +148,3 @@ function waitFailed(err: unknown, target: ResolvedTarget): unknown {
   }
   return err;
 }
-
-/** The settings a pooled session gets by SET (read-only is the pool's own). */
-function pooledSettings(grant: Grant): Array<readonly [string, string]> {
-  const ro = grant.session.readOnly;
-  return grant.forward.filter(([k]) => !(ro && k === 'default_transaction_read_only'));
-}
-
-const settingsKey = (settings: ReadonlyArray<readonly [string, string]>): string => JSON.stringify(settings);
