@@ -48,11 +48,15 @@ export type PropagationReport = Record<string, LatencyStats | { error: string }>
 
 /** Each measure, with what it starts from and what ends it. */
 export const PROPAGATION_MEASURES = {
-  'policy change -> applied on another gateway': 'policy version committed through gateway A\'s store until gateway B has it in force',
-  'token revoked (endSessions) -> session on another gateway ended': 'revocation committed on A until the idle client of B reads its FATAL',
-  'admin kill -> session on another gateway ended': 'session-killed notice sent from A until the idle client of B reads its FATAL',
+  'policy change -> applied on another gateway':
+    "policy version committed through gateway A's store until gateway B has it in force",
+  'token revoked (endSessions) -> session on another gateway ended':
+    'revocation committed on A until the idle client of B reads its FATAL',
+  'admin kill -> session on another gateway ended':
+    'session-killed notice sent from A until the idle client of B reads its FATAL',
   'cancel on the owning gateway -> statement canceled': 'CancelRequest sent to A until the client of A reads 57014',
-  'cancel via another gateway -> statement canceled': 'CancelRequest sent to B (wrong gateway) until the client of A reads 57014',
+  'cancel via another gateway -> statement canceled':
+    'CancelRequest sent to B (wrong gateway) until the client of A reads 57014',
 } as const;
 
 type MeasureName = keyof typeof PROPAGATION_MEASURES;
@@ -80,7 +84,14 @@ interface OpenClient {
 }
 
 async function openClient(s: PropagationSetup, port: number, token: string): Promise<OpenClient> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: s.user, password: token, database: s.database, ssl: { ca: s.ca } });
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: s.user,
+    password: token,
+    database: s.database,
+    ssl: { ca: s.ca },
+  });
   const ended = new Promise<number>((resolve) => {
     // Kept for the client's life: a session ended by the server may emit more than one error.
     client.on('error', () => resolve(performance.now()));
@@ -107,7 +118,10 @@ async function policyChange(s: PropagationSetup, i: number): Promise<number> {
   const queries = new PolicyQueries(s.a.cp.store);
   const [file, text] = Object.entries(s.policyDocuments)[0]!;
   // A rule nobody matches: the policy in force changes, the bench's own access does not.
-  const documents = { ...s.policyDocuments, [file]: `${text}  - name: bench-propagation-${i}\n    effect: deny\n    subjects: { users: [nobody-${i}] }\n` };
+  const documents = {
+    ...s.policyDocuments,
+    [file]: `${text}  - name: bench-propagation-${i}\n    effect: deny\n    subjects: { users: [nobody-${i}] }\n`,
+  };
   const t0 = performance.now();
   const { id } = await queries.append({
     author: 'bench',
@@ -155,7 +169,9 @@ async function cancel(s: PropagationSetup, i: number, via: 'a' | 'b'): Promise<n
       (e: unknown) => ({ at: performance.now(), e }),
     );
     await until(async () => {
-      const { rows } = await s.upstreamQuery(`select count(*)::int as n from pg_stat_activity where state = 'active' and query = '${sql}'`);
+      const { rows } = await s.upstreamQuery(
+        `select count(*)::int as n from pg_stat_activity where state = 'active' and query = '${sql}'`,
+      );
       if ((rows[0] as { n: number }).n === 0) throw new Error('statement not running upstream yet');
     });
     // The keys the client was given at login (node-postgres keeps them on the client).
@@ -203,6 +219,12 @@ export async function measurePropagation(s: PropagationSetup, log: (line: string
   }
   // Leave the policy as it was (it is also what the bench's gateways were started with).
   const queries = new PolicyQueries(s.a.cp.store);
-  await queries.append({ author: 'bench', source: 'console', documents: s.policyDocuments, digest: policyDigest(s.policyDocuments), diff: (prev) => policyDiff(prev, s.policyDocuments) });
+  await queries.append({
+    author: 'bench',
+    source: 'console',
+    documents: s.policyDocuments,
+    digest: policyDigest(s.policyDocuments),
+    diff: (prev) => policyDiff(prev, s.policyDocuments),
+  });
   return report;
 }

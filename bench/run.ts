@@ -83,10 +83,25 @@ const SMALL_POOL_MAX = 8;
 const PROPAGATION_TRIES = Number(process.env['BENCH_PROPAGATION_TRIES'] ?? 9);
 
 const scenarios: Scenario[] = [
-  { name: `select-only simple -c${CLIENTS}`, args: ['-S', '-M', 'simple', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
-  { name: `select-only extended -c${CLIENTS}`, args: ['-S', '-M', 'extended', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
-  { name: `select-only prepared -c${CLIENTS}`, args: ['-S', '-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)], detectorCost: true },
-  { name: 'connect per transaction, TLS -C -c8', args: ['-S', '-C', '-M', 'simple', '-c', '8', '-j', '2', '-T', String(SECONDS)] },
+  {
+    name: `select-only simple -c${CLIENTS}`,
+    args: ['-S', '-M', 'simple', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)],
+    detectorCost: true,
+  },
+  {
+    name: `select-only extended -c${CLIENTS}`,
+    args: ['-S', '-M', 'extended', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)],
+    detectorCost: true,
+  },
+  {
+    name: `select-only prepared -c${CLIENTS}`,
+    args: ['-S', '-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)],
+    detectorCost: true,
+  },
+  {
+    name: 'connect per transaction, TLS -C -c8',
+    args: ['-S', '-C', '-M', 'simple', '-c', '8', '-j', '2', '-T', String(SECONDS)],
+  },
   // 32 clients, each connecting per transaction, against a pool of 8: 24 sessions at a time wait
   // in the pool's line (FIFO); none may fail. pgward with its default pool for comparison.
   {
@@ -94,23 +109,50 @@ const scenarios: Scenario[] = [
     args: ['-S', '-C', '-M', 'simple', '-c', '32', '-j', '2', '-T', String(SECONDS)],
     targets: ['direct', 'pgward', 'pgward-pool8'],
   },
-  { name: `TPC-B (pgbench default) -c${CLIENTS}`, args: ['-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)] },
+  {
+    name: `TPC-B (pgbench default) -c${CLIENTS}`,
+    args: ['-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)],
+  },
   { name: 'one-client latency -S -c1', args: ['-S', '-M', 'simple', '-c', '1', '-T', String(SECONDS)] },
   { name: 'COPY 1M rows in', args: [], custom: 'copy' },
 ];
 
 /** Idle-client counts to measure, in one run (the issue asks for 1,000 and 10,000). */
-const IDLE_COUNTS = (process.env['BENCH_IDLE'] ?? '1000,10000').split(',').map(Number).filter((n) => n > 0);
+const IDLE_COUNTS = (process.env['BENCH_IDLE'] ?? '1000,10000')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const IDLE_CLIENTS = Math.max(0, ...IDLE_COUNTS);
 const COPY_ROWS = Number(process.env['BENCH_COPY_ROWS'] ?? 1_000_000);
 
 /** COPY FROM STDIN of COPY_ROWS rows through psql; "tps" is rows per second. */
 async function copyIn(ep: Endpoint, caPath: string, file: string): Promise<PgbenchResult> {
   const t0 = performance.now();
-  await exec('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(ep.port), '-U', ep.user, '-d', ep.database, '-c', 'truncate copy_t', '-c', `\\copy copy_t from '${file}'`], {
-    env: { ...process.env, PGPASSWORD: ep.password, PGSSLMODE: 'verify-full', PGSSLROOTCERT: caPath },
-    maxBuffer: 16 * 1024 * 1024,
-  }).catch((err: { stderr?: string; message: string }) => {
+  await exec(
+    'psql',
+    [
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(ep.port),
+      '-U',
+      ep.user,
+      '-d',
+      ep.database,
+      '-c',
+      'truncate copy_t',
+      '-c',
+      `\\copy copy_t from '${file}'`,
+    ],
+    {
+      env: { ...process.env, PGPASSWORD: ep.password, PGSSLMODE: 'verify-full', PGSSLROOTCERT: caPath },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  ).catch((err: { stderr?: string; message: string }) => {
     throw new Error(`COPY through ${ep.name} failed: ${err.stderr ?? err.message}`);
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -131,7 +173,12 @@ async function main(): Promise<void> {
     dataDir: join(work, 'pg'),
     superuserPassword: randomBytes(12).toString('hex'),
     tls: { certPath: certs.certPath, keyPath: certs.keyPath, caPath: certs.caCertPath },
-    settings: { max_connections: String(IDLE_CLIENTS + 300), fsync: 'off', synchronous_commit: 'off', shared_buffers: '256MB' },
+    settings: {
+      max_connections: String(IDLE_CLIENTS + 300),
+      fsync: 'off',
+      synchronous_commit: 'off',
+      shared_buffers: '256MB',
+    },
   });
   const copyFile = join(work, 'copy.tsv');
   {
@@ -144,12 +191,33 @@ async function main(): Promise<void> {
   await cluster.query('create database bench owner bench');
   await cluster.query('create database pgward_cp');
   log(`pgbench -i -s ${SCALE}`);
-  await exec('pgbench', ['-i', '-q', '-s', String(SCALE), '-h', '127.0.0.1', '-p', String(cluster.port), '-U', 'bench', 'bench'], {
-    env: { ...process.env, PGPASSWORD: benchPassword, PGSSLMODE: 'verify-full', PGSSLROOTCERT: certs.caCertPath },
-  });
-  await exec('psql', ['-X', '-q', '-h', '127.0.0.1', '-p', String(cluster.port), '-U', 'bench', '-d', 'bench', '-c', 'create unlogged table copy_t (id int, v text)'], {
-    env: { ...process.env, PGPASSWORD: benchPassword, PGSSLMODE: 'verify-full', PGSSLROOTCERT: certs.caCertPath },
-  });
+  await exec(
+    'pgbench',
+    ['-i', '-q', '-s', String(SCALE), '-h', '127.0.0.1', '-p', String(cluster.port), '-U', 'bench', 'bench'],
+    {
+      env: { ...process.env, PGPASSWORD: benchPassword, PGSSLMODE: 'verify-full', PGSSLROOTCERT: certs.caCertPath },
+    },
+  );
+  await exec(
+    'psql',
+    [
+      '-X',
+      '-q',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(cluster.port),
+      '-U',
+      'bench',
+      '-d',
+      'bench',
+      '-c',
+      'create unlogged table copy_t (id int, v text)',
+    ],
+    {
+      env: { ...process.env, PGPASSWORD: benchPassword, PGSSLMODE: 'verify-full', PGSSLROOTCERT: certs.caCertPath },
+    },
+  );
 
   const bouncerDir = join(work, 'pgbouncer');
   await mkdir(bouncerDir, { recursive: true });
@@ -158,7 +226,14 @@ async function main(): Promise<void> {
     binary: await ensurePgBouncer(),
     dir: bouncerDir,
     port: bouncerPort,
-    upstream: { host: '127.0.0.1', port: cluster.port, database: 'bench', user: 'bench', password: benchPassword, caPath: certs.caCertPath },
+    upstream: {
+      host: '127.0.0.1',
+      port: cluster.port,
+      database: 'bench',
+      user: 'bench',
+      password: benchPassword,
+      caPath: certs.caCertPath,
+    },
     tls: { certPath: certs.certPath, keyPath: certs.keyPath },
     poolSize: CLIENTS + 4,
     maxClientConn: Math.max(2_000, IDLE_CLIENTS + 100),
@@ -170,8 +245,21 @@ async function main(): Promise<void> {
     tls: { certFile: certs.certPath, keyFile: certs.keyPath },
     vault: { keyFile: join(work, 'vault.key') },
     targets: {
-      bench: { host: '127.0.0.1', port: cluster.port, database: 'bench', role: 'bench', tls: { mode: 'verify-full', caFile: certs.caCertPath } },
-      bench8: { host: '127.0.0.1', port: cluster.port, database: 'bench', role: 'bench', tls: { mode: 'verify-full', caFile: certs.caCertPath }, pool: { max: SMALL_POOL_MAX } },
+      bench: {
+        host: '127.0.0.1',
+        port: cluster.port,
+        database: 'bench',
+        role: 'bench',
+        tls: { mode: 'verify-full', caFile: certs.caCertPath },
+      },
+      bench8: {
+        host: '127.0.0.1',
+        port: cluster.port,
+        database: 'bench',
+        role: 'bench',
+        tls: { mode: 'verify-full', caFile: certs.caCertPath },
+        pool: { max: SMALL_POOL_MAX },
+      },
     },
     log: { level: 'warn' },
   });
@@ -179,12 +267,25 @@ async function main(): Promise<void> {
   const cp = await openControlPlane(config, { storeUrl: cluster.connectionString('pgward_cp'), createVaultKey: true });
   await cp.vault.set('bench', 'bench', benchPassword);
   await cp.vault.set('bench8', 'bench', benchPassword);
-  const serverTls = await loadServerTls({ certPath: certs.certPath, keyPath: certs.keyPath, caPath: certs.caCertPath, minVersion: 'TLSv1.2' });
+  const serverTls = await loadServerTls({
+    certPath: certs.certPath,
+    keyPath: certs.keyPath,
+    caPath: certs.caCertPath,
+    minVersion: 'TLSv1.2',
+  });
   const policyDir = join(work, 'policies');
   await mkdir(policyDir, { recursive: true });
-  const policyDocuments = { 'bench.yaml': 'rules:\n  - name: bench\n    effect: allow\n    subjects: { users: [bench, bench-probe] }\n    targets: [bench, bench8]\n' };
+  const policyDocuments = {
+    'bench.yaml':
+      'rules:\n  - name: bench\n    effect: allow\n    subjects: { users: [bench, bench-probe] }\n    targets: [bench, bench8]\n',
+  };
   for (const [name, text] of Object.entries(policyDocuments)) await writeFile(join(policyDir, name), text);
-  const policy = await PolicyRuntime.start({ store: cp.store, log: createLogger('warn'), dir: policyDir, watch: false });
+  const policy = await PolicyRuntime.start({
+    store: cp.store,
+    log: createLogger('warn'),
+    dir: policyDir,
+    watch: false,
+  });
   const gateway = await createGateway(cp, { config, log: createLogger('warn'), tls: serverTls, policy });
   const gwAddr = await gateway.listen('127.0.0.1', 0);
   // The same gateway with the detector off (sessions still recorded, statements not inspected).
@@ -197,12 +298,19 @@ async function main(): Promise<void> {
   const configB = { ...config, gatewayId: 'bench-b' };
   const cpB = await openControlPlane(configB, { storeUrl: cluster.connectionString('pgward_cp') });
   const policyB = await PolicyRuntime.start({ store: cpB.store, log: createLogger('warn'), dir: null });
-  const gatewayB = await createGateway(cpB, { config: configB, log: createLogger('warn'), tls: serverTls, policy: policyB });
+  const gatewayB = await createGateway(cpB, {
+    config: configB,
+    log: createLogger('warn'),
+    tls: serverTls,
+    policy: policyB,
+  });
   const gwBAddr = await gatewayB.listen('127.0.0.1', 0);
 
   // The SCRAM iteration count each target makes a client compute at login (issue 15: 4,096).
   const pgwardIterations = (await cp.tokens.scramLookup('bench')).credentials?.iterations ?? null;
-  const directVerifier = String((await cluster.query("select rolpassword from pg_authid where rolname = 'bench'")).rows[0]?.rolpassword ?? '');
+  const directVerifier = String(
+    (await cluster.query("select rolpassword from pg_authid where rolname = 'bench'")).rows[0]?.rolpassword ?? '',
+  );
   const scramIterations = {
     configured: config.auth.scramIterations,
     pgward: pgwardIterations,
@@ -210,20 +318,53 @@ async function main(): Promise<void> {
     // PgBouncer derives its SCRAM secret from the plain userlist password with SCRAM_DEFAULT_ITERATIONS.
     pgbouncer: 4096,
   };
-  if (pgwardIterations !== config.auth.scramIterations) throw new Error(`pgward serves ${pgwardIterations} SCRAM iterations, configured ${config.auth.scramIterations}`);
+  if (pgwardIterations !== config.auth.scramIterations)
+    throw new Error(`pgward serves ${pgwardIterations} SCRAM iterations, configured ${config.auth.scramIterations}`);
   log(`SCRAM iterations: ${JSON.stringify(scramIterations)}`);
 
-  const pipe = await startNodeTlsPipe({ upstream: { host: '127.0.0.1', port: cluster.port, caPath: certs.caCertPath }, tls: { certPath: certs.certPath, keyPath: certs.keyPath } });
+  const pipe = await startNodeTlsPipe({
+    upstream: { host: '127.0.0.1', port: cluster.port, caPath: certs.caCertPath },
+    tls: { certPath: certs.certPath, keyPath: certs.keyPath },
+  });
   const endpoints: Endpoint[] = [
     { name: 'direct', port: cluster.port, user: 'bench', password: benchPassword, database: 'bench' },
     { name: 'pgbouncer', port: bouncerPort, user: 'bench', password: benchPassword, database: 'bench' },
     { name: 'pgward', port: gwAddr.port, user: 'bench', password: token, database: 'bench' },
-    { name: 'node-tls-pipe', port: pipe.port, user: 'bench', password: benchPassword, database: 'bench', env: { PGCHANNELBINDING: 'disable' } },
+    {
+      name: 'node-tls-pipe',
+      port: pipe.port,
+      user: 'bench',
+      password: benchPassword,
+      database: 'bench',
+      env: { PGCHANNELBINDING: 'disable' },
+    },
   ];
-  const smallPoolEndpoint: Endpoint = { name: 'pgward-pool8', port: gwAddr.port, user: 'bench', password: token, database: 'bench8' };
-  const quietEndpoint: Endpoint = { name: 'pgward-nodetect', port: quietAddr.port, user: 'bench', password: token, database: 'bench' };
+  const smallPoolEndpoint: Endpoint = {
+    name: 'pgward-pool8',
+    port: gwAddr.port,
+    user: 'bench',
+    password: token,
+    database: 'bench8',
+  };
+  const quietEndpoint: Endpoint = {
+    name: 'pgward-nodetect',
+    port: quietAddr.port,
+    user: 'bench',
+    password: token,
+    database: 'bench',
+  };
 
-  const idle: Record<string, { clients: number; failed: number; rssDeltaMb: number; perClientKb: number; heapKbPerClient?: number; externalKbPerClient?: number }> = {};
+  const idle: Record<
+    string,
+    {
+      clients: number;
+      failed: number;
+      rssDeltaMb: number;
+      perClientKb: number;
+      heapKbPerClient?: number;
+      externalKbPerClient?: number;
+    }
+  > = {};
   // The proxy's own CPU (user + system): what each design costs per transaction.
   const proxyCpuUs = async (name: string): Promise<number | null> => {
     if (name === 'pgward' || name === 'pgward-nodetect' || name === 'node-tls-pipe') {
@@ -237,20 +378,33 @@ async function main(): Promise<void> {
   };
   let propagation: PropagationReport = {};
   const loadBefore = (await readFile('/proc/loadavg', 'utf8')).trim();
-  const results: Array<{ scenario: string; runs: Record<string, PgbenchResult & { rounds: number[] }>; ratios: Record<string, number> }> = [];
+  const results: Array<{
+    scenario: string;
+    runs: Record<string, PgbenchResult & { rounds: number[] }>;
+    ratios: Record<string, number>;
+  }> = [];
   try {
     for (const sc of scenarios.filter((x) => !only || x.name.includes(only))) {
       const rounds: Record<string, PgbenchResult[]> = {};
       for (let round = 0; round < ROUNDS; round++) {
         // Rotate the order so no target always runs first (cold) or last.
         const wanted = process.env['BENCH_TARGETS']?.split(',');
-        const all = [...endpoints, ...(sc.detectorCost ? [quietEndpoint] : []), ...(sc.targets ? [smallPoolEndpoint] : [])];
-        const targets = all.filter((e) => (!wanted || wanted.includes(e.name)) && (!sc.targets || sc.targets.includes(e.name)));
+        const all = [
+          ...endpoints,
+          ...(sc.detectorCost ? [quietEndpoint] : []),
+          ...(sc.targets ? [smallPoolEndpoint] : []),
+        ];
+        const targets = all.filter(
+          (e) => (!wanted || wanted.includes(e.name)) && (!sc.targets || sc.targets.includes(e.name)),
+        );
         const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
         for (const ep of order) {
           log(`${sc.name}: ${ep.name} (round ${round + 1}/${ROUNDS}) @${process.hrtime.bigint() / 1000n}`);
           const cpuBefore = await proxyCpuUs(ep.name);
-          const result = sc.custom === 'copy' ? await copyIn(ep, certs.caCertPath, copyFile) : await pgbench(ep, certs.caCertPath, sc.args);
+          const result =
+            sc.custom === 'copy'
+              ? await copyIn(ep, certs.caCertPath, copyFile)
+              : await pgbench(ep, certs.caCertPath, sc.args);
           const cpuAfter = await proxyCpuUs(ep.name);
           if (cpuBefore !== null && cpuAfter !== null && result.transactions) {
             result.proxyCpuUsPerTx = Math.round(((cpuAfter - cpuBefore) / result.transactions) * 10) / 10;
@@ -309,40 +463,60 @@ async function main(): Promise<void> {
         return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
       };
       for (const count of IDLE_COUNTS)
-      for (const ep of endpoints.filter((e) => e.name === 'pgbouncer' || e.name === 'pgward')) {
-        const key = `${ep.name} @${count}`;
-        log(`idle TLS clients: ${count} to ${ep.name}`);
-        (globalThis as { gc?: () => void }).gc?.();
-        if (ep.name === 'pgward' && process.env['BENCH_HEAPSNAP']) (await import('node:v8')).writeHeapSnapshot(`${process.env['BENCH_HEAPSNAP']}.before`);
-        const before = await rssOf(ep.name);
-        const heapBefore = process.memoryUsage();
-        const child = spawn(process.execPath, [new URL('./idle-clients.js', import.meta.url).pathname, String(ep.port), ep.user, ep.database, certs.caCertPath, String(count)], {
-          env: { ...process.env, PGPASSWORD: ep.password },
-          stdio: ['pipe', 'pipe', 'inherit'],
-        });
-        const line = await new Promise<string>((resolve) => {
-          let out = '';
-          child.stdout.on('data', (d: Buffer) => {
-            out += d.toString();
-            if (out.includes('\n')) resolve(out.trim());
+        for (const ep of endpoints.filter((e) => e.name === 'pgbouncer' || e.name === 'pgward')) {
+          const key = `${ep.name} @${count}`;
+          log(`idle TLS clients: ${count} to ${ep.name}`);
+          (globalThis as { gc?: () => void }).gc?.();
+          if (ep.name === 'pgward' && process.env['BENCH_HEAPSNAP'])
+            (await import('node:v8')).writeHeapSnapshot(`${process.env['BENCH_HEAPSNAP']}.before`);
+          const before = await rssOf(ep.name);
+          const heapBefore = process.memoryUsage();
+          const child = spawn(
+            process.execPath,
+            [
+              new URL('./idle-clients.js', import.meta.url).pathname,
+              String(ep.port),
+              ep.user,
+              ep.database,
+              certs.caCertPath,
+              String(count),
+            ],
+            {
+              env: { ...process.env, PGPASSWORD: ep.password },
+              stdio: ['pipe', 'pipe', 'inherit'],
+            },
+          );
+          const line = await new Promise<string>((resolve) => {
+            let out = '';
+            child.stdout.on('data', (d: Buffer) => {
+              out += d.toString();
+              if (out.includes('\n')) resolve(out.trim());
+            });
           });
-        });
-        await new Promise((r) => setTimeout(r, 1_500));
-        (globalThis as { gc?: () => void }).gc?.();
-        const after = await rssOf(ep.name);
-        if (ep.name === 'pgward' && process.env['BENCH_HEAPSNAP']) (await import('node:v8')).writeHeapSnapshot(process.env['BENCH_HEAPSNAP']);
-        const [, ok, failed] = line.split(' ').map(Number) as [number, number, number];
-        idle[key] = { clients: ok, failed, rssDeltaMb: Math.round(((after - before) / 1048576) * 10) / 10, perClientKb: Math.round((after - before) / 1024 / Math.max(1, ok)) };
-        if (ep.name === 'pgward') {
-          // Where pgward's share goes: the JS heap, or native memory (OpenSSL, socket buffers).
-          const heapAfter = process.memoryUsage();
-          idle[key]!.heapKbPerClient = Math.round((heapAfter.heapUsed - heapBefore.heapUsed) / 1024 / Math.max(1, ok) * 10) / 10;
-          idle[key]!.externalKbPerClient = Math.round((heapAfter.external - heapBefore.external) / 1024 / Math.max(1, ok) * 10) / 10;
+          await new Promise((r) => setTimeout(r, 1_500));
+          (globalThis as { gc?: () => void }).gc?.();
+          const after = await rssOf(ep.name);
+          if (ep.name === 'pgward' && process.env['BENCH_HEAPSNAP'])
+            (await import('node:v8')).writeHeapSnapshot(process.env['BENCH_HEAPSNAP']);
+          const [, ok, failed] = line.split(' ').map(Number) as [number, number, number];
+          idle[key] = {
+            clients: ok,
+            failed,
+            rssDeltaMb: Math.round(((after - before) / 1048576) * 10) / 10,
+            perClientKb: Math.round((after - before) / 1024 / Math.max(1, ok)),
+          };
+          if (ep.name === 'pgward') {
+            // Where pgward's share goes: the JS heap, or native memory (OpenSSL, socket buffers).
+            const heapAfter = process.memoryUsage();
+            idle[key]!.heapKbPerClient =
+              Math.round(((heapAfter.heapUsed - heapBefore.heapUsed) / 1024 / Math.max(1, ok)) * 10) / 10;
+            idle[key]!.externalKbPerClient =
+              Math.round(((heapAfter.external - heapBefore.external) / 1024 / Math.max(1, ok)) * 10) / 10;
+          }
+          child.stdin.end();
+          await new Promise((r) => child.once('close', r));
+          await new Promise((r) => setTimeout(r, 1_000));
         }
-        child.stdin.end();
-        await new Promise((r) => child.once('close', r));
-        await new Promise((r) => setTimeout(r, 1_000));
-      }
     }
   } finally {
     await gateway.close(1_000);
@@ -366,13 +540,18 @@ async function main(): Promise<void> {
     if (v.metricName?.endsWith('_sum')) e.meanMs = v.value;
     if (v.metricName?.endsWith('_count')) e.count = v.value;
   }
-  for (const e of Object.values(onboarding)) e.meanMs = e.count ? Math.round((e.meanMs / e.count) * 1_000_000) / 1000 : 0;
+  for (const e of Object.values(onboarding))
+    e.meanMs = e.count ? Math.round((e.meanMs / e.count) * 1_000_000) / 1000 : 0;
 
-  const git = async (...args: string[]): Promise<string> => (await exec('git', args).catch(() => ({ stdout: '?' }))).stdout.trim();
+  const git = async (...args: string[]): Promise<string> =>
+    (await exec('git', args).catch(() => ({ stdout: '?' }))).stdout.trim();
   const report = {
     commit: await git('rev-parse', '--short', 'HEAD'),
     /** Files under src/ that differed from that commit when the bench ran (the build measured includes them). */
-    uncommittedSrc: (await git('status', '--porcelain', '--', 'src')).split('\n').filter(Boolean).map((l) => l.slice(3)),
+    uncommittedSrc: (await git('status', '--porcelain', '--', 'src'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(3)),
     scramIterations,
     propagation: { measures: PROPAGATION_MEASURES, results: propagation },
     idleClients: idle,
@@ -385,7 +564,16 @@ async function main(): Promise<void> {
       // Other work shares this machine: /proc/loadavg at the start and the end of the run.
       loadavg: { before: loadBefore, after: (await readFile('/proc/loadavg', 'utf8')).trim() },
     },
-    settings: { seconds: SECONDS, rounds: ROUNDS, statistic: 'median tps of the rounds', clients: CLIENTS, scale: SCALE, tls: 'verify-full on every leg', auth: `SCRAM-SHA-256 at ${config.auth.scramIterations} iterations (pgward: token + channel binding)`, smallPoolMax: SMALL_POOL_MAX },
+    settings: {
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      statistic: 'median tps of the rounds',
+      clients: CLIENTS,
+      scale: SCALE,
+      tls: 'verify-full on every leg',
+      auth: `SCRAM-SHA-256 at ${config.auth.scramIterations} iterations (pgward: token + channel binding)`,
+      smallPoolMax: SMALL_POOL_MAX,
+    },
     results,
   };
   await mkdir('bench/results', { recursive: true });
@@ -394,7 +582,9 @@ async function main(): Promise<void> {
   await writeFile('bench/results/latest.json', JSON.stringify(report, null, 2) + '\n');
 
   const pad = (s: string, n: number): string => s.padEnd(n);
-  console.log(`\n${pad('scenario', 42)}${pad('direct tps', 13)}${pad('pgbouncer', 13)}${pad('pgward', 13)}${pad('pgward/bouncer', 16)}${pad('pgward/direct', 15)}failed`);
+  console.log(
+    `\n${pad('scenario', 42)}${pad('direct tps', 13)}${pad('pgbouncer', 13)}${pad('pgward', 13)}${pad('pgward/bouncer', 16)}${pad('pgward/direct', 15)}failed`,
+  );
   for (const r of results) {
     if (!r.runs['direct'] || !r.runs['pgbouncer'] || !r.runs['pgward']) continue;
     const f = (n: number): string => n.toFixed(0);
@@ -413,31 +603,55 @@ async function main(): Promise<void> {
   }
   const waiting = results.find((r) => r.scenario.startsWith('pool max'));
   if (waiting) {
-    const w = (n: string): string => `${waiting.runs[n]?.tps.toFixed(0) ?? '?'} tps (${waiting.runs[n]?.failed ?? '?'} failed)`;
-    console.log(`${waiting.scenario}: direct ${w('direct')}, pgward default pool ${w('pgward')}, pgward pool.max ${SMALL_POOL_MAX} ${w('pgward-pool8')}`);
+    const w = (n: string): string =>
+      `${waiting.runs[n]?.tps.toFixed(0) ?? '?'} tps (${waiting.runs[n]?.failed ?? '?'} failed)`;
+    console.log(
+      `${waiting.scenario}: direct ${w('direct')}, pgward default pool ${w('pgward')}, pgward pool.max ${SMALL_POOL_MAX} ${w('pgward-pool8')}`,
+    );
   }
   for (const [name, v] of Object.entries(propagation)) {
-    console.log('error' in v ? `${name}: FAILED ${v.error}` : `${name}: median ${v.medianMs.toFixed(1)} ms, max ${v.maxMs.toFixed(1)} ms (${v.tries} tries)`);
+    console.log(
+      'error' in v
+        ? `${name}: FAILED ${v.error}`
+        : `${name}: median ${v.medianMs.toFixed(1)} ms, max ${v.maxMs.toFixed(1)} ms (${v.tries} tries)`,
+    );
   }
   console.log(`load average before/after: ${loadBefore} / ${report.machine.loadavg.after}`);
   const lat = results.find((r) => r.scenario.startsWith('one-client'));
   if (lat) {
     const l = (n: string): string => `${lat.runs[n]?.latencyMs?.toFixed(3) ?? '?'} ms`;
-    console.log(`one-client latency: direct ${l('direct')}, pgbouncer ${l('pgbouncer')}, pgward ${l('pgward')}; added latency pgward/pgbouncer = ${lat.ratios['added latency pgward/pgbouncer']}x (target <= 1.2x)`);
+    console.log(
+      `one-client latency: direct ${l('direct')}, pgbouncer ${l('pgbouncer')}, pgward ${l('pgward')}; added latency pgward/pgbouncer = ${lat.ratios['added latency pgward/pgbouncer']}x (target <= 1.2x)`,
+    );
   }
-  for (const [name, v] of Object.entries(idle)) console.log(`idle TLS clients, ${name}: ${v.clients} sessions (${v.failed} failed), +${v.rssDeltaMb} MB RSS = ${v.perClientKb} KB each (target <= 24 KB)${v.heapKbPerClient !== undefined ? `; JS heap ${v.heapKbPerClient} KB, external ${v.externalKbPerClient} KB` : ''}`);
-  console.log(`onboarding (mean ms from accept, pgward): ${Object.entries(onboarding).map(([k, v]) => `${k} ${v.meanMs}`).join(', ')}`);
+  for (const [name, v] of Object.entries(idle))
+    console.log(
+      `idle TLS clients, ${name}: ${v.clients} sessions (${v.failed} failed), +${v.rssDeltaMb} MB RSS = ${v.perClientKb} KB each (target <= 24 KB)${v.heapKbPerClient !== undefined ? `; JS heap ${v.heapKbPerClient} KB, external ${v.externalKbPerClient} KB` : ''}`,
+    );
+  console.log(
+    `onboarding (mean ms from accept, pgward): ${Object.entries(onboarding)
+      .map(([k, v]) => `${k} ${v.meanMs}`)
+      .join(', ')}`,
+  );
   for (const r of results) {
     const d = r.ratios['pgward/pgward-nodetect'];
-    if (d !== undefined) console.log(`detector cost, ${r.scenario}: on ${r.runs['pgward']!.tps.toFixed(0)} tps / off ${r.runs['pgward-nodetect']!.tps.toFixed(0)} tps = ${d.toFixed(3)}x (target >= 0.9x)`);
+    if (d !== undefined)
+      console.log(
+        `detector cost, ${r.scenario}: on ${r.runs['pgward']!.tps.toFixed(0)} tps / off ${r.runs['pgward-nodetect']!.tps.toFixed(0)} tps = ${d.toFixed(3)}x (target >= 0.9x)`,
+      );
   }
   for (const r of results) {
     const c = (n: string): string => (r.runs[n]?.proxyCpuUsPerTx != null ? `${r.runs[n]!.proxyCpuUsPerTx} µs` : '?');
     if (r.runs['pgward']?.proxyCpuUsPerTx != null) {
-      console.log(`proxy CPU per transaction, ${r.scenario}: pgbouncer ${c('pgbouncer')}, bare Node TLS pipe ${c('node-tls-pipe')}, pgward ${c('pgward')}`);
+      console.log(
+        `proxy CPU per transaction, ${r.scenario}: pgbouncer ${c('pgbouncer')}, bare Node TLS pipe ${c('node-tls-pipe')}, pgward ${c('pgward')}`,
+      );
     }
     const floor = r.ratios['node-tls-pipe/pgbouncer'];
-    if (floor !== undefined) console.log(`  Node floor, ${r.scenario}: bare Node TLS pipe/pgbouncer ${floor.toFixed(3)}x, pgward/pipe ${r.ratios['pgward/node-tls-pipe']?.toFixed(3)}x`);
+    if (floor !== undefined)
+      console.log(
+        `  Node floor, ${r.scenario}: bare Node TLS pipe/pgbouncer ${floor.toFixed(3)}x, pgward/pipe ${r.ratios['pgward/node-tls-pipe']?.toFixed(3)}x`,
+      );
   }
   console.log(`\nresults: bench/results/${stamp}.json`);
   await rm(work, { recursive: true, force: true });
