@@ -14,6 +14,15 @@ import { StatementBlocker } from './statement-blocker.js';
 
 export type { BoundUpstream, EndReason, RelayOptions, RelayStats } from './relay-types.js';
 
+/** A frame rebuilt whole from its type and body (only for frames held back: rare). */
+function wholeFrame(type: number, body: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(5 + body.length);
+  frame[0] = type;
+  frame.writeUInt32BE(body.length + 4, 1);
+  body.copy(frame, 5);
+  return frame;
+}
+
 /** A listener as Node's streams take it (the signature depends on the event). */
 type StreamListener = Parameters<Duplex['on']>[1];
 
@@ -52,6 +61,8 @@ export class Relay {
   private pendingToUpstream: Buffer[] = [];
   /** Armed only while a client message is incomplete. */
   private stallTimer: NodeJS.Timeout | null = null;
+  /** Whole client frames held back (G15), in order, while the server answers earlier ones; null when none. */
+  private held: Buffer[] | null = null;
   /** The session may have left state in the backend that a reset does not remove (session-residue.ts). */
   private residue = false;
 
@@ -72,47 +83,26 @@ export class Relay {
     this.fromClient = new FrameScanner(
       frontendLimits(opts.maxMessageBytes),
       {
-        // Only statement-bearing frames are held, and only when the session is observed.
+        // Only statement-bearing frames are held, and only when the session is observed or
+        // pooled; while statements are held back, every frame is (they wait in order).
         wantsBody: (type) =>
+          this.held !== null ||
           this.phase.is('terminated', 'refusing') ||
           (opts.keepUpstream === true && (type === Fe.Terminate || (!this.residue && (type === Fe.Query || type === Fe.Parse)))) ||
           (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
         onFrame: (type, _length, body) => {
-          if (this.phase.is('terminated', 'refusing')) return Verdict.Drop;
-          this.stats.messagesFromClient++;
-          if (opts.keepUpstream && !this.residue) {
-            // A function called by OID may be set_config.
-            if (type === Fe.FunctionCall || (body && (type === Fe.Query || type === Fe.Parse) && mayDefinePlaceholder(body))) this.residue = true;
+          if (this.held) {
+            if (!this.phase.is('terminated', 'refusing')) this.held.push(wholeFrame(type, body!));
+            return Verdict.Drop;
           }
-          if (type === Fe.Terminate) {
-            this.phase.to('terminated');
-            // A pooled connection outlives the client: its Terminate stops here.
-            if (opts.keepUpstream) return Verdict.Drop;
-          } else this.inFlight = true;
-          if (observer) {
-            if (type === Fe.Sync) {
-              blocker?.onSync();
-              observer.sync();
-            }
-            else if (body && blocker) {
-              const step = blocker.onClientFrame(type, body, observer);
-              if (step === 'end') {
-                // The observer ends the session; nothing more from this client goes upstream.
-                this.phase.to('refusing');
-                return Verdict.Drop;
-              }
-              if (step) return step;
-            }
-          }
-          return Verdict.Forward;
+          const verdict = this.decide(type, body);
+          if (verdict !== 'hold') return verdict;
+          // G15: held back until the server has answered what may change how it reads.
+          this.held = [wholeFrame(type, body!)];
+          this.client.pause();
+          return Verdict.Drop;
         },
-        emit: (bytes) => {
-          if (this.upstream === null) {
-            // Views of the client's chunks: Node never reuses a chunk it has handed over.
-            this.pendingToUpstream.push(bytes);
-            this.bind();
-          } else if (!this.upstream.write(bytes)) this.upstreamBlocked = true;
-        },
+        emit: (bytes) => this.toUpstream(bytes),
       },
       'frontend',
     );
@@ -169,6 +159,76 @@ export class Relay {
     );
   }
 
+  /** What happens to one whole client frame: forwarded, dropped, replaced, or held back. */
+  private decide(type: number, body: Buffer | null): Verdict | Buffer | 'hold' {
+    const { opts, observer, blocker } = this;
+    if (this.phase.is('terminated', 'refusing')) return Verdict.Drop;
+    let step: Buffer | 'end' | null = null;
+    if (observer && blocker && body && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)) {
+      const s = blocker.onClientFrame(type, body, observer);
+      // Held: nothing about it is counted or shown yet; it is decided again when released.
+      if (s === 'hold') return 'hold';
+      step = s;
+    }
+    this.stats.messagesFromClient++;
+    if (opts.keepUpstream && !this.residue) {
+      // A function called by OID may be set_config.
+      if (type === Fe.FunctionCall || (body && (type === Fe.Query || type === Fe.Parse) && mayDefinePlaceholder(body))) this.residue = true;
+    }
+    if (type === Fe.Terminate) {
+      this.phase.to('terminated');
+      // A pooled connection outlives the client: its Terminate stops here.
+      if (opts.keepUpstream) return Verdict.Drop;
+    } else this.inFlight = true;
+    if (observer && type === Fe.Sync) {
+      blocker?.onSync();
+      observer.sync();
+    }
+    if (step === 'end') {
+      // The observer ends the session; nothing more from this client goes upstream.
+      this.phase.to('refusing');
+      return Verdict.Drop;
+    }
+    return step ?? Verdict.Forward;
+  }
+
+  private toUpstream(bytes: Buffer): void {
+    if (this.upstream === null) {
+      // Views of the client's chunks: Node never reuses a chunk it has handed over.
+      this.pendingToUpstream.push(bytes);
+      this.bind();
+    } else if (!this.upstream.write(bytes)) this.upstreamBlocked = true;
+  }
+
+  /**
+   * The server has answered every cycle that could change how text is read: the held
+   * frames are decided in order with what it reported, until one must wait again.
+   */
+  private releaseHeld(): void {
+    const queue = this.held ?? [];
+    this.held = null;
+    for (let i = 0; i < queue.length; i++) {
+      if (this.phase.is('ended')) return;
+      const frame = queue[i]!;
+      const verdict = this.decide(frame[0]!, frame.subarray(5));
+      if (verdict === 'hold') {
+        this.held = queue.slice(i);
+        return;
+      }
+      if (verdict !== Verdict.Drop) this.toUpstream(verdict === Verdict.Forward ? frame : verdict);
+    }
+    if (this.afterClientFrames()) return;
+    if (!this.upstreamBlocked && !this.phase.is('binding')) this.client.resume();
+  }
+
+  /** After client frames were passed on: a Terminate ends the session (true). */
+  private afterClientFrames(): boolean {
+    if (!this.phase.is('terminated')) return false;
+    if (!this.opts.keepUpstream) this.upstream?.end();
+    this.finish('client-terminate');
+    return true;
+  }
+
   /**
    * Ends the session as soon as it is between transactions: now if it is idle, else after
    * the ReadyForQuery that closes its running statement or transaction.
@@ -222,7 +282,7 @@ export class Relay {
     onUp('data', (chunk: Buffer) => this.onUpstreamData(chunk));
     onUp('drain', () => {
       this.upstreamBlocked = false;
-      this.client.resume();
+      if (!this.held) this.client.resume();
     });
     onUp('end', () => this.finish('upstream-closed'));
     onUp('close', () => this.finish('upstream-closed'));
@@ -257,7 +317,7 @@ export class Relay {
         this.opts.onBound?.();
         if (up.leftover.length) this.onUpstreamData(up.leftover);
         up.socket.resume();
-        if (!this.upstreamBlocked && !this.phase.is('ended')) this.client.resume();
+        if (!this.upstreamBlocked && !this.held && !this.phase.is('ended')) this.client.resume();
       },
       (err: unknown) => {
         this.pendingToUpstream = [];
@@ -293,12 +353,8 @@ export class Relay {
       this.violation('client', err);
       return;
     }
-    if (this.phase.is('terminated')) {
-      if (!this.opts.keepUpstream) this.upstream?.end();
-      this.finish('client-terminate');
-      return;
-    }
-    if (this.upstreamBlocked) this.client.pause();
+    if (this.afterClientFrames()) return;
+    if (this.upstreamBlocked || this.held) this.client.pause();
     else if (!this.fromClient.atBoundary && this.opts.messageStallMs !== undefined) this.watchStall(this.opts.messageStallMs);
   }
 
@@ -311,7 +367,7 @@ export class Relay {
     if (this.stallTimer) return;
     const check = (): void => {
       this.stallTimer = null;
-      if (this.phase.is('ended') || this.fromClient.atBoundary || this.upstreamBlocked) return;
+      if (this.phase.is('ended') || this.fromClient.atBoundary || this.upstreamBlocked || this.held) return;
       const quiet = Date.now() - this.lastClientData;
       if (quiet >= ms) {
         this.kill('client-protocol-violation', 'terminating connection: incomplete message from client', SqlState.protocolViolation);
@@ -332,6 +388,7 @@ export class Relay {
       return;
     }
     if (this.clientBlocked) this.upstream?.pause();
+    if (this.held && this.blocker?.canRelease()) this.releaseHeld();
   }
 
   private violation(side: 'client' | 'upstream', err: unknown): void {

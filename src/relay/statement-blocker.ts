@@ -15,7 +15,25 @@ import type { RelayObserver } from './observer.js';
  * swapped for ours on the way back; nothing of the blocked statement reaches the server.
  */
 /** Text that may change how the server reads the next statements (client_encoding, escapes). */
-const LEXER_SETTINGS = /client_encoding|standard_conforming_strings|set_config|\bnames\b|\b(?:reset|discard)\s+all\b/i;
+const LEXER_SETTINGS = /client_encoding|standard_conforming_strings|\bnames\b|\b(?:reset|discard)\s+all\b/i;
+const SET_CONFIG = /set_config/gi;
+/** set_config called with a plain literal as the setting's name: which setting it is can be read. */
+const SET_CONFIG_NAMED = /set_config"?\s*\(\s*'[^'\\]*'\s*,/iy;
+
+/**
+ * Whether a statement may change how the server reads the statements after it. Any mention
+ * of the two settings, SET NAMES, RESET ALL or DISCARD ALL counts; set_config counts unless
+ * every call names its setting with a plain literal (which then is not one of the two, or
+ * the first test caught it): `set_config('app.tenant', ...)` changes nothing of the lexer.
+ */
+export function mayChangeLexing(sql: string): boolean {
+  if (LEXER_SETTINGS.test(sql)) return true;
+  for (const m of sql.matchAll(SET_CONFIG)) {
+    SET_CONFIG_NAMED.lastIndex = m.index;
+    if (!SET_CONFIG_NAMED.test(sql)) return true;
+  }
+  return false;
+}
 /** What reads differently in another encoding or with backslash escapes on. */
 const ENCODING_SENSITIVE = /[\\\u0080-\uffff]/;
 
@@ -34,8 +52,13 @@ export class StatementBlocker {
   /** Prepared statements whose text may change how text is read (their Binds count too). */
   private changingStatements: Set<string> | null = null;
 
-  /** A held client frame: the bytes to send instead, 'end' to drop it (session ending), or null to forward it. */
-  onClientFrame(type: number, body: Buffer, observer: RelayObserver): Buffer | 'end' | null {
+  /**
+   * A held client frame: the bytes to send instead, 'end' to drop it (session ending), null to
+   * forward it, or 'hold': it cannot be read until the server has answered earlier cycles that
+   * may change how text is read, so the relay keeps it (and everything after it) and shows it
+   * again once canRelease(). Nothing about a held frame is recorded here.
+   */
+  onClientFrame(type: number, body: Buffer, observer: RelayObserver): Buffer | 'end' | 'hold' | null {
     let verdict;
     let statement = '';
     if (type === Fe.Bind) {
@@ -61,13 +84,17 @@ export class StatementBlocker {
         return null; // malformed: Postgres answers it (with a ReadyForQuery for a Query)
       }
       statement = text.statement;
+      const sensitive = text.sql === null || ENCODING_SENSITIVE.test(text.sql);
+      // Only earlier cycles may change how it reads: their ReadyForQuery will say how.
+      if (sensitive && !this.cycleChanges && this.cycles.includes(true)) return 'hold';
       let unreadable: string | undefined;
       if (text.sql === null) {
         unreadable = `pgward cannot read this statement in client_encoding ${this.text.encoding}`;
-      } else if (this.lexerUncertain() && ENCODING_SENSITIVE.test(text.sql)) {
-        unreadable = 'statement sent before the server acknowledged a change of client_encoding or standard_conforming_strings';
+      } else if (sensitive && this.cycleChanges) {
+        // In the same cycle as the change: the server reports it only at that cycle's end.
+        unreadable = 'statement sent in the same pipeline step (before Sync) as a change of client_encoding or standard_conforming_strings';
       }
-      if (text.sql !== null && LEXER_SETTINGS.test(text.sql)) {
+      if (text.sql !== null && mayChangeLexing(text.sql)) {
         this.cycleChanges = true;
         if (kind === 'P') (this.changingStatements ??= new Set()).add(text.statement);
       }
@@ -96,8 +123,9 @@ export class StatementBlocker {
     this.cycleChanges = false;
   }
 
-  private lexerUncertain(): boolean {
-    return this.cycleChanges || this.cycles.includes(true);
+  /** No cycle in flight may change how text is read: a held statement can be read now. */
+  canRelease(): boolean {
+    return !this.cycles.includes(true);
   }
 
   /** An ErrorResponse from upstream: its SQLSTATE, and our error instead if it answers a blocked statement. */
