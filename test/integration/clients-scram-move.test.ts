@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { psql } from '../harness/clients.js';
+import { eventually } from '../harness/eventually.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 import { JDBC_JAR } from '../harness/global-setup.js';
 import { runsAsTsv, type MatrixRun } from '../clients/matrix.js';
@@ -50,6 +51,8 @@ describe('moving a user to another SCRAM iteration count', () => {
     expect(await offered('mover')).toBe(256);
     expect(await psqlLogin(at4096, 'mover', old.token)).toBe('t');
     expect(await psqlLogin(at4096, 'mover', next.token)).toBe('t');
+    // The price of not breaking the older token: until it ends, pgjdbc still sees 256.
+    expect((await jdbcLogins(at4096, 'mover', { 'rw pgward': next.token }))['rw pgward']).toMatch(/iteration must be >= 4096/);
 
     // The older token ends (revoked here; expiry counts the same): logins are offered 4,096.
     await at4096.cp.tokens.revoke(old.jti, 'test: older token ends');
@@ -66,6 +69,14 @@ describe('moving a user to another SCRAM iteration count', () => {
     expect(rows[0]).toEqual({ scram_iterations: 4096, moves: 0 });
     expect(await jdbcLogins(at4096, 'mover', { 'rw direct': next.token, 'rw pgward': third.token })).toEqual({ 'rw direct': 't', 'rw pgward': 't' });
     expect(await psqlLogin(at4096, 'mover', next.token)).toBe('t');
+  });
+
+  it('moves the user when the older token expires', async () => {
+    await at256.issue('expiring', { ttl: '5s' });
+    const next = await at4096.issue('expiring', { ttl: '1h' });
+    expect(await offered('expiring')).toBe(256);
+    await eventually(async () => expect(await offered('expiring')).toBe(4096));
+    expect(await jdbcLogins(at4096, 'expiring', { 'rw pgward': next.token })).toEqual({ 'rw pgward': 't' });
   });
 
   it('moves a user with no live token at the next issue, at once', async () => {
