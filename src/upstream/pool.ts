@@ -58,6 +58,13 @@ interface Waiter {
   done: boolean;
 }
 
+/**
+ * Which pool handed a connection out. A session keeps the pool it was planned with, but
+ * gets its connection from whatever pool has its key at its first message (the planned one
+ * may have been closed meanwhile): the connection goes back to the pool that lent it.
+ */
+const owners = new WeakMap<UpstreamConnection, UpstreamPool>();
+
 function unwatch(i: Idle): void {
   i.up.socket.off('close', i.onClose);
   i.up.socket.off('error', i.onError);
@@ -179,6 +186,7 @@ export class UpstreamPool {
       if (next.up.socket.destroyed || !next.up.socket.writable) continue;
       this.inUse++;
       this.handedOut++;
+      owners.set(next.up, this);
       this.refill();
       return { up: next.up, warm: true };
     }
@@ -193,6 +201,7 @@ export class UpstreamPool {
       }
       this.inUse++;
       this.handedOut++;
+      owners.set(up, this);
       return { up, warm: false };
     }
     return this.wait(signal);
@@ -228,6 +237,9 @@ export class UpstreamPool {
 
   /** A session is over: reset the connection and keep it, or close it if it cannot be trusted clean. */
   release(up: UpstreamConnection, reusable: boolean): void {
+    const owner = owners.get(up);
+    if (owner && owner !== this) return owner.release(up, reusable);
+    owners.delete(up);
     this.lastActive = Date.now();
     const opened = this.openedState.get(up);
     if (!reusable || this.closed || up.socket.destroyed || (this.opts.readState && !opened)) {
@@ -275,6 +287,7 @@ export class UpstreamPool {
     if (first) {
       this.inUse++;
       this.handedOut++;
+      owners.set(up, this);
       first.resolve({ up, warm: true });
       return;
     }
@@ -377,6 +390,7 @@ export class UpstreamPool {
           if (w.done) return void up.socket.destroy();
           this.inUse++;
           this.handedOut++;
+          owners.set(up, this);
           w.resolve({ up, warm: false });
         },
         (err: unknown) => w.reject(err instanceof Error ? err : new Error(String(err))),

@@ -305,6 +305,20 @@ describe('upstream broker', () => {
     broker.close();
   });
 
+  it('a connection given back to a pool closed meanwhile goes back to the pool that lent it', async () => {
+    const broker = new UpstreamBroker(log);
+    const connect = async (): Promise<UpstreamConnection> => fakeConnection(1);
+    const planned = broker.pool(key('a'), connect, opts);
+    expect(broker.invalidateTarget('a')).toBe(1);
+    const lender = broker.pool(key('a'), connect, opts);
+    const got = await lender.acquire();
+    planned.release(got.up, true);
+    await vi.waitFor(() => expect(lender.size).toBe(1));
+    expect(lender.total).toBe(1);
+    expect(lender.restingFor()).toBeGreaterThan(0);
+    broker.close();
+  });
+
   it('a pool at rest (nothing handed out) for longer than idleMs closes with its idle connections', async () => {
     const broker = new UpstreamBroker(log);
     const connect = async (): Promise<UpstreamConnection> => fakeConnection(1);
