@@ -242,13 +242,17 @@ describe('settings that change how SQL text is read, mid-session (BAD_INPUTS G15
     query("select 'a\\''; drop table victim; --'");
     expect(await errorOf()).toContain('statement refused by policy (drop)');
 
-    // Pipelined behind the change, before the server has said so: not readable with certainty.
+    // Pipelined behind the change, before the server has said so: held back until it has
+    // (issue 15), then read as it reports and run (standard: the backslash is a character).
     c.write(Buffer.concat([message('Q', 'set standard_conforming_strings = on\0'), message('Q', "select 'b\\' as x\0")]));
     await c.until_('Z');
-    expect(await errorOf()).toMatch(/C0A000\0.*statement refused: its text cannot be inspected/);
-    // Once acknowledged, the same text is read and runs (standard: the backslash is a character).
-    query("select 'b\\' as x");
     expect(await errorOf()).toMatch(/^no error/);
+    // In the same pipeline step (before Sync) as the change, the server reports it only after
+    // reading the statement: it cannot be read in advance and is refused.
+    const parse = (sql: string): Buffer => message('P', Buffer.concat([Buffer.from(`\0${sql}\0`), Buffer.from([0, 0])]));
+    const bindExecute = Buffer.concat([message('B', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])), message('E', Buffer.from([0, 0, 0, 0, 0]))]);
+    c.write(Buffer.concat([parse("select set_config('standard_conforming_strings', 'off', false)"), bindExecute, parse("select 'c\\'; drop table victim; --'"), bindExecute, message('S', Buffer.alloc(0))]));
+    expect(await errorOf()).toMatch(/C0A000\0.*statement refused: its text cannot be inspected/);
 
     // JOHAB: no decoder; ASCII statements still run, others are refused.
     query("set client_encoding = 'JOHAB'");
