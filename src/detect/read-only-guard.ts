@@ -8,7 +8,6 @@ export interface BlockReason {
 }
 
 const READ_ONLY_SETTINGS = new Set(['default_transaction_read_only', 'transaction_read_only']);
-const FALSE_WORDS = new Set(['off', 'false', 'no', '0', 'f', 'n', 'of']);
 
 function constValue(node: unknown): string | null {
   const c = (node as { A_Const?: Record<string, unknown> } | null)?.A_Const;
@@ -20,7 +19,19 @@ function constValue(node: unknown): string | null {
   return null;
 }
 
-const isFalse = (v: string | null): boolean => v === null || FALSE_WORDS.has(v.toLowerCase());
+/**
+ * Whether Postgres's parse_bool (utils/adt/bool.c) could read the value as false: any
+ * non-empty prefix of "false" or "no", "of"/"off" (two letters at least: "o" is ambiguous),
+ * or "0". A value that is not a constant could be anything, so it counts as false.
+ */
+export function mayBeFalse(v: string | null): boolean {
+  if (v === null) return true;
+  const w = v.toLowerCase();
+  if (w.length === 0) return false;
+  return 'false'.startsWith(w) || 'no'.startsWith(w) || (w.length >= 2 && 'off'.startsWith(w)) || w === '0';
+}
+
+const isFalse = mayBeFalse;
 
 function defElemTurnsOff(node: ParseNode): boolean {
   const d = node as { defname?: string; arg?: unknown };
@@ -54,8 +65,10 @@ function findSwitch(stmts: ParseNode[]): string | null {
       const name = f.funcname?.[f.funcname.length - 1]?.String?.sval?.toLowerCase();
       if (name === 'set_config') {
         const setting = constValue(f.args?.[0]);
-        // A computed setting name cannot be checked, so it is refused.
-        if (setting === null || READ_ONLY_SETTINGS.has(setting.toLowerCase())) found = 'set_config() on read-only settings';
+        // A computed setting name cannot be checked, so it is refused unless its value could
+        // not switch read-only off anyway (pg_dump sets restrict_nonsystem_relation_kind so).
+        const named = setting !== null && READ_ONLY_SETTINGS.has(setting.toLowerCase());
+        if ((setting === null || named) && isFalse(constValue(f.args?.[1]))) found = 'set_config() on read-only settings';
       }
     } else if (kind === 'DoStmt') {
       // PL/pgSQL bodies are not parsed here: refuse the ones that touch the switch at all.

@@ -1,11 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ReadOnlyGuard } from '../../src/detect/read-only-guard.js';
+import { mayBeFalse, ReadOnlyGuard } from '../../src/detect/read-only-guard.js';
 import { loadSqlParser } from '../../src/detect/sql-parser.js';
 
 let guard: ReadOnlyGuard;
 beforeAll(async () => {
   await loadSqlParser();
   guard = new ReadOnlyGuard(4);
+});
+
+describe('mayBeFalse reads booleans as Postgres does', () => {
+  it.each(['f', 'fa', 'FALSE', 'n', 'no', 'of', 'off', '0'])('%s may be false', (v) => expect(mayBeFalse(v)).toBe(true));
+  it.each(['t', 'true', 'on', 'o', 'yes', '1', '', 'view, foreign-table', 'offf', 'nope'])('%j is not false', (v) => expect(mayBeFalse(v)).toBe(false));
+  it('a value that is not a constant may be anything', () => expect(mayBeFalse(null)).toBe(true));
 });
 
 describe('read-only guard', () => {
@@ -25,6 +31,13 @@ describe('read-only guard', () => {
     "PREPARE p AS SELECT set_config('transaction_read_only', 'off', true)",
     "DO $$ BEGIN PERFORM set_config('default_transaction_read_only','off',false); END $$",
     "ALTER ROLE CURRENT_USER SET default_transaction_read_only = off",
+    // Postgres reads any prefix of false/no, and of/off, as false.
+    'set default_transaction_read_only = fal',
+    "SET LOCAL transaction_read_only = 'fals'",
+    "SELECT set_config('default_transaction_read_only', 'FA', false)",
+    // A computed name with a value that could be false.
+    "SELECT set_config(name, 'off', false) FROM pg_settings WHERE name LIKE 'default_trans%'",
+    'SELECT set_config(name, setting, false) FROM pg_settings',
   ])('blocks %s', (sql) => {
     expect(guard.check(sql)?.code).toBe('25006');
   });
@@ -38,6 +51,10 @@ describe('read-only guard', () => {
     'RESET default_transaction_read_only',
     "SELECT set_config('application_name', 'x', false)",
     "select 'set default_transaction_read_only = off'",
+    // pg_dump 15.20 at its start: the computed name's value cannot be read as false.
+    "SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings WHERE name = 'restrict_nonsystem_relation_kind'",
+    "SELECT set_config('transaction_read_only', 'on', true)",
+    'SET default_transaction_read_only = o',
     'selec 1',
     '',
   ])('passes %j', (sql) => {
