@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { conninfo, type RunResult } from '../harness/clients.js';
-import { runWhole as run } from './run-program.js';
+import { run } from '../harness/clients.js';
 import type { MatrixRun } from './matrix.js';
 import { md5, TEN_MB, type Check } from './node-checks.js';
 

@@ -26,9 +26,12 @@ export function run(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
+    // Decoded as a stream: a UTF-8 character split across two reads stays whole.
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (stdout += d));
+    child.stderr.on('data', (d: string) => {
+      stderr += d;
       opts.onStderr?.(stderr);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
@@ -38,6 +41,7 @@ export function run(
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    child.stdin.on('error', () => undefined); // a program that exits early closes its stdin
     child.stdin.end(opts.input ?? '');
   });
 }
