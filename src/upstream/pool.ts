@@ -159,7 +159,8 @@ export class UpstreamPool {
     const up = await this.connect();
     this.opened++;
     this.startupParameters = up.parameters.map(([k, v]): [string, string] => [k, v]);
-    if (this.opts.readState) {
+    // Bytes already read past its ReadyForQuery belong to the relay first: then state unknown.
+    if (this.opts.readState && up.leftover.length === 0) {
       try {
         this.openedState.set(up, await this.opts.readState(up));
       } catch (err) {
