@@ -12,6 +12,7 @@ import { freePort, PostgresCluster } from '../src/store/postgres-launcher.js';
 import { ensureDevCertificates } from '../src/tls/dev-ca.js';
 import { createLogger } from '../src/util/logger.js';
 import { startNodeTlsPipe } from './node-tls-pipe.js';
+import { scramIterationsOf } from './scram-probe.js';
 import { measurePropagation, PROPAGATION_MEASURES, type PropagationReport } from './propagation.js';
 import { ensurePgBouncer, startPgBouncer } from './pgbouncer.js';
 
@@ -79,6 +80,9 @@ interface Scenario {
 
 /** pool.max of the pgward-pool8 target: fewer upstream connections than clients, so sessions wait in line. */
 const SMALL_POOL_MAX = 8;
+/** How long each session of the pool scenario holds its upstream connection (pg_sleep). */
+const HOLD_SECONDS = 0.2;
+const HOLD_SCRIPT = join(tmpdir(), `pgward-bench-hold-${process.pid}.sql`);
 /** Propagation measures (policy, revocation, kill, cancel across gateways): tries of each. */
 const PROPAGATION_TRIES = Number(process.env['BENCH_PROPAGATION_TRIES'] ?? 9);
 
@@ -102,11 +106,19 @@ const scenarios: Scenario[] = [
     name: 'connect per transaction, TLS -C -c8',
     args: ['-S', '-C', '-M', 'simple', '-c', '8', '-j', '2', '-T', String(SECONDS)],
   },
-  // 32 clients, each connecting per transaction, against a pool of 8: 24 sessions at a time wait
-  // in the pool's line (FIFO); none may fail. pgward with its default pool for comparison.
+  // pgbench connects with a blocking call, so each thread opens one connection at a time: -j2
+  // above is two logins in flight (login latency); one thread per client puts eight in flight.
   {
-    name: `pool max ${SMALL_POOL_MAX}, -C -c32 waiting in line`,
-    args: ['-S', '-C', '-M', 'simple', '-c', '32', '-j', '2', '-T', String(SECONDS)],
+    name: 'connect per transaction, TLS -C -c8 -j8',
+    args: ['-S', '-C', '-M', 'simple', '-c', '8', '-j', '8', '-T', String(SECONDS)],
+  },
+  // 32 clients at once, each connecting per transaction and holding its connection for
+  // HOLD_SECONDS, against a pool of 8: sessions beyond 8 wait in the pool's line (FIFO), so
+  // throughput is capped near 8 / HOLD_SECONDS and no client may fail. pgward with its
+  // default pool (500) for comparison.
+  {
+    name: `pool max ${SMALL_POOL_MAX}, -C -c32, each holding ${HOLD_SECONDS}s`,
+    args: ['-f', HOLD_SCRIPT, '-C', '-M', 'simple', '-c', '32', '-j', '32', '-T', String(SECONDS)],
     targets: ['direct', 'pgward', 'pgward-pool8'],
   },
   {
@@ -162,7 +174,16 @@ async function copyIn(ep: Endpoint, caPath: string, file: string): Promise<Pgben
 /** BENCH_ONLY=prepared (a substring) runs just the matching scenarios. */
 const only = process.env['BENCH_ONLY'];
 
+const git = async (...args: string[]): Promise<string> =>
+  (await exec('git', args).catch(() => ({ stdout: '?' }))).stdout.trim();
+
 async function main(): Promise<void> {
+  // What is measured: the build made from this commit plus any uncommitted changes under src/.
+  const commit = await git('rev-parse', '--short', 'HEAD');
+  const uncommittedSrc = (await git('status', '--porcelain', '--', 'src'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.slice(3));
   const work = await mkdtemp(join(tmpdir(), 'pgward-bench-'));
   const log = (line: string): void => {
     process.stderr.write(line + '\n');
@@ -180,6 +201,7 @@ async function main(): Promise<void> {
       shared_buffers: '256MB',
     },
   });
+  await writeFile(HOLD_SCRIPT, `select pg_sleep(${HOLD_SECONDS});\n`);
   const copyFile = join(work, 'copy.tsv');
   {
     const lines: string[] = [];
@@ -306,20 +328,19 @@ async function main(): Promise<void> {
   });
   const gwBAddr = await gatewayB.listen('127.0.0.1', 0);
 
-  // The SCRAM iteration count each target makes a client compute at login (issue 15: 4,096).
-  const pgwardIterations = (await cp.tokens.scramLookup('bench')).credentials?.iterations ?? null;
-  const directVerifier = String(
-    (await cluster.query("select rolpassword from pg_authid where rolname = 'bench'")).rows[0]?.rolpassword ?? '',
-  );
+  // The SCRAM iteration count each target makes a client compute at login (issue 15: 4,096),
+  // as each announces it in its server-first-message.
+  const caText = await readFile(certs.caCertPath, 'utf8');
   const scramIterations = {
     configured: config.auth.scramIterations,
-    pgward: pgwardIterations,
-    direct: Number(/^SCRAM-SHA-256\$(\d+):/.exec(directVerifier)?.[1] ?? NaN),
-    // PgBouncer derives its SCRAM secret from the plain userlist password with SCRAM_DEFAULT_ITERATIONS.
-    pgbouncer: 4096,
+    pgward: await scramIterationsOf(gwAddr.port, caText, 'bench', 'bench'),
+    direct: await scramIterationsOf(cluster.port, caText, 'bench', 'bench'),
+    pgbouncer: await scramIterationsOf(bouncerPort, caText, 'bench', 'bench'),
   };
-  if (pgwardIterations !== config.auth.scramIterations)
-    throw new Error(`pgward serves ${pgwardIterations} SCRAM iterations, configured ${config.auth.scramIterations}`);
+  if (scramIterations.pgward !== config.auth.scramIterations)
+    throw new Error(
+      `pgward announces ${scramIterations.pgward} SCRAM iterations, configured ${config.auth.scramIterations}`,
+    );
   log(`SCRAM iterations: ${JSON.stringify(scramIterations)}`);
 
   const pipe = await startNodeTlsPipe({
@@ -442,7 +463,7 @@ async function main(): Promise<void> {
         {
           a: { cp, gateway, port: gwAddr.port },
           b: { cp: cpB, gateway: gatewayB, port: gwBAddr.port, policy: policyB },
-          ca: await readFile(certs.caCertPath, 'utf8'),
+          ca: caText,
           database: 'bench',
           user: 'bench-probe',
           policyDocuments,
@@ -543,15 +564,10 @@ async function main(): Promise<void> {
   for (const e of Object.values(onboarding))
     e.meanMs = e.count ? Math.round((e.meanMs / e.count) * 1_000_000) / 1000 : 0;
 
-  const git = async (...args: string[]): Promise<string> =>
-    (await exec('git', args).catch(() => ({ stdout: '?' }))).stdout.trim();
   const report = {
-    commit: await git('rev-parse', '--short', 'HEAD'),
-    /** Files under src/ that differed from that commit when the bench ran (the build measured includes them). */
-    uncommittedSrc: (await git('status', '--porcelain', '--', 'src'))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => l.slice(3)),
+    commit,
+    /** Files under src/ that differed from that commit when the bench started (the build measured includes them). */
+    uncommittedSrc,
     scramIterations,
     propagation: { measures: PROPAGATION_MEASURES, results: propagation },
     idleClients: idle,
@@ -593,11 +609,10 @@ async function main(): Promise<void> {
       `${pad(r.scenario, 42)}${pad(f(r.runs['direct']!.tps), 13)}${pad(f(r.runs['pgbouncer']!.tps), 13)}${pad(f(r.runs['pgward']!.tps), 13)}${pad(r.ratios['pgward/pgbouncer']!.toFixed(3) + 'x', 16)}${pad(r.ratios['pgward/direct']!.toFixed(3) + 'x', 15)}${failed}`,
     );
   }
-  const connects = results.find((r) => r.scenario.startsWith('connect per transaction'));
-  if (connects) {
+  for (const connects of results.filter((r) => r.scenario.startsWith('connect per transaction'))) {
     const c = (n: string): string => `${connects.runs[n]?.tps.toFixed(0) ?? '?'}/s`;
     console.log(
-      `connects/s, TLS verify-full + SCRAM-SHA-256 at ${config.auth.scramIterations} iterations (pgward ${scramIterations.pgward}, direct ${scramIterations.direct}, pgbouncer ${scramIterations.pgbouncer}): ` +
+      `connects/s (${connects.scenario.slice('connect per transaction, '.length)}), TLS verify-full + SCRAM-SHA-256 at ${config.auth.scramIterations} iterations (pgward ${scramIterations.pgward}, direct ${scramIterations.direct}, pgbouncer ${scramIterations.pgbouncer}): ` +
         `direct ${c('direct')}, pgbouncer ${c('pgbouncer')}, pgward ${c('pgward')}; pgward/pgbouncer ${connects.ratios['pgward/pgbouncer']?.toFixed(3)}x`,
     );
   }
@@ -606,7 +621,7 @@ async function main(): Promise<void> {
     const w = (n: string): string =>
       `${waiting.runs[n]?.tps.toFixed(0) ?? '?'} tps (${waiting.runs[n]?.failed ?? '?'} failed)`;
     console.log(
-      `${waiting.scenario}: direct ${w('direct')}, pgward default pool ${w('pgward')}, pgward pool.max ${SMALL_POOL_MAX} ${w('pgward-pool8')}`,
+      `${waiting.scenario}: direct ${w('direct')}, pgward default pool ${w('pgward')}, pgward pool.max ${SMALL_POOL_MAX} ${w('pgward-pool8')} (its cap: ${SMALL_POOL_MAX} / ${HOLD_SECONDS} s = ${SMALL_POOL_MAX / HOLD_SECONDS}/s)`,
     );
   }
   for (const [name, v] of Object.entries(propagation)) {
@@ -655,6 +670,7 @@ async function main(): Promise<void> {
   }
   console.log(`\nresults: bench/results/${stamp}.json`);
   await rm(work, { recursive: true, force: true });
+  await rm(HOLD_SCRIPT, { force: true });
 }
 
 main().catch((err: unknown) => {
