@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { MatrixRun } from './matrix.js';
 import { md5, state, TEN_MB, type Check } from './node-checks.js';
 
@@ -21,6 +24,24 @@ async function withClient<T>(r: MatrixRun, fn: (c: pg.Client) => Promise<T>, ext
 const one = async (c: pg.Client, sql: string, values: unknown[] = []): Promise<unknown> => Object.values((await c.query(sql, values)).rows[0] as object)[0];
 
 export const nodePostgresChecks: Record<string, Check> = {
+  // node-postgres's own COPY is pg-copy-streams (the library its README points to).
+  'copy out': (r) =>
+    withClient(r, async (c) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of c.query(copyTo(`copy (select g, 'é' || g from generate_series(1, 1000) g) to stdout`))) chunks.push(chunk as Buffer);
+      const data = Buffer.concat(chunks);
+      return `${data.toString().split('\n').length - 1}|${md5(data)}`;
+    }),
+  'copy in': (r) =>
+    withClient(r, async (c) => {
+      try {
+        const lines = Array.from({ length: 1000 }, (_, i) => `${i + 1001}\tcopied é ${i + 1001}\n`);
+        await pipeline(Readable.from(lines), c.query(copyFrom(`copy ${r.table} (id, v) from stdin`)));
+      } catch (err) {
+        return state(err);
+      }
+      return `1000|${String(await one(c, `select count(*)::int from ${r.table} where v like 'copied é %'`))}`;
+    }),
   login: (r) => withClient(r, async (c) => ((await one(c, 'select current_user is not null')) === true ? 't' : 'f')),
   parameters: (r) =>
     withClient(r, async (c) => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { assertMatrix, LARGE_VALUE, PARAMETERS, recordMatrix, ROWS_100K, RUN_NAMES, startMatrix, type Matrix, type MatrixResults } from '../clients/matrix.js';
+import { assertMatrix, COPY_OUT, LARGE_VALUE, PARAMETERS, recordMatrix, ROWS_100K, RUN_NAMES, startMatrix, type Matrix, type MatrixResults } from '../clients/matrix.js';
 import { runChecks } from '../clients/node-checks.js';
 import { nodePostgresChecks } from '../clients/node-postgres-checks.js';
 
@@ -11,10 +11,7 @@ beforeAll(async () => {
   const out: Partial<MatrixResults> = {};
   for (const name of RUN_NAMES) out[name] = await runChecks(m.run(name), nodePostgresChecks);
   results = out as MatrixResults;
-  await recordMatrix('node-postgres 8.23.1', results, {
-    'copy out': 'node-postgres has no COPY API of its own (pg-copy-streams, not a dependency here)',
-    'copy in': 'node-postgres has no COPY API of its own (pg-copy-streams, not a dependency here)',
-  });
+  await recordMatrix('node-postgres 8.23.1 (COPY with pg-copy-streams 7.0.0)', results);
 }, 300_000);
 
 afterAll(async () => {
@@ -30,6 +27,8 @@ describe('node-postgres (pg) through pgward as directly', () => {
       'error then reuse': { rw: '22012,22012,25P02,3', ro: 'same' },
       'large value': { rw: LARGE_VALUE, ro: 'same' },
       '100k rows': { rw: ROWS_100K, ro: 'same' },
+      'copy out': { rw: COPY_OUT, ro: 'same' },
+      'copy in': { rw: '1000|1000', ro: '25006' },
       'listen/notify': { rw: 'payload é', ro: 'same' },
       'prepared reuse': { rw: '110', ro: 'same' },
       cancel: { rw: 'cancel 57014, then 1', ro: 'same' },
