@@ -1,6 +1,7 @@
 import type { Logger } from '../util/logger.js';
 import type { BackendState } from './backend-state.js';
 import type { UpstreamConnection } from './connector.js';
+import { UpstreamError } from './errors.js';
 import { mergeParameters, runSimpleQuery } from './simple-query.js';
 
 export interface PoolOptions {
@@ -164,8 +165,11 @@ export class UpstreamPool {
       try {
         this.openedState.set(up, await this.opts.readState(up));
       } catch (err) {
-        // The session may still use it; it just will not be reused.
-        this.log.debug({ event: 'pool_state_unread', err: (err as Error).message }, 'upstream connection state unknown: not reused');
+        const reason = (err as Error).message;
+        // A stream that broke (an invalid message, a close) cannot serve a session either.
+        if (up.socket.destroyed) throw new UpstreamError('protocol', `upstream failed the session-state query: ${reason}`, undefined, { cause: err });
+        // An SQL error: the session may still use it; it just will not be reused.
+        this.log.debug({ event: 'pool_state_unread', err: reason }, 'upstream connection state unknown: not reused');
       }
     }
     return up;

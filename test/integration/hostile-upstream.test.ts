@@ -181,8 +181,11 @@ async function fake(script: Script): Promise<number> {
 beforeAll(async () => {
   const cluster = inject('pgCluster');
   const targets: Record<string, unknown> = {};
-  for (const [name, { tls, script }] of Object.entries(SCRIPTS)) {
+  for (const [name, { tls, script, midSession }] of Object.entries(SCRIPTS)) {
     targets[name] = { host: '127.0.0.1', port: await fake(script), database: 'x', role: 'app', tls: { mode: tls }, auth: ['scram-sha-256'], connectTimeoutMs: 1_500 };
+    // A pooled connection answers the pool's state query before any session: the hostile
+    // answer must meet the session's own statement, so these targets open one per session.
+    if (midSession) targets[name] = { ...targets[name]!, pool: { enabled: false } };
   }
   gw = await startTestGateway(cluster);
   hostileTargets = targets;

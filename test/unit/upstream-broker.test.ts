@@ -242,6 +242,17 @@ describe('upstream pool: a backend the reset cannot return to its opened state i
     expect(p.total).toBe(0);
   });
 
+  it('a new connection whose stream breaks on the state query is not handed out: the acquire fails', async () => {
+    const { p } = pool({
+      readState: async (up) => {
+        up.socket.destroy();
+        throw new Error('invalid message length');
+      },
+    });
+    await expect(p.acquire()).rejects.toThrow(/session-state query: invalid message length/);
+    expect(p.total).toBe(0);
+  });
+
   it('the reset\'s ParameterStatus messages are merged into what the connection reports', async () => {
     const { p } = checked(new Map([[1, { parameters: [['DateStyle', 'Postgres, MDY']] as Array<[string, string]> }]]));
     const a = await p.acquire();

@@ -146,5 +146,9 @@ function waitFailed(err: unknown, target: ResolvedTarget): unknown {
   if (err instanceof PoolWaitAbortedError) {
     return new PgError(SqlState.queryCanceled, 'canceling statement due to user request', { internalReason: `wait for an upstream connection abandoned (${String(err.reason)})` });
   }
+  // The pool's own exchange with a new connection failed (its state query).
+  if (err instanceof UpstreamError) {
+    return new PgError(SqlState.connectionFailure, `pgward could not connect to the server for database "${target.name}"`, { internalReason: err.message });
+  }
   return err;
 }
