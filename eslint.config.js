@@ -4,7 +4,20 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'web/vendor/**', 'coverage/**', '.pgward/**', '.cache/**', 'bench/results/**', 'test-results/**', 'test-output/**', 'fuzz/crashes/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'web/vendor/**',
+      'coverage/**',
+      '.pgward/**',
+      '.cache/**',
+      'bench/results/**',
+      'test-results/**',
+      'test-output/**',
+      'fuzz/crashes/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -16,7 +29,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },

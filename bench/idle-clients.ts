@@ -15,7 +15,15 @@ async function main(): Promise<void> {
   let failed = 0;
   for (let i = 0; i < n; i += 50) {
     const batch = Array.from({ length: Math.min(50, n - i) }, async () => {
-      const c = new pg.Client({ host: '127.0.0.1', port: Number(port), user, database, password: process.env['PGPASSWORD'], ssl: { ca, servername: 'localhost' }, connectionTimeoutMillis: 15_000 });
+      const c = new pg.Client({
+        host: '127.0.0.1',
+        port: Number(port),
+        user,
+        database,
+        password: process.env['PGPASSWORD'],
+        ssl: { ca, servername: 'localhost' },
+        connectionTimeoutMillis: 15_000,
+      });
       c.on('error', () => undefined);
       try {
         await c.connect();

@@ -15,7 +15,11 @@ export async function startNodeTlsPipe(o: {
   upstream: { host: string; port: number; caPath: string };
   tls: { certPath: string; keyPath: string };
 }): Promise<{ port: number; close(): Promise<void> }> {
-  const [cert, key, ca] = await Promise.all([readFile(o.tls.certPath), readFile(o.tls.keyPath), readFile(o.upstream.caPath)]);
+  const [cert, key, ca] = await Promise.all([
+    readFile(o.tls.certPath),
+    readFile(o.tls.keyPath),
+    readFile(o.upstream.caPath),
+  ]);
   const secureContext = tls.createSecureContext({ cert, key });
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (raw) => {

@@ -17,8 +17,13 @@ import { runRegressSuite, RUN_NAMES, type RunName } from './regress/suite.js';
 import { prepareRegressTree, repoRoot } from './regress/tree.js';
 
 async function main(): Promise<void> {
-  const runs = (process.env['REGRESS_RUNS'] ?? RUN_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const r of runs) if (!(RUN_NAMES as readonly string[]).includes(r)) throw new Error(`REGRESS_RUNS: unknown run "${r}" (known: ${RUN_NAMES.join(', ')})`);
+  const runs = (process.env['REGRESS_RUNS'] ?? RUN_NAMES.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const r of runs)
+    if (!(RUN_NAMES as readonly string[]).includes(r))
+      throw new Error(`REGRESS_RUNS: unknown run "${r}" (known: ${RUN_NAMES.join(', ')})`);
   const log = (line: string): void => void process.stderr.write(line + '\n');
   const root = repoRoot();
   log('preparing the regression sources and binaries (cached in .cache/regress)');
@@ -46,14 +51,18 @@ async function main(): Promise<void> {
     log('');
     log(`PostgreSQL ${tree.version} regression suite (${report.schedule}), ${report.host.cores} cores`);
     for (const r of report.runs) {
-      log(`  ${r.name.padEnd(9)} ${String(r.passed).padStart(3)} passed, ${String(r.failed).padStart(3)} failed of ${r.tests}  ${r.seconds.toFixed(1)} s`);
+      log(
+        `  ${r.name.padEnd(9)} ${String(r.passed).padStart(3)} passed, ${String(r.failed).padStart(3)} failed of ${r.tests}  ${r.seconds.toFixed(1)} s`,
+      );
     }
     const hasDirect = report.runs.some((r) => r.name === 'direct');
     if (!hasDirect) log('\nno direct run (REGRESS_RUNS): nothing compared, each run judged by its own failures');
     for (const r of report.runs) {
       if (r.name === 'direct' || !hasDirect) continue;
       const d = r.differences;
-      log(`\n${r.name}: ${d.length === 0 ? 'same results as direct' : `${d.length} tests differ from direct: ${d.map((x) => x.test).join(', ')}`}`);
+      log(
+        `\n${r.name}: ${d.length === 0 ? 'same results as direct' : `${d.length} tests differ from direct: ${d.map((x) => x.test).join(', ')}`}`,
+      );
       for (const x of d) log(`  ${x.test}: direct ${x.direct}, ${r.name} ${x.through}`);
       const lo = r.leftoversBeyondDirect;
       if (Object.values(lo).some((v) => v.length > 0)) log(`  left behind beyond a direct run: ${JSON.stringify(lo)}`);

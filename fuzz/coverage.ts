@@ -103,7 +103,12 @@ function innermostCount(ranges: readonly Profiler.CoverageRange[], start: number
   let best: Profiler.CoverageRange | null = null;
   for (const r of ranges) {
     if (r.startOffset > start || r.endOffset < end) continue;
-    if (!best || r.startOffset > best.startOffset || (r.startOffset === best.startOffset && r.endOffset < best.endOffset)) best = r;
+    if (
+      !best ||
+      r.startOffset > best.startOffset ||
+      (r.startOffset === best.startOffset && r.endOffset < best.endOffset)
+    )
+      best = r;
   }
   return best ? best.count : 0;
 }

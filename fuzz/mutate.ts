@@ -20,20 +20,53 @@ export class Rng {
 
 /** Words of the formats under test, inserted whole: a byte-level mutation rarely spells them. */
 const TOKENS = [
-  '\0', ',', '=', '_pq_.', 'SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS', 'n,,', 'y,,', 'p=tls-server-end-point,,',
-  'r=', 'c=', 'p=', 's=', 'i=', 'n=', 'a=', 'm=', 'v=', 'e=',
-  'user\0', 'database\0', 'options\0', 'replication\0', 'application_name\0', 'client_encoding\0', '-c ', '--', '\\ ',
+  '\0',
+  ',',
+  '=',
+  '_pq_.',
+  'SCRAM-SHA-256',
+  'SCRAM-SHA-256-PLUS',
+  'n,,',
+  'y,,',
+  'p=tls-server-end-point,,',
+  'r=',
+  'c=',
+  'p=',
+  's=',
+  'i=',
+  'n=',
+  'a=',
+  'm=',
+  'v=',
+  'e=',
+  'user\0',
+  'database\0',
+  'options\0',
+  'replication\0',
+  'application_name\0',
+  'client_encoding\0',
+  '-c ',
+  '--',
+  '\\ ',
   // UTF-8 that decoders treat specially: a BOM, an overlong NUL, a lone surrogate, a 4-byte character.
-  '\xef\xbb\xbf', '\xc0\x80', '\xed\xa0\x80', '\xf0\x9f\x90\x98', '\xc3\xa9',
+  '\xef\xbb\xbf',
+  '\xc0\x80',
+  '\xed\xa0\x80',
+  '\xf0\x9f\x90\x98',
+  '\xc3\xa9',
 ].map((t) => Buffer.from(t, 'latin1'));
 
 const INTERESTING = {
   1: [0, 1, 0x7f, 0x80, 0xff],
   2: [0, 1, 0x7fff, 0x8000, 0xffff, 1000, 10000],
-  4: [0, -1, 0x7fffffff, 0x80000000, 10000, 10004, 10005, 65535, 65536, 1024, 1996, 2000, 4, 5, 8, 80877102, 80877103, 80877104, 196608, 196609, 196610],
+  4: [
+    0, -1, 0x7fffffff, 0x80000000, 10000, 10004, 10005, 65535, 65536, 1024, 1996, 2000, 4, 5, 8, 80877102, 80877103,
+    80877104, 196608, 196609, 196610,
+  ],
 } as const;
 
-const insert = (b: Buffer, at: number, bytes: Buffer): Buffer => Buffer.concat([b.subarray(0, at), bytes, b.subarray(at)]);
+const insert = (b: Buffer, at: number, bytes: Buffer): Buffer =>
+  Buffer.concat([b.subarray(0, at), bytes, b.subarray(at)]);
 
 /** AFL-style havoc: a stack of 1, 2, 4 or 8 random edits of one corpus entry. */
 export class Mutator {

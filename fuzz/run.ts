@@ -50,7 +50,8 @@ function fail(message: string): never {
 }
 
 const sha1 = (data: Buffer): string => createHash('sha1').update(data).digest('hex');
-const describe = (err: unknown): string => (err instanceof Error ? err.stack ?? `${err.name}: ${err.message}` : `thrown non-Error: ${String(err)}`);
+const describe = (err: unknown): string =>
+  err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : `thrown non-Error: ${String(err)}`;
 
 if (opts.all) await runAll();
 else await fuzzOne();
@@ -59,7 +60,10 @@ else await fuzzOne();
 async function runAll(): Promise<void> {
   // Loaded only here: every module in the fuzzing process adds to the cost of a coverage take.
   const { spawnSync } = await import('node:child_process');
-  const names = readdirSync(join(here, 'targets')).filter((f) => f.endsWith('.js')).map((f) => basename(f, '.js')).sort();
+  const names = readdirSync(join(here, 'targets'))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => basename(f, '.js'))
+    .sort();
   const rest = process.argv.slice(2).filter((a) => a !== '--all');
   const failed: string[] = [];
   for (const name of names) {
@@ -72,7 +76,8 @@ async function runAll(): Promise<void> {
 }
 
 async function fuzzOne(): Promise<void> {
-  const spec = positionals[0] ?? fail('name a target (a file in fuzz/targets) or a compiled target path, or pass --all');
+  const spec =
+    positionals[0] ?? fail('name a target (a file in fuzz/targets) or a compiled target path, or pass --all');
   const path = spec.endsWith('.js') ? resolve(spec) : join(here, 'targets', `${spec}.js`);
   if (!existsSync(path)) fail(`no target ${path}`);
   const name = basename(path, '.js');
@@ -101,7 +106,11 @@ async function fuzzOne(): Promise<void> {
 
   if (opts.replay) {
     const at = resolve(opts.replay);
-    const files = statSync(at).isDirectory() ? readdirSync(at).sort().map((f) => join(at, f)) : [at];
+    const files = statSync(at).isDirectory()
+      ? readdirSync(at)
+          .sort()
+          .map((f) => join(at, f))
+      : [at];
     for (const file of files) {
       const err = exec(readFileSync(file));
       if (err !== undefined) {
@@ -114,7 +123,11 @@ async function fuzzOne(): Promise<void> {
   }
 
   const corpusDir = resolve(opts.corpus, name);
-  const corpus: Buffer[] = existsSync(corpusDir) ? readdirSync(corpusDir).sort().map((f) => readFileSync(join(corpusDir, f))) : [];
+  const corpus: Buffer[] = existsSync(corpusDir)
+    ? readdirSync(corpusDir)
+        .sort()
+        .map((f) => readFileSync(join(corpusDir, f)))
+    : [];
   if (corpus.length === 0) corpus.push(Buffer.alloc(0));
   let corpusStart = corpus.length;
   let featuresStart = 0;
@@ -137,8 +150,12 @@ async function fuzzOne(): Promise<void> {
     const file = join(dir, `${name}-${sha1(data)}.bin`);
     writeFileSync(file, data);
     const preview = data.subarray(0, 64).toString('hex') + (data.length > 64 ? '…' : '');
-    console.error(`\n== crash in ${name} after ${execs} execs\n${describe(err)}\ninput (${data.length} bytes): ${preview}`);
-    console.error(`saved: ${file}\nreplay: node ${relative(process.cwd(), self)} ${spec} --replay ${relative(process.cwd(), file)}`);
+    console.error(
+      `\n== crash in ${name} after ${execs} execs\n${describe(err)}\ninput (${data.length} bytes): ${preview}`,
+    );
+    console.error(
+      `saved: ${file}\nreplay: node ${relative(process.cwd(), self)} ${spec} --replay ${relative(process.cwd(), file)}`,
+    );
     console.log(summary(file));
     process.exit(1);
   };
@@ -159,7 +176,9 @@ async function fuzzOne(): Promise<void> {
   let report = started;
   const progress = (): void => {
     const secs = (performance.now() - started) / 1000;
-    console.error(`${name} #${execs} cov: ${coverage.features} corp: ${corpus.length} exec/s: ${Math.round(execs / secs)} ${secs.toFixed(1)}s`);
+    console.error(
+      `${name} #${execs} cov: ${coverage.features} corp: ${corpus.length} exec/s: ${Math.round(execs / secs)} ${secs.toFixed(1)}s`,
+    );
   };
   const keep = (child: Buffer): void => {
     if (opts.blind) return;

@@ -28,11 +28,24 @@ const user = ['user', 'alice'] as const;
 
 const seeds: Record<string, Record<string, Buffer>> = {
   'startup-packet': {
-    'startup-user-database-options': startupMessage([user, ['database', 'app'], ['options', '-c search_path=public --statement-timeout=5s -cgeqo=off -c application_name=a\\ b'], ['application_name', 'psql']]),
+    'startup-user-database-options': startupMessage([
+      user,
+      ['database', 'app'],
+      ['options', '-c search_path=public --statement-timeout=5s -cgeqo=off -c application_name=a\\ b'],
+      ['application_name', 'psql'],
+    ]),
     'startup-3.2-pq-option': startupMessage([user, ['_pq_.command_marker', '1'], ['client_encoding', 'UTF8']], 2),
-    'startup-replication-link-login': startupMessage([user, ['replication', 'database'], ['options', '-c pgward.login=link'], ['DateStyle', 'ISO, MDY']]),
+    'startup-replication-link-login': startupMessage([
+      user,
+      ['replication', 'database'],
+      ['options', '-c pgward.login=link'],
+      ['DateStyle', 'ISO, MDY'],
+    ]),
     // At NAMEDATALEN - 1: a 63-byte database stays whole, a 64-byte user is cut before the é.
-    'startup-identifiers-at-the-limit': startupMessage([['user', `${'u'.repeat(62)}é`], ['database', 'd'.repeat(63)]]),
+    'startup-identifiers-at-the-limit': startupMessage([
+      ['user', `${'u'.repeat(62)}é`],
+      ['database', 'd'.repeat(63)],
+    ]),
     'ssl-request-then-startup': cat(request(SSL_REQUEST_CODE), startupMessage([user])),
     'ssl-request': request(SSL_REQUEST_CODE),
     'gssenc-request': request(GSSENC_REQUEST_CODE),
@@ -41,11 +54,39 @@ const seeds: Record<string, Record<string, Buffer>> = {
   },
   // Two control bytes first: split seed, then flags (see the target).
   'frontend-frames': {
-    'extended-query-hold-q-p': cat([0, 0x02], parseMessage('s1', 'select $1::int'), serialize.bind({ statement: 's1', values: ['7'] }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()),
-    'simple-queries-split': cat([0x13, 0x01], queryMessage('select 1'), queryMessage('begin; select now(); commit'), serialize.end()),
-    'blocked-statements-mixed': cat([0x27, 0x0f], queryMessage('delete from t'), parseMessage('', 'update t set x = 1'), serialize.sync(), queryMessage('select 2')),
-    'copy-in-streamed': cat([0x05, 0x00], queryMessage('copy t from stdin'), serialize.copyData(Buffer.from('1\tone\n')), serialize.copyData(Buffer.from('2\ttwo\n')), serialize.copyDone()),
-    'auth-phase-sasl': cat([0x31, 0x13], serialize.sendSASLInitialResponseMessage(SCRAM, `n,,n=,r=${NONCE}`), serialize.sendSCRAMClientFinalMessage(`c=biws,r=${NONCE}abc,p=${'A'.repeat(43)}=`)),
+    'extended-query-hold-q-p': cat(
+      [0, 0x02],
+      parseMessage('s1', 'select $1::int'),
+      serialize.bind({ statement: 's1', values: ['7'] }),
+      serialize.describe({ type: 'P' }),
+      serialize.execute({}),
+      serialize.sync(),
+    ),
+    'simple-queries-split': cat(
+      [0x13, 0x01],
+      queryMessage('select 1'),
+      queryMessage('begin; select now(); commit'),
+      serialize.end(),
+    ),
+    'blocked-statements-mixed': cat(
+      [0x27, 0x0f],
+      queryMessage('delete from t'),
+      parseMessage('', 'update t set x = 1'),
+      serialize.sync(),
+      queryMessage('select 2'),
+    ),
+    'copy-in-streamed': cat(
+      [0x05, 0x00],
+      queryMessage('copy t from stdin'),
+      serialize.copyData(Buffer.from('1\tone\n')),
+      serialize.copyData(Buffer.from('2\ttwo\n')),
+      serialize.copyDone(),
+    ),
+    'auth-phase-sasl': cat(
+      [0x31, 0x13],
+      serialize.sendSASLInitialResponseMessage(SCRAM, `n,,n=,r=${NONCE}`),
+      serialize.sendSCRAMClientFinalMessage(`c=biws,r=${NONCE}abc,p=${'A'.repeat(43)}=`),
+    ),
     'auth-phase-password': cat([0x02, 0x10], serialize.password('eyJhbGciOiJFUzI1NiJ9.e30.sig')),
     'over-small-cap': cat([0x00, 0x20], queryMessage(`select '${'x'.repeat(300)}'`)),
   },
@@ -60,8 +101,8 @@ const seeds: Record<string, Record<string, Buffer>> = {
   },
   // Flags, then server-first \0 server-final (marker %V, see the target).
   'scram-client': {
-    'plain': cat([0x00], `r=${NONCE}c2VydmVybm9uY2U,s=${SALT.toString('base64')},i=128\0v=%V`),
-    'plus': cat([0x03], `r=${NONCE}c2VydmVybm9uY2U,s=${SALT.toString('base64')},i=128\0v=%V`),
+    plain: cat([0x00], `r=${NONCE}c2VydmVybm9uY2U,s=${SALT.toString('base64')},i=128\0v=%V`),
+    plus: cat([0x03], `r=${NONCE}c2VydmVybm9uY2U,s=${SALT.toString('base64')},i=128\0v=%V`),
     'y-flag': cat([0x01], `r=${NONCE}c2VydmVybm9uY2U,s=${SALT.toString('base64')},i=64\0v=%V`),
     'server-error': cat([0x00], `r=${NONCE}c2VydmVybm9uY2U,s=${SALT.toString('base64')},i=128\0e=invalid-proof`),
   },
@@ -79,9 +120,29 @@ const seeds: Record<string, Record<string, Buffer>> = {
       W.backendKeyData(4242, Buffer.from([1, 2, 3, 4])),
       W.readyForQuery('I'),
     ),
-    'negotiate-32-byte-key': cat([0x07], W.negotiateProtocolVersion(0, ['_pq_.command_marker']), W.authenticationOk(), W.backendKeyData(4242, Buffer.alloc(32, 0xab)), W.readyForQuery('T')),
-    'error-response': cat([0x11], W.errorResponse({ severity: 'FATAL', code: '28P01', message: 'password authentication failed for user "alice"', detail: 'd', hint: 'h' })),
-    'md5-and-notice': cat([0x03], ['R'.charCodeAt(0), 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4], W.noticeResponse({ severity: 'NOTICE', code: '00000', message: 'hello' }), W.authenticationCleartextPassword()),
+    'negotiate-32-byte-key': cat(
+      [0x07],
+      W.negotiateProtocolVersion(0, ['_pq_.command_marker']),
+      W.authenticationOk(),
+      W.backendKeyData(4242, Buffer.alloc(32, 0xab)),
+      W.readyForQuery('T'),
+    ),
+    'error-response': cat(
+      [0x11],
+      W.errorResponse({
+        severity: 'FATAL',
+        code: '28P01',
+        message: 'password authentication failed for user "alice"',
+        detail: 'd',
+        hint: 'h',
+      }),
+    ),
+    'md5-and-notice': cat(
+      [0x03],
+      ['R'.charCodeAt(0), 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4],
+      W.noticeResponse({ severity: 'NOTICE', code: '00000', message: 'hello' }),
+      W.authenticationCleartextPassword(),
+    ),
   },
 };
 
@@ -90,10 +151,19 @@ const seeds: Record<string, Record<string, Buffer>> = {
  * markers; with `markProof` false the proof is a fixed wrong one (the wrong-password path).
  */
 function scramServerSeed(flags: number, mechanism: string, clientBinding: Buffer | null, markProof = true): Buffer {
-  const client = new ScramClientExchange({ password: PASSWORD, mechanisms: [mechanism], channelBinding: clientBinding, nonce: 'c2VlZCBjbGllbnQgbm9uY2U=' });
+  const client = new ScramClientExchange({
+    password: PASSWORD,
+    mechanisms: [mechanism],
+    channelBinding: clientBinding,
+    nonce: 'c2VlZCBjbGllbnQgbm9uY2U=',
+  });
   const server = new ScramServerExchange({
     user: 'fuzz',
-    credentials: { salt: SALT, iterations: ITERATIONS, verifiers: [{ id: 'v1', ...makeVerifier(PASSWORD, SALT, ITERATIONS) }] },
+    credentials: {
+      salt: SALT,
+      iterations: ITERATIONS,
+      verifiers: [{ id: 'v1', ...makeVerifier(PASSWORD, SALT, ITERATIONS) }],
+    },
     mockSecret: Buffer.alloc(32, 7),
     mockIterations: ITERATIONS,
     channelBinding: flags & 1 ? BINDING : null,

@@ -36,7 +36,7 @@ export function split(data: Buffer, seed: number): Buffer[] {
   const maxChunk = 1 << (seed & 7);
   let x = seed >>> 0;
   const out: Buffer[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     const n = 1 + ((x >>> 16) % maxChunk);
     out.push(data.subarray(at, at + n));

@@ -37,7 +37,8 @@ async function api(method, url, body) {
   const res = await fetch(url, {
     method,
     credentials: 'same-origin',
-    headers: body === undefined ? { 'x-csrf-token': csrf } : { 'content-type': 'application/json', 'x-csrf-token': csrf },
+    headers:
+      body === undefined ? { 'x-csrf-token': csrf } : { 'content-type': 'application/json', 'x-csrf-token': csrf },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   /** @type {{ error?: string }} */
@@ -132,11 +133,21 @@ function timelineRows(events) {
   for (const e of events) {
     if (e.runs) {
       for (const run of e.runs) {
-        rows.push({ at: run.at, kind: 'statement', what: run.sql.join('; '), detail: `${run.outcome}, ${run.rows} rows, ${run.ms} ms${run.error ? `, ${run.error}` : ''}` });
+        rows.push({
+          at: run.at,
+          kind: 'statement',
+          what: run.sql.join('; '),
+          detail: `${run.outcome}, ${run.rows} rows, ${run.ms} ms${run.error ? `, ${run.error}` : ''}`,
+        });
       }
     } else if (e.kind === 'anomaly' && e.payload) {
       const p = e.payload;
-      rows.push({ at: e.at, kind: 'anomaly', what: `${text(p['kind'])} (${text(p['severity'])})`, detail: `${text(p['action'])}${p['risk'] ? `: ${text(p['risk'])}` : ''}` });
+      rows.push({
+        at: e.at,
+        kind: 'anomaly',
+        what: `${text(p['kind'])} (${text(p['severity'])})`,
+        detail: `${text(p['action'])}${p['risk'] ? `: ${text(p['risk'])}` : ''}`,
+      });
     } else {
       rows.push({ at: e.at, kind: e.kind, what: '', detail: JSON.stringify(e.payload) });
     }
@@ -148,19 +159,31 @@ function timelineRows(events) {
 const pages = {
   async me() {
     const [sessions, tokens] = await Promise.all([api('GET', '/api/my/sessions'), api('GET', '/api/my/tokens')]);
-    table($table('#my-sessions'), [
-      ['Started', (r) => time(r.startedAt)],
-      ['Database', (r) => r.database],
-      ['From', (r) => r.clientAddr],
-      ['Statements', (r) => r.statements],
-      ['Ended', (r) => (r.endedAt ? `${time(r.endedAt)} (${r.endReason})` : 'running')],
-    ], /** @type {Answer<Schemas['mySessions']>} */ (sessions));
-    table($table('#my-tokens'), [
-      ['Issued', (r) => time(r.issuedAt)],
-      ['Expires', (r) => time(r.expiresAt)],
-      ['By', (r) => r.issuedBy],
-      ['State', (r) => (r.revokedAt ? `revoked (${r.revokedReason})` : new Date(r.expiresAt) < new Date() ? 'expired' : 'live')],
-    ], /** @type {Answer<Schemas['myTokens']>} */ (tokens));
+    table(
+      $table('#my-sessions'),
+      [
+        ['Started', (r) => time(r.startedAt)],
+        ['Database', (r) => r.database],
+        ['From', (r) => r.clientAddr],
+        ['Statements', (r) => r.statements],
+        ['Ended', (r) => (r.endedAt ? `${time(r.endedAt)} (${r.endReason})` : 'running')],
+      ],
+      /** @type {Answer<Schemas['mySessions']>} */ (sessions),
+    );
+    table(
+      $table('#my-tokens'),
+      [
+        ['Issued', (r) => time(r.issuedAt)],
+        ['Expires', (r) => time(r.expiresAt)],
+        ['By', (r) => r.issuedBy],
+        [
+          'State',
+          (r) =>
+            r.revokedAt ? `revoked (${r.revokedReason})` : new Date(r.expiresAt) < new Date() ? 'expired' : 'live',
+        ],
+      ],
+      /** @type {Answer<Schemas['myTokens']>} */ (tokens),
+    );
   },
 
   async policy() {
@@ -182,7 +205,9 @@ const pages = {
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     let timer;
     const validate = async () => {
-      const r = /** @type {Answer<Schemas['validation']>} */ (await api('POST', '/api/policy/validate', { documents: docs }));
+      const r = /** @type {Answer<Schemas['validation']>} */ (
+        await api('POST', '/api/policy/validate', { documents: docs })
+      );
       validation.textContent = r.ok ? `Valid: ${r.rules} rules.` : r.problems.map((p) => p.text).join('\n');
       validation.className = r.ok ? 'ok' : 'err';
       save.disabled = !r.ok;
@@ -212,7 +237,16 @@ const pages = {
       e.preventDefault();
       const f = formData(e.target);
       /** @type {Ask<Schemas['dryRunRequest']>} */
-      const body = { user: f['user'] ?? '', database: f['database'] ?? '', groups: (f['groups'] ?? '').split(',').map((g) => g.trim()).filter(Boolean), from: f['from'], at: f['at'] };
+      const body = {
+        user: f['user'] ?? '',
+        database: f['database'] ?? '',
+        groups: (f['groups'] ?? '')
+          .split(',')
+          .map((g) => g.trim())
+          .filter(Boolean),
+        from: f['from'],
+        at: f['at'],
+      };
       const out = $el('#dry-run-result');
       try {
         out.textContent = decisionText(/** @type {Decision} */ (await api('POST', '/api/policy/dry-run', body)));
@@ -222,32 +256,47 @@ const pages = {
     });
     $el('#who').addEventListener('submit', async (e) => {
       e.preventDefault();
-      const rows = /** @type {Answer<Schemas['reachingRules']>} */ (await api('GET', `/api/policy/who-can-reach?target=${encodeURIComponent(formData(e.target)['target'] ?? '')}`));
-      table($table('#who-result'), [
-        ['Rule', (r) => r.name],
-        ['Effect', (r) => r.effect],
-        ['Who', (r) => r.subjects],
-        ['Role', (r) => r.role],
-        ['Conditions', (r) => r.conditions.join('; ')],
-      ], rows);
+      const rows = /** @type {Answer<Schemas['reachingRules']>} */ (
+        await api('GET', `/api/policy/who-can-reach?target=${encodeURIComponent(formData(e.target)['target'] ?? '')}`)
+      );
+      table(
+        $table('#who-result'),
+        [
+          ['Rule', (r) => r.name],
+          ['Effect', (r) => r.effect],
+          ['Who', (r) => r.subjects],
+          ['Role', (r) => r.role],
+          ['Conditions', (r) => r.conditions.join('; ')],
+        ],
+        rows,
+      );
     });
     const versions = async () => {
       const rows = /** @type {Answer<Schemas['versions']>} */ (await api('GET', '/api/policy/versions'));
-      table($table('#versions'), [
-        ['Version', (r) => r.id],
-        ['When', (r) => time(r.createdAt)],
-        ['Author', (r) => r.author],
-        ['Source', (r) => r.source],
-        ['Comment', (r) => r.comment],
-        ['', (r) =>
-          r.id === rows[0]?.id
-            ? 'in force'
-            : button(`Roll back to ${r.id}`, async () => {
-                const out = /** @type {Answer<Schemas['rolledBack']>} */ (await api('POST', '/api/policy/rollback', { version: r.id }));
-                validation.textContent = `Version ${out.version} restores version ${r.id}.`;
-                await versions();
-              })],
-      ], rows);
+      table(
+        $table('#versions'),
+        [
+          ['Version', (r) => r.id],
+          ['When', (r) => time(r.createdAt)],
+          ['Author', (r) => r.author],
+          ['Source', (r) => r.source],
+          ['Comment', (r) => r.comment],
+          [
+            '',
+            (r) =>
+              r.id === rows[0]?.id
+                ? 'in force'
+                : button(`Roll back to ${r.id}`, async () => {
+                    const out = /** @type {Answer<Schemas['rolledBack']>} */ (
+                      await api('POST', '/api/policy/rollback', { version: r.id })
+                    );
+                    validation.textContent = `Version ${out.version} restores version ${r.id}.`;
+                    await versions();
+                  }),
+          ],
+        ],
+        rows,
+      );
     };
     await versions();
     await validate();
@@ -256,32 +305,47 @@ const pages = {
   async live() {
     const load = async () => {
       const rows = /** @type {Answer<Schemas['liveSessions']>} */ (await api('GET', '/api/sessions/live'));
-      table($table('#live'), [
-        ['User', (r) => r.username],
-        ['Database', (r) => r.database],
-        ['From', (r) => r.clientAddr],
-        ['Since', (r) => time(r.startedAt)],
-        ['Gateway', (r) => r.gatewayId],
-        ['', (r) =>
-          button('Kill', async () => {
-            await api('POST', `/api/sessions/${r.id}/kill`, {});
-            $el('#live-status').textContent = `Session of ${r.username} terminated.`;
-            setTimeout(() => void load(), 300);
-          }, 'danger')],
-      ], rows);
+      table(
+        $table('#live'),
+        [
+          ['User', (r) => r.username],
+          ['Database', (r) => r.database],
+          ['From', (r) => r.clientAddr],
+          ['Since', (r) => time(r.startedAt)],
+          ['Gateway', (r) => r.gatewayId],
+          [
+            '',
+            (r) =>
+              button(
+                'Kill',
+                async () => {
+                  await api('POST', `/api/sessions/${r.id}/kill`, {});
+                  $el('#live-status').textContent = `Session of ${r.username} terminated.`;
+                  setTimeout(() => void load(), 300);
+                },
+                'danger',
+              ),
+          ],
+        ],
+        rows,
+      );
     };
     await load();
   },
 
   async targets() {
     const rows = /** @type {Answer<Schemas['targets']>} */ (await api('GET', '/api/targets'));
-    table($table('#targets'), [
-      ['Target', (r) => r.name],
-      ['Server', (r) => `${r.host}:${r.port}/${r.database}`],
-      ['TLS', (r) => r.tls],
-      ['Default role', (r) => r.role],
-      ['Credentials (rotated)', (r) => r.credentials.map((c) => `${c.role} (${time(c.rotatedAt)})`).join(', ')],
-    ], rows);
+    table(
+      $table('#targets'),
+      [
+        ['Target', (r) => r.name],
+        ['Server', (r) => `${r.host}:${r.port}/${r.database}`],
+        ['TLS', (r) => r.tls],
+        ['Default role', (r) => r.role],
+        ['Credentials (rotated)', (r) => r.credentials.map((c) => `${c.role} (${time(c.rotatedAt)})`).join(', ')],
+      ],
+      rows,
+    );
     const form = $('#vault', HTMLFormElement);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -299,19 +363,30 @@ const pages = {
   async tokens() {
     const load = async () => {
       const rows = /** @type {Answer<Schemas['liveTokens']>} */ (await api('GET', '/api/tokens'));
-      table($table('#tokens'), [
-        ['User', (r) => r.username],
-        ['Groups', (r) => r.groups.join(', ')],
-        ['Issued', (r) => time(r.issuedAt)],
-        ['Expires', (r) => time(r.expiresAt)],
-        ['By', (r) => r.issuedBy],
-        ['', (r) =>
-          button('Revoke and end sessions', async () => {
-            await api('POST', `/api/tokens/${r.jti}/revoke`, { endSessions: true });
-            $el('#tokens-status').textContent = `Revoked a token of ${r.username}.`;
-            await load();
-          }, 'danger')],
-      ], rows);
+      table(
+        $table('#tokens'),
+        [
+          ['User', (r) => r.username],
+          ['Groups', (r) => r.groups.join(', ')],
+          ['Issued', (r) => time(r.issuedAt)],
+          ['Expires', (r) => time(r.expiresAt)],
+          ['By', (r) => r.issuedBy],
+          [
+            '',
+            (r) =>
+              button(
+                'Revoke and end sessions',
+                async () => {
+                  await api('POST', `/api/tokens/${r.jti}/revoke`, { endSessions: true });
+                  $el('#tokens-status').textContent = `Revoked a token of ${r.username}.`;
+                  await load();
+                },
+                'danger',
+              ),
+          ],
+        ],
+        rows,
+      );
     };
     await load();
   },
@@ -319,17 +394,23 @@ const pages = {
   async audit() {
     /** @param {Record<string, string>} params */
     const search = async (params) => {
-      const rows = /** @type {Answer<Schemas['sessionSummaries']>} */ (await api('GET', `/api/audit/sessions?${new URLSearchParams(params)}`));
-      table($table('#results'), [
-        ['Started', (r) => link(`/audit/sessions/${r.id}`, time(r.startedAt))],
-        ['User', (r) => r.username],
-        ['Target', (r) => `${r.target}/${r.database}`],
-        ['Role', (r) => r.upstreamRole],
-        ['From', (r) => r.clientAddr],
-        ['Statements', (r) => r.statements],
-        ['Anomalies', (r) => r.anomalies],
-        ['End', (r) => r.endReason ?? 'running'],
-      ], rows);
+      const rows = /** @type {Answer<Schemas['sessionSummaries']>} */ (
+        await api('GET', `/api/audit/sessions?${new URLSearchParams(params)}`)
+      );
+      table(
+        $table('#results'),
+        [
+          ['Started', (r) => link(`/audit/sessions/${r.id}`, time(r.startedAt))],
+          ['User', (r) => r.username],
+          ['Target', (r) => `${r.target}/${r.database}`],
+          ['Role', (r) => r.upstreamRole],
+          ['From', (r) => r.clientAddr],
+          ['Statements', (r) => r.statements],
+          ['Anomalies', (r) => r.anomalies],
+          ['End', (r) => r.endReason ?? 'running'],
+        ],
+        rows,
+      );
     };
     $el('#search').addEventListener('submit', (e) => {
       e.preventDefault();
@@ -340,8 +421,16 @@ const pages = {
       const status = $el('#export-status');
       status.textContent = 'Exporting…';
       try {
-        const r = /** @type {Answer<Schemas['exported']>} */ (await api('POST', '/api/audit/exports', formData(e.target)));
-        status.replaceChildren(`${r.events} events of ${r.sessions} sessions: `, link(r.file, 'export file'), ' and ', link(r.manifest, 'signed manifest'), '. Check with: pgward audit verify FILE');
+        const r = /** @type {Answer<Schemas['exported']>} */ (
+          await api('POST', '/api/audit/exports', formData(e.target))
+        );
+        status.replaceChildren(
+          `${r.events} events of ${r.sessions} sessions: `,
+          link(r.file, 'export file'),
+          ' and ',
+          link(r.manifest, 'signed manifest'),
+          '. Check with: pgward audit verify FILE',
+        );
         status.querySelectorAll('a').forEach((a) => a.setAttribute('download', ''));
       } catch (err) {
         status.textContent = message(err);
@@ -352,25 +441,37 @@ const pages = {
 
   async timeline() {
     const holder = $el('#session');
-    const detail = /** @type {Answer<Schemas['sessionDetail']>} */ (await api('GET', `/api/audit/sessions/${holder.dataset['id'] ?? ''}`));
+    const detail = /** @type {Answer<Schemas['sessionDetail']>} */ (
+      await api('GET', `/api/audit/sessions/${holder.dataset['id'] ?? ''}`)
+    );
     const s = detail.session;
     holder.replaceChildren();
     const dl = document.createElement('dl');
     for (const [k, v] of [
-      ['User', s.username], ['From', s.clientAddr], ['Target', `${s.target}/${s.database} as ${s.upstreamRole}`], ['Authentication', s.authMethod],
-      ['Policy', `${s.policyRule} (version ${s.policyVersion})`], ['TLS', s.tlsVersion], ['Started', time(s.startedAt)],
-      ['Ended', s.endedAt ? `${time(s.endedAt)} (${s.endReason})` : 'running'], ['Chain', `${s.chainLength} events, head ${s.chainHead ?? ''}`],
+      ['User', s.username],
+      ['From', s.clientAddr],
+      ['Target', `${s.target}/${s.database} as ${s.upstreamRole}`],
+      ['Authentication', s.authMethod],
+      ['Policy', `${s.policyRule} (version ${s.policyVersion})`],
+      ['TLS', s.tlsVersion],
+      ['Started', time(s.startedAt)],
+      ['Ended', s.endedAt ? `${time(s.endedAt)} (${s.endReason})` : 'running'],
+      ['Chain', `${s.chainLength} events, head ${s.chainHead ?? ''}`],
     ]) {
       dl.appendChild(document.createElement('dt')).textContent = text(k);
       dl.appendChild(document.createElement('dd')).textContent = text(v);
     }
     holder.appendChild(dl);
-    table($table('#timeline'), [
-      ['Time', (r) => time(r.at)],
-      ['Event', (r) => r.kind],
-      ['Statement', (r) => r.what],
-      ['Detail', (r) => r.detail],
-    ], timelineRows(detail.events));
+    table(
+      $table('#timeline'),
+      [
+        ['Time', (r) => time(r.at)],
+        ['Event', (r) => r.kind],
+        ['Statement', (r) => r.what],
+        ['Detail', (r) => r.detail],
+      ],
+      timelineRows(detail.events),
+    );
   },
 
   async anomalies() {
@@ -383,18 +484,29 @@ const pages = {
       type: 'bar',
       data: {
         labels: buckets.map((b) => time(b).slice(0, 13) + 'h'),
-        datasets: kinds.map((k) => ({ label: k, data: buckets.map((b) => series.find((r) => r.bucket === b && r.kind === k)?.n ?? 0) })),
+        datasets: kinds.map((k) => ({
+          label: k,
+          data: buckets.map((b) => series.find((r) => r.bucket === b && r.kind === k)?.n ?? 0),
+        })),
       },
-      options: { animation: false, responsive: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+      options: {
+        animation: false,
+        responsive: false,
+        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } },
+      },
     });
-    table($table('#recent'), [
-      ['When', (r) => time(r.at)],
-      ['User', (r) => r.username],
-      ['Kind', (r) => r.kind],
-      ['Severity', (r) => r.severity],
-      ['Action', (r) => r.action],
-      ['Session', (r) => (r.sessionId ? link(`/audit/sessions/${r.sessionId}`, 'timeline') : '')],
-    ], recent);
+    table(
+      $table('#recent'),
+      [
+        ['When', (r) => time(r.at)],
+        ['User', (r) => r.username],
+        ['Kind', (r) => r.kind],
+        ['Severity', (r) => r.severity],
+        ['Action', (r) => r.action],
+        ['Session', (r) => (r.sessionId ? link(`/audit/sessions/${r.sessionId}`, 'timeline') : '')],
+      ],
+      recent,
+    );
   },
 };
 

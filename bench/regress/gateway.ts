@@ -81,13 +81,21 @@ export async function startRegressGateway(
   config.store.caFile = certs.caCertPath;
   const logStream = createWriteStream(o.logFile, { flags: 'a' });
   const log = createLogger('info', logStream);
-  const cp = await openControlPlane(config, { storeUrl: cluster.connectionString(CONTROL_PLANE_DB), createVaultKey: true });
+  const cp = await openControlPlane(config, {
+    storeUrl: cluster.connectionString(CONTROL_PLANE_DB),
+    createVaultKey: true,
+  });
   await cp.vault.set(REGRESS_DB, cluster.superuser, cluster.superuserPassword);
   const policyDir = join(o.dir, 'policies');
   await mkdir(policyDir, { recursive: true });
   await writeFile(join(policyDir, 'regress.yaml'), REGRESS_POLICY);
   const policy = await PolicyRuntime.start({ store: cp.store, log, dir: policyDir, watch: false });
-  const tls = await loadServerTls({ certPath: certs.certPath, keyPath: certs.keyPath, caPath: certs.caCertPath, minVersion: 'TLSv1.2' });
+  const tls = await loadServerTls({
+    certPath: certs.certPath,
+    keyPath: certs.keyPath,
+    caPath: certs.caCertPath,
+    minVersion: 'TLSv1.2',
+  });
   const gateway = await createGateway(cp, { config, log, tls, policy });
   const addr = await gateway.listen('127.0.0.1', 0);
   const token = (await cp.tokens.issue({ user: REGRESS_USER, groups: [], ttl: '4h', issuedBy: 'regress' })).token;

@@ -107,10 +107,15 @@ export async function runPgRegress(
   };
   const t0 = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(tree.pgRegress, args, { env, maxBuffer: 64 * 1024 * 1024, timeout: o.timeoutMs ?? 30 * 60_000, cwd: o.outputDir }, (err, so, se) => {
-      const c = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 2) : 0;
-      resolve({ code: c, stdout: String(so), stderr: String(se) });
-    });
+    execFile(
+      tree.pgRegress,
+      args,
+      { env, maxBuffer: 64 * 1024 * 1024, timeout: o.timeoutMs ?? 30 * 60_000, cwd: o.outputDir },
+      (err, so, se) => {
+        const c = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 2) : 0;
+        resolve({ code: c, stdout: String(so), stderr: String(se) });
+      },
+    );
   });
   const seconds = (performance.now() - t0) / 1000;
   const log = stdout + (stderr ? `\n--- stderr ---\n${stderr}` : '');

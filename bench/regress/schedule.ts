@@ -8,7 +8,10 @@ import type { RegressTree } from './tree.js';
  * 50 tests, many of them sensitive to the session's TimeZone, DateStyle and IntervalStyle.
  */
 export async function coreSchedule(tree: RegressTree, groups = 5): Promise<{ text: string; tests: string[] }> {
-  const lines = (await readFile(tree.schedule, 'utf8')).split('\n').filter((l) => l.startsWith('test:')).slice(0, groups);
+  const lines = (await readFile(tree.schedule, 'utf8'))
+    .split('\n')
+    .filter((l) => l.startsWith('test:'))
+    .slice(0, groups);
   if (lines.length < groups) throw new Error(`${tree.schedule} has fewer than ${groups} groups`);
   const tests = lines.flatMap((l) => l.slice('test:'.length).trim().split(/\s+/));
   return { text: lines.join('\n') + '\n', tests };

@@ -11,13 +11,24 @@ export const REGRESS_DB = 'regression';
  * configures its temporary instance where that changes results (max_prepared_transactions = 2,
  * so prepared_xacts runs its real expected output). Durability is off: results do not depend on it.
  */
-export async function startRegressServer(tree: RegressTree, dataDir: string, certs: DevCertificates, superuserPassword: string): Promise<PostgresCluster> {
+export async function startRegressServer(
+  tree: RegressTree,
+  dataDir: string,
+  certs: DevCertificates,
+  superuserPassword: string,
+): Promise<PostgresCluster> {
   return PostgresCluster.start({
     dataDir,
     superuserPassword,
     binaries: { binDir: tree.binDir, version: 15, source: 'debian' },
     tls: { certPath: certs.certPath, keyPath: certs.keyPath, caPath: certs.caCertPath },
-    settings: { max_prepared_transactions: '2', max_connections: '200', fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+    settings: {
+      max_prepared_transactions: '2',
+      max_connections: '200',
+      fsync: 'off',
+      synchronous_commit: 'off',
+      full_page_writes: 'off',
+    },
   });
 }
 
@@ -45,13 +56,22 @@ export interface Leftovers {
 }
 
 export async function leftovers(cluster: PostgresCluster, known: { databases: string[] }): Promise<Leftovers> {
-  const col = async (sql: string): Promise<string[]> => (await cluster.query(sql)).rows.map((r: Record<string, unknown>) => String(Object.values(r)[0]));
-  const skip = ['postgres', 'template0', 'template1', REGRESS_DB, ...known.databases].map((d) => `'${d.replace(/'/g, "''")}'`).join(',');
+  const col = async (sql: string): Promise<string[]> =>
+    (await cluster.query(sql)).rows.map((r: Record<string, unknown>) => String(Object.values(r)[0]));
+  const skip = ['postgres', 'template0', 'template1', REGRESS_DB, ...known.databases]
+    .map((d) => `'${d.replace(/'/g, "''")}'`)
+    .join(',');
   return {
-    preparedTransactions: await col('select gid || \' (database \' || database || \', owner \' || owner || \')\' from pg_prepared_xacts order by 1'),
-    roles: await col("select rolname from pg_roles where rolname not like 'pg\\_%' and rolname <> current_user order by 1"),
+    preparedTransactions: await col(
+      "select gid || ' (database ' || database || ', owner ' || owner || ')' from pg_prepared_xacts order by 1",
+    ),
+    roles: await col(
+      "select rolname from pg_roles where rolname not like 'pg\\_%' and rolname <> current_user order by 1",
+    ),
     databases: await col(`select datname from pg_database where datname not in (${skip}) order by 1`),
-    tablespaces: await col("select spcname from pg_tablespace where spcname not in ('pg_default', 'pg_global') order by 1"),
+    tablespaces: await col(
+      "select spcname from pg_tablespace where spcname not in ('pg_default', 'pg_global') order by 1",
+    ),
   };
 }
 

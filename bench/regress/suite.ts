@@ -4,7 +4,14 @@ import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
 import type { DevCertificates } from '../../src/tls/dev-ca.js';
 import { CONTROL_PLANE_DB, startRegressGateway } from './gateway.js';
 import { runPgRegress, type Endpoint, type PgRegressRun, type TestStatus } from './pg-regress.js';
-import { createRegressionDatabase, leftovers, REGRESS_DB, regressDataDir, startRegressServer, type Leftovers } from './server.js';
+import {
+  createRegressionDatabase,
+  leftovers,
+  REGRESS_DB,
+  regressDataDir,
+  startRegressServer,
+  type Leftovers,
+} from './server.js';
 import type { RegressTree } from './tree.js';
 
 export const RUN_NAMES = ['direct', 'pool-off', 'pool-on'] as const;
@@ -48,7 +55,9 @@ const DIFF_EXCERPT_LINES = 80;
 function excerpt(block: string | undefined): string {
   if (!block) return '';
   const lines = block.split('\n');
-  return lines.length <= DIFF_EXCERPT_LINES ? block : [...lines.slice(0, DIFF_EXCERPT_LINES), `... (${lines.length - DIFF_EXCERPT_LINES} more lines)`].join('\n');
+  return lines.length <= DIFF_EXCERPT_LINES
+    ? block
+    : [...lines.slice(0, DIFF_EXCERPT_LINES), `... (${lines.length - DIFF_EXCERPT_LINES} more lines)`].join('\n');
 }
 
 async function warnings(logFile: string): Promise<Record<string, number>> {
@@ -71,7 +80,8 @@ async function warnings(logFile: string): Promise<Record<string, number>> {
 /** The files worth keeping from a pg_regress output folder (results/ holds every test's full output). */
 async function keepOutputs(from: string, to: string): Promise<void> {
   await mkdir(to, { recursive: true });
-  for (const f of ['regression.diffs', 'regression.out', 'pg_regress.log']) await copyFile(join(from, f), join(to, f)).catch(() => undefined);
+  for (const f of ['regression.diffs', 'regression.out', 'pg_regress.log'])
+    await copyFile(join(from, f), join(to, f)).catch(() => undefined);
 }
 
 const minus = (a: Leftovers, b: Leftovers | null): Leftovers => ({
@@ -114,13 +124,36 @@ export async function runRegressSuite(o: {
     const gatewayLog = join(o.outRoot, `${name}.gateway.log`);
     try {
       await createRegressionDatabase(cluster);
-      const gateway = name === 'direct' ? null : await startRegressGateway(cluster, o.certs, { dir: join(o.workDir, `gw-${name}`), pool: name === 'pool-on', logFile: gatewayLog });
+      const gateway =
+        name === 'direct'
+          ? null
+          : await startRegressGateway(cluster, o.certs, {
+              dir: join(o.workDir, `gw-${name}`),
+              pool: name === 'pool-on',
+              logFile: gatewayLog,
+            });
       let run: PgRegressRun;
       try {
         const ep: Endpoint = gateway
-          ? { host: gateway.host, port: gateway.port, user: gateway.user, password: gateway.token, database: REGRESS_DB, caPath: o.certs.caCertPath }
-          : { host: cluster.host, port: cluster.port, user: cluster.superuser, password: cluster.superuserPassword, database: REGRESS_DB, caPath: o.certs.caCertPath };
-        o.log(`${name}: pg_regress ${basename(o.schedule)} against ${gateway ? 'pgward' : 'PostgreSQL'} on port ${ep.port}`);
+          ? {
+              host: gateway.host,
+              port: gateway.port,
+              user: gateway.user,
+              password: gateway.token,
+              database: REGRESS_DB,
+              caPath: o.certs.caCertPath,
+            }
+          : {
+              host: cluster.host,
+              port: cluster.port,
+              user: cluster.superuser,
+              password: cluster.superuserPassword,
+              database: REGRESS_DB,
+              caPath: o.certs.caCertPath,
+            };
+        o.log(
+          `${name}: pg_regress ${basename(o.schedule)} against ${gateway ? 'pgward' : 'PostgreSQL'} on port ${ep.port}`,
+        );
         run = await runPgRegress(o.tree, ep, { outputDir: runDir, schedule: o.schedule });
         await keepOutputs(runDir, outputDir);
       } finally {
@@ -152,7 +185,9 @@ export async function runRegressSuite(o: {
         outputDir,
       };
       if (name === 'direct') direct = { results, leftovers: left };
-      o.log(`${name}: ${rep.passed} passed, ${rep.failed} failed of ${rep.tests} in ${rep.seconds} s${run.exitCode === 2 ? ' (pg_regress failed: see ' + join(outputDir, 'pg_regress.log') + ')' : ''}`);
+      o.log(
+        `${name}: ${rep.passed} passed, ${rep.failed} failed of ${rep.tests} in ${rep.seconds} s${run.exitCode === 2 ? ' (pg_regress failed: see ' + join(outputDir, 'pg_regress.log') + ')' : ''}`,
+      );
       report.runs.push(rep);
     } finally {
       await cluster.destroy();

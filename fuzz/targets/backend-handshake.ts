@@ -21,7 +21,10 @@ export function fuzz(data: Buffer): void {
       reader.push(chunk);
       pushed += chunk.length;
       for (let frame = reader.next(); frame; frame = reader.next()) {
-        invariant(stream.readUInt32BE(consumed + 1) === 4 + frame.body.length, 'frame length differs from its length word');
+        invariant(
+          stream.readUInt32BE(consumed + 1) === 4 + frame.body.length,
+          'frame length differs from its length word',
+        );
         consumed += 5 + frame.body.length;
         check(frame, decodeHandshake(frame));
       }
@@ -41,7 +44,10 @@ function check({ type, body }: Frame, msg: HandshakeMessage): void {
       invariant(!msg.name.includes('\0') && !msg.value.includes('\0'), 'parameter string runs past its terminator');
       return;
     case 'key':
-      invariant(msg.key.length >= 4 && msg.key.length <= 256 && msg.pid === body.readUInt32BE(0), 'BackendKeyData misread');
+      invariant(
+        msg.key.length >= 4 && msg.key.length <= 256 && msg.pid === body.readUInt32BE(0),
+        'BackendKeyData misread',
+      );
       return;
     case 'ready':
       invariant(body.length === 1 && 'ITE'.includes(msg.status), 'ReadyForQuery status misread');
@@ -54,7 +60,13 @@ function check({ type, body }: Frame, msg: HandshakeMessage): void {
       }
       return;
     case 'negotiate':
-      invariant(msg.version === body.readUInt32BE(0) && msg.options.length === body.readInt32BE(4), 'NegotiateProtocolVersion misread');
-      invariant(msg.options.every((o) => !o.includes('\0')), 'option name runs past its terminator');
+      invariant(
+        msg.version === body.readUInt32BE(0) && msg.options.length === body.readInt32BE(4),
+        'NegotiateProtocolVersion misread',
+      );
+      invariant(
+        msg.options.every((o) => !o.includes('\0')),
+        'option name runs past its terminator',
+      );
   }
 }

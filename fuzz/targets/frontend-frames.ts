@@ -65,8 +65,12 @@ export function fuzz(data: Buffer): void {
     for (const chunk of split(stream, seed ^ 0x5a)) scanner.scan(chunk);
   });
 
-  invariant((readerError === null) === (scannerError === null), `one framer failed, the other did not: ${String(readerError ?? scannerError)}`);
-  if (readerError && scannerError) invariant(readerError.constructor === scannerError.constructor, 'the framers failed differently');
+  invariant(
+    (readerError === null) === (scannerError === null),
+    `one framer failed, the other did not: ${String(readerError ?? scannerError)}`,
+  );
+  if (readerError && scannerError)
+    invariant(readerError.constructor === scannerError.constructor, 'the framers failed differently');
   for (const [i, f] of frames.entries()) {
     const s = seen[i];
     invariant(s !== undefined, `the scanner missed frame ${i}`);
@@ -85,7 +89,10 @@ export function fuzz(data: Buffer): void {
   invariant(scanner.atBoundary === (reader.buffered === 0), 'the framers disagree on being between frames');
   // Only a streamed frame is announced before it is complete.
   const pending = seen.length - frames.length;
-  invariant(pending === 0 || (pending === 1 && seen[frames.length]!.body === null), 'the scanner saw frames the reader did not');
+  invariant(
+    pending === 0 || (pending === 1 && seen[frames.length]!.body === null),
+    'the scanner saw frames the reader did not',
+  );
 
   const parts: Buffer[] = [];
   let at = 0;

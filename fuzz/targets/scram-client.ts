@@ -35,7 +35,12 @@ export function fuzz(data: Buffer): void {
   tolerate([UpstreamAuthError], () => {
     const canBind = (flags & 1) !== 0;
     const offered = flags & 4 ? ['SCRAM-SHA-1'] : flags & 2 ? [SCRAM_PLUS, SCRAM] : [SCRAM];
-    const client = new ScramClientExchange({ password: PASSWORD, mechanisms: offered, channelBinding: canBind ? BINDING : null, nonce: NONCE });
+    const client = new ScramClientExchange({
+      password: PASSWORD,
+      mechanisms: offered,
+      channelBinding: canBind ? BINDING : null,
+      nonce: NONCE,
+    });
     const plus = client.mechanism === SCRAM_PLUS;
     invariant(plus === (canBind && offered.includes(SCRAM_PLUS)), 'channel binding chosen wrongly');
     const gs2 = plus ? 'p=tls-server-end-point,,' : canBind ? 'y,,' : 'n,,';
@@ -50,7 +55,10 @@ export function fuzz(data: Buffer): void {
     const withoutProof = `c=${Buffer.concat([Buffer.from(gs2), plus ? BINDING : Buffer.alloc(0)]).toString('base64')},r=${nonce}`;
     const authMessage = `n=,r=${NONCE},${serverFirst},${withoutProof}`;
     const ck = clientKey(salted);
-    invariant(clientFinal === `${withoutProof},p=${xor(ck, hmac(sha256(ck), authMessage)).toString('base64')}`, 'wrong client-final');
+    invariant(
+      clientFinal === `${withoutProof},p=${xor(ck, hmac(sha256(ck), authMessage)).toString('base64')}`,
+      'wrong client-final',
+    );
 
     const signature = hmac(serverKey(salted), authMessage).toString('base64');
     client.serverFinal(serverFinal.replace('%V', signature));

@@ -15,7 +15,13 @@ const CLIENT_KEY = clientKey(saltedPassword(PASSWORD, SALT, ITERATIONS));
 export const BINDING = sha256('pgward fuzz certificate');
 
 /** The markers (a stored input cannot hold the random server nonce) and the c= values that pass. */
-export const dictionary = ['%N', ',p=%P', 'c=biws', 'c=eSws', `c=${Buffer.concat([Buffer.from('p=tls-server-end-point,,'), BINDING]).toString('base64')}`];
+export const dictionary = [
+  '%N',
+  ',p=%P',
+  'c=biws',
+  'c=eSws',
+  `c=${Buffer.concat([Buffer.from('p=tls-server-end-point,,'), BINDING]).toString('base64')}`,
+];
 
 /**
  * The gateway's SCRAM server, fed a client: SASLInitialResponse (through its parser), an
@@ -33,7 +39,11 @@ export function fuzz(data: Buffer): void {
   const exchange = new ScramServerExchange({
     user: 'fuzz',
     credentials: known
-      ? { salt: SALT, iterations: ITERATIONS, verifiers: [{ id: 'v1', storedKey: VERIFIER.storedKey, serverKey: VERIFIER.serverKey }] }
+      ? {
+          salt: SALT,
+          iterations: ITERATIONS,
+          verifiers: [{ id: 'v1', storedKey: VERIFIER.storedKey, serverKey: VERIFIER.serverKey }],
+        }
       : null,
     mockSecret: Buffer.alloc(32, 7),
     mockIterations: ITERATIONS,
@@ -44,7 +54,10 @@ export function fuzz(data: Buffer): void {
     let started = exchange.start(initial.mechanism, initial.data);
     if ('emptyContinue' in started) started = exchange.clientFirst(first);
     const { serverFirst } = started;
-    invariant(/^r=[\x21-\x2b\x2d-\x7e]+,s=[A-Za-z0-9+/]+={0,2},i=16$/.test(serverFirst), `malformed server-first "${serverFirst}"`);
+    invariant(
+      /^r=[\x21-\x2b\x2d-\x7e]+,s=[A-Za-z0-9+/]+={0,2},i=16$/.test(serverFirst),
+      `malformed server-first "${serverFirst}"`,
+    );
 
     const firstText = first.toString('latin1');
     // client-first passed, so its gs2 header is everything up to the second comma.
@@ -61,7 +74,10 @@ export function fuzz(data: Buffer): void {
 
     invariant(known && authMessage !== null, 'authenticated without knowing the password');
     invariant(result.verifierId === 'v1', 'matched a verifier that does not exist');
-    invariant(result.serverFinal === `v=${hmac(VERIFIER.serverKey, authMessage).toString('base64')}`, 'server signature over another AuthMessage');
+    invariant(
+      result.serverFinal === `v=${hmac(VERIFIER.serverKey, authMessage).toString('base64')}`,
+      'server signature over another AuthMessage',
+    );
     const gs2 = Buffer.from(firstText.slice(0, gs2End), 'latin1');
     const cb = finalText.slice(2, finalText.indexOf(','));
     const bound = Buffer.concat([gs2, initial.mechanism === SCRAM_PLUS ? BINDING : Buffer.alloc(0)]);

@@ -62,9 +62,15 @@ function checkParams(params: StartupParams, raw: Buffer): void {
     invariant(Buffer.byteLength(value) > MAX_IDENTIFIER_BYTES || cut === value, `short ${identity} was truncated`);
   }
   const settings = readStartupSettings(params);
-  for (const name of settings.effective.keys()) invariant(name === name.toLowerCase(), 'setting name not folded to lower case');
-  for (const name of settings.duplicated) invariant(settings.effective.has(name), 'duplicate of a setting that has no value');
-  for (const name of settings.unsupportedOptions) invariant(name.startsWith('_pq_.'), 'non-protocol option listed as unsupported');
+  for (const name of settings.effective.keys())
+    invariant(name === name.toLowerCase(), 'setting name not folded to lower case');
+  for (const name of settings.duplicated)
+    invariant(settings.effective.has(name), 'duplicate of a setting that has no value');
+  for (const name of settings.unsupportedOptions)
+    invariant(name.startsWith('_pq_.'), 'non-protocol option listed as unsupported');
   // application_name reaches logs and the audit: printable ASCII only.
-  invariant(settings.applicationName === null || /^[\x20-\x7e]*$/.test(settings.applicationName), 'application_name not made printable');
+  invariant(
+    settings.applicationName === null || /^[\x20-\x7e]*$/.test(settings.applicationName),
+    'application_name not made printable',
+  );
 }

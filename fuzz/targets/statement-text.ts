@@ -3,7 +3,23 @@ import { ClientText } from '../../src/protocol/client-text.js';
 import { invariant } from '../support.js';
 
 /** Encodings a session may switch to, and the ones without a decoder. */
-const ENCODINGS = ['UTF8', 'SJIS', 'BIG5', 'GBK', 'UHC', 'GB18030', 'EUC_JP', 'LATIN1', 'LATIN10', 'KOI8R', 'WIN1251', 'EUC_TW', 'JOHAB', 'SHIFT_JIS_2004', 'SQL_ASCII'];
+const ENCODINGS = [
+  'UTF8',
+  'SJIS',
+  'BIG5',
+  'GBK',
+  'UHC',
+  'GB18030',
+  'EUC_JP',
+  'LATIN1',
+  'LATIN10',
+  'KOI8R',
+  'WIN1251',
+  'EUC_TW',
+  'JOHAB',
+  'SHIFT_JIS_2004',
+  'SQL_ASCII',
+];
 
 /**
  * How the relay reads a statement (BAD_INPUTS G15): bytes decoded in the session's

@@ -42,7 +42,11 @@ export interface ExportOptions {
 
 /** Where the events come from (AuditQueries): a range in chain order, batch by batch, in one snapshot. */
 export interface EventSource {
-  readEvents(range: EventRange, batchSize: number, sink: { total(events: number): void; batch(events: StoredEvent[]): Promise<void> }): Promise<void>;
+  readEvents(
+    range: EventRange,
+    batchSize: number,
+    sink: { total(events: number): void; batch(events: StoredEvent[]): Promise<void> },
+  ): Promise<void>;
 }
 
 /**
@@ -50,7 +54,10 @@ export interface EventSource {
  * file through a server-side cursor, so memory stays flat at any volume, then signs a
  * manifest (JWS, the gateway's key) over the file's digest and every chain's ends.
  */
-export async function exportAudit(source: EventSource, o: ExportOptions): Promise<{ manifest: Manifest; manifestPath: string }> {
+export async function exportAudit(
+  source: EventSource,
+  o: ExportOptions,
+): Promise<{ manifest: Manifest; manifestPath: string }> {
   const digest = createHash('sha256');
   const file = createWriteStream(o.out, { mode: 0o600 });
   const write = async (text: string): Promise<void> => {
@@ -81,7 +88,14 @@ export async function exportAudit(source: EventSource, o: ExportOptions): Promis
             hash: r.hash.toString('hex'),
           };
           if (!current || current.id !== e.session_id) {
-            current = { id: e.session_id, first_seq: e.seq, first_prev_hash: e.prev_hash, last_seq: e.seq, last_hash: e.hash, events: 0 };
+            current = {
+              id: e.session_id,
+              first_seq: e.seq,
+              first_prev_hash: e.prev_hash,
+              last_seq: e.seq,
+              last_hash: e.hash,
+              events: 0,
+            };
             sessions.push(current);
           }
           current.last_seq = e.seq;
@@ -113,7 +127,12 @@ export async function exportAudit(source: EventSource, o: ExportOptions): Promis
   };
   const jwk = await exportJWK(o.signer.publicKey);
   const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(manifest)))
-    .setProtectedHeader({ alg: 'ES256', kid: o.signer.kid, typ: 'pgward-audit-manifest+jws', jwk: { kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!, y: jwk.y! } })
+    .setProtectedHeader({
+      alg: 'ES256',
+      kid: o.signer.kid,
+      typ: 'pgward-audit-manifest+jws',
+      jwk: { kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!, y: jwk.y! },
+    })
     .sign(o.signer.privateKey);
   const manifestPath = `${o.out}.manifest.jws`;
   const { writeFile } = await import('node:fs/promises');

@@ -38,7 +38,9 @@ export function formatEvent(format: ExportFormat, e: ChainedEvent): string {
       return JSON.stringify(ocsf(e)) + '\n';
     case 'csv':
       return (
-        [e.session_id, String(e.seq), e.at, e.kind, e.username ?? '', JSON.stringify(e.payload), e.prev_hash, e.hash].map(csvField).join(',') + '\n'
+        [e.session_id, String(e.seq), e.at, e.kind, e.username ?? '', JSON.stringify(e.payload), e.prev_hash, e.hash]
+          .map(csvField)
+          .join(',') + '\n'
       );
   }
 }
@@ -82,12 +84,29 @@ export function parseEvent(format: ExportFormat, record: string): ChainedEvent {
   try {
     if (format === 'csv') {
       const f = parseCsv(record);
-      if (f.length !== CSV_COLUMNS.length) throw new ExportParseError(`expected ${CSV_COLUMNS.length} columns, found ${f.length}`);
-      return { session_id: f[0]!, seq: Number(f[1]), at: f[2]!, kind: f[3]!, username: f[4] === '' ? null : f[4]!, payload: JSON.parse(f[5]!), prev_hash: f[6]!, hash: f[7]! };
+      if (f.length !== CSV_COLUMNS.length)
+        throw new ExportParseError(`expected ${CSV_COLUMNS.length} columns, found ${f.length}`);
+      return {
+        session_id: f[0]!,
+        seq: Number(f[1]),
+        at: f[2]!,
+        kind: f[3]!,
+        username: f[4] === '' ? null : f[4]!,
+        payload: JSON.parse(f[5]!),
+        prev_hash: f[6]!,
+        hash: f[7]!,
+      };
     }
     const obj = JSON.parse(record) as Record<string, unknown>;
-    const e = (format === 'ocsf' ? (obj['unmapped'] as { pgward?: unknown } | undefined)?.pgward : obj) as ChainedEvent | undefined;
-    if (!e || typeof e.session_id !== 'string' || typeof e.seq !== 'number' || typeof e.hash !== 'string' || typeof e.prev_hash !== 'string') {
+    const e = (format === 'ocsf' ? (obj['unmapped'] as { pgward?: unknown } | undefined)?.pgward : obj) as
+      ChainedEvent | undefined;
+    if (
+      !e ||
+      typeof e.session_id !== 'string' ||
+      typeof e.seq !== 'number' ||
+      typeof e.hash !== 'string' ||
+      typeof e.prev_hash !== 'string'
+    ) {
       throw new ExportParseError('not an exported pgward event');
     }
     return e;

@@ -24,7 +24,10 @@ const fail = (r: Omit<VerifyResult, 'ok' | 'problem'>, problem: string): VerifyR
  * key, or a pinned JWKS), the file digest, and every event's hash and place in its chain.
  * Stops at the first broken event and names it.
  */
-export async function verifyExport(path: string, opts: { manifestPath?: string; jwks?: { keys: JWK[] } } = {}): Promise<VerifyResult> {
+export async function verifyExport(
+  path: string,
+  opts: { manifestPath?: string; jwks?: { keys: JWK[] } } = {},
+): Promise<VerifyResult> {
   const base = { events: 0, sessions: 0, keyThumbprint: null as string | null };
   let jws: string;
   try {
@@ -36,8 +39,11 @@ export async function verifyExport(path: string, opts: { manifestPath?: string; 
   try {
     const header = decodeProtectedHeader(jws);
     const pinned = opts.jwks?.keys.find((k) => k.kid === header.kid);
-    if (opts.jwks && !pinned) return fail(base, `the manifest is signed by key ${header.kid ?? '?'}, which the given JWKS does not hold`);
-    const { payload } = pinned ? await compactVerify(jws, await importJWK(pinned, 'ES256')) : await compactVerify(jws, EmbeddedJWK);
+    if (opts.jwks && !pinned)
+      return fail(base, `the manifest is signed by key ${header.kid ?? '?'}, which the given JWKS does not hold`);
+    const { payload } = pinned
+      ? await compactVerify(jws, await importJWK(pinned, 'ES256'))
+      : await compactVerify(jws, EmbeddedJWK);
     base.keyThumbprint = header.jwk ? await calculateJwkThumbprint(header.jwk as JWK) : null;
     manifest = JSON.parse(new TextDecoder().decode(payload)) as Manifest;
   } catch (err) {
@@ -97,11 +103,13 @@ export async function verifyExport(path: string, opts: { manifestPath?: string; 
       session = e.session_id;
       base.sessions++;
     } else {
-      if (e.seq !== lastSeq + 1) return fail(base, `${where}: expected seq ${lastSeq + 1}: events were removed or reordered`);
+      if (e.seq !== lastSeq + 1)
+        return fail(base, `${where}: expected seq ${lastSeq + 1}: events were removed or reordered`);
       if (e.prev_hash !== lastHash) return fail(base, `${where}: does not follow the event before it in the chain`);
     }
     const { hash, ...rest } = e;
-    if (eventHash(rest) !== hash) return fail(base, `${where}: the event was changed (its hash does not match its content)`);
+    if (eventHash(rest) !== hash)
+      return fail(base, `${where}: the event was changed (its hash does not match its content)`);
     lastSeq = e.seq;
     lastHash = hash;
     base.events++;
@@ -109,7 +117,9 @@ export async function verifyExport(path: string, opts: { manifestPath?: string; 
   const ended = closeSession();
   if (ended) return fail(base, ended);
   for (const id of expected.keys()) if (!seen.has(id)) return fail(base, `session ${id} is missing from the export`);
-  if (base.events !== manifest.events) return fail(base, `the export holds ${base.events} events, the manifest ${manifest.events}`);
-  if (digest.digest('hex') !== manifest.sha256) return fail(base, 'the file differs from the one the manifest was signed for');
+  if (base.events !== manifest.events)
+    return fail(base, `the export holds ${base.events} events, the manifest ${manifest.events}`);
+  if (digest.digest('hex') !== manifest.sha256)
+    return fail(base, 'the file differs from the one the manifest was signed for');
   return { ...base, ok: true, problem: null };
 }

@@ -75,19 +75,36 @@ export class AuditWriter {
     return this.buffer.length;
   }
 
-  append(sessionId: string, username: string | null, kind: string, payload: unknown, at: Date = new Date()): ChainedEvent {
+  append(
+    sessionId: string,
+    username: string | null,
+    kind: string,
+    payload: unknown,
+    at: Date = new Date(),
+  ): ChainedEvent {
     let chain = this.chains.get(sessionId);
     if (!chain) {
       chain = { seq: 0, head: genesisHash(sessionId) };
       this.chains.set(sessionId, chain);
     }
-    const partial = { session_id: sessionId, seq: chain.seq + 1, at: at.toISOString(), kind, username, payload, prev_hash: chain.head };
+    const partial = {
+      session_id: sessionId,
+      seq: chain.seq + 1,
+      at: at.toISOString(),
+      kind,
+      username,
+      payload,
+      prev_hash: chain.head,
+    };
     const json = canonicalJson(payload);
     const event: ChainedEvent = { ...partial, hash: eventHash(partial, json) };
     chain.seq = event.seq;
     chain.head = event.hash;
     if (this.buffer.length >= (this.opts.maxBuffered ?? 1_000_000)) {
-      this.log.error({ event: 'audit_buffer_full', session: sessionId }, 'audit buffer full: the store has been unreachable too long');
+      this.log.error(
+        { event: 'audit_buffer_full', session: sessionId },
+        'audit buffer full: the store has been unreachable too long',
+      );
     }
     const element = eventElement(event, json);
     this.buffer.push(element);
@@ -155,7 +172,12 @@ export class AuditWriter {
       }
       this.failures++;
       this.log.error(
-        { event: 'audit_write_failed', events: undelivered.rest.length, attempt: this.failures, err: undelivered.err.message },
+        {
+          event: 'audit_write_failed',
+          events: undelivered.rest.length,
+          attempt: this.failures,
+          err: undelivered.err.message,
+        },
         'audit events not written yet',
       );
       // With a spool, the batch goes to disk at once: memory stays flat and a crash loses nothing.
@@ -206,7 +228,10 @@ export class AuditWriter {
   private async setAside(elements: string[], err: Error): Promise<void> {
     const code = (err as { code?: unknown }).code;
     if (!this.spoolDir) {
-      this.log.error({ event: 'audit_events_refused', events: elements.length, code }, 'the store refused audit events as data; they are lost');
+      this.log.error(
+        { event: 'audit_events_refused', events: elements.length, code },
+        'the store refused audit events as data; they are lost',
+      );
       return;
     }
     await mkdir(this.spoolDir, { recursive: true, mode: 0o700 });
@@ -250,7 +275,10 @@ export class AuditWriter {
       }
       return ++this.spooledBatches;
     });
-    this.log.warn({ event: 'audit_spooled', events: batch.length, spooledBatches: spooled }, 'audit events kept in the local spool until the store is back');
+    this.log.warn(
+      { event: 'audit_spooled', events: batch.length, spooledBatches: spooled },
+      'audit events kept in the local spool until the store is back',
+    );
     this.scheduleReplay();
   }
 
@@ -305,7 +333,10 @@ export class AuditWriter {
         }
       }
       if (stopped) {
-        this.log.warn({ event: 'audit_replay_failed', delivered, leftBatches: left.length, err: stopped.message }, 'store still unreachable');
+        this.log.warn(
+          { event: 'audit_replay_failed', delivered, leftBatches: left.length, err: stopped.message },
+          'store still unreachable',
+        );
       }
       // Rewrite what is left (nothing, normally) atomically.
       const tmp = `${this.spoolFile}.tmp`;
@@ -313,7 +344,8 @@ export class AuditWriter {
       await rename(tmp, this.spoolFile);
       this.spooledBatches = left.length;
       if (left.length === 0) {
-        if (delivered > 0) this.log.info({ event: 'audit_spool_delivered', events: delivered }, 'spooled audit events delivered');
+        if (delivered > 0)
+          this.log.info({ event: 'audit_spool_delivered', events: delivered }, 'spooled audit events delivered');
       } else this.scheduleReplay();
     }).finally(() => {
       this.replaying = null;
@@ -324,7 +356,10 @@ export class AuditWriter {
   /** A spool line that is not a whole batch document (cut short by a crash mid-write): kept as it is, aside. */
   private async setAsideLine(line: string): Promise<void> {
     await appendFile(this.deadLetterFile, line + '\n', { mode: 0o600 });
-    this.log.error({ event: 'audit_dead_letter', damaged: true, chars: line.length, file: this.deadLetterFile }, 'a damaged spool line was set aside in the dead-letter file');
+    this.log.error(
+      { event: 'audit_dead_letter', damaged: true, chars: line.length, file: this.deadLetterFile },
+      'a damaged spool line was set aside in the dead-letter file',
+    );
   }
 
   async close(): Promise<void> {

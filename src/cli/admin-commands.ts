@@ -17,7 +17,10 @@ async function controlPlane(configPath: string | undefined): Promise<ControlPlan
   return openControlPlane(config, { storeUrl });
 }
 
-export async function withControlPlane<T>(configPath: string | undefined, fn: (cp: ControlPlane) => Promise<T>): Promise<T> {
+export async function withControlPlane<T>(
+  configPath: string | undefined,
+  fn: (cp: ControlPlane) => Promise<T>,
+): Promise<T> {
   const cp = await controlPlane(configPath);
   try {
     return await fn(cp);
@@ -31,10 +34,21 @@ export function tokenIssue(
   o: { user: string; groups: string; ttl?: string | undefined; json?: boolean | undefined },
 ): Promise<void> {
   return withControlPlane(configPath, async (cp) => {
-    const groups = o.groups.split(',').map((g) => g.trim()).filter(Boolean);
+    const groups = o.groups
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean);
     const issued = await cp.tokens.issue({ user: o.user, groups, ttl: o.ttl, issuedBy: 'cli' });
     if (o.json) {
-      process.stdout.write(JSON.stringify({ token: issued.token, jti: issued.jti, user: issued.user, groups, expiresAt: issued.expiresAt }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          token: issued.token,
+          jti: issued.jti,
+          user: issued.user,
+          groups,
+          expiresAt: issued.expiresAt,
+        }) + '\n',
+      );
     } else {
       process.stdout.write(issued.token + '\n');
       process.stderr.write(`token ${issued.jti} for ${issued.user} expires ${issued.expiresAt.toISOString()}\n`);
@@ -52,7 +66,9 @@ export function tokenRevoke(
     const ending = endSessions ? '; its live sessions are being ended' : '';
     if (opts.user) {
       const n = await cp.tokens.revokeUser(opts.user, 'revoked with the CLI', { endSessions });
-      process.stderr.write(`revoked ${n} token(s) of ${opts.user}${endSessions ? '; live sessions of the user are being ended' : ''}\n`);
+      process.stderr.write(
+        `revoked ${n} token(s) of ${opts.user}${endSessions ? '; live sessions of the user are being ended' : ''}\n`,
+      );
     } else if (jti) {
       const done = await cp.tokens.revoke(jti, 'revoked with the CLI', { endSessions });
       if (!done) throw new Error(`no live token ${jti}`);
@@ -66,7 +82,9 @@ export function tokenRevoke(
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export function vaultSet(configPath: string | undefined, target: string, role: string): Promise<void> {

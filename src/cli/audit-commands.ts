@@ -21,7 +21,8 @@ export function auditExport(
   configPath: string | undefined,
   o: { from: string; to?: string | undefined; user?: string | undefined; format: string; out: string },
 ): Promise<{ events: number; manifestPath: string }> {
-  if (!EXPORT_FORMATS.includes(o.format as ExportFormat)) throw new CliUsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  if (!EXPORT_FORMATS.includes(o.format as ExportFormat))
+    throw new CliUsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
   return withControlPlane(configPath, async (cp) => {
     const key = cp.keys.signingKey();
     const jwk = cp.keys.publicJwks().keys.find((k) => k.kid === key.kid);
@@ -45,18 +46,26 @@ export function auditExport(
       },
     });
     if (tty) process.stderr.write('\n');
-    process.stderr.write(`exported ${manifest.events} events of ${manifest.sessions.length} sessions to ${o.out}\nsigned manifest: ${manifestPath}\n`);
+    process.stderr.write(
+      `exported ${manifest.events} events of ${manifest.sessions.length} sessions to ${o.out}\nsigned manifest: ${manifestPath}\n`,
+    );
     return { events: manifest.events, manifestPath };
   });
 }
 
 /** `pgward audit verify`: exit 0 only if the export is complete and unchanged. */
-export async function auditVerify(path: string, o: { manifest?: string | undefined; jwks?: string | undefined }): Promise<boolean> {
+export async function auditVerify(
+  path: string,
+  o: { manifest?: string | undefined; jwks?: string | undefined },
+): Promise<boolean> {
   const jwks = o.jwks ? (JSON.parse(await readFile(o.jwks, 'utf8')) as { keys: JWK[] }) : undefined;
   const r = await verifyExport(path, { manifestPath: o.manifest, jwks });
   if (r.ok) {
-    process.stdout.write(`OK: ${r.events} events in ${r.sessions} sessions; every hash and chain link checks out against the signed manifest\n`);
-    if (r.keyThumbprint && !jwks) process.stdout.write(`signed by key thumbprint ${r.keyThumbprint} (compare with: pgward audit key)\n`);
+    process.stdout.write(
+      `OK: ${r.events} events in ${r.sessions} sessions; every hash and chain link checks out against the signed manifest\n`,
+    );
+    if (r.keyThumbprint && !jwks)
+      process.stdout.write(`signed by key thumbprint ${r.keyThumbprint} (compare with: pgward audit key)\n`);
   } else {
     process.stdout.write(`BROKEN: ${r.problem}\n`);
   }
@@ -74,7 +83,9 @@ export function auditRetention(configPath: string | undefined, olderThan: string
   return withControlPlane(configPath, async (cp) => {
     const cutoff = new Date(Date.now() - parseDuration(olderThan));
     const n = await applyRetention(new AuditQueries(cp.store), cutoff, `${userInfo().username}@${hostname()} (cli)`);
-    process.stderr.write(`deleted ${n} events older than ${cutoff.toISOString()}; the deletion is recorded in admin_events\n`);
+    process.stderr.write(
+      `deleted ${n} events older than ${cutoff.toISOString()}; the deletion is recorded in admin_events\n`,
+    );
     return n;
   });
 }

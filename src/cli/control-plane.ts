@@ -47,7 +47,13 @@ export async function openControlPlane(
 /** A gateway over this control plane; with a console URL, clients with no token get sign-in links to it. */
 export function createGateway(
   cp: ControlPlane,
-  o: { config: GatewayConfig; log: Logger; tls: ServerTls | null; policy: PolicySource; consoleUrl?: string | null | undefined },
+  o: {
+    config: GatewayConfig;
+    log: Logger;
+    tls: ServerTls | null;
+    policy: PolicySource;
+    consoleUrl?: string | null | undefined;
+  },
 ): Promise<Gateway> {
   return Gateway.create({
     config: o.config,

@@ -27,7 +27,11 @@ async function persistentSecret(path: string): Promise<string> {
  * The batteries-included setup behind `npm start`: a private Postgres (control plane and
  * a demo upstream database) in a data folder, development certificates, a vault key.
  */
-export async function startEmbedded(root: string, certDir: string, log: (line: string) => void): Promise<EmbeddedDefault> {
+export async function startEmbedded(
+  root: string,
+  certDir: string,
+  log: (line: string) => void,
+): Promise<EmbeddedDefault> {
   const home = resolve(root);
   await mkdir(home, { recursive: true, mode: 0o700 });
   const certs = await ensureDevCertificates(resolve(certDir));
@@ -43,7 +47,10 @@ export async function startEmbedded(root: string, certDir: string, log: (line: s
   const demoPassword = randomBytes(24).toString('hex');
   const readRole = 'demo_ro';
   const readPassword = randomBytes(24).toString('hex');
-  await prepareEmbeddedDatabases(cluster, { owner: { name: role, password: demoPassword }, reader: { name: readRole, password: readPassword } });
+  await prepareEmbeddedDatabases(cluster, {
+    owner: { name: role, password: demoPassword },
+    reader: { name: readRole, password: readPassword },
+  });
   return {
     cluster,
     certs,

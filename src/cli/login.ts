@@ -53,7 +53,10 @@ export function loginsPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'pgward', 'logins.json');
 }
 
-const loginRecordSchema = z.record(z.string(), z.object({ host: z.string(), port: z.string(), user: z.string(), expiresAt: z.string() }));
+const loginRecordSchema = z.record(
+  z.string(),
+  z.object({ host: z.string(), port: z.string(), user: z.string(), expiresAt: z.string() }),
+);
 type LoginRecords = z.infer<typeof loginRecordSchema>;
 
 async function readLogins(path: string): Promise<LoginRecords> {
@@ -88,10 +91,18 @@ function defaultOpen(url: string): void {
   child.unref();
 }
 
-async function postJson(url: string, body: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+async function postJson(
+  url: string,
+  body: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown }> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     throw new LoginError(`cannot reach the gateway console at ${new URL(url).origin} (${cause})`);
@@ -117,16 +128,24 @@ async function loopbackLogin(gateway: string, opts: LoginOptions, say: (l: strin
   if (opts.open !== false || opts.openUrl) (opts.openUrl ?? defaultOpen)(url);
   try {
     const code = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new LoginError('timed out waiting for the browser sign-in')), opts.timeoutMs ?? 300_000);
+      const timer = setTimeout(
+        () => reject(new LoginError('timed out waiting for the browser sign-in')),
+        opts.timeoutMs ?? 300_000,
+      );
       server.on('request', (req, res) => {
         const u = new URL(req.url ?? '/', 'http://127.0.0.1');
         const done = (status: number, message: string): void => {
-          res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+          res.writeHead(status, {
+            'content-type': 'text/html; charset=utf-8',
+            'cache-control': 'no-store',
+            'referrer-policy': 'no-referrer',
+          });
           res.end(`<!doctype html><meta charset="utf-8"><title>pgward</title><p>${message}</p>`);
         };
         if (u.pathname !== '/callback') return done(404, 'Not found.');
         const got = u.searchParams.get('code');
-        if (u.searchParams.get('state') !== state || !got) return done(400, 'This sign-in does not belong to the waiting terminal.');
+        if (u.searchParams.get('state') !== state || !got)
+          return done(400, 'This sign-in does not belong to the waiting terminal.');
         done(200, 'Signed in. You can close this tab and go back to your terminal.');
         clearTimeout(timer);
         resolve(got);
@@ -142,12 +161,15 @@ async function loopbackLogin(gateway: string, opts: LoginOptions, say: (l: strin
 }
 
 const describeError = (json: unknown, status: number): string =>
-  typeof json === 'object' && json !== null && 'error' in json ? String((json as { error: unknown }).error) : `HTTP ${status}`;
+  typeof json === 'object' && json !== null && 'error' in json
+    ? String((json as { error: unknown }).error)
+    : `HTTP ${status}`;
 
 /** Device authorization grant (RFC 8628) for machines with no browser. */
 async function deviceLogin(gateway: string, opts: LoginOptions, say: (l: string) => void): Promise<CliLoginResult> {
   const started = await postJson(`${gateway}/cli/device`, {});
-  if (started.status !== 200) throw new LoginError(`the gateway refused a device sign-in (${describeError(started.json, started.status)})`);
+  if (started.status !== 200)
+    throw new LoginError(`the gateway refused a device sign-in (${describeError(started.json, started.status)})`);
   const d = deviceStartSchema.parse(started.json);
   say(`To sign in, open ${d.verification_uri} in any browser and enter the code ${d.user_code}`);
   say(`  (or open ${d.verification_uri_complete})`);
@@ -163,7 +185,11 @@ async function deviceLogin(gateway: string, opts: LoginOptions, say: (l: string)
       interval += 5_000;
       continue;
     }
-    throw new LoginError(error === 'expired_token' ? 'the code expired before it was entered' : `the gateway refused the sign-in (${error})`);
+    throw new LoginError(
+      error === 'expired_token'
+        ? 'the code expired before it was entered'
+        : `the gateway refused the sign-in (${error})`,
+    );
   }
   throw new LoginError('the code expired before it was entered');
 }
@@ -189,7 +215,11 @@ export async function login(opts: LoginOptions): Promise<CliLoginResult & { pgpa
 }
 
 /** `pgward logout`: revokes the token at the gateway and removes its ~/.pgpass entry. */
-export async function logout(opts: { gateway: string; env?: NodeJS.ProcessEnv; say?: (l: string) => void }): Promise<{ revoked: boolean }> {
+export async function logout(opts: {
+  gateway: string;
+  env?: NodeJS.ProcessEnv;
+  say?: (l: string) => void;
+}): Promise<{ revoked: boolean }> {
   const say = opts.say ?? ((l: string) => process.stderr.write(l + '\n'));
   const env = opts.env ?? process.env;
   const gateway = normalizeGateway(opts.gateway);
@@ -205,7 +235,8 @@ export async function logout(opts: { gateway: string; env?: NodeJS.ProcessEnv; s
   }
   const { status } = await postJson(`${gateway}/cli/logout`, {}, { authorization: `Bearer ${token}` });
   // 401: the token had already expired or been revoked, which is what logout wants anyway.
-  if (status !== 200 && status !== 401) throw new LoginError(`the gateway did not confirm the revocation (HTTP ${status}); the .pgpass entry is removed`);
+  if (status !== 200 && status !== 401)
+    throw new LoginError(`the gateway did not confirm the revocation (HTTP ${status}); the .pgpass entry is removed`);
   say(`Signed out ${rec.user}: the token is revoked and removed from ${pgpassPath(env)}.`);
   return { revoked: status === 200 };
 }

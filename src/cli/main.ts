@@ -2,7 +2,14 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { tokenIssue, tokenRevoke, vaultList, vaultSet } from './admin-commands.js';
 import { login, logout } from './login.js';
-import { policyCheck, policyExplain, policyRollback, policySchema, policyShow, policyVersions } from './policy-commands.js';
+import {
+  policyCheck,
+  policyExplain,
+  policyRollback,
+  policySchema,
+  policyShow,
+  policyVersions,
+} from './policy-commands.js';
 import { auditExport, auditKey, auditRetention, auditVerify } from './audit-commands.js';
 import { start } from './start.js';
 
@@ -94,16 +101,33 @@ policy
   .option('--tls <version>', 'TLSv1.3, TLSv1.2 or none', 'TLSv1.3')
   .option('--dir <dir>', 'policy directory')
   .option('--version <n>', 'a stored policy version instead of files', versionNumber)
-  .action(async (o: { user: string; groups?: string; database: string; param: string[]; claim: string[]; from: string; at?: string; method: string; tls: string; dir?: string; version?: number }) => {
-    const d = await policyExplain(cfg(), o);
-    if (d.kind === 'deny') process.exitCode = 2;
-  });
+  .action(
+    async (o: {
+      user: string;
+      groups?: string;
+      database: string;
+      param: string[];
+      claim: string[];
+      from: string;
+      at?: string;
+      method: string;
+      tls: string;
+      dir?: string;
+      version?: number;
+    }) => {
+      const d = await policyExplain(cfg(), o);
+      if (d.kind === 'deny') process.exitCode = 2;
+    },
+  );
 policy
   .command('schema')
   .description('print (or write) the JSON Schema of policy files, for editors')
   .argument('[file]')
   .action((file: string | undefined) => policySchema(file));
-policy.command('versions').description('list stored policy versions').action(() => policyVersions(cfg()));
+policy
+  .command('versions')
+  .description('list stored policy versions')
+  .action(() => policyVersions(cfg()));
 policy
   .command('show')
   .description('show a stored version and its diff from the one before')
@@ -138,7 +162,10 @@ audit
   .action(async (path: string, o: { manifest?: string; jwks?: string }) => {
     if (!(await auditVerify(path, o))) process.exitCode = 1;
   });
-audit.command('key').description('print the public key that signs manifests (JWKS)').action(() => auditKey(cfg()));
+audit
+  .command('key')
+  .description('print the public key that signs manifests (JWKS)')
+  .action(() => auditKey(cfg()));
 audit
   .command('retention')
   .description('delete events older than a duration now (recorded as an admin event)')

@@ -29,16 +29,21 @@ export async function policyCheck(configPath: string | undefined, dir: string | 
   const path = policyDirOf(config, dir);
   const loaded = await loadPolicyDir(path);
   if (!loaded.ok) {
-    for (const p of loaded.problems) process.stderr.write(`${resolve(path, p.file)}:${p.line}:${p.column}: ${p.message}\n`);
+    for (const p of loaded.problems)
+      process.stderr.write(`${resolve(path, p.file)}:${p.line}:${p.column}: ${p.message}\n`);
     return false;
   }
   const targets = new Set(Object.keys(config.targets));
   const allows = loaded.set.rules.filter((r) => r.rule.effect === 'allow').length;
-  out(`${path}: ${loaded.set.rules.length} rules (${allows} allow, ${loaded.set.rules.length - allows} deny) in ${Object.keys(loaded.documents).length} files: OK`);
+  out(
+    `${path}: ${loaded.set.rules.length} rules (${allows} allow, ${loaded.set.rules.length - allows} deny) in ${Object.keys(loaded.documents).length} files: OK`,
+  );
   // Worth a warning, not a failure: targets may be configured on another gateway.
   if (targets.size > 0) {
     for (const { rule, file } of loaded.set.rules) {
-      for (const t of rule.targets) if (t !== '*' && !t.includes('*') && !targets.has(t)) out(`warning: ${file}: rule ${rule.name} names target "${t}", which this configuration does not define`);
+      for (const t of rule.targets)
+        if (t !== '*' && !t.includes('*') && !targets.has(t))
+          out(`warning: ${file}: rule ${rule.name} names target "${t}", which this configuration does not define`);
     }
   }
   return true;
@@ -66,7 +71,11 @@ function pairs(list: string[] | undefined, what: string): Array<[string, string]
   });
 }
 
-async function policyFor(config: GatewayConfig, configPath: string | undefined, o: { dir?: string | undefined; version?: number | undefined }): Promise<PolicySet> {
+async function policyFor(
+  config: GatewayConfig,
+  configPath: string | undefined,
+  o: { dir?: string | undefined; version?: number | undefined },
+): Promise<PolicySet> {
   if (o.version !== undefined) {
     return withControlPlane(configPath, async (cp) => {
       const v = await new PolicyQueries(cp.store).version(o.version!);
@@ -77,7 +86,8 @@ async function policyFor(config: GatewayConfig, configPath: string | undefined, 
     });
   }
   const loaded = await loadPolicyDir(policyDirOf(config, o.dir));
-  if (!loaded.ok) throw new CliUsageError(`the policies are invalid:\n${loaded.problems.map(formatProblem).join('\n')}`);
+  if (!loaded.ok)
+    throw new CliUsageError(`the policies are invalid:\n${loaded.problems.map(formatProblem).join('\n')}`);
   return loaded.set;
 }
 
@@ -87,12 +97,20 @@ export async function policyExplain(configPath: string | undefined, o: ExplainOp
   const set = await policyFor(config, configPath, o);
   const at = o.at ? new Date(o.at) : new Date();
   if (Number.isNaN(at.getTime())) throw new CliUsageError(`--at: not a time: ${o.at}`);
-  const targets = Object.entries(config.targets).map(([name, t]) => ({ name, database: t.database, databases: t.databases, role: t.role }));
+  const targets = Object.entries(config.targets).map(([name, t]) => ({
+    name,
+    database: t.database,
+    databases: t.databases,
+    role: t.role,
+  }));
   let decision: Decision;
   try {
     decision = dryRun(set, targets, {
       user: o.user,
-      groups: (o.groups ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+      groups: (o.groups ?? '')
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean),
       database: o.database,
       params: pairs(o.param, 'param'),
       claims: Object.fromEntries(pairs(o.claim, 'claim')),
@@ -115,7 +133,9 @@ function printDecision(d: Decision, set: PolicySet): void {
     out(`GRANT by rule ${d.rule} (${d.file}, ${version})`);
     out(`  upstream: target ${d.target}, database ${d.database}, role ${d.role}`);
     const s = d.session;
-    out(`  session: ${s.readOnly ? 'read-only' : 'read-write'}, max duration ${s.maxDurationMs === null ? 'none' : `${s.maxDurationMs / 1000}s`}, idle timeout ${s.idleTimeoutMs === null ? 'none' : `${s.idleTimeoutMs / 1000}s`}, detector ${s.detector}`);
+    out(
+      `  session: ${s.readOnly ? 'read-only' : 'read-write'}, max duration ${s.maxDurationMs === null ? 'none' : `${s.maxDurationMs / 1000}s`}, idle timeout ${s.idleTimeoutMs === null ? 'none' : `${s.idleTimeoutMs / 1000}s`}, detector ${s.detector}`,
+    );
     out(`  forwarded parameters: ${d.forward.map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
   } else {
     out(`DENY${d.rule ? ` by rule ${d.rule}` : ''} (${version})`);
@@ -135,7 +155,10 @@ export function policyVersions(configPath: string | undefined): Promise<void> {
   return withControlPlane(configPath, async (cp) => {
     const rows = await new PolicyQueries(cp.store).list();
     if (rows.length === 0) out('no policy versions stored');
-    for (const v of rows) out(`${String(v.id).padStart(5)}  ${v.createdAt.toISOString()}  ${v.source.padEnd(8)}  ${v.author}${v.comment ? `  (${v.comment})` : ''}`);
+    for (const v of rows)
+      out(
+        `${String(v.id).padStart(5)}  ${v.createdAt.toISOString()}  ${v.source.padEnd(8)}  ${v.author}${v.comment ? `  (${v.comment})` : ''}`,
+      );
   });
 }
 
@@ -143,7 +166,9 @@ export function policyShow(configPath: string | undefined, id: number): Promise<
   return withControlPlane(configPath, async (cp) => {
     const v = await new PolicyQueries(cp.store).version(id);
     if (!v) throw new CliUsageError(`no policy version ${id}`);
-    out(`version ${v.id} by ${v.author} at ${v.createdAt.toISOString()} (${v.source})${v.comment ? `: ${v.comment}` : ''}`);
+    out(
+      `version ${v.id} by ${v.author} at ${v.createdAt.toISOString()} (${v.source})${v.comment ? `: ${v.comment}` : ''}`,
+    );
     process.stdout.write(v.diff || '(no changes)\n');
   });
 }

@@ -41,13 +41,21 @@ export async function start(opts: { config?: string | undefined; port?: number |
     embedded = await startEmbedded(DEFAULT_HOME, config.tls.certDir, (l) => log.info(l));
     withEmbedded(config, embedded);
   }
-  const cp = await openControlPlane(config, { storeUrl: storeUrl ?? embedded!.storeUrl, createVaultKey: embedded !== null });
+  const cp = await openControlPlane(config, {
+    storeUrl: storeUrl ?? embedded!.storeUrl,
+    createVaultKey: embedded !== null,
+  });
   if (embedded) {
     await cp.vault.set(embedded.demo.target, embedded.demo.role, embedded.demo.password);
     await cp.vault.set(embedded.demo.target, embedded.demo.readRole, embedded.demo.readPassword);
   }
   const policyDir = config.policies.dir ?? (embedded ? 'policies' : undefined);
-  const policy = await PolicyRuntime.start({ store: cp.store, log, dir: policyDir ? resolve(policyDir) : null, watch: config.policies.watch });
+  const policy = await PolicyRuntime.start({
+    store: cp.store,
+    log,
+    dir: policyDir ? resolve(policyDir) : null,
+    watch: config.policies.watch,
+  });
 
   let certPath = config.tls.certFile;
   let keyPath = config.tls.keyFile;
@@ -84,10 +92,17 @@ export async function start(opts: { config?: string | undefined; port?: number |
       vaultKeyFile: embedded.vaultKeyFile,
       pid: process.pid,
     });
-    const issued = await cp.tokens.issue({ user: 'alice', groups: ['developers'], ttl: '8h', issuedBy: 'pgward start' });
+    const issued = await cp.tokens.issue({
+      user: 'alice',
+      groups: ['developers'],
+      ttl: '8h',
+      issuedBy: 'pgward start',
+    });
     say('');
     say(`pgward is listening on ${addr.host}:${addr.port} (TLS; SCRAM-SHA-256 with channel binding)`);
-    say(`  upstream: embedded PostgreSQL ${embedded.cluster.binaries.version} on 127.0.0.1:${embedded.cluster.port}, database "demo" as role "demo_app" (credential in the vault)`);
+    say(
+      `  upstream: embedded PostgreSQL ${embedded.cluster.binaries.version} on 127.0.0.1:${embedded.cluster.port}, database "demo" as role "demo_app" (credential in the vault)`,
+    );
     say(`  a token for the demo user alice (groups: developers), valid 8 hours:`);
     say('');
     say(
@@ -99,10 +114,13 @@ export async function start(opts: { config?: string | undefined; port?: number |
       say(`  console: ${web.url}  (sign in, then copy a ready psql line)`);
       if (web.devIdp) {
         say(`  development identity provider ${web.devIdp.issuer}, demo users:`);
-        for (const u of web.devIdp.users) say(`    ${u.username.padEnd(6)} password ${u.password}   (${u.groups.join(', ')})`);
+        for (const u of web.devIdp.users)
+          say(`    ${u.username.padEnd(6)} password ${u.password}   (${u.groups.join(', ')})`);
       }
       say(`  or, as a user with no token yet, connect with no password and open the link psql prints:`);
-      say(`    psql "host=${pgHost} port=${addr.port} dbname=demo user=bob sslmode=verify-full sslrootcert=${caPath ?? ''}"`);
+      say(
+        `    psql "host=${pgHost} port=${addr.port} dbname=demo user=bob sslmode=verify-full sslrootcert=${caPath ?? ''}"`,
+      );
     }
     say(`  more tokens: npm run -s pgward -- token issue --user NAME [--groups a,b] [--ttl 8h]`);
     say('  Ctrl-C stops the gateway and the embedded PostgreSQL.');
@@ -131,7 +149,12 @@ export async function start(opts: { config?: string | undefined; port?: number |
   process.on('SIGHUP', () => {
     loadServerTls({ certPath: certPath!, keyPath: keyPath!, caPath, minVersion: config.tls.minVersion })
       .then((t) => gateway.reloadTls(t))
-      .catch((err: unknown) => log.error({ event: 'tls_reload_failed', err: (err as Error).message }, 'certificate reload failed; the old one stays'));
+      .catch((err: unknown) =>
+        log.error(
+          { event: 'tls_reload_failed', err: (err as Error).message },
+          'certificate reload failed; the old one stays',
+        ),
+      );
     loadConfig(opts.config)
       .then((next) => {
         if (opts.port !== undefined) next.listen.port = opts.port;
@@ -141,7 +164,12 @@ export async function start(opts: { config?: string | undefined; port?: number |
         next.store.caFile ??= config.store.caFile;
         return gateway.reloadConfig(next);
       })
-      .catch((err: unknown) => log.error({ event: 'config_reload_failed', err: (err as Error).message }, 'configuration not reloaded; the running one stays'));
+      .catch((err: unknown) =>
+        log.error(
+          { event: 'config_reload_failed', err: (err as Error).message },
+          'configuration not reloaded; the running one stays',
+        ),
+      );
   });
 }
 
@@ -159,6 +187,15 @@ function withEmbedded(config: GatewayConfig, embedded: EmbeddedDefault): void {
     connectTimeoutMs: 10_000,
     protocol: '3.2',
     databases: [],
-    pool: { enabled: true, min: 2, idleMs: 300_000, maxPools: 16, reset: 'DISCARD ALL', assign: 'first-message', max: 500, waitTimeoutMs: 10_000 },
+    pool: {
+      enabled: true,
+      min: 2,
+      idleMs: 300_000,
+      maxPools: 16,
+      reset: 'DISCARD ALL',
+      assign: 'first-message',
+      max: 500,
+      waitTimeoutMs: 10_000,
+    },
   };
 }

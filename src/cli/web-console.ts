@@ -58,7 +58,10 @@ export interface WebConsoleOptions {
   devIdp: boolean;
   policy: { current(): PolicySet };
   /** The gateway in this process, for live sessions and /metrics. */
-  gateway: { registry: LiveSessions; metrics: { registry: { metrics(): Promise<string>; contentType: string } } } | null;
+  gateway: {
+    registry: LiveSessions;
+    metrics: { registry: { metrics(): Promise<string>; contentType: string } };
+  } | null;
   devUsers?: DevUser[];
 }
 

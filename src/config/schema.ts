@@ -69,7 +69,16 @@ export const targetSchema = z
         waitTimeoutMs: z.number().int().positive().default(10_000),
       })
       .strict()
-      .default({ enabled: true, min: 2, idleMs: 300_000, maxPools: 16, reset: 'DISCARD ALL', assign: 'first-message', max: 500, waitTimeoutMs: 10_000 }),
+      .default({
+        enabled: true,
+        min: 2,
+        idleMs: 300_000,
+        maxPools: 16,
+        reset: 'DISCARD ALL',
+        assign: 'first-message',
+        max: 500,
+        waitTimeoutMs: 10_000,
+      }),
   })
   .strict();
 
@@ -80,7 +89,10 @@ const externalIssuerSchema = z
     /** Defaults to the issuer's discovery document's jwks_uri. */
     jwksUri: z.string().url().optional(),
     audience: z.string().min(1),
-    algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'])).min(1).default(['RS256', 'ES256']),
+    algorithms: z
+      .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA']))
+      .min(1)
+      .default(['RS256', 'ES256']),
     /** Claims that must be present, with exact values when given. */
     requiredClaims: z.record(z.string(), z.string()).default({}),
     usernameClaim: z.string().default('sub'),
@@ -198,7 +210,12 @@ export const configSchema = z
     limits: z
       .object({
         startupTimeoutMs: z.number().int().positive().default(60_000),
-        maxMessageBytes: z.number().int().min(1024).max(0x3ffffffe).default(256 * 1024 * 1024),
+        maxMessageBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(0x3ffffffe)
+          .default(256 * 1024 * 1024),
         maxConnections: z.number().int().positive().default(10_000),
         /** On SIGTERM: how long running statements and transactions may finish. */
         shutdownGraceMs: z.number().int().min(0).default(30_000),
@@ -206,7 +223,13 @@ export const configSchema = z
         messageStallMs: z.number().int().positive().default(60_000),
       })
       .strict()
-      .default({ startupTimeoutMs: 60_000, maxMessageBytes: 256 * 1024 * 1024, maxConnections: 10_000, shutdownGraceMs: 30_000, messageStallMs: 60_000 }),
+      .default({
+        startupTimeoutMs: 60_000,
+        maxMessageBytes: 256 * 1024 * 1024,
+        maxConnections: 10_000,
+        shutdownGraceMs: 30_000,
+        messageStallMs: 60_000,
+      }),
     oidc: oidcSchema.optional(),
     web: z
       .object({
@@ -220,14 +243,21 @@ export const configSchema = z
         pgPort: z.number().int().optional(),
         /** OIDC groups that make someone an admin or an auditor in the console (everyone signed in is a developer). */
         roles: z
-          .object({ admin: z.array(z.string()).default(['admins']), auditor: z.array(z.string()).default(['auditors']) })
+          .object({
+            admin: z.array(z.string()).default(['admins']),
+            auditor: z.array(z.string()).default(['auditors']),
+          })
           .strict()
           .default({ admin: ['admins'], auditor: ['auditors'] }),
       })
       .strict()
       .default({ enabled: true, host: '127.0.0.1', port: 8432, roles: { admin: ['admins'], auditor: ['auditors'] } }),
     store: z
-      .object({ url: z.string().optional(), caFile: z.string().optional(), dataDir: z.string().default('.pgward/postgres') })
+      .object({
+        url: z.string().optional(),
+        caFile: z.string().optional(),
+        dataDir: z.string().default('.pgward/postgres'),
+      })
       .strict()
       .default({ dataDir: '.pgward/postgres' }),
     vault: z

@@ -44,14 +44,23 @@ export class AlertSender {
           this.sent++;
           return;
         }
-        this.log.warn({ event: 'alert_rejected', status: res.status, attempt: i, kind: alert.kind }, 'alert webhook refused');
+        this.log.warn(
+          { event: 'alert_rejected', status: res.status, attempt: i, kind: alert.kind },
+          'alert webhook refused',
+        );
       } catch (err) {
-        this.log.warn({ event: 'alert_failed', attempt: i, kind: alert.kind, err: (err as Error).message }, 'alert webhook unreachable');
+        this.log.warn(
+          { event: 'alert_failed', attempt: i, kind: alert.kind, err: (err as Error).message },
+          'alert webhook unreachable',
+        );
       }
       if (i < attempts) await new Promise((r) => setTimeout(r, (this.opts.baseDelayMs ?? 500) * 2 ** (i - 1)));
     }
     this.failed++;
-    this.log.error({ event: 'alert_dropped', kind: alert.kind, session: alert.session }, 'alert not delivered after retries (it is in the audit record)');
+    this.log.error(
+      { event: 'alert_dropped', kind: alert.kind, session: alert.session },
+      'alert not delivered after retries (it is in the audit record)',
+    );
   }
 
   async drain(): Promise<void> {

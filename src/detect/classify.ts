@@ -18,14 +18,86 @@ export interface StatementInfo {
   count: number;
 }
 
-const DCL = new Set(['GrantStmt', 'GrantRoleStmt', 'CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt', 'DropRoleStmt', 'AlterDefaultPrivilegesStmt', 'ReassignOwnedStmt', 'DropOwnedStmt']);
+const DCL = new Set([
+  'GrantStmt',
+  'GrantRoleStmt',
+  'CreateRoleStmt',
+  'AlterRoleStmt',
+  'AlterRoleSetStmt',
+  'DropRoleStmt',
+  'AlterDefaultPrivilegesStmt',
+  'ReassignOwnedStmt',
+  'DropOwnedStmt',
+]);
 const WRITE = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt', 'TruncateStmt']);
-const UTILITY = new Set(['VariableSetStmt', 'VariableShowStmt', 'DiscardStmt', 'ListenStmt', 'UnlistenStmt', 'NotifyStmt', 'PrepareStmt', 'ExecuteStmt', 'DeallocateStmt', 'VacuumStmt', 'CheckPointStmt', 'LockStmt', 'DoStmt', 'CallStmt', 'LoadStmt', 'ClusterStmt', 'ReindexStmt', 'DeclareCursorStmt', 'FetchStmt', 'ClosePortalStmt', 'ExplainStmt', 'ConstraintsSetStmt']);
-const DROP = new Set(['DropStmt', 'DropdbStmt', 'DropRoleStmt', 'DropTableSpaceStmt', 'DropSubscriptionStmt', 'DropOwnedStmt', 'DropUserMappingStmt']);
-const FILE_FUNCTIONS = new Set(['pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_file_write', 'pg_file_rename', 'pg_file_unlink', 'pg_ls_logdir', 'pg_ls_waldir', 'pg_ls_tmpdir', 'pg_ls_archive_statusdir']);
-const LO_FUNCTIONS = new Set(['lo_import', 'lo_export', 'lo_open', 'lo_get', 'lo_put', 'lo_from_bytea', 'lo_unlink', 'lo_create', 'lo_creat', 'loread', 'lowrite', 'lo_truncate']);
+const UTILITY = new Set([
+  'VariableSetStmt',
+  'VariableShowStmt',
+  'DiscardStmt',
+  'ListenStmt',
+  'UnlistenStmt',
+  'NotifyStmt',
+  'PrepareStmt',
+  'ExecuteStmt',
+  'DeallocateStmt',
+  'VacuumStmt',
+  'CheckPointStmt',
+  'LockStmt',
+  'DoStmt',
+  'CallStmt',
+  'LoadStmt',
+  'ClusterStmt',
+  'ReindexStmt',
+  'DeclareCursorStmt',
+  'FetchStmt',
+  'ClosePortalStmt',
+  'ExplainStmt',
+  'ConstraintsSetStmt',
+]);
+const DROP = new Set([
+  'DropStmt',
+  'DropdbStmt',
+  'DropRoleStmt',
+  'DropTableSpaceStmt',
+  'DropSubscriptionStmt',
+  'DropOwnedStmt',
+  'DropUserMappingStmt',
+]);
+const FILE_FUNCTIONS = new Set([
+  'pg_read_file',
+  'pg_read_binary_file',
+  'pg_ls_dir',
+  'pg_stat_file',
+  'pg_file_write',
+  'pg_file_rename',
+  'pg_file_unlink',
+  'pg_ls_logdir',
+  'pg_ls_waldir',
+  'pg_ls_tmpdir',
+  'pg_ls_archive_statusdir',
+]);
+const LO_FUNCTIONS = new Set([
+  'lo_import',
+  'lo_export',
+  'lo_open',
+  'lo_get',
+  'lo_put',
+  'lo_from_bytea',
+  'lo_unlink',
+  'lo_create',
+  'lo_creat',
+  'loread',
+  'lowrite',
+  'lo_truncate',
+]);
 const REMOTE = /^(dblink|dblink_exec|dblink_connect|dblink_connect_u|dblink_open|dblink_send_query|postgres_fdw_.*)$/;
-const REMOTE_STMTS = new Set(['CreateForeignServerStmt', 'CreateUserMappingStmt', 'AlterUserMappingStmt', 'ImportForeignSchemaStmt', 'CreateSubscriptionStmt']);
+const REMOTE_STMTS = new Set([
+  'CreateForeignServerStmt',
+  'CreateUserMappingStmt',
+  'AlterUserMappingStmt',
+  'ImportForeignSchemaStmt',
+  'CreateSubscriptionStmt',
+]);
 
 function topCategory(kind: string, node: ParseNode): StatementCategory {
   if (kind === 'SelectStmt') return (node as { intoClause?: unknown }).intoClause ? 'write' : 'read';
@@ -37,7 +109,15 @@ function topCategory(kind: string, node: ParseNode): StatementCategory {
   return 'ddl';
 }
 
-const RANK: Record<StatementCategory, number> = { invalid: 0, transaction: 1, utility: 2, read: 3, write: 4, ddl: 5, dcl: 6 };
+const RANK: Record<StatementCategory, number> = {
+  invalid: 0,
+  transaction: 1,
+  utility: 2,
+  read: 3,
+  write: 4,
+  ddl: 5,
+  dcl: 6,
+};
 
 function funcName(node: ParseNode): string {
   const parts = (node as { funcname?: Array<{ String?: { sval?: string } }> }).funcname ?? [];
@@ -112,7 +192,12 @@ export function classifyTrees(stmts: ParseNode[]): Omit<StatementInfo, 'normaliz
     }
   }
   for (const c of ctes) tables.delete(c);
-  return { category: stmts.length === 0 ? 'utility' : category, tables: [...tables], risks: [...risks], count: stmts.length };
+  return {
+    category: stmts.length === 0 ? 'utility' : category,
+    tables: [...tables],
+    risks: [...risks],
+    count: stmts.length,
+  };
 }
 
 /**
@@ -141,13 +226,21 @@ export class StatementInspector {
     try {
       normalized = normalizeSync(sql);
     } catch {
-      return this.remember(this.byText, sql, { normalized: '(unparsable)', category: 'invalid', tables: [], risks: [], count: 0 });
+      return this.remember(this.byText, sql, {
+        normalized: '(unparsable)',
+        category: 'invalid',
+        tables: [],
+        risks: [],
+        count: 0,
+      });
     }
     let info = this.byNormalized.get(normalized);
     if (!info) {
       this.parses++;
       const stmts = parseStatements(sql);
-      info = stmts ? { normalized, ...classifyTrees(stmts) } : { normalized, category: 'invalid', tables: [], risks: [], count: 0 };
+      info = stmts
+        ? { normalized, ...classifyTrees(stmts) }
+        : { normalized, category: 'invalid', tables: [], risks: [], count: 0 };
       this.remember(this.byNormalized, normalized, info);
     }
     if (shape !== null) this.remember(this.byShape, shape, info);

@@ -48,7 +48,11 @@ export function asStandardConforming(sql: string): string {
     const prefix = isIdentChar(sql[i - 2]) ? '' : (sql[i - 1] ?? '').toLowerCase();
     if (prefix === 'e') {
       i = skipLiteral(sql, i + 1, true).end;
-    } else if (prefix === 'b' || prefix === 'x' || (prefix === '&' && /[uU]/.test(sql[i - 2] ?? '') && !isIdentChar(sql[i - 3]))) {
+    } else if (
+      prefix === 'b' ||
+      prefix === 'x' ||
+      (prefix === '&' && /[uU]/.test(sql[i - 2] ?? '') && !isIdentChar(sql[i - 3]))
+    ) {
       i = skipLiteral(sql, i + 1, false).end;
     } else {
       const { end, backslash } = skipLiteral(sql, i + 1, true);

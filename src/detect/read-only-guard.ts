@@ -41,8 +41,13 @@ function defElemTurnsOff(node: ParseNode): boolean {
 function variableSetTurnsOff(node: ParseNode): string | null {
   const v = node as { kind?: string; name?: string; args?: unknown[] };
   const name = (v.name ?? '').toLowerCase();
-  if (v.kind === 'VAR_SET_VALUE' && READ_ONLY_SETTINGS.has(name) && isFalse(constValue(v.args?.[0]))) return `SET ${name}`;
-  if (v.kind === 'VAR_SET_MULTI' && (v.args ?? []).some((a) => defElemTurnsOff((a as { DefElem?: ParseNode }).DefElem ?? {}))) return `SET ${v.name ?? ''} READ WRITE`;
+  if (v.kind === 'VAR_SET_VALUE' && READ_ONLY_SETTINGS.has(name) && isFalse(constValue(v.args?.[0])))
+    return `SET ${name}`;
+  if (
+    v.kind === 'VAR_SET_MULTI' &&
+    (v.args ?? []).some((a) => defElemTurnsOff((a as { DefElem?: ParseNode }).DefElem ?? {}))
+  )
+    return `SET ${v.name ?? ''} READ WRITE`;
   return null;
 }
 
@@ -59,7 +64,8 @@ function findSwitch(stmts: ParseNode[]): string | null {
       found = set ? variableSetTurnsOff(set) : null;
     } else if (kind === 'TransactionStmt') {
       const t = node as { options?: unknown[] };
-      if ((t.options ?? []).some((o) => defElemTurnsOff((o as { DefElem?: ParseNode }).DefElem ?? {}))) found = 'a READ WRITE transaction';
+      if ((t.options ?? []).some((o) => defElemTurnsOff((o as { DefElem?: ParseNode }).DefElem ?? {})))
+        found = 'a READ WRITE transaction';
     } else if (kind === 'FuncCall') {
       const f = node as { funcname?: Array<{ String?: { sval?: string } }>; args?: unknown[] };
       const name = f.funcname?.[f.funcname.length - 1]?.String?.sval?.toLowerCase();
@@ -68,11 +74,13 @@ function findSwitch(stmts: ParseNode[]): string | null {
         // A computed setting name cannot be checked, so it is refused unless its value could
         // not switch read-only off anyway (pg_dump sets restrict_nonsystem_relation_kind so).
         const named = setting !== null && READ_ONLY_SETTINGS.has(setting.toLowerCase());
-        if ((setting === null || named) && isFalse(constValue(f.args?.[1]))) found = 'set_config() on read-only settings';
+        if ((setting === null || named) && isFalse(constValue(f.args?.[1])))
+          found = 'set_config() on read-only settings';
       }
     } else if (kind === 'DoStmt') {
       // PL/pgSQL bodies are not parsed here: refuse the ones that touch the switch at all.
-      if (/read[_\s]*(only|write)|set_config/i.test(JSON.stringify(node))) found = 'a DO block that changes read-only settings';
+      if (/read[_\s]*(only|write)|set_config/i.test(JSON.stringify(node)))
+        found = 'a DO block that changes read-only settings';
     }
   });
   return found;
@@ -95,7 +103,11 @@ export class ReadOnlyGuard {
     const stmts = parseStatements(sql);
     const what = stmts ? findSwitch(stmts) : null;
     const verdict: BlockReason | null = what
-      ? { code: '25006', message: 'pgward: this session is read-only', detail: `The statement uses ${what}, which this session's access policy does not allow.` }
+      ? {
+          code: '25006',
+          message: 'pgward: this session is read-only',
+          detail: `The statement uses ${what}, which this session's access policy does not allow.`,
+        }
       : null;
     if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(sql, verdict);

@@ -1,5 +1,12 @@
 import { asStandardConforming } from './escape-strings.js';
-import { anomalyAction, statementAction, type AnomalyKind, type DetectorProfile, type Risk, type StatementAction } from '../policy/profiles.js';
+import {
+  anomalyAction,
+  statementAction,
+  type AnomalyKind,
+  type DetectorProfile,
+  type Risk,
+  type StatementAction,
+} from '../policy/profiles.js';
 import type { CycleResult, RelayObserver, StatementVerdict } from '../relay/observer.js';
 import { parseDuration } from '../util/duration.js';
 import { bulkReadThreshold, learnWindow, rememberSource, rememberTable, type BaselineState } from './baseline.js';
@@ -129,25 +136,42 @@ export class SessionMonitor implements RelayObserver {
     if (established && (b.hours[hour] ?? 0) === 0) this.raise('unusual-hour', 'low', { hourUtc: hour });
   }
 
-  statement(kind: 'Q' | 'P' | 'F', sql: string | null, name: string, oid?: number, unreadable?: string): StatementVerdict | null {
+  statement(
+    kind: 'Q' | 'P' | 'F',
+    sql: string | null,
+    name: string,
+    oid?: number,
+    unreadable?: string,
+  ): StatementVerdict | null {
     if (kind !== 'F' && sql === null) return this.refuseUnreadable(kind, unreadable ?? 'statement text cannot be read');
     // With standard_conforming_strings off the server reads backslashes in plain literals as
     // escapes: the parser (always on) gets text that means the same to it.
     const lexed = sql !== null && !this.standardStrings ? asStandardConforming(sql) : sql;
     const info: StatementInfo =
       kind === 'F'
-        ? { normalized: `FunctionCall oid ${oid ?? 0}`, category: 'utility', tables: [], risks: ['function-call-message'], count: 1 }
+        ? {
+            normalized: `FunctionCall oid ${oid ?? 0}`,
+            category: 'utility',
+            tables: [],
+            risks: ['function-call-message'],
+            count: 1,
+          }
         : this.o.inspector.inspect(lexed ?? '');
     const text = sql ?? info.normalized;
     const ro = kind !== 'F' && this.o.readOnly ? this.o.readOnly.check(lexed ?? text) : null;
     const verdict: StatementVerdict | null = ro
       ? { action: 'block', code: ro.code, message: ro.message, detail: ro.detail }
       : this.applyProfile(info);
-    const executed: Executed = { info, sql: text, blocked: verdict?.action === 'block' ? (verdict.detail ?? verdict.message) : null };
+    const executed: Executed = {
+      info,
+      sql: text,
+      blocked: verdict?.action === 'block' ? (verdict.detail ?? verdict.message) : null,
+    };
     if (kind === 'P') {
       // Drivers re-Parse the same unnamed statement on every execution: keep the entry.
       const prev = this.prepared.get(name);
-      if (!executed.blocked && (prev === undefined || prev.sql !== text)) this.prepared.set(name, { ...info, sql: text });
+      if (!executed.blocked && (prev === undefined || prev.sql !== text))
+        this.prepared.set(name, { ...info, sql: text });
       // A blocked Parse still yields a batch result (the error) to pair with.
       if (executed.blocked) this.unit().statements.push(executed);
     } else {
@@ -205,7 +229,8 @@ export class SessionMonitor implements RelayObserver {
   /** Session over: batches still in flight are recorded as interrupted. */
   finish(reason: string): void {
     if (this.current) this.sync();
-    for (const unit of this.units.splice(0)) this.finishUnit(unit, 'interrupted', { rows: 0, bytes: 0, error: null, status: '' });
+    for (const unit of this.units.splice(0))
+      this.finishUnit(unit, 'interrupted', { rows: 0, bytes: 0, error: null, status: '' });
     if (reason.endsWith('protocol-violation')) this.raise('protocol', 'high', { reason });
     this.closeWindow();
     this.flushStatements();
@@ -234,7 +259,12 @@ export class SessionMonitor implements RelayObserver {
       case 'alert':
         return null;
       case 'block':
-        return { action: 'block', code: '42501', message: `pgward: statement refused by policy (${worst.risk})`, detail: `The session's detector profile blocks ${worst.risk}.` };
+        return {
+          action: 'block',
+          code: '42501',
+          message: `pgward: statement refused by policy (${worst.risk})`,
+          detail: `The session's detector profile blocks ${worst.risk}.`,
+        };
       case 'end-session':
         queueMicrotask(() => this.o.sinks.end(`terminating connection: statement refused by policy (${worst!.risk})`));
         return { action: 'end', message: worst.risk };
@@ -251,8 +281,16 @@ export class SessionMonitor implements RelayObserver {
     this.statements += unit.statements.length;
     if (this.pending.length === 0) this.pendingStart = now;
     // Each distinct statement is written once per event; runs refer to it by index.
-    const refs = unit.statements.length === 1 ? [this.ref(unit.statements[0]!)] : unit.statements.map((s) => this.ref(s));
-    const run: unknown[] = [refs.length === 1 ? refs[0] : refs, r.rows, r.bytes, now - unit.startedAt, now - this.pendingStart, outcome];
+    const refs =
+      unit.statements.length === 1 ? [this.ref(unit.statements[0]!)] : unit.statements.map((s) => this.ref(s));
+    const run: unknown[] = [
+      refs.length === 1 ? refs[0] : refs,
+      r.rows,
+      r.bytes,
+      now - unit.startedAt,
+      now - this.pendingStart,
+      outcome,
+    ];
     const params = unit.statements.some((s) => s.params) ? unit.statements.map((s) => s.params ?? []) : null;
     if ((r.error && r.error !== 'blocked') || params) run.push(r.error && r.error !== 'blocked' ? r.error : null);
     if (params) run.push(params);
@@ -300,7 +338,12 @@ export class SessionMonitor implements RelayObserver {
     if (established && !this.window.flagged && this.window.rows > threshold) {
       this.window.flagged = true;
       const tables = [...new Set(unit.statements.flatMap((s) => s.info.tables))];
-      this.raise('bulk-read', 'high', { rows: this.window.rows, threshold: Math.round(threshold), baselineMean: Math.round(b.mean.rows), tables });
+      this.raise('bulk-read', 'high', {
+        rows: this.window.rows,
+        threshold: Math.round(threshold),
+        baselineMean: Math.round(b.mean.rows),
+        tables,
+      });
     }
   }
 
@@ -316,12 +359,19 @@ export class SessionMonitor implements RelayObserver {
     this.pending = [];
     this.pendingStatements = [];
     this.pendingIndexMap?.clear();
-    this.o.sinks.record('statements', { start: new Date(this.pendingStart).toISOString(), count: runs.length, statements, columns: RUN_COLUMNS, runs });
+    this.o.sinks.record('statements', {
+      start: new Date(this.pendingStart).toISOString(),
+      count: runs.length,
+      statements,
+      columns: RUN_COLUMNS,
+      runs,
+    });
   }
 
   private closeWindow(): void {
     // A window with a flagged spike is not learned: the spike must not become normal.
-    if (this.window.statements > 0 && !this.window.flagged) learnWindow(this.o.baseline, this.window, new Date(this.window.start));
+    if (this.window.statements > 0 && !this.window.flagged)
+      learnWindow(this.o.baseline, this.window, new Date(this.window.start));
     this.window = { start: this.now(), rows: 0, bytes: 0, statements: 0, flagged: false };
   }
 
@@ -330,7 +380,8 @@ export class SessionMonitor implements RelayObserver {
     this.flushStatements();
     this.anomalies++;
     this.o.sinks.anomaly(kind, severity, action, detail);
-    if (action === 'end-session') queueMicrotask(() => this.o.sinks.end(`terminating connection: anomaly detected (${kind})`));
+    if (action === 'end-session')
+      queueMicrotask(() => this.o.sinks.end(`terminating connection: anomaly detected (${kind})`));
     if (action === 'revoke-token') queueMicrotask(() => this.o.sinks.revoke(`detector: ${kind}`));
   }
 }

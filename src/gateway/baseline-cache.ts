@@ -29,7 +29,10 @@ export class BaselineCache {
         })
         .catch((err: unknown) => {
           // Not cached, so this session's (empty) baseline never overwrites the stored one.
-          this.log.warn({ event: 'baseline_unavailable', user, err: (err as Error).message }, 'baseline not loaded; session compared with an empty one');
+          this.log.warn(
+            { event: 'baseline_unavailable', user, err: (err as Error).message },
+            'baseline not loaded; session compared with an empty one',
+          );
           return emptyBaseline();
         })
         .finally(() => this.loading.delete(user));
@@ -41,6 +44,10 @@ export class BaselineCache {
   async save(user: string): Promise<void> {
     const s = this.states.get(user);
     if (!s) return;
-    await this.queries.saveBaseline(user, s).catch((err: unknown) => this.log.warn({ event: 'baseline_save_failed', user, err: (err as Error).message }, 'baseline not saved'));
+    await this.queries
+      .saveBaseline(user, s)
+      .catch((err: unknown) =>
+        this.log.warn({ event: 'baseline_save_failed', user, err: (err as Error).message }, 'baseline not saved'),
+      );
   }
 }

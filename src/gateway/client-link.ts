@@ -90,7 +90,9 @@ export class ClientLink {
 
   fatal(err: PgError): void {
     if (this.socket.destroyed) return;
-    this.socket.write(W.errorResponse({ severity: 'FATAL', code: err.code, message: err.message, detail: err.detail, hint: err.hint }));
+    this.socket.write(
+      W.errorResponse({ severity: 'FATAL', code: err.code, message: err.message, detail: err.detail, hint: err.hint }),
+    );
   }
 
   /** Ends gracefully (what was written goes out), and makes sure within a second. */

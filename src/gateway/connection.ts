@@ -62,7 +62,11 @@ export class ClientConnection {
       this.log = ctx.log.child({ session: this.id, client: link.addr, via: link.raw.remoteAddress });
     }
     if (negotiated.kind === 'cancel') {
-      relayCancel({ cancels: ctx.cancels, publish: (n) => ctx.store.publish(n), gatewayId: ctx.config.gatewayId, log: this.log }, negotiated.pid, negotiated.key);
+      relayCancel(
+        { cancels: ctx.cancels, publish: (n) => ctx.store.publish(n), gatewayId: ctx.config.gatewayId, log: this.log },
+        negotiated.pid,
+        negotiated.key,
+      );
       return link.close();
     }
     if (negotiated.kind === 'nothing') return link.close();
@@ -75,7 +79,11 @@ export class ClientConnection {
       () => link.addr,
       () => this.log,
     );
-    precheckRequest(request, link.addr, configuredMethod(ctx.config.auth, request.user), { policy: ctx.policy, throttle: ctx.throttle, failures });
+    precheckRequest(request, link.addr, configuredMethod(ctx.config.auth, request.user), {
+      policy: ctx.policy,
+      throttle: ctx.throttle,
+      failures,
+    });
 
     const who = await authenticate(link, request.user, request.database, request.settings.linkLogin, {
       auth: ctx.config.auth,
@@ -102,7 +110,19 @@ export class ClientConnection {
 
     this.disarmDeadline();
     const session = new LiveSession(
-      { id: this.id, log: this.log, link, who, target, grant, settings: request.settings, protocolMinor: request.protocolMinor, baseline, upstream, source },
+      {
+        id: this.id,
+        log: this.log,
+        link,
+        who,
+        target,
+        grant,
+        settings: request.settings,
+        protocolMinor: request.protocolMinor,
+        baseline,
+        upstream,
+        source,
+      },
       {
         cancels: ctx.cancels,
         sessions: ctx.sessions,
@@ -142,7 +162,10 @@ export class ClientConnection {
   private fail(err: unknown): void {
     const { link } = this;
     if (err instanceof PgError) {
-      this.log.info({ event: 'connection_refused', code: err.code, user: this.user, reason: err.internalReason ?? err.message }, 'connection refused');
+      this.log.info(
+        { event: 'connection_refused', code: err.code, user: this.user, reason: err.internalReason ?? err.message },
+        'connection refused',
+      );
       link.fatal(err);
       return link.close();
     }
@@ -151,7 +174,10 @@ export class ClientConnection {
       this.log.debug({ event: 'connection_dropped', reason: err.message }, 'connection dropped');
       return link.destroy();
     }
-    this.log.error({ event: 'connection_error', err: err instanceof Error ? err.message : String(err) }, 'unexpected error');
+    this.log.error(
+      { event: 'connection_error', err: err instanceof Error ? err.message : String(err) },
+      'unexpected error',
+    );
     link.fatal(new PgError(SqlState.internalError, 'internal error in pgward'));
     link.close();
   }

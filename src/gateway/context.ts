@@ -28,7 +28,16 @@ export interface ResolvedTarget {
   databases: string[];
   role: string;
   endpoint: UpstreamEndpoint;
-  pool: { enabled: boolean; min: number; idleMs: number; reset: string; assign: 'first-message' | 'login'; max: number; waitTimeoutMs: number; maxPools?: number | undefined };
+  pool: {
+    enabled: boolean;
+    min: number;
+    idleMs: number;
+    reset: string;
+    assign: 'first-message' | 'login';
+    max: number;
+    waitTimeoutMs: number;
+    maxPools?: number | undefined;
+  };
 }
 
 /** Everything a connection needs, built once by the gateway. */

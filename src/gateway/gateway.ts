@@ -89,7 +89,11 @@ export class Gateway {
     const keep = ctx.config.audit.retention;
     if (keep) {
       const run = (): void => {
-        applyRetention(new AuditQueries(ctx.store), new Date(Date.now() - parseDuration(keep)), `gateway ${ctx.config.gatewayId}`).catch((err: unknown) =>
+        applyRetention(
+          new AuditQueries(ctx.store),
+          new Date(Date.now() - parseDuration(keep)),
+          `gateway ${ctx.config.gatewayId}`,
+        ).catch((err: unknown) =>
           ctx.log.error({ event: 'retention_failed', err: (err as Error).message }, 'audit retention failed'),
         );
       };
@@ -103,12 +107,14 @@ export class Gateway {
         const forwarded = ctx.cancels.routeHashed(n.pid, Buffer.from(n.keyHash, 'hex'));
         if (forwarded) ctx.log.info({ event: 'cancel_from_peer', from: n.from }, 'cancel relayed by a peer gateway');
       },
-      down: (err) => ctx.log.warn({ event: 'cancel_listener_down', err: err.message }, 'peer cancel listener reconnecting'),
+      down: (err) =>
+        ctx.log.warn({ event: 'cancel_listener_down', err: err.message }, 'peer cancel listener reconnecting'),
       log: ctx.log,
     });
     this.revocations = ctx.store.subscribe(['token-revoked', 'user-revoked', 'session-killed'], {
       notice: (n) => this.onRevocation(n),
-      down: (err) => ctx.log.warn({ event: 'revocation_listener_down', err: err.message }, 'revocation listener reconnecting'),
+      down: (err) =>
+        ctx.log.warn({ event: 'revocation_listener_down', err: err.message }, 'revocation listener reconnecting'),
       log: ctx.log,
     });
   }
@@ -130,7 +136,12 @@ export class Gateway {
     const ctx: GatewayContext = {
       readOnlyGuard: new ReadOnlyGuard(),
       inspector: new StatementInspector(),
-      audit: new AuditWriter(new AuditQueries(deps.store), deps.log, {}, resolve(deps.config.audit.spoolDir ?? `.pgward/spool/${deps.config.gatewayId}`)),
+      audit: new AuditWriter(
+        new AuditQueries(deps.store),
+        deps.log,
+        {},
+        resolve(deps.config.audit.spoolDir ?? `.pgward/spool/${deps.config.gatewayId}`),
+      ),
       baselines: new BaselineCache(detectorQueries, deps.log),
       alerts: new AlertSender(deps.log),
       detectorQueries,
@@ -142,18 +153,27 @@ export class Gateway {
       sessions: new SessionRegistry(),
       targets: await resolveTargets(deps.config),
       scramMockSecret: deps.vault.derive('scram-mock-salt'),
-      proxyFrom: deps.config.listen.proxyProtocolFrom.length ? new AddressSet(deps.config.listen.proxyProtocolFrom) : null,
-      throttle: new AuthThrottle({ ...deps.config.auth.throttle, windowMs: parseDuration(deps.config.auth.throttle.window) }),
+      proxyFrom: deps.config.listen.proxyProtocolFrom.length
+        ? new AddressSet(deps.config.listen.proxyProtocolFrom)
+        : null,
+      throttle: new AuthThrottle({
+        ...deps.config.auth.throttle,
+        windowMs: parseDuration(deps.config.auth.throttle.window),
+      }),
       linkLogin:
         deps.linkLogin && deps.config.auth.linkLogin
           ? { ...deps.linkLogin, ttlMs: parseDuration(deps.config.auth.linkTtl), pollMs: 250 }
           : null,
-      workload: deps.config.auth.externalIssuers.length > 0 ? new WorkloadIdentity(deps.config.auth.externalIssuers) : null,
+      workload:
+        deps.config.auth.externalIssuers.length > 0 ? new WorkloadIdentity(deps.config.auth.externalIssuers) : null,
     };
     return new Gateway(ctx);
   }
 
-  listen(host = this.ctx.config.listen.host, port = this.ctx.config.listen.port): Promise<{ host: string; port: number }> {
+  listen(
+    host = this.ctx.config.listen.host,
+    port = this.ctx.config.listen.port,
+  ): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       // A deep accept queue: a connection storm waits in the kernel instead of being dropped
@@ -200,18 +220,38 @@ export class Gateway {
     for (const k of live) if (!same(prev[k], next[k])) applied.push(k);
     if (prev.tls.allowPlaintext !== next.tls.allowPlaintext) applied.push('tls.allowPlaintext');
     const needsRestart = (Object.keys(next) as Array<keyof GatewayConfig>).filter(
-      (k) => k !== 'targets' && !live.includes(k) && !same(k === 'tls' ? { ...prev.tls, allowPlaintext: null } : prev[k], k === 'tls' ? { ...next.tls, allowPlaintext: null } : next[k]),
+      (k) =>
+        k !== 'targets' &&
+        !live.includes(k) &&
+        !same(
+          k === 'tls' ? { ...prev.tls, allowPlaintext: null } : prev[k],
+          k === 'tls' ? { ...next.tls, allowPlaintext: null } : next[k],
+        ),
     );
     // Only what is read at use time is swapped; the rest keeps running as started.
-    const merged: GatewayConfig = { ...prev, targets: next.targets, limits: next.limits, auth: next.auth, detector: next.detector, tls: { ...prev.tls, allowPlaintext: next.tls.allowPlaintext } };
+    const merged: GatewayConfig = {
+      ...prev,
+      targets: next.targets,
+      limits: next.limits,
+      auth: next.auth,
+      detector: next.detector,
+      tls: { ...prev.tls, allowPlaintext: next.tls.allowPlaintext },
+    };
     if (!same(prev.auth.throttle, next.auth.throttle)) {
       // New budgets start from a clean slate (the counts so far are dropped).
-      this.ctx.throttle = new AuthThrottle({ ...next.auth.throttle, windowMs: parseDuration(next.auth.throttle.window) });
+      this.ctx.throttle = new AuthThrottle({
+        ...next.auth.throttle,
+        windowMs: parseDuration(next.auth.throttle.window),
+      });
     }
     this.ctx.config = merged;
     this.ctx.targets = targets;
     this.ctx.log.info({ event: 'config_reloaded', applied, needsRestart }, 'configuration reloaded');
-    if (needsRestart.length) this.ctx.log.warn({ event: 'config_needs_restart', sections: needsRestart }, 'some changed settings apply only after a restart');
+    if (needsRestart.length)
+      this.ctx.log.warn(
+        { event: 'config_needs_restart', sections: needsRestart },
+        'some changed settings apply only after a restart',
+      );
     return { applied, needsRestart };
   }
 

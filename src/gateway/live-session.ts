@@ -97,7 +97,10 @@ export class LiveSession {
     this.up = upstream.kind === 'bound' ? upstream.up : null;
     this.pool = upstream.pool;
     // 3.2 clients get a 32-byte key, as Postgres 18 issues: guessing one is hopeless.
-    this.cancelKey = ports.cancels.register({ busy: () => this.relay.busy, cancel: () => this.cancelUpstream() }, spec.protocolMinor >= 2 ? 32 : 4);
+    this.cancelKey = ports.cancels.register(
+      { busy: () => this.relay.busy, cancel: () => this.cancelUpstream() },
+      spec.protocolMinor >= 2 ? 32 : 4,
+    );
     const parameters = upstream.kind === 'bound' ? upstream.up.parameters : upstream.parameters;
     link.writeAll([
       ...parameters.map(([name, value]) => W.parameterStatus(name, value)),
@@ -152,14 +155,24 @@ export class LiveSession {
       drain: (reason) => this.relay.endWhenIdle(`terminating connection: ${reason}`),
     });
     if (who.expiresAt && ports.onTokenExpiry === 'end') {
-      this.timers.push(setTimeout(() => this.kill('the token of this session expired', 'token-expired'), Math.max(0, who.expiresAt.getTime() - Date.now())));
+      this.timers.push(
+        setTimeout(
+          () => this.kill('the token of this session expired', 'token-expired'),
+          Math.max(0, who.expiresAt.getTime() - Date.now()),
+        ),
+      );
     }
     const { maxDurationMs, idleTimeoutMs } = grant.session;
     if (maxDurationMs !== null) {
-      this.timers.push(setTimeout(() => this.kill('the session reached its maximum duration', 'max-duration'), maxDurationMs));
+      this.timers.push(
+        setTimeout(() => this.kill('the session reached its maximum duration', 'max-duration'), maxDurationMs),
+      );
     }
     if (idleTimeoutMs !== null) this.watchIdle(idleTimeoutMs);
-    spec.log.info({ event: 'session_ready', user: who.user, target: target.name, role: grant.role, stages: link.stages }, 'session ready');
+    spec.log.info(
+      { event: 'session_ready', user: who.user, target: target.name, role: grant.role, stages: link.stages },
+      'session ready',
+    );
     this.relay.start();
   }
 
@@ -212,7 +225,10 @@ export class LiveSession {
       return { socket: up.socket, leftover: up.leftover, parameters: up.parameters };
     } catch (err) {
       this.spec.log.warn(
-        { event: 'upstream_bind_failed', err: err instanceof PgError ? (err.internalReason ?? err.message) : (err as Error).message },
+        {
+          event: 'upstream_bind_failed',
+          err: err instanceof PgError ? (err.internalReason ?? err.message) : (err as Error).message,
+        },
         'no upstream connection for the first message',
       );
       throw err;
@@ -241,16 +257,37 @@ export class LiveSession {
             ports.pending,
             ports.detectorQueries
               .insertAnomaly({ sessionId: spec.id, username: who.user, kind, severity, action, detail })
-              .catch((err: unknown) => spec.log.error({ event: 'anomaly_write_failed', err: (err as Error).message }, 'anomaly row not written (it is in the session chain)')),
+              .catch((err: unknown) =>
+                spec.log.error(
+                  { event: 'anomaly_write_failed', err: (err as Error).message },
+                  'anomaly row not written (it is in the session chain)',
+                ),
+              ),
           );
           if (action !== 'log' && profile.webhook) {
-            ports.alerts.send(profile.webhook, { kind, severity, action, user: who.user, session: spec.id, gateway: ports.gatewayId, at: new Date().toISOString(), detail });
+            ports.alerts.send(profile.webhook, {
+              kind,
+              severity,
+              action,
+              user: who.user,
+              session: spec.id,
+              gateway: ports.gatewayId,
+              at: new Date().toISOString(),
+              detail,
+            });
           }
         },
         end: (message) => this.end(message, 'detector'),
         revoke: (reason) => {
-          const done = who.tokenJti ? ports.tokens.revoke(who.tokenJti, reason, { endSessions: true }) : ports.tokens.revokeUser(who.user, reason, { endSessions: true });
-          void done.catch((err: unknown) => spec.log.error({ event: 'revoke_failed', err: (err as Error).message }, 'detector could not revoke the token'));
+          const done = who.tokenJti
+            ? ports.tokens.revoke(who.tokenJti, reason, { endSessions: true })
+            : ports.tokens.revokeUser(who.user, reason, { endSessions: true });
+          void done.catch((err: unknown) =>
+            spec.log.error(
+              { event: 'revoke_failed', err: (err as Error).message },
+              'detector could not revoke the token',
+            ),
+          );
           this.end('terminating connection: the token of this session was revoked by the detector', 'detector');
         },
       },
@@ -273,6 +310,12 @@ export class LiveSession {
     ports.metrics.sessions.inc({ reason });
     ports.metrics.bytes.inc({ direction: 'from_client' }, relay.stats.bytesFromClient);
     ports.metrics.bytes.inc({ direction: 'to_client' }, relay.stats.bytesToClient);
-    this.audit.closed(reason, detail, relay.stats, monitor, spec.baseline ? () => ports.baselines.save(spec.who.user) : null);
+    this.audit.closed(
+      reason,
+      detail,
+      relay.stats,
+      monitor,
+      spec.baseline ? () => ports.baselines.save(spec.who.user) : null,
+    );
   }
 }

@@ -10,11 +10,35 @@ export class GatewayMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  readonly activeSessions = new Gauge({ name: 'pgward_active_sessions', help: 'Sessions relaying now', registers: [this.registry] });
-  readonly sessions = new Counter({ name: 'pgward_sessions_total', help: 'Sessions ended, by end reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly bytes = new Counter({ name: 'pgward_bytes_total', help: 'Bytes relayed', labelNames: ['direction'], registers: [this.registry] });
-  readonly anomalies = new Counter({ name: 'pgward_anomalies_total', help: 'Anomalies detected', labelNames: ['kind', 'action'], registers: [this.registry] });
-  readonly authFailures = new Counter({ name: 'pgward_auth_failures_total', help: 'Failed logins, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly activeSessions = new Gauge({
+    name: 'pgward_active_sessions',
+    help: 'Sessions relaying now',
+    registers: [this.registry],
+  });
+  readonly sessions = new Counter({
+    name: 'pgward_sessions_total',
+    help: 'Sessions ended, by end reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly bytes = new Counter({
+    name: 'pgward_bytes_total',
+    help: 'Bytes relayed',
+    labelNames: ['direction'],
+    registers: [this.registry],
+  });
+  readonly anomalies = new Counter({
+    name: 'pgward_anomalies_total',
+    help: 'Anomalies detected',
+    labelNames: ['kind', 'action'],
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'pgward_auth_failures_total',
+    help: 'Failed logins, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pgward_process_' });
@@ -26,7 +50,14 @@ export class GatewayMetrics {
 
   /** Reasons are bucketed to a small set of labels (no user input in label values). */
   authFailure(reason: string): void {
-    const r = reason.startsWith('policy:') ? 'policy' : reason.replace(/[^a-z -]/gi, '').split(' ').slice(0, 2).join('-').toLowerCase() || 'other';
+    const r = reason.startsWith('policy:')
+      ? 'policy'
+      : reason
+          .replace(/[^a-z -]/gi, '')
+          .split(' ')
+          .slice(0, 2)
+          .join('-')
+          .toLowerCase() || 'other';
     this.authFailures.inc({ reason: r.slice(0, 40) });
   }
 }

@@ -52,7 +52,8 @@ export class PolicyRuntime implements PolicySource {
       const stored = await rt.syncFiles();
       if (!stored) {
         const latest = await rt.queries.latest();
-        if (!latest) throw new PolicyLoadError(`the policies in ${opts.dir} are invalid and no earlier version is stored`);
+        if (!latest)
+          throw new PolicyLoadError(`the policies in ${opts.dir} are invalid and no earlier version is stored`);
         await rt.applyVersion(latest.id);
       }
       if (opts.watch ?? true) rt.watchDir(opts.dir);
@@ -75,7 +76,8 @@ export class PolicyRuntime implements PolicySource {
   private enqueue(task: () => Promise<unknown>): void {
     this.chain = this.chain.then(task).then(
       () => undefined,
-      (err: unknown) => this.log.error({ event: 'policy_reload_failed', err: (err as Error).message }, 'policy reload failed'),
+      (err: unknown) =>
+        this.log.error({ event: 'policy_reload_failed', err: (err as Error).message }, 'policy reload failed'),
     );
   }
 
@@ -84,7 +86,11 @@ export class PolicyRuntime implements PolicySource {
     const documents = await readPolicyDir(this.dir!);
     const loaded = parsePolicyDocuments(documents);
     if (!loaded.ok) {
-      for (const p of loaded.problems) this.log.error({ event: 'policy_invalid', problem: formatProblem(p) }, 'policy rejected; the last good version stays in force');
+      for (const p of loaded.problems)
+        this.log.error(
+          { event: 'policy_invalid', problem: formatProblem(p) },
+          'policy rejected; the last good version stays in force',
+        );
       return false;
     }
     const { id, created } = await this.queries.append({
@@ -107,7 +113,10 @@ export class PolicyRuntime implements PolicySource {
     const loaded = parsePolicyDocuments(v.documents, v.id);
     if (!loaded.ok) {
       // Only valid versions are stored, but a newer gateway's schema may differ from ours.
-      this.log.error({ event: 'policy_version_invalid', version: id, problems: loaded.problems.map(formatProblem) }, 'stored policy version rejected');
+      this.log.error(
+        { event: 'policy_version_invalid', version: id, problems: loaded.problems.map(formatProblem) },
+        'stored policy version rejected',
+      );
       return;
     }
     this.set = loaded.set;
@@ -121,9 +130,14 @@ export class PolicyRuntime implements PolicySource {
         // Editors write in several steps; wait for the burst to end.
         this.debounce = setTimeout(() => this.enqueue(() => this.syncFiles()), 150);
       });
-      this.watcher.on('error', (err) => this.log.warn({ event: 'policy_watch_error', err: err.message }, 'policy directory watch failed'));
+      this.watcher.on('error', (err) =>
+        this.log.warn({ event: 'policy_watch_error', err: err.message }, 'policy directory watch failed'),
+      );
     } catch (err) {
-      this.log.warn({ event: 'policy_watch_error', err: (err as Error).message }, 'cannot watch the policy directory; restart to apply edits');
+      this.log.warn(
+        { event: 'policy_watch_error', err: (err as Error).message },
+        'cannot watch the policy directory; restart to apply edits',
+      );
     }
   }
 

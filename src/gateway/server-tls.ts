@@ -23,7 +23,12 @@ export async function loadServerTls(opts: {
   // No stateless session tickets: Postgres clients do not resume TLS sessions, and with
   // TLS 1.3 the two tickets sent after the handshake push the first writes past Node's
   // 1 KB initial TLS buffer, which then grows to 16 KB for the life of every session.
-  const context = tls.createSecureContext({ cert, key, minVersion: opts.minVersion, secureOptions: constants.SSL_OP_NO_TICKET });
+  const context = tls.createSecureContext({
+    cert,
+    key,
+    minVersion: opts.minVersion,
+    secureOptions: constants.SSL_OP_NO_TICKET,
+  });
   // The leaf is the first PEM block; its DER is what channel binding hashes.
   const leaf = new X509Certificate(cert);
   return {

@@ -73,7 +73,9 @@ export class SessionRecord {
         policyVersion: grant.policyVersion,
         readOnly: grant.session.readOnly,
       })
-      .catch((err: unknown) => s.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session record not written'));
+      .catch((err: unknown) =>
+        s.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session record not written'),
+      );
     this.append('session_start', {
       client: link.addr,
       tls: tls?.getProtocol() ?? null,
@@ -84,7 +86,13 @@ export class SessionRecord {
       role: grant.role,
       application: settings.applicationName,
     });
-    this.append('policy', { rule: grant.rule, file: grant.file, version: grant.policyVersion, readOnly: grant.session.readOnly, detector: grant.session.detector });
+    this.append('policy', {
+      rule: grant.rule,
+      file: grant.file,
+      version: grant.policyVersion,
+      readOnly: grant.session.readOnly,
+      detector: grant.session.detector,
+    });
   }
 
   /** The end: the last event, the chain closed, the row completed (after the events are written), then `after`. */
@@ -114,7 +122,9 @@ export class SessionRecord {
           }),
         )
         .then(() => after?.())
-        .catch((err: unknown) => s.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session end not written')),
+        .catch((err: unknown) =>
+          s.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session end not written'),
+        ),
     );
   }
 }

@@ -38,7 +38,9 @@ export class SessionRegistry {
   endRevoked(notice: { jti?: string; user?: string }, reason: string): number {
     let n = 0;
     for (const s of this.sessions.values()) {
-      const hit = (notice.jti !== undefined && s.tokenJti === notice.jti) || (notice.user !== undefined && s.user === notice.user);
+      const hit =
+        (notice.jti !== undefined && s.tokenJti === notice.jti) ||
+        (notice.user !== undefined && s.user === notice.user);
       if (hit) {
         s.kill(reason, 'token-revoked');
         n++;

@@ -33,9 +33,21 @@ const password = (): string => randomBytes(9).toString('base64url');
 
 export function defaultDevUsers(): DevUser[] {
   return [
-    { username: 'alice', password: password(), email: 'alice@example.test', name: 'Alice Developer', groups: ['developers'] },
+    {
+      username: 'alice',
+      password: password(),
+      email: 'alice@example.test',
+      name: 'Alice Developer',
+      groups: ['developers'],
+    },
     { username: 'bob', password: password(), email: 'bob@example.test', name: 'Bob Admin', groups: ['admins'] },
-    { username: 'carol', password: password(), email: 'carol@example.test', name: 'Carol Auditor', groups: ['auditors'] },
+    {
+      username: 'carol',
+      password: password(),
+      email: 'carol@example.test',
+      name: 'Carol Auditor',
+      groups: ['auditors'],
+    },
   ];
 }
 
@@ -113,7 +125,14 @@ export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: false } },
     pkce: { required: () => true },
-    ttl: { Session: 8 * 3600, Interaction: 600, Grant: 8 * 3600, IdToken: 3600, AccessToken: 3600, AuthorizationCode: 60 },
+    ttl: {
+      Session: 8 * 3600,
+      Interaction: 600,
+      Grant: 8 * 3600,
+      IdToken: 3600,
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+    },
     findAccount: (_ctx: KoaContextWithOIDC, sub: string) => {
       const u = byName.get(sub);
       if (!u) return undefined;
@@ -142,12 +161,21 @@ export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
             const form = await readForm(req);
             const u = byName.get(form.get('username') ?? '');
             // Compare even for unknown users so timing does not reveal who exists.
-            const ok = sameSecret(form.get('password') ?? '', u?.password ?? randomBytes(9).toString('base64url')) && u !== undefined;
+            const ok =
+              sameSecret(form.get('password') ?? '', u?.password ?? randomBytes(9).toString('base64url')) &&
+              u !== undefined;
             if (!ok) {
-              res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(loginForm(details.uid, 'Wrong username or password.'));
+              res
+                .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+                .end(loginForm(details.uid, 'Wrong username or password.'));
               return;
             }
-            await provider.interactionFinished(req, res, { login: { accountId: u.username } }, { mergeWithLastSubmission: false });
+            await provider.interactionFinished(
+              req,
+              res,
+              { login: { accountId: u.username } },
+              { mergeWithLastSubmission: false },
+            );
             return;
           }
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(loginForm(details.uid, null));
@@ -165,7 +193,9 @@ export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
         const grantId = await grant.save();
         await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
       } catch (err) {
-        res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' }).end(page('Sign-in error', `<p>${escape((err as Error).message)}</p>`));
+        res
+          .writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
+          .end(page('Sign-in error', `<p>${escape((err as Error).message)}</p>`));
       }
     })();
   });

@@ -35,7 +35,10 @@ function claimList(value: unknown): string[] {
 const hasControlCharacter = (s: string): boolean => [...s].some((c) => c.charCodeAt(0) < 0x20);
 
 /** Maps ID-token claims onto a pgward identity with the configured claim names. */
-export function mapClaims(claims: Record<string, unknown>, cfg: Pick<OidcConfig, 'usernameClaim' | 'emailClaim' | 'groupsClaim'>): SsoIdentity {
+export function mapClaims(
+  claims: Record<string, unknown>,
+  cfg: Pick<OidcConfig, 'usernameClaim' | 'emailClaim' | 'groupsClaim'>,
+): SsoIdentity {
   const user = claims[cfg.usernameClaim] ?? claims['sub'];
   if (typeof user !== 'string' || user.length === 0 || user.length > 63 || hasControlCharacter(user)) {
     throw new SsoError(`the identity provider sent no usable "${cfg.usernameClaim}" claim`);

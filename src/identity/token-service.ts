@@ -66,11 +66,17 @@ export class TokenService {
     const cap = this.lifetimeCap(groups);
     if (requested === undefined) return Math.min(parseDuration(this.policy.defaultTtl), cap.ms);
     const ms = parseDuration(requested);
-    if (ms <= 0 || ms > cap.ms) throw new TokenLifetimeError(`token lifetime ${requested} is over the limit of ${cap.source}`);
+    if (ms <= 0 || ms > cap.ms)
+      throw new TokenLifetimeError(`token lifetime ${requested} is over the limit of ${cap.source}`);
     return ms;
   }
 
-  async issue(req: { user: string; groups: string[]; ttl?: string | undefined; issuedBy: string }): Promise<IssuedToken> {
+  async issue(req: {
+    user: string;
+    groups: string[];
+    ttl?: string | undefined;
+    issuedBy: string;
+  }): Promise<IssuedToken> {
     const ttlMs = this.lifetime(req.groups, req.ttl);
     const jti = randomUUID();
     const expiresAt = new Date(Date.now() + ttlMs);
@@ -82,7 +88,13 @@ export class TokenService {
       issuer: this.policy.issuer,
       audience: this.policy.audience,
     });
-    const row: Omit<NewToken, 'storedKey' | 'serverKey'> = { jti, username: req.user, groups: req.groups, expiresAt, issuedBy: req.issuedBy };
+    const row: Omit<NewToken, 'storedKey' | 'serverKey'> = {
+      jti,
+      username: req.user,
+      groups: req.groups,
+      expiresAt,
+      issuedBy: req.issuedBy,
+    };
     await this.moves.issue(req.user, { salt: randomBytes(16), iterations: this.policy.scramIterations }, (state) => {
       const plan = planScramIssue(state, this.policy.scramIterations, randomBytes(16));
       const main = makeVerifier(token, plan.verifierParams.salt, plan.verifierParams.iterations);
@@ -130,7 +142,9 @@ export class TokenService {
     return {
       liveCount: live.length,
       credentials: { salt: params.salt, iterations: params.iterations, verifiers },
-      tokens: new Map(found.tokens.map((t) => [t.jti, { groups: t.groups, expiresAt: t.expiresAt, revokedAt: t.revokedAt }])),
+      tokens: new Map(
+        found.tokens.map((t) => [t.jti, { groups: t.groups, expiresAt: t.expiresAt, revokedAt: t.revokedAt }]),
+      ),
     };
   }
 
@@ -170,7 +184,11 @@ export function planScramIssue(state: IssueState, configured: number, freshSalt:
   }
   if (state.live === 0) {
     const fresh = { salt: freshSalt, iterations: configured };
-    return { verifierParams: fresh, moveParams: null, write: { setCurrent: fresh, ...(move ? { dropMove: true } : {}) } };
+    return {
+      verifierParams: fresh,
+      moveParams: null,
+      write: { setCurrent: fresh, ...(move ? { dropMove: true } : {}) },
+    };
   }
   if (move && move.iterations === configured) return { verifierParams: current, moveParams: move, write: {} };
   const target = { salt: freshSalt, iterations: configured };

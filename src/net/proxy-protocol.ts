@@ -22,7 +22,8 @@ export type ProxyHeader =
 
 export function parseProxyV2(buf: Buffer): ProxyHeader {
   const known = Math.min(buf.length, SIGNATURE.length);
-  if (!buf.subarray(0, known).equals(SIGNATURE.subarray(0, known))) throw new ProxyHeaderError('no PROXY protocol v2 signature');
+  if (!buf.subarray(0, known).equals(SIGNATURE.subarray(0, known)))
+    throw new ProxyHeaderError('no PROXY protocol v2 signature');
   if (buf.length < 16) return { complete: false };
   const version = buf[12]! >> 4;
   const command = buf[12]! & 0x0f;
@@ -36,7 +37,11 @@ export function parseProxyV2(buf: Buffer): ProxyHeader {
   switch (buf[13]) {
     case 0x11: // TCP over IPv4
       if (body.length < 12) throw new ProxyHeaderError('short PROXY protocol IPv4 addresses');
-      return { complete: true, length, source: { address: [...body.subarray(0, 4)].join('.'), port: body.readUInt16BE(8) } };
+      return {
+        complete: true,
+        length,
+        source: { address: [...body.subarray(0, 4)].join('.'), port: body.readUInt16BE(8) },
+      };
     case 0x21: {
       // TCP over IPv6
       if (body.length < 36) throw new ProxyHeaderError('short PROXY protocol IPv6 addresses');

@@ -30,11 +30,23 @@ export function dryRun(set: PolicySet, targets: Array<DatabaseHome & { role: str
   // Without configured targets, the database name stands for a target of the same name.
   const place =
     resolveDatabase(targets, o.database) ??
-    (targets.length === 0 ? { target: { name: o.database, database: o.database, databases: [], role: '(target role)' }, database: o.database } : null);
+    (targets.length === 0
+      ? {
+          target: { name: o.database, database: o.database, databases: [], role: '(target role)' },
+          database: o.database,
+        }
+      : null);
   const settings = readStartupSettings(o.params ?? []);
   const early = precheck(set, settings);
   if (early) return early;
-  if (!place) return { kind: 'deny', rule: null, reason: 'no target serves that database', code: '3D000', message: `database "${o.database}" does not exist` };
+  if (!place)
+    return {
+      kind: 'deny',
+      rule: null,
+      reason: 'no target serves that database',
+      code: '3D000',
+      message: `database "${o.database}" does not exist`,
+    };
   return evaluate(set, {
     user: o.user,
     groups: o.groups,
@@ -53,7 +65,10 @@ export function dryRun(set: PolicySet, targets: Array<DatabaseHome & { role: str
 }
 
 /** Allow and deny rules that can apply to a target, for "who can reach X". */
-export function rulesForTarget(set: PolicySet, target: string): Array<{ name: string; effect: string; file: string; subjects: unknown; role: string | null; conditions: string[] }> {
+export function rulesForTarget(
+  set: PolicySet,
+  target: string,
+): Array<{ name: string; effect: string; file: string; subjects: unknown; role: string | null; conditions: string[] }> {
   return set.rules
     .filter(({ rule }) => rule.targets.some((p) => globMatch(p, target)))
     .map(({ rule, file }) => ({
@@ -64,7 +79,11 @@ export function rulesForTarget(set: PolicySet, target: string): Array<{ name: st
       role: rule.effect === 'allow' ? (rule.role ?? null) : null,
       conditions: [
         ...(rule.sources ? [`from ${rule.sources.join(', ')}`] : []),
-        ...(rule.schedule ? [`${rule.schedule.days?.join(',') ?? 'daily'} ${rule.schedule.from}-${rule.schedule.to} ${rule.schedule.timezone}`] : []),
+        ...(rule.schedule
+          ? [
+              `${rule.schedule.days?.join(',') ?? 'daily'} ${rule.schedule.from}-${rule.schedule.to} ${rule.schedule.timezone}`,
+            ]
+          : []),
         ...(rule.methods ? [`methods ${rule.methods.join(', ')}`] : []),
         ...(rule.effect === 'allow' && rule.session.readOnly ? ['read-only'] : []),
       ],

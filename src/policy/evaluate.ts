@@ -116,23 +116,55 @@ function checkAllow(sr: SourcedRule, rule: AllowRule, req: AccessRequest): Denia
   const where = `rule ${rule.name} (${sr.file})`;
   const db = printable(req.clientDatabase);
   if (rule.sources && !inSources(rule, req.source)) {
-    return denial(rule.name, `${where}: source ${req.source} not in ${rule.sources.join(', ')}`, SqlState.invalidAuthorizationSpecification, `pgward: connections to database "${db}" are not allowed from this address`);
+    return denial(
+      rule.name,
+      `${where}: source ${req.source} not in ${rule.sources.join(', ')}`,
+      SqlState.invalidAuthorizationSpecification,
+      `pgward: connections to database "${db}" are not allowed from this address`,
+    );
   }
   if (rule.schedule && !inSchedule(rule.schedule, req.at)) {
     const s = rule.schedule;
-    return denial(rule.name, `${where}: outside ${s.days?.join(',') ?? 'daily'} ${s.from}-${s.to} ${s.timezone}`, SqlState.invalidAuthorizationSpecification, `pgward: connections to database "${db}" are not allowed at this time`);
+    return denial(
+      rule.name,
+      `${where}: outside ${s.days?.join(',') ?? 'daily'} ${s.from}-${s.to} ${s.timezone}`,
+      SqlState.invalidAuthorizationSpecification,
+      `pgward: connections to database "${db}" are not allowed at this time`,
+    );
   }
   if (rule.methods && !rule.methods.includes(req.method)) {
-    return denial(rule.name, `${where}: method ${req.method} not in ${rule.methods.join(', ')}`, SqlState.invalidAuthorizationSpecification, `pgward: database "${db}" does not accept ${req.method} authentication`);
+    return denial(
+      rule.name,
+      `${where}: method ${req.method} not in ${rule.methods.join(', ')}`,
+      SqlState.invalidAuthorizationSpecification,
+      `pgward: database "${db}" does not accept ${req.method} authentication`,
+    );
   }
   if (rule.tls.required && !req.tls.version) {
-    return denial(rule.name, `${where}: TLS required`, SqlState.invalidAuthorizationSpecification, `pgward: database "${db}" requires an encrypted connection`, 'Connect with sslmode=verify-full.');
+    return denial(
+      rule.name,
+      `${where}: TLS required`,
+      SqlState.invalidAuthorizationSpecification,
+      `pgward: database "${db}" requires an encrypted connection`,
+      'Connect with sslmode=verify-full.',
+    );
   }
   if (rule.tls.channelBinding === 'required' && !req.tls.channelBinding) {
-    return denial(rule.name, `${where}: channel binding required`, SqlState.invalidAuthorizationSpecification, `pgward: database "${db}" requires SCRAM-SHA-256-PLUS with channel binding`, 'Connect with channel_binding=require.');
+    return denial(
+      rule.name,
+      `${where}: channel binding required`,
+      SqlState.invalidAuthorizationSpecification,
+      `pgward: database "${db}" requires SCRAM-SHA-256-PLUS with channel binding`,
+      'Connect with channel_binding=require.',
+    );
   }
   if (rule.tls.minVersion === 'TLSv1.3' && req.tls.version !== 'TLSv1.3') {
-    return denial(rule.name, `${where}: TLS ${req.tls.version ?? 'none'} below TLSv1.3`, SqlState.invalidAuthorizationSpecification, `pgward: database "${db}" requires TLS 1.3`);
+    return denial(
+      rule.name,
+      `${where}: TLS ${req.tls.version ?? 'none'} below TLSv1.3`,
+      SqlState.invalidAuthorizationSpecification,
+      `pgward: database "${db}" requires TLS 1.3`,
+    );
   }
   return checkSettings(rule, req, where);
 }
@@ -140,14 +172,22 @@ function checkAllow(sr: SourcedRule, rule: AllowRule, req: AccessRequest): Denia
 function checkSettings(rule: AllowRule, req: AccessRequest, where: string): Denial | null {
   const { settings } = req;
   const refuse = (name: string, why: string): Denial =>
-    denial(rule.name, `${where}: ${why}`, SqlState.insufficientPrivilege, `startup parameter "${printable(name)}" is not allowed through pgward`, 'Remove it from the connection string, or ask an administrator to allow it by policy.');
+    denial(
+      rule.name,
+      `${where}: ${why}`,
+      SqlState.insufficientPrivilege,
+      `startup parameter "${printable(name)}" is not allowed through pgward`,
+      'Remove it from the connection string, or ask an administrator to allow it by policy.',
+    );
   if (settings.replication !== null) {
     const r = rule.params['replication'];
-    if (!r || !paramAllows(r, settings.replication)) return refuse('replication', `replication=${settings.replication} not granted`);
+    if (!r || !paramAllows(r, settings.replication))
+      return refuse('replication', `replication=${settings.replication} not granted`);
   }
   for (const [name, value] of settings.effective) {
     const granted = rule.params[name];
-    if (settings.duplicated.has(name) && !granted) return refuse(name, `${name} given more than once and not named by the grant`);
+    if (settings.duplicated.has(name) && !granted)
+      return refuse(name, `${name} given more than once and not named by the grant`);
     if (rule.session.readOnly && READ_ONLY_SETTINGS.has(name) && !TRUE_VALUES.has(value.toLowerCase())) {
       return refuse(name, `${name}=${value} in a read-only session`);
     }
@@ -173,7 +213,12 @@ export function evaluate(policy: PolicySet, req: AccessRequest): Decision {
     if (r.sources && !inSources(r, req.source)) continue;
     if (r.schedule && !inSchedule(r.schedule, req.at)) continue;
     if (r.methods && !r.methods.includes(req.method)) continue;
-    return denial(r.name, `denied by rule ${r.name} (${sr.file})`, SqlState.invalidAuthorizationSpecification, `pgward: access to database "${db}" is denied for user "${user}"`);
+    return denial(
+      r.name,
+      `denied by rule ${r.name} (${sr.file})`,
+      SqlState.invalidAuthorizationSpecification,
+      `pgward: access to database "${db}" is denied for user "${user}"`,
+    );
   }
   let first: Denial | null = null;
   for (const sr of policy.rules) {
@@ -188,7 +233,12 @@ export function evaluate(policy: PolicySet, req: AccessRequest): Decision {
   }
   return (
     first ??
-    denial(null, `no allow rule matches user ${req.user} (groups: ${req.groups.join(', ') || 'none'}) on ${req.target}/${req.database}`, SqlState.invalidAuthorizationSpecification, `pgward: user "${user}" has no access to database "${db}"`)
+    denial(
+      null,
+      `no allow rule matches user ${req.user} (groups: ${req.groups.join(', ') || 'none'}) on ${req.target}/${req.database}`,
+      SqlState.invalidAuthorizationSpecification,
+      `pgward: user "${user}" has no access to database "${db}"`,
+    )
   );
 }
 
@@ -221,7 +271,8 @@ function grant(sr: SourcedRule, r: AllowRule, req: AccessRequest, version: numbe
 /** Names some allow rule could grant: anything else is refused before authentication. */
 export function grantableSettings(policy: PolicySet): Set<string> {
   const names = new Set<string>();
-  for (const { rule } of policy.rules) if (rule.effect === 'allow') for (const n of Object.keys(rule.params)) names.add(n);
+  for (const { rule } of policy.rules)
+    if (rule.effect === 'allow') for (const n of Object.keys(rule.params)) names.add(n);
   return names;
 }
 
@@ -232,7 +283,13 @@ export function grantableSettings(policy: PolicySet): Set<string> {
 export function precheck(policy: PolicySet, settings: StartupSettings): Denial | null {
   const grantable = grantableSettings(policy);
   const refuse = (name: string): Denial =>
-    denial(null, `startup parameter ${name} is granted by no rule`, SqlState.insufficientPrivilege, `startup parameter "${printable(name)}" is not allowed through pgward`, 'Remove it from the connection string, or ask an administrator to allow it by policy.');
+    denial(
+      null,
+      `startup parameter ${name} is granted by no rule`,
+      SqlState.insufficientPrivilege,
+      `startup parameter "${printable(name)}" is not allowed through pgward`,
+      'Remove it from the connection string, or ask an administrator to allow it by policy.',
+    );
   if (settings.replication !== null && !grantable.has('replication')) return refuse('replication');
   for (const name of settings.effective.keys()) {
     if (grantable.has(name)) continue;

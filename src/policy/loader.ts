@@ -26,7 +26,11 @@ export async function readPolicyDir(dir: string): Promise<Record<string, string>
   return docs;
 }
 
-function position(doc: Document, counter: LineCounter, path: ReadonlyArray<PropertyKey>): { line: number; column: number } {
+function position(
+  doc: Document,
+  counter: LineCounter,
+  path: ReadonlyArray<PropertyKey>,
+): { line: number; column: number } {
   // The deepest node of the path that exists: a missing key is reported at its parent.
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n) as unknown[], true);
@@ -73,14 +77,23 @@ export function parsePolicyDocuments(documents: Record<string, string>, version:
     }
     for (const [name, profile] of Object.entries(parsed.data.profiles)) {
       const seen = profileFiles.get(name);
-      if (seen) problems.push({ file, ...position(doc, counter, ['profiles', name]), message: `profile "${name}" is also defined in ${seen}` });
+      if (seen)
+        problems.push({
+          file,
+          ...position(doc, counter, ['profiles', name]),
+          message: `profile "${name}" is also defined in ${seen}`,
+        });
       profileFiles.set(name, file);
       profiles[name] = profile;
     }
     parsed.data.rules.forEach((rule, index) => {
       const seen = names.get(rule.name);
       if (seen) {
-        problems.push({ file, ...position(doc, counter, ['rules', index, 'name']), message: `rule name "${rule.name}" is also used in ${seen}` });
+        problems.push({
+          file,
+          ...position(doc, counter, ['rules', index, 'name']),
+          message: `rule name "${rule.name}" is also used in ${seen}`,
+        });
       }
       names.set(rule.name, file);
       rules.push({ rule, file, index });

@@ -46,9 +46,13 @@ const REPLICATION_OFF = new Set(['false', 'off', 'no', '0']);
 const normalizeEncoding = (v: string): string => v.toLowerCase().replace(/[-_\s]/g, '');
 
 export function notAllowed(name: string): PgError {
-  return new PgError(SqlState.insufficientPrivilege, `startup parameter "${printable(name)}" is not allowed through pgward`, {
-    hint: 'Remove it from the connection string, or ask an administrator to allow it by policy.',
-  });
+  return new PgError(
+    SqlState.insufficientPrivilege,
+    `startup parameter "${printable(name)}" is not allowed through pgward`,
+    {
+      hint: 'Remove it from the connection string, or ask an administrator to allow it by policy.',
+    },
+  );
 }
 
 /** Pure: reads the parameters; refuses only what no policy could make sense of. */
@@ -67,9 +71,13 @@ export function readStartupSettings(params: StartupParams): StartupSettings {
     if (name === 'replication') {
       const v = value.toLowerCase();
       if (!REPLICATION_VALUES.has(v)) {
-        throw new PgError(SqlState.invalidParameterValue, `invalid value for parameter "replication": "${printable(value)}"`, {
-          hint: 'Valid values are: "false", 0, "true", 1, "database".',
-        });
+        throw new PgError(
+          SqlState.invalidParameterValue,
+          `invalid value for parameter "replication": "${printable(value)}"`,
+          {
+            hint: 'Valid values are: "false", 0, "true", 1, "database".',
+          },
+        );
       }
       replication = REPLICATION_OFF.has(v) ? null : v;
       continue;
@@ -102,9 +110,13 @@ export function readStartupSettings(params: StartupParams): StartupSettings {
   }
   const encoding = effective.get('client_encoding');
   if (encoding !== undefined && REFUSED_ENCODINGS.has(normalizeEncoding(encoding))) {
-    throw new PgError(SqlState.featureNotSupported, `client_encoding "${printable(encoding)}" is not supported through pgward`, {
-      hint: 'Use UTF8.',
-    });
+    throw new PgError(
+      SqlState.featureNotSupported,
+      `client_encoding "${printable(encoding)}" is not supported through pgward`,
+      {
+        hint: 'Use UTF8.',
+      },
+    );
   }
   const app = effective.get('application_name');
   return {

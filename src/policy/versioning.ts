@@ -19,7 +19,17 @@ export function policyDiff(before: Record<string, string> | null, after: Record<
     const a = prev[n];
     const b = after[n];
     if (a === b) continue;
-    parts.push(createTwoFilesPatch(a === undefined ? '/dev/null' : `a/${n}`, b === undefined ? '/dev/null' : `b/${n}`, a ?? '', b ?? '', '', '', { context: 3 }));
+    parts.push(
+      createTwoFilesPatch(
+        a === undefined ? '/dev/null' : `a/${n}`,
+        b === undefined ? '/dev/null' : `b/${n}`,
+        a ?? '',
+        b ?? '',
+        '',
+        '',
+        { context: 3 },
+      ),
+    );
   }
   return parts.join('');
 }

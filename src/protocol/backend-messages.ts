@@ -77,7 +77,8 @@ export function decodeHandshake(frame: Frame): HandshakeMessage {
   const { type, body } = frame;
   switch (type) {
     case Be.Authentication: {
-      if (body.length < 4 || body.length > 1996) throw new BackendMessageError('received invalid authentication request');
+      if (body.length < 4 || body.length > 1996)
+        throw new BackendMessageError('received invalid authentication request');
       const code = body.readUInt32BE(0);
       if (code === AuthCode.MD5Password && body.length !== 8) {
         throw new BackendMessageError('received invalid authentication request');
@@ -106,7 +107,8 @@ export function decodeHandshake(frame: Frame): HandshakeMessage {
     case Be.NoticeResponse:
       return { type: 'notice', fields: parseFields(body) };
     case Be.NegotiateProtocolVersion: {
-      if (body.length < 8 || body.length > 1996) throw new BackendMessageError('received invalid protocol negotiation message');
+      if (body.length < 8 || body.length > 1996)
+        throw new BackendMessageError('received invalid protocol negotiation message');
       const version = body.readUInt32BE(0);
       const count = body.readInt32BE(4);
       if (count < 0) throw new BackendMessageError('received invalid protocol negotiation message');

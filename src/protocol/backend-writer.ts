@@ -32,8 +32,7 @@ function authentication(code: number, extra: Buffer | null): Buffer {
 }
 
 export const authenticationOk = (): Buffer => authentication(AuthCode.Ok, null);
-export const authenticationCleartextPassword = (): Buffer =>
-  authentication(AuthCode.CleartextPassword, null);
+export const authenticationCleartextPassword = (): Buffer => authentication(AuthCode.CleartextPassword, null);
 
 export function authenticationSASL(mechanisms: readonly string[]): Buffer {
   const list = Buffer.from(mechanisms.map((m) => `${m}\0`).join('') + '\0', 'utf8');

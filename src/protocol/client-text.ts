@@ -48,10 +48,7 @@ const HIGH_BIT_MULTIBYTE = new Set(['EUC_TW', 'EUC_JIS_2004', 'MULE_INTERNAL']);
 const UTF8_NAMES = new Set(['UTF8', 'UNICODE', 'SQL_ASCII']);
 
 type Reading =
-  | { kind: 'utf8' }
-  | { kind: 'decoder'; decoder: TextDecoder }
-  | { kind: 'bytes' }
-  | { kind: 'ascii-only' };
+  { kind: 'utf8' } | { kind: 'decoder'; decoder: TextDecoder } | { kind: 'bytes' } | { kind: 'ascii-only' };
 
 function decoder(label: string, fatal: boolean): TextDecoder | null {
   try {

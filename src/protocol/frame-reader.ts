@@ -70,11 +70,9 @@ export class FrameReader {
     const type = this.peekByte(0);
     const limit = this.limits[type] ?? 0;
     if (limit === 0) {
-      throw new PgError(
-        SqlState.protocolViolation,
-        `invalid ${this.direction} message type ${type}`,
-        { internalReason: `unexpected message type ${type}` },
-      );
+      throw new PgError(SqlState.protocolViolation, `invalid ${this.direction} message type ${type}`, {
+        internalReason: `unexpected message type ${type}`,
+      });
     }
     const len = this.peekUInt32(1);
     if (len < 4 || len > limit) throw new ProtocolFramingError('invalid message length');

@@ -51,7 +51,11 @@ export function parseMessage(statement: string, sql: string): Buffer {
  * The SQL text of a Query body, or of a Parse body with its statement name; null if
  * malformed. Read in the session's client_encoding when given; sql is null when it cannot be.
  */
-export function statementText(type: 'Q' | 'P', body: Buffer, text?: ClientText): { statement: string; sql: string | null } | null {
+export function statementText(
+  type: 'Q' | 'P',
+  body: Buffer,
+  text?: ClientText,
+): { statement: string; sql: string | null } | null {
   if (type === 'Q') {
     const end = body.indexOf(0);
     return end < 0 ? null : { statement: '', sql: read(body, 0, end, text) };
@@ -60,7 +64,10 @@ export function statementText(type: 'Q' | 'P', body: Buffer, text?: ClientText):
   if (nameEnd < 0) return null;
   const sqlEnd = body.indexOf(0, nameEnd + 1);
   if (sqlEnd < 0) return null;
-  return { statement: read(body, 0, nameEnd, text) ?? body.toString('latin1', 0, nameEnd), sql: read(body, nameEnd + 1, sqlEnd, text) };
+  return {
+    statement: read(body, 0, nameEnd, text) ?? body.toString('latin1', 0, nameEnd),
+    sql: read(body, nameEnd + 1, sqlEnd, text),
+  };
 }
 
 function read(body: Buffer, start: number, end: number, text: ClientText | undefined): string | null {

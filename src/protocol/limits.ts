@@ -35,16 +35,7 @@ function buildFrontendLimits(maxMessage: number): LengthLimits {
   const t = table();
   const large = Math.min(maxMessage, LARGE_MESSAGE_LIMIT);
   for (const type of [Fe.Query, Fe.FunctionCall, Fe.Bind, Fe.Parse, Fe.CopyData]) t[type] = large;
-  for (const type of [
-    Fe.Terminate,
-    Fe.Close,
-    Fe.Describe,
-    Fe.Execute,
-    Fe.Flush,
-    Fe.Sync,
-    Fe.CopyDone,
-    Fe.CopyFail,
-  ]) {
+  for (const type of [Fe.Terminate, Fe.Close, Fe.Describe, Fe.Execute, Fe.Flush, Fe.Sync, Fe.CopyDone, Fe.CopyFail]) {
     t[type] = SMALL_MESSAGE_LIMIT;
   }
   return t;

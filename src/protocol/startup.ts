@@ -1,9 +1,4 @@
-import {
-  CANCEL_REQUEST_CODE,
-  GSSENC_REQUEST_CODE,
-  MAX_IDENTIFIER_BYTES,
-  SSL_REQUEST_CODE,
-} from './constants.js';
+import { CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, MAX_IDENTIFIER_BYTES, SSL_REQUEST_CODE } from './constants.js';
 import { PgError, ProtocolFramingError, protocolViolation } from './errors.js';
 import { SqlState } from './sqlstate.js';
 
@@ -89,10 +84,7 @@ function decode(bytes: Buffer): string {
     return utf8.decode(bytes);
   } catch {
     // Stricter than Postgres: never decode lossily and then forward different bytes.
-    throw new PgError(
-      SqlState.characterNotInRepertoire,
-      'invalid byte sequence for encoding "UTF8" in startup packet',
-    );
+    throw new PgError(SqlState.characterNotInRepertoire, 'invalid byte sequence for encoding "UTF8" in startup packet');
   }
 }
 

@@ -34,7 +34,13 @@ export interface RelayObserver {
    * is null when the text cannot be read as the server will read it (`unreadable` says
    * why); such a statement must be blocked. Return a verdict to stop it.
    */
-  statement(kind: 'Q' | 'P' | 'F', sql: string | null, name: string, oid?: number, unreadable?: string): StatementVerdict | null;
+  statement(
+    kind: 'Q' | 'P' | 'F',
+    sql: string | null,
+    name: string,
+    oid?: number,
+    unreadable?: string,
+  ): StatementVerdict | null;
   /** A ParameterStatus from the server (settings that change how SQL text is lexed among them). */
   setting?(name: string, value: string): void;
   /** Bind of a prepared statement (by name; '' is the unnamed one); body is the whole Bind message. */

@@ -88,8 +88,10 @@ export class Relay {
         wantsBody: (type) =>
           this.held !== null ||
           this.phase.is('terminated', 'refusing') ||
-          (opts.keepUpstream === true && (type === Fe.Terminate || (!this.residue && (type === Fe.Query || type === Fe.Parse)))) ||
-          (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
+          (opts.keepUpstream === true &&
+            (type === Fe.Terminate || (!this.residue && (type === Fe.Query || type === Fe.Parse)))) ||
+          (observer !== null &&
+            (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
         onFrame: (type, _length, body) => {
           if (this.held) {
             if (!this.phase.is('terminated', 'refusing')) this.held.push(wholeFrame(type, body!));
@@ -113,7 +115,8 @@ export class Relay {
         // except an ErrorResponse while a blocked statement's error is on its way.
         // ReadyForQuery is always looked at in place (it carries the transaction status), and
         // so is ParameterStatus (rare): what the server reports is recorded on the connection.
-        wantsBody: (type) => type === Be.ReadyForQuery || type === Be.ParameterStatus || (observer !== null && type === Be.ErrorResponse),
+        wantsBody: (type) =>
+          type === Be.ReadyForQuery || type === Be.ParameterStatus || (observer !== null && type === Be.ErrorResponse),
         onFrame: (type, length, body) => {
           this.lastUpstreamType = type;
           if (type === Be.ReadyForQuery && body) {
@@ -137,7 +140,12 @@ export class Relay {
             if (type === Be.DataRow) cycleRows++;
             else if (type === Be.ReadyForQuery) {
               blocker?.onReady();
-              observer.ready({ rows: cycleRows, bytes: cycleBytes, error: cycleError, status: String.fromCharCode(body?.[0] ?? TxStatusByte.Idle) });
+              observer.ready({
+                rows: cycleRows,
+                bytes: cycleBytes,
+                error: cycleError,
+                status: String.fromCharCode(body?.[0] ?? TxStatusByte.Idle),
+              });
               cycleRows = 0;
               cycleBytes = 0;
               cycleError = null;
@@ -164,7 +172,12 @@ export class Relay {
     const { opts, observer, blocker } = this;
     if (this.phase.is('terminated', 'refusing')) return Verdict.Drop;
     let step: Buffer | 'end' | null = null;
-    if (observer && blocker && body && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)) {
+    if (
+      observer &&
+      blocker &&
+      body &&
+      (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)
+    ) {
       const s = blocker.onClientFrame(type, body, observer);
       // Held: nothing about it is counted or shown yet; it is decided again when released.
       if (s === 'hold') return 'hold';
@@ -173,7 +186,8 @@ export class Relay {
     this.stats.messagesFromClient++;
     if (opts.keepUpstream && !this.residue) {
       // A function called by OID may be set_config.
-      if (type === Fe.FunctionCall || (body && (type === Fe.Query || type === Fe.Parse) && mayDefinePlaceholder(body))) this.residue = true;
+      if (type === Fe.FunctionCall || (body && (type === Fe.Query || type === Fe.Parse) && mayDefinePlaceholder(body)))
+        this.residue = true;
     }
     if (type === Fe.Terminate) {
       this.phase.to('terminated');
@@ -323,7 +337,10 @@ export class Relay {
         this.pendingToUpstream = [];
         // The client left while it waited: there is nobody to tell.
         if (this.phase.is('ended')) return;
-        const e = err instanceof PgError ? err : new PgError(SqlState.connectionFailure, 'pgward could not connect to the server');
+        const e =
+          err instanceof PgError
+            ? err
+            : new PgError(SqlState.connectionFailure, 'pgward could not connect to the server');
         this.kill('upstream-unavailable', e.message, e.code);
       },
     );
@@ -355,7 +372,8 @@ export class Relay {
     }
     if (this.afterClientFrames()) return;
     if (this.upstreamBlocked || this.held) this.client.pause();
-    else if (!this.fromClient.atBoundary && this.opts.messageStallMs !== undefined) this.watchStall(this.opts.messageStallMs);
+    else if (!this.fromClient.atBoundary && this.opts.messageStallMs !== undefined)
+      this.watchStall(this.opts.messageStallMs);
   }
 
   /**
@@ -370,7 +388,11 @@ export class Relay {
       if (this.phase.is('ended') || this.fromClient.atBoundary || this.upstreamBlocked || this.held) return;
       const quiet = Date.now() - this.lastClientData;
       if (quiet >= ms) {
-        this.kill('client-protocol-violation', 'terminating connection: incomplete message from client', SqlState.protocolViolation);
+        this.kill(
+          'client-protocol-violation',
+          'terminating connection: incomplete message from client',
+          SqlState.protocolViolation,
+        );
         return;
       }
       this.stallTimer = setTimeout(check, ms - quiet);
@@ -396,14 +418,17 @@ export class Relay {
     if (side === 'client' && err instanceof PgError) this.sendFatal(err);
     // The scanner only fails at a frame header, so the client's stream is between frames:
     // it can be told, whatever the upstream sent.
-    else if (side === 'upstream') this.sendFatal(new PgError(SqlState.connectionFailure, 'upstream server sent an invalid message'));
+    else if (side === 'upstream')
+      this.sendFatal(new PgError(SqlState.connectionFailure, 'upstream server sent an invalid message'));
     this.finish(side === 'client' ? 'client-protocol-violation' : 'upstream-protocol-violation', message);
   }
 
   /** Only between frames of the server stream, or the client would misread it. */
   private sendFatal(err: PgError): void {
     if (!this.fromUpstream.atBoundary || this.client.destroyed) return;
-    this.client.write(errorResponse({ severity: 'FATAL', code: err.code, message: err.message, detail: err.detail, hint: err.hint }));
+    this.client.write(
+      errorResponse({ severity: 'FATAL', code: err.code, message: err.message, detail: err.detail, hint: err.hint }),
+    );
   }
 
   private finish(reason: EndReason, detail?: string): void {

@@ -7,7 +7,8 @@
  * reset cannot see them: the relay reads the text instead and such a backend is not reused.
  * Conservative on purpose: a false match costs one backend start, a miss a visible difference.
  */
-const PLACEHOLDER = /set_config|\bset\s+(?:(?:session|local)\s+)?(?:"[^"]*"|[a-z_\u0080-\uffff][\w$\u0080-\uffff]*)\s*\./i;
+const PLACEHOLDER =
+  /set_config|\bset\s+(?:(?:session|local)\s+)?(?:"[^"]*"|[a-z_\u0080-\uffff][\w$\u0080-\uffff]*)\s*\./i;
 
 /** The body of a Query or Parse (read as latin1: only ASCII matters here) may define a placeholder. */
 export function mayDefinePlaceholder(body: Buffer): boolean {

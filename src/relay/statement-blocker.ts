@@ -92,7 +92,8 @@ export class StatementBlocker {
         unreadable = `pgward cannot read this statement in client_encoding ${this.text.encoding}`;
       } else if (sensitive && this.cycleChanges) {
         // In the same cycle as the change: the server reports it only at that cycle's end.
-        unreadable = 'statement sent in the same pipeline step (before Sync) as a change of client_encoding or standard_conforming_strings';
+        unreadable =
+          'statement sent in the same pipeline step (before Sync) as a change of client_encoding or standard_conforming_strings';
       }
       if (text.sql !== null && mayChangeLexing(text.sql)) {
         this.cycleChanges = true;
@@ -104,7 +105,10 @@ export class StatementBlocker {
     if (!verdict) return null;
     if (verdict.action === 'end') return 'end';
     const marker = `pgward_blocked_${randomBytes(8).toString('hex')}`;
-    (this.waiting ??= new Map()).set(marker, errorResponse({ severity: 'ERROR', code: verdict.code, message: verdict.message, detail: verdict.detail }));
+    (this.waiting ??= new Map()).set(
+      marker,
+      errorResponse({ severity: 'ERROR', code: verdict.code, message: verdict.message, detail: verdict.detail }),
+    );
     return type === Fe.Parse ? parseMessage(statement, marker) : queryMessage(marker);
   }
 

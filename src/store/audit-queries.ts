@@ -27,7 +27,16 @@ export interface EventSink {
   batch(events: StoredEvent[]): Promise<void>;
 }
 
-type EventRow = { session_id: string; seq: number; at: Date; kind: string; username: string | null; payload: unknown; prev_hash: Buffer; hash: Buffer };
+type EventRow = {
+  session_id: string;
+  seq: number;
+  at: Date;
+  kind: string;
+  username: string | null;
+  payload: unknown;
+  prev_hash: Buffer;
+  hash: Buffer;
+};
 
 const toEvent = (r: EventRow): StoredEvent => ({
   sessionId: r.session_id,
@@ -69,7 +78,11 @@ export class AuditQueries {
    * Anything else (no answer, a timeout, a server shutting down) may pass.
    */
   rejectedAsData(err: unknown): boolean {
-    return err instanceof pg.DatabaseError && typeof err.code === 'string' && (err.code.startsWith('22') || err.code.startsWith('23'));
+    return (
+      err instanceof pg.DatabaseError &&
+      typeof err.code === 'string' &&
+      (err.code.startsWith('22') || err.code.startsWith('23'))
+    );
   }
 
   /**
@@ -80,7 +93,10 @@ export class AuditQueries {
     const where = `at >= $1 and at < $2${range.user !== undefined ? ' and username = $3' : ''}`;
     const params: unknown[] = range.user !== undefined ? [range.from, range.to, range.user] : [range.from, range.to];
     await this.store.transaction(async (client) => {
-      const { rows } = await client.query<{ n: number }>(`select count(*) as n from session_events where ${where}`, params);
+      const { rows } = await client.query<{ n: number }>(
+        `select count(*) as n from session_events where ${where}`,
+        params,
+      );
       sink.total(Number(rows[0]!.n));
       await client.query(
         `declare audit_read no scroll cursor for
@@ -111,6 +127,10 @@ export class AuditQueries {
 
   /** Records an administrative action (who, what, details) where auditors look. */
   async recordAdminEvent(actor: string, action: string, detail: Record<string, unknown>): Promise<void> {
-    await this.store.sql.query('insert into admin_events (actor, action, detail) values ($1, $2, $3)', [actor, action, JSON.stringify(detail)]);
+    await this.store.sql.query('insert into admin_events (actor, action, detail) values ($1, $2, $3)', [
+      actor,
+      action,
+      JSON.stringify(detail),
+    ]);
   }
 }

@@ -279,7 +279,14 @@ export class ConsoleQueries {
         where ($1::text is null or username = $1) and revoked_at is null and expires_at > now() order by issued_at desc limit 200`,
       [user],
     );
-    return rows.map((r) => ({ jti: r.jti, username: r.username, groups: r.groups, issuedAt: r.issued_at, expiresAt: r.expires_at, issuedBy: r.issued_by }));
+    return rows.map((r) => ({
+      jti: r.jti,
+      username: r.username,
+      groups: r.groups,
+      issuedAt: r.issued_at,
+      expiresAt: r.expires_at,
+      issuedBy: r.issued_by,
+    }));
   }
 
   async searchSessions(q: AuditSessionSearch): Promise<AuditSessionSummary[]> {
@@ -355,7 +362,17 @@ export class ConsoleQueries {
       severity: string;
       action: string;
       detail: Record<string, unknown>;
-    }>(`select at, session_id, username, kind, severity, action, detail from anomalies order by id desc limit $1`, [limit]);
-    return rows.map((r) => ({ at: r.at, sessionId: r.session_id, username: r.username, kind: r.kind, severity: r.severity, action: r.action, detail: r.detail }));
+    }>(`select at, session_id, username, kind, severity, action, detail from anomalies order by id desc limit $1`, [
+      limit,
+    ]);
+    return rows.map((r) => ({
+      at: r.at,
+      sessionId: r.session_id,
+      username: r.username,
+      kind: r.kind,
+      severity: r.severity,
+      action: r.action,
+      detail: r.detail,
+    }));
   }
 }

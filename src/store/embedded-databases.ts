@@ -14,14 +14,21 @@ export interface EmbeddedRoles {
  * (they live only in the vault). Safe to run on every start.
  */
 export async function prepareEmbeddedDatabases(cluster: PostgresCluster, roles: EmbeddedRoles): Promise<void> {
-  const exists = async (catalog: 'pg_database' | 'pg_roles', column: 'datname' | 'rolname', name: string): Promise<boolean> =>
+  const exists = async (
+    catalog: 'pg_database' | 'pg_roles',
+    column: 'datname' | 'rolname',
+    name: string,
+  ): Promise<boolean> =>
     (await cluster.query(`select 1 from ${catalog} where ${column} = ${pg.escapeLiteral(name)}`)).rows.length > 0;
   for (const db of ['pgward', 'demo']) {
-    if (!(await exists('pg_database', 'datname', db))) await cluster.query(`create database ${pg.escapeIdentifier(db)}`);
+    if (!(await exists('pg_database', 'datname', db)))
+      await cluster.query(`create database ${pg.escapeIdentifier(db)}`);
   }
   const role = async (r: { name: string; password: string }): Promise<string> => {
     const id = pg.escapeIdentifier(r.name);
-    await cluster.query(`${(await exists('pg_roles', 'rolname', r.name)) ? 'alter' : 'create'} role ${id} login password ${pg.escapeLiteral(r.password)}`);
+    await cluster.query(
+      `${(await exists('pg_roles', 'rolname', r.name)) ? 'alter' : 'create'} role ${id} login password ${pg.escapeLiteral(r.password)}`,
+    );
     return id;
   };
   const owner = await role(roles.owner);

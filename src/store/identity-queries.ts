@@ -30,7 +30,14 @@ export interface CliGrantRow {
 export class IdentityQueries {
   constructor(private readonly store: Store) {}
 
-  async createLink(l: { idHash: Buffer; username: string; clientAddr: string; database: string; gatewayId: string; expiresAt: Date }): Promise<void> {
+  async createLink(l: {
+    idHash: Buffer;
+    username: string;
+    clientAddr: string;
+    database: string;
+    gatewayId: string;
+    expiresAt: Date;
+  }): Promise<void> {
     await this.store.loginSql.query(
       'insert into login_links (id_hash, username, client_addr, database, gateway_id, expires_at) values ($1, $2, $3, $4, $5, $6)',
       [l.idHash, l.username, l.clientAddr, l.database, l.gatewayId, l.expiresAt],
@@ -65,7 +72,10 @@ export class IdentityQueries {
   }
 
   /** Approve or refuse once, only while the link is live and undecided. */
-  async decideLink(idHash: Buffer, decision: { approve: true; groups: string[] } | { approve: false }): Promise<boolean> {
+  async decideLink(
+    idHash: Buffer,
+    decision: { approve: true; groups: string[] } | { approve: false },
+  ): Promise<boolean> {
     const res = decision.approve
       ? await this.store.sql.query(
           `update login_links set approved_at = now(), approved_groups = $2
@@ -89,16 +99,35 @@ export class IdentityQueries {
     return (res.rowCount ?? 0) > 0;
   }
 
-  async createCliGrant(g: { codeHash: Buffer; kind: 'loopback' | 'device'; userCode: string | null; expiresAt: Date; approvedUser?: string; approvedGroups?: string[]; tokenSealed?: Buffer }): Promise<void> {
+  async createCliGrant(g: {
+    codeHash: Buffer;
+    kind: 'loopback' | 'device';
+    userCode: string | null;
+    expiresAt: Date;
+    approvedUser?: string;
+    approvedGroups?: string[];
+    tokenSealed?: Buffer;
+  }): Promise<void> {
     await this.store.sql.query(
       `insert into cli_grants (code_hash, kind, user_code, expires_at, approved_user, approved_groups, token_sealed)
        values ($1, $2, $3, $4, $5, $6, $7)`,
-      [g.codeHash, g.kind, g.userCode, g.expiresAt, g.approvedUser ?? null, g.approvedGroups ?? null, g.tokenSealed ?? null],
+      [
+        g.codeHash,
+        g.kind,
+        g.userCode,
+        g.expiresAt,
+        g.approvedUser ?? null,
+        g.approvedGroups ?? null,
+        g.tokenSealed ?? null,
+      ],
     );
   }
 
   async cliGrantByUserCode(userCode: string): Promise<(CliGrantRow & { codeHash: Buffer }) | null> {
-    const { rows } = await this.store.sql.query<{ code_hash: Buffer }>('select code_hash from cli_grants where user_code = $1', [userCode]);
+    const { rows } = await this.store.sql.query<{ code_hash: Buffer }>(
+      'select code_hash from cli_grants where user_code = $1',
+      [userCode],
+    );
     const row = rows[0];
     if (!row) return null;
     const g = await this.cliGrant(row.code_hash);
@@ -114,7 +143,10 @@ export class IdentityQueries {
       approved_groups: string[] | null;
       token_sealed: Buffer | null;
       redeemed_at: Date | null;
-    }>('select kind, user_code, expires_at, approved_user, approved_groups, token_sealed, redeemed_at from cli_grants where code_hash = $1', [codeHash]);
+    }>(
+      'select kind, user_code, expires_at, approved_user, approved_groups, token_sealed, redeemed_at from cli_grants where code_hash = $1',
+      [codeHash],
+    );
     const r = rows[0];
     if (!r) return null;
     return {

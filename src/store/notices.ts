@@ -18,7 +18,12 @@ export const NoticeSchema = z.discriminatedUnion('kind', [
    * hash of the cancel key (the key itself never leaves the gateway that received it);
    * `from` is the sending gateway's id, so it ignores its own notice.
    */
-  z.object({ kind: z.literal('cancel'), pid: z.number().int(), keyHash: z.string().regex(/^[0-9a-f]+$/), from: z.string() }),
+  z.object({
+    kind: z.literal('cancel'),
+    pid: z.number().int(),
+    keyHash: z.string().regex(/^[0-9a-f]+$/),
+    from: z.string(),
+  }),
   /** A new policy version was stored: load it for new connections. */
   z.object({ kind: z.literal('policy-version'), version: z.number().int().positive() }),
 ]);
@@ -53,7 +58,8 @@ export class NoticeTooLargeError extends Error {
 /** The NOTIFY payload for a notice (validated, so a sender cannot emit what receivers drop). */
 export function encodeNotice(notice: Notice): string {
   const payload = JSON.stringify(NoticeSchema.parse(notice));
-  if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw new NoticeTooLargeError(`${notice.kind} notice over ${MAX_PAYLOAD_BYTES} bytes`);
+  if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES)
+    throw new NoticeTooLargeError(`${notice.kind} notice over ${MAX_PAYLOAD_BYTES} bytes`);
   return payload;
 }
 

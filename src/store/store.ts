@@ -182,7 +182,11 @@ export class Store {
       connectionString: opts.connectionString,
       ...(opts.ca ? { ssl: { ca: opts.ca, rejectUnauthorized: true } } : {}),
     };
-    const store = new Store(openPool(clientConfig, opts.max ?? GENERAL_POOL_MAX), openPool(clientConfig, LOGIN_POOL_MAX), clientConfig);
+    const store = new Store(
+      openPool(clientConfig, opts.max ?? GENERAL_POOL_MAX),
+      openPool(clientConfig, LOGIN_POOL_MAX),
+      clientConfig,
+    );
     try {
       await migrate(store.sql);
     } catch (err) {
@@ -214,17 +218,18 @@ export class Store {
    * "wrong password"; they never authenticate).
    */
   async scramCredentials(name: string): Promise<{ user: UserScram; tokens: LiveToken[] } | null> {
-    const { rows } = await answered(this.loginSql.query<{
-      scram_salt: Buffer;
-      scram_iterations: number;
-      jti: string | null;
-      groups: string[] | null;
-      expires_at: Date | null;
-      revoked_at: Date | null;
-      stored_key: Buffer | null;
-      server_key: Buffer | null;
-    }>(
-      `select u.scram_salt, u.scram_iterations, t.jti, t.groups, t.expires_at, t.revoked_at, t.stored_key, t.server_key
+    const { rows } = await answered(
+      this.loginSql.query<{
+        scram_salt: Buffer;
+        scram_iterations: number;
+        jti: string | null;
+        groups: string[] | null;
+        expires_at: Date | null;
+        revoked_at: Date | null;
+        stored_key: Buffer | null;
+        server_key: Buffer | null;
+      }>(
+        `select u.scram_salt, u.scram_iterations, t.jti, t.groups, t.expires_at, t.revoked_at, t.stored_key, t.server_key
          from users u
          left join lateral (
            select jti, groups, expires_at, revoked_at, stored_key, server_key
@@ -235,8 +240,10 @@ export class Store {
             limit 64
          ) t on true
         where u.name = $1`,
-      [name],
-    ), 'credential');
+        [name],
+      ),
+      'credential',
+    );
     const first = rows[0];
     if (!first) return null;
     const tokens: LiveToken[] = [];
@@ -264,16 +271,22 @@ export class Store {
   }
 
   async token(jti: string): Promise<TokenRow | null> {
-    const { rows } = await answered(this.loginSql.query<{
-      jti: string;
-      username: string;
-      groups: string[];
-      issued_at: Date;
-      expires_at: Date;
-      revoked_at: Date | null;
-      revoked_reason: string | null;
-      issued_by: string;
-    }>('select jti, username, groups, issued_at, expires_at, revoked_at, revoked_reason, issued_by from tokens where jti = $1', [jti]), 'token');
+    const { rows } = await answered(
+      this.loginSql.query<{
+        jti: string;
+        username: string;
+        groups: string[];
+        issued_at: Date;
+        expires_at: Date;
+        revoked_at: Date | null;
+        revoked_reason: string | null;
+        issued_by: string;
+      }>(
+        'select jti, username, groups, issued_at, expires_at, revoked_at, revoked_reason, issued_by from tokens where jti = $1',
+        [jti],
+      ),
+      'token',
+    );
     const r = rows[0];
     if (!r) return null;
     return {
@@ -358,7 +371,10 @@ export class Store {
         if (!channels.has(n.channel) || n.payload === undefined) return;
         const notice = decodeNotice(n.payload);
         if (!notice || noticeChannel(notice.kind) !== n.channel) {
-          handlers.log.debug({ event: 'notice_dropped', channel: n.channel, bytes: Buffer.byteLength(n.payload) }, 'NOTIFY payload is not a notice');
+          handlers.log.debug(
+            { event: 'notice_dropped', channel: n.channel, bytes: Buffer.byteLength(n.payload) },
+            'NOTIFY payload is not a notice',
+          );
           return;
         }
         if (isWanted(notice)) handlers.notice(notice);
@@ -412,7 +428,10 @@ export class Store {
    * Store-internal: runs fn in one transaction on one connection of the general pool,
    * committed when fn returns (early returns included), rolled back when it throws.
    */
-  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, begin: 'begin' | 'begin isolation level repeatable read read only' = 'begin'): Promise<T> {
+  async transaction<T>(
+    fn: (client: pg.PoolClient) => Promise<T>,
+    begin: 'begin' | 'begin isolation level repeatable read read only' = 'begin',
+  ): Promise<T> {
     const client = await this.sql.connect();
     try {
       await client.query(begin);
@@ -431,7 +450,9 @@ export class Store {
   async insertSigningKey(key: SigningKeyRow): Promise<SigningKeyRow> {
     await this.transaction(async (client) => {
       await client.query("select pg_advisory_xact_lock(hashtext('pgward.signing_key'))");
-      const existing = await client.query<{ kid: string }>('select kid from signing_keys where retired_at is null limit 1');
+      const existing = await client.query<{ kid: string }>(
+        'select kid from signing_keys where retired_at is null limit 1',
+      );
       if (existing.rowCount === 0) {
         await client.query(
           'insert into signing_keys (kid, alg, public_jwk, private_jwk_sealed) values ($1, $2, $3, $4)',
@@ -453,10 +474,13 @@ export class Store {
   }
 
   async vaultEntry(target: string, role: string): Promise<{ sealed: Buffer; kekId: string; rotatedAt: Date } | null> {
-    const { rows } = await answered(this.loginSql.query<{ sealed: Buffer; kek_id: string; rotated_at: Date }>(
-      'select sealed, kek_id, rotated_at from vault_entries where target = $1 and role = $2',
-      [target, role],
-    ), 'vault');
+    const { rows } = await answered(
+      this.loginSql.query<{ sealed: Buffer; kek_id: string; rotated_at: Date }>(
+        'select sealed, kek_id, rotated_at from vault_entries where target = $1 and role = $2',
+        [target, role],
+      ),
+      'vault',
+    );
     const r = rows[0];
     return r ? { sealed: r.sealed, kekId: r.kek_id, rotatedAt: r.rotated_at } : null;
   }

@@ -70,8 +70,15 @@ async function createCa(dir: string): Promise<{ certPem: string; keyPem: string 
 }
 
 /** Issues a server certificate signed by the CA in caDir, written as <prefix>.crt/.key. */
-export async function issueServerCertificate(caDir: string, outPrefix: string, names: string[]): Promise<{ certPem: string; keyPem: string }> {
-  const [caPem, caKeyPem] = await Promise.all([readFile(join(caDir, 'ca.crt'), 'utf8'), readFile(join(caDir, 'ca.key'), 'utf8')]);
+export async function issueServerCertificate(
+  caDir: string,
+  outPrefix: string,
+  names: string[],
+): Promise<{ certPem: string; keyPem: string }> {
+  const [caPem, caKeyPem] = await Promise.all([
+    readFile(join(caDir, 'ca.crt'), 'utf8'),
+    readFile(join(caDir, 'ca.key'), 'utf8'),
+  ]);
   const ca = forge.pki.certificateFromPem(caPem);
   const key = await rsaKey();
   const cert = forge.pki.createCertificate();
@@ -114,7 +121,10 @@ function coversAll(pem: string, caPem: string, names: string[]): boolean {
  * A development CA and a server certificate for localhost, 127.0.0.1, ::1 and this host,
  * made on first use and reused while still valid for those names.
  */
-export async function ensureDevCertificates(dir: string, opts: { hostnames?: string[] } = {}): Promise<DevCertificates> {
+export async function ensureDevCertificates(
+  dir: string,
+  opts: { hostnames?: string[] } = {},
+): Promise<DevCertificates> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const names = [...new Set(['localhost', '127.0.0.1', '::1', hostname(), ...(opts.hostnames ?? [])])];
   const paths = {

@@ -75,7 +75,10 @@ export async function upsertPgpass(path: string, entry: PgpassEntry): Promise<vo
 }
 
 /** Removes the entry for host:port:*:user and returns its password, if there was one. */
-export async function removePgpass(path: string, slot: Pick<PgpassEntry, 'host' | 'port' | 'user'>): Promise<string | null> {
+export async function removePgpass(
+  path: string,
+  slot: Pick<PgpassEntry, 'host' | 'port' | 'user'>,
+): Promise<string | null> {
   const lines = await readLines(path);
   let password: string | null = null;
   const kept = lines.filter((l) => {

@@ -20,7 +20,11 @@ declare module 'fastify' {
 }
 
 /** Every error the API answers itself has this shape. */
-export const errorBody = z.object({ error: z.string(), issues: z.array(z.string()).optional(), problems: z.array(z.string()).optional() });
+export const errorBody = z.object({
+  error: z.string(),
+  issues: z.array(z.string()).optional(),
+  problems: z.array(z.string()).optional(),
+});
 export type ErrorBody = z.infer<typeof errorBody>;
 
 /** A download rather than JSON (the export files). */
@@ -37,7 +41,11 @@ export interface ApiSchemas {
 type Parsed<T> = T extends z.ZodType ? z.output<T> : undefined;
 type Answer<R> = R extends z.ZodType ? z.input<R> : never;
 
-export type ApiRequest<S extends ApiSchemas> = FastifyRequest<{ Body: Parsed<S['body']>; Params: Parsed<S['params']>; Querystring: Parsed<S['querystring']> }>;
+export type ApiRequest<S extends ApiSchemas> = FastifyRequest<{
+  Body: Parsed<S['body']>;
+  Params: Parsed<S['params']>;
+  Querystring: Parsed<S['querystring']>;
+}>;
 
 /** A console API route: fastify's route options, with zod schemas that also type the handler. */
 export interface ApiRoute<S extends ApiSchemas> {
@@ -80,7 +88,10 @@ export function fastifySchema(s: ApiSchemas): Record<string, unknown> {
     response: {
       200:
         s.response === FILE
-          ? { description: 'The file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }
+          ? {
+              description: 'The file',
+              content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+            }
           : jsonSchema(s.response, 'output'),
       '4xx': ERROR_SCHEMA,
     },

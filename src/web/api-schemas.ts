@@ -20,7 +20,15 @@ export const me = z.object({
 });
 
 export const myTokens = z.array(
-  z.object({ jti: z.string(), groups: z.array(z.string()), issuedAt: time, expiresAt: time, revokedAt: maybeTime, revokedReason: text, issuedBy: z.string() }),
+  z.object({
+    jti: z.string(),
+    groups: z.array(z.string()),
+    issuedAt: time,
+    expiresAt: time,
+    revokedAt: maybeTime,
+    revokedReason: text,
+    issuedBy: z.string(),
+  }),
 );
 
 export const mySessions = z.array(
@@ -40,20 +48,38 @@ export const mySessions = z.array(
 
 // ---- policies --------------------------------------------------------------------------
 
-export const documents = z.object({ documents: z.record(z.string().regex(/^[\w.-]+\.ya?ml$/), z.string().max(1_000_000)) });
+export const documents = z.object({
+  documents: z.record(z.string().regex(/^[\w.-]+\.ya?ml$/), z.string().max(1_000_000)),
+});
 export const saveDocuments = documents.extend({ comment: z.string().max(500).optional() });
 
-export const policyInForce = z.object({ version: z.number().nullable(), documents: z.record(z.string(), z.string()), author: text, createdAt: maybeTime });
+export const policyInForce = z.object({
+  version: z.number().nullable(),
+  documents: z.record(z.string(), z.string()),
+  author: text,
+  createdAt: maybeTime,
+});
 
 export const validation = z.object({
   ok: z.boolean(),
   rules: z.number().optional(),
-  problems: z.array(z.object({ file: z.string(), line: z.number(), column: z.number(), message: z.string(), text: z.string() })),
+  problems: z.array(
+    z.object({ file: z.string(), line: z.number(), column: z.number(), message: z.string(), text: z.string() }),
+  ),
 });
 
 export const diff = z.object({ diff: z.string() });
 export const saved = z.object({ version: z.number(), created: z.boolean() });
-export const versions = z.array(z.object({ id: z.number(), createdAt: time, author: z.string(), source: z.string(), comment: text, diff: z.string() }));
+export const versions = z.array(
+  z.object({
+    id: z.number(),
+    createdAt: time,
+    author: z.string(),
+    source: z.string(),
+    comment: text,
+    diff: z.string(),
+  }),
+);
 export const rollback = z.object({ version: z.number().int().positive() });
 export const rolledBack = z.object({ version: z.number() });
 
@@ -77,15 +103,34 @@ export const decision = z.union([
     role: z.string(),
     forward: z.array(z.tuple([z.string(), z.string()])),
     replication: text,
-    session: z.object({ readOnly: z.boolean(), maxDurationMs: z.number().nullable(), idleTimeoutMs: z.number().nullable(), detector: z.string() }),
+    session: z.object({
+      readOnly: z.boolean(),
+      maxDurationMs: z.number().nullable(),
+      idleTimeoutMs: z.number().nullable(),
+      detector: z.string(),
+    }),
     policyVersion: z.number().nullable(),
   }),
-  z.object({ kind: z.literal('deny'), rule: text, reason: z.string(), code: z.string(), message: z.string(), hint: z.string().optional() }),
+  z.object({
+    kind: z.literal('deny'),
+    rule: text,
+    reason: z.string(),
+    code: z.string(),
+    message: z.string(),
+    hint: z.string().optional(),
+  }),
 ]);
 
 export const targetQuery = z.object({ target: z.string().optional() });
 export const reachingRules = z.array(
-  z.object({ name: z.string(), effect: z.string(), file: z.string(), subjects: z.unknown(), role: text, conditions: z.array(z.string()) }),
+  z.object({
+    name: z.string(),
+    effect: z.string(),
+    file: z.string(),
+    subjects: z.unknown(),
+    role: text,
+    conditions: z.array(z.string()),
+  }),
 );
 
 // ---- targets, vault, sessions, tokens ------------------------------------------------------
@@ -101,11 +146,24 @@ export const targets = z.array(
     credentials: z.array(z.object({ role: z.string(), rotatedAt: time })),
   }),
 );
-export const vaultSet = z.object({ target: z.string().min(1), role: z.string().min(1), secret: z.string().min(1).max(10_000) });
+export const vaultSet = z.object({
+  target: z.string().min(1),
+  role: z.string().min(1),
+  secret: z.string().min(1).max(10_000),
+});
 export const vaultStored = z.object({ target: z.string(), role: z.string(), stored: z.boolean() });
 
 export const liveSessions = z.array(
-  z.object({ id: z.string(), gatewayId: z.string(), username: text, target: text, database: text, clientAddr: z.string(), startedAt: time, policyRule: text }),
+  z.object({
+    id: z.string(),
+    gatewayId: z.string(),
+    username: text,
+    target: text,
+    database: text,
+    clientAddr: z.string(),
+    startedAt: time,
+    policyRule: text,
+  }),
 );
 export const killed = z.object({ killed: z.string(), local: z.boolean() });
 
@@ -116,7 +174,14 @@ export const tokenRevoked = z.object({ revoked: z.boolean() });
 export const userRevoked = z.object({ revoked: z.number() });
 export const userQuery = z.object({ user: z.string().optional() });
 export const liveTokens = z.array(
-  z.object({ jti: z.string(), username: z.string(), groups: z.array(z.string()), issuedAt: time, expiresAt: time, issuedBy: z.string() }),
+  z.object({
+    jti: z.string(),
+    username: z.string(),
+    groups: z.array(z.string()),
+    issuedAt: time,
+    expiresAt: time,
+    issuedBy: z.string(),
+  }),
 );
 
 // ---- audit -------------------------------------------------------------------------------
@@ -178,7 +243,17 @@ export const sessionDetail = z.object({
       hash: z.string(),
       payload: z.record(z.string(), z.unknown()).nullable(),
       runs: z
-        .array(z.object({ at: time, sql: z.array(z.string()), rows: z.number(), bytes: z.number(), ms: z.number(), outcome: z.string(), error: text }))
+        .array(
+          z.object({
+            at: time,
+            sql: z.array(z.string()),
+            rows: z.number(),
+            bytes: z.number(),
+            ms: z.number(),
+            outcome: z.string(),
+            error: text,
+          }),
+        )
         .nullable(),
     }),
   ),
@@ -199,8 +274,19 @@ export const anomalies = z.object({
   ),
 });
 
-export const exportRequest = z.object({ from: z.string(), to: z.string().optional(), user: z.string().optional(), format: z.enum(EXPORT_FORMATS).default('jsonl') });
-export const exported = z.object({ id: z.string(), events: z.number(), sessions: z.number(), file: z.string(), manifest: z.string() });
+export const exportRequest = z.object({
+  from: z.string(),
+  to: z.string().optional(),
+  user: z.string().optional(),
+  format: z.enum(EXPORT_FORMATS).default('jsonl'),
+});
+export const exported = z.object({
+  id: z.string(),
+  events: z.number(),
+  sessions: z.number(),
+  file: z.string(),
+  manifest: z.string(),
+});
 export const exportPart = z.object({ id: z.uuid(), part: z.enum(['file', 'manifest']) });
 
 export const openApi = z.record(z.string(), z.unknown());

@@ -9,7 +9,10 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
     method: 'GET',
     url: '/api/targets',
     config: { role: 'admin' },
-    schema: { summary: 'Targets and which roles have vaulted credentials (rotation dates, never values)', response: S.targets },
+    schema: {
+      summary: 'Targets and which roles have vaulted credentials (rotation dates, never values)',
+      response: S.targets,
+    },
     handler: async () => {
       const entries = await ctx.store.listVaultEntries();
       return Object.entries(ctx.config.targets).map(([name, t]) => ({
@@ -65,7 +68,12 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
     method: 'POST',
     url: '/api/tokens/:jti/revoke',
     config: { role: 'admin', csrf: true },
-    schema: { summary: 'Revoke a token, optionally ending its sessions', params: S.tokenId, body: S.endSessions(false), response: S.tokenRevoked },
+    schema: {
+      summary: 'Revoke a token, optionally ending its sessions',
+      params: S.tokenId,
+      body: S.endSessions(false),
+      response: S.tokenRevoked,
+    },
     handler: async (req) => {
       const s = caller(req);
       const { jti } = req.params;
@@ -79,7 +87,12 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
     method: 'POST',
     url: '/api/users/:user/revoke',
     config: { role: 'admin', csrf: true },
-    schema: { summary: 'Revoke every token of a user', params: S.userName, body: S.endSessions(true), response: S.userRevoked },
+    schema: {
+      summary: 'Revoke every token of a user',
+      params: S.userName,
+      body: S.endSessions(true),
+      response: S.userRevoked,
+    },
     handler: async (req) => {
       const s = caller(req);
       const { user } = req.params;

@@ -20,14 +20,22 @@ export function registerAuditRoutes(api: FastifyInstance, ctx: ApiContext): void
     method: 'GET',
     url: '/api/audit/sessions',
     config: { role: 'auditor' },
-    schema: { summary: 'Search sessions (?user, target, from, to, anomaly, endReason)', querystring: S.sessionSearch, response: S.sessionSummaries },
+    schema: {
+      summary: 'Search sessions (?user, target, from, to, anomaly, endReason)',
+      querystring: S.sessionSearch,
+      response: S.sessionSummaries,
+    },
     handler: async (req) => ctx.queries.searchSessions(req.query),
   });
   addApiRoute(api, {
     method: 'GET',
     url: '/api/audit/sessions/:id',
     config: { role: 'auditor' },
-    schema: { summary: 'A session and its chained events (statements as named runs)', params: S.sessionId, response: S.sessionDetail },
+    schema: {
+      summary: 'A session and its chained events (statements as named runs)',
+      params: S.sessionId,
+      response: S.sessionDetail,
+    },
     handler: async (req, reply) => {
       const session = await ctx.queries.auditSession(req.params.id);
       if (!session) return reply.code(404).send({ error: 'no such session' });
@@ -55,7 +63,8 @@ export function registerAuditRoutes(api: FastifyInstance, ctx: ApiContext): void
       const b = req.body;
       const from = new Date(b.from);
       const to = b.to ? new Date(b.to) : new Date();
-      if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return reply.code(400).send({ error: 'from and to must be times' });
+      if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()))
+        return reply.code(400).send({ error: 'from and to must be times' });
       const dir = await mkdtemp(join(tmpdir(), 'pgward-export-'));
       const id = randomUUID();
       const file = join(dir, `pgward-audit-${id}.${b.format === 'csv' ? 'csv' : 'jsonl'}`);
@@ -71,8 +80,20 @@ export function registerAuditRoutes(api: FastifyInstance, ctx: ApiContext): void
         signer: { kid: key.kid, privateKey: key.privateKey, publicKey: (await importJWK(jwk, 'ES256')) as CryptoKey },
       });
       exports.set(id, { owner: s.user, file, manifest: manifestPath });
-      await ctx.adminEvent(s.user, 'audit.export', { from: manifest.from, to: manifest.to, user: b.user ?? null, format: b.format, events: manifest.events });
-      return { id, events: manifest.events, sessions: manifest.sessions.length, file: `/api/audit/exports/${id}/file`, manifest: `/api/audit/exports/${id}/manifest` };
+      await ctx.adminEvent(s.user, 'audit.export', {
+        from: manifest.from,
+        to: manifest.to,
+        user: b.user ?? null,
+        format: b.format,
+        events: manifest.events,
+      });
+      return {
+        id,
+        events: manifest.events,
+        sessions: manifest.sessions.length,
+        file: `/api/audit/exports/${id}/file`,
+        manifest: `/api/audit/exports/${id}/manifest`,
+      };
     },
   });
   addApiRoute(api, {
@@ -84,7 +105,10 @@ export function registerAuditRoutes(api: FastifyInstance, ctx: ApiContext): void
       const e = exports.get(req.params.id);
       if (!e || e.owner !== caller(req).user) return reply.code(404).send({ error: 'no such export' });
       const path = req.params.part === 'file' ? e.file : e.manifest;
-      return reply.header('content-disposition', `attachment; filename="${basename(path)}"`).type('application/octet-stream').send(createReadStream(path));
+      return reply
+        .header('content-disposition', `attachment; filename="${basename(path)}"`)
+        .type('application/octet-stream')
+        .send(createReadStream(path));
     },
   });
 }

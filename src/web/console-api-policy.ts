@@ -10,7 +10,13 @@ import type { ApiContext } from './console-api.js';
 /** Admin: the policy editor, its versions, dry runs. */
 export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): void {
   const policies = new PolicyQueries(ctx.store);
-  const targets = () => Object.entries(ctx.config.targets).map(([name, t]) => ({ name, database: t.database, databases: t.databases, role: t.role }));
+  const targets = () =>
+    Object.entries(ctx.config.targets).map(([name, t]) => ({
+      name,
+      database: t.database,
+      databases: t.databases,
+      role: t.role,
+    }));
 
   addApiRoute(api, {
     method: 'GET',
@@ -19,14 +25,23 @@ export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): voi
     schema: { summary: 'The policy documents in force and their version', response: S.policyInForce },
     handler: async () => {
       const latest = await policies.latest();
-      return { version: latest?.id ?? null, documents: latest?.documents ?? {}, author: latest?.author ?? null, createdAt: latest?.createdAt ?? null };
+      return {
+        version: latest?.id ?? null,
+        documents: latest?.documents ?? {},
+        author: latest?.author ?? null,
+        createdAt: latest?.createdAt ?? null,
+      };
     },
   });
   addApiRoute(api, {
     method: 'POST',
     url: '/api/policy/validate',
     config: { role: 'admin', csrf: true },
-    schema: { summary: 'Validate documents; problems with file, line and column', body: S.documents, response: S.validation },
+    schema: {
+      summary: 'Validate documents; problems with file, line and column',
+      body: S.documents,
+      response: S.validation,
+    },
     handler: async (req) => {
       const loaded = parsePolicyDocuments(req.body.documents);
       return loaded.ok
@@ -53,7 +68,8 @@ export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): voi
       const s = caller(req);
       const { documents, comment } = req.body;
       const loaded = parsePolicyDocuments(documents);
-      if (!loaded.ok) return reply.code(422).send({ error: 'the policy is invalid', problems: loaded.problems.map(formatProblem) });
+      if (!loaded.ok)
+        return reply.code(422).send({ error: 'the policy is invalid', problems: loaded.problems.map(formatProblem) });
       const { id, created } = await policies.append({
         author: `${s.user} (console)`,
         source: 'console',
@@ -77,7 +93,11 @@ export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): voi
     method: 'POST',
     url: '/api/policy/rollback',
     config: { role: 'admin', csrf: true },
-    schema: { summary: 'Put an earlier version back in force (as a new version)', body: S.rollback, response: S.rolledBack },
+    schema: {
+      summary: 'Put an earlier version back in force (as a new version)',
+      body: S.rollback,
+      response: S.rolledBack,
+    },
     handler: async (req, reply) => {
       const s = caller(req);
       const to = req.body.version;
@@ -103,7 +123,11 @@ export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): voi
     handler: async (req, reply) => {
       const b = req.body;
       try {
-        return dryRun(ctx.policy.current(), targets(), { ...b, params: Object.entries(b.params), at: b.at ? new Date(b.at) : new Date() });
+        return dryRun(ctx.policy.current(), targets(), {
+          ...b,
+          params: Object.entries(b.params),
+          at: b.at ? new Date(b.at) : new Date(),
+        });
       } catch (err) {
         if (err instanceof DryRunError) return reply.code(400).send({ error: err.message });
         throw err;
@@ -114,7 +138,11 @@ export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): voi
     method: 'GET',
     url: '/api/policy/who-can-reach',
     config: { role: 'admin' },
-    schema: { summary: 'Rules that can apply to a target (?target=)', querystring: S.targetQuery, response: S.reachingRules },
+    schema: {
+      summary: 'Rules that can apply to a target (?target=)',
+      querystring: S.targetQuery,
+      response: S.reachingRules,
+    },
     handler: async (req) => rulesForTarget(ctx.policy.current(), req.query.target ?? '*'),
   });
 }

@@ -20,7 +20,14 @@ export type { Role } from './api-route.js';
 
 /** The live sessions of the gateway in this process, if one runs here. */
 export interface LiveSessions {
-  list(): Array<{ id: string; user: string | null; target: string | null; clientAddr: string; startedAt: Date; kill(reason: string): void }>;
+  list(): Array<{
+    id: string;
+    user: string | null;
+    target: string | null;
+    clientAddr: string;
+    startedAt: Date;
+    kill(reason: string): void;
+  }>;
 }
 
 export interface ConsoleDeps {
@@ -58,7 +65,11 @@ export function rolesOf(groups: string[], config: GatewayConfig): Set<Role> {
  * a schema error. Every admin action is written to admin_events. Responses never carry a
  * secret (vault values are write-only), and carry only the fields their schemas list.
  */
-export async function registerConsoleApi(app: FastifyInstance, deps: ConsoleDeps, session: (req: FastifyRequest) => WebSession | null): Promise<void> {
+export async function registerConsoleApi(
+  app: FastifyInstance,
+  deps: ConsoleDeps,
+  session: (req: FastifyRequest) => WebSession | null,
+): Promise<void> {
   await app.register(async (api) => {
     const queries = new ConsoleQueries(deps.store);
     const audit = new AuditQueries(deps.store);
@@ -78,7 +89,14 @@ export async function registerConsoleApi(app: FastifyInstance, deps: ConsoleDeps
       // Fail closed: an API route that does not say who may call it is a programming error.
       if (!role) throw new Error(`console API route ${route.method} ${route.url} declares no role`);
       for (const method of [route.method].flat()) {
-        if (method !== 'HEAD') routes.push({ method, url: route.url, role, csrf: route.config?.csrf ?? false, schema: (route.schema ?? {}) as Record<string, unknown> });
+        if (method !== 'HEAD')
+          routes.push({
+            method,
+            url: route.url,
+            role,
+            csrf: route.config?.csrf ?? false,
+            schema: (route.schema ?? {}) as Record<string, unknown>,
+          });
       }
     });
 
@@ -90,14 +108,20 @@ export async function registerConsoleApi(app: FastifyInstance, deps: ConsoleDeps
       if (role === undefined || (role !== 'signed-in' && !rolesOf(s.groups, deps.config).has(role))) {
         return reply.code(403).send({ error: `this needs the ${role ?? 'unknown'} role` });
       }
-      if (csrf && !csrfMatches(s, req.headers['x-csrf-token'])) return reply.code(403).send({ error: 'missing or wrong CSRF token' });
+      if (csrf && !csrfMatches(s, req.headers['x-csrf-token']))
+        return reply.code(403).send({ error: 'missing or wrong CSRF token' });
       req.webSession = s;
     });
 
     api.setErrorHandler(async (err: FastifyError, _req, reply) => {
       if (err.validation) {
         const where = err.validationContext ?? 'request';
-        return reply.code(400).send({ error: 'invalid request', issues: err.validation.map((v) => `${where}${v.instancePath}: ${v.message ?? 'invalid'}`) });
+        return reply
+          .code(400)
+          .send({
+            error: 'invalid request',
+            issues: err.validation.map((v) => `${where}${v.instancePath}: ${v.message ?? 'invalid'}`),
+          });
       }
       throw err;
     });
@@ -109,7 +133,13 @@ export async function registerConsoleApi(app: FastifyInstance, deps: ConsoleDeps
       schema: { summary: 'Who I am: user, groups, roles, CSRF token', response: S.me },
       handler: async (req) => {
         const s = caller(req);
-        return { user: s.user, groups: s.groups, roles: [...rolesOf(s.groups, deps.config)], csrf: s.csrf, tokenExpiresAt: s.expiresAt };
+        return {
+          user: s.user,
+          groups: s.groups,
+          roles: [...rolesOf(s.groups, deps.config)],
+          csrf: s.csrf,
+          tokenExpiresAt: s.expiresAt,
+        };
       },
     });
     addApiRoute(api, {
@@ -142,7 +172,10 @@ export async function registerConsoleApi(app: FastifyInstance, deps: ConsoleDeps
 }
 
 /** Prometheus metrics of the gateway in this process (text, not part of the console API). */
-export function registerMetrics(app: FastifyInstance, metrics: { registry: { metrics(): Promise<string>; contentType: string } } | null): void {
+export function registerMetrics(
+  app: FastifyInstance,
+  metrics: { registry: { metrics(): Promise<string>; contentType: string } } | null,
+): void {
   app.get('/metrics', async (_req, reply) => {
     if (!metrics) return reply.code(404).send({ error: 'no gateway in this process' });
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -32,20 +32,37 @@ function registerPages(
     const role = req.routeOptions.config.role ?? 'admin';
     const roles = rolesOf(s.groups, deps.config);
     if (role !== 'signed-in' && !roles.has(role)) {
-      return html(reply, layout('Not allowed', `<p role="alert">This page needs the ${esc(role)} role.</p>`, { user: s.user, csrf: s.csrf, roles }), 403);
+      return html(
+        reply,
+        layout('Not allowed', `<p role="alert">This page needs the ${esc(role)} role.</p>`, {
+          user: s.user,
+          csrf: s.csrf,
+          roles,
+        }),
+        403,
+      );
     }
     req.webSession = s;
   });
   /** The page around a body, for the signed-in caller. */
   const shell = (req: FastifyRequest, reply: FastifyReply, title: string, name: string, body: string): FastifyReply => {
     const s = caller(req);
-    return html(reply, layout(title, body, { user: s.user, csrf: s.csrf, roles: rolesOf(s.groups, deps.config), page: name }));
+    return html(
+      reply,
+      layout(title, body, { user: s.user, csrf: s.csrf, roles: rolesOf(s.groups, deps.config), page: name }),
+    );
   };
   const page = (path: string, role: Role, title: string, name: string, body: string): void => {
     app.get(path, { config: { role } }, async (req, reply) => shell(req, reply, title, name, body));
   };
 
-  page('/me', 'developer', 'My activity', 'me', `<h2>My sessions</h2><table id="my-sessions" class="data"></table><h2>My tokens</h2><table id="my-tokens" class="data"></table>`);
+  page(
+    '/me',
+    'developer',
+    'My activity',
+    'me',
+    `<h2>My sessions</h2><table id="my-sessions" class="data"></table><h2>My tokens</h2><table id="my-tokens" class="data"></table>`,
+  );
 
   page(
     '/admin/policy',
@@ -72,7 +89,13 @@ function registerPages(
 <h2>Versions</h2>
 <table id="versions" class="data"></table>`,
   );
-  page('/admin/sessions', 'admin', 'Live sessions', 'live', `<table id="live" class="data"></table><p id="live-status" role="status"></p>`);
+  page(
+    '/admin/sessions',
+    'admin',
+    'Live sessions',
+    'live',
+    `<table id="live" class="data"></table><p id="live-status" role="status"></p>`,
+  );
   page(
     '/admin/targets',
     'admin',
@@ -84,7 +107,13 @@ function registerPages(
 <input name="secret" type="password" placeholder="password" required autocomplete="new-password"> <button type="submit">Store</button></form>
 <p id="vault-status" role="status"></p>`,
   );
-  page('/admin/tokens', 'admin', 'Tokens', 'tokens', `<table id="tokens" class="data"></table><p id="tokens-status" role="status"></p>`);
+  page(
+    '/admin/tokens',
+    'admin',
+    'Tokens',
+    'tokens',
+    `<table id="tokens" class="data"></table><p id="tokens-status" role="status"></p>`,
+  );
   page(
     '/audit',
     'auditor',
@@ -102,7 +131,19 @@ function registerPages(
 <p id="export-status" role="status"></p>`,
   );
   app.get<{ Params: { id: string } }>('/audit/sessions/:id', { config: { role: 'auditor' } }, async (req, reply) =>
-    shell(req, reply, 'Session timeline', 'timeline', `<div id="session" data-id="${esc(req.params.id)}"></div><table id="timeline" class="data"></table>`),
+    shell(
+      req,
+      reply,
+      'Session timeline',
+      'timeline',
+      `<div id="session" data-id="${esc(req.params.id)}"></div><table id="timeline" class="data"></table>`,
+    ),
   );
-  page('/audit/anomalies', 'auditor', 'Anomalies', 'anomalies', `<canvas id="chart" width="900" height="320"></canvas><h2>Recent</h2><table id="recent" class="data"></table>`);
+  page(
+    '/audit/anomalies',
+    'auditor',
+    'Anomalies',
+    'anomalies',
+    `<canvas id="chart" width="900" height="320"></canvas><h2>Recent</h2><table id="recent" class="data"></table>`,
+  );
 }

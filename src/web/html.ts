@@ -1,6 +1,9 @@
 /** Escapes text for HTML element content and quoted attribute values. */
 export function esc(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return String(value).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 export interface LayoutOptions {
@@ -17,7 +20,13 @@ function nav(roles: ReadonlySet<string> | undefined): string {
     ['/', 'Connect'],
     ['/me', 'My activity'],
   ];
-  if (roles.has('admin')) links.push(['/admin/policy', 'Policies'], ['/admin/sessions', 'Live sessions'], ['/admin/targets', 'Targets'], ['/admin/tokens', 'Tokens']);
+  if (roles.has('admin'))
+    links.push(
+      ['/admin/policy', 'Policies'],
+      ['/admin/sessions', 'Live sessions'],
+      ['/admin/targets', 'Targets'],
+      ['/admin/tokens', 'Tokens'],
+    );
   if (roles.has('auditor')) links.push(['/audit', 'Audit'], ['/audit/anomalies', 'Anomalies']);
   return `<nav>${links.map(([href, label]) => `<a href="${href}">${esc(label)}</a>`).join(' ')}</nav>`;
 }

@@ -39,15 +39,35 @@ export function toDraft2020(schema: unknown): unknown {
 }
 const objectProperties = (s: unknown): Array<[string, JsonObject, boolean]> => {
   const o = (s ?? {}) as { properties?: Record<string, JsonObject>; required?: string[] };
-  return Object.entries(o.properties ?? {}).map(([name, schema]) => [name, schema, o.required?.includes(name) ?? false]);
+  return Object.entries(o.properties ?? {}).map(([name, schema]) => [
+    name,
+    schema,
+    o.required?.includes(name) ?? false,
+  ]);
 };
 
 function operation(r: DescribedRoute): JsonObject {
-  const s = r.schema as { summary?: string; body?: JsonObject; params?: JsonObject; querystring?: JsonObject; response?: Record<string, JsonObject> };
+  const s = r.schema as {
+    summary?: string;
+    body?: JsonObject;
+    params?: JsonObject;
+    querystring?: JsonObject;
+    response?: Record<string, JsonObject>;
+  };
   const parameters = [
     ...objectProperties(s.params).map(([name, schema]) => ({ name, in: 'path', required: true, schema })),
     ...objectProperties(s.querystring).map(([name, schema, required]) => ({ name, in: 'query', required, schema })),
-    ...(r.csrf ? [{ name: 'x-csrf-token', in: 'header', required: true, schema: { type: 'string' }, description: 'The CSRF token from /api/me' }] : []),
+    ...(r.csrf
+      ? [
+          {
+            name: 'x-csrf-token',
+            in: 'header',
+            required: true,
+            schema: { type: 'string' },
+            description: 'The CSRF token from /api/me',
+          },
+        ]
+      : []),
   ];
   const ok = s.response?.['200'] ?? {};
   const okResponse = 'content' in ok ? ok : { description: 'OK', content: { 'application/json': { schema: ok } } };
@@ -73,7 +93,8 @@ function operation(r: DescribedRoute): JsonObject {
 /** The console API as OpenAPI 3.1, built from the routes' own schemas and access config. */
 export function openApiDocument(publicUrl: string, routes: readonly DescribedRoute[]): JsonObject {
   const paths: Record<string, Record<string, JsonObject>> = {};
-  for (const r of routes) (paths[openApiPath(r.url)] ??= {})[r.method.toLowerCase()] = toDraft2020(operation(r)) as JsonObject;
+  for (const r of routes)
+    (paths[openApiPath(r.url)] ??= {})[r.method.toLowerCase()] = toDraft2020(operation(r)) as JsonObject;
   return {
     openapi: '3.1.0',
     info: { title: 'pgward console API', version: '1' },

@@ -22,7 +22,15 @@ import { registerConsolePages } from './console-pages.js';
 import { openApiPath } from './openapi.js';
 import { connectLines, type PgEndpoint } from './connect-lines.js';
 import { developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
-import { csrfMatches, LOGIN_COOKIE, newCsrf, safeNext, SealedCookies, SESSION_COOKIE, type WebSession } from './session.js';
+import {
+  csrfMatches,
+  LOGIN_COOKIE,
+  newCsrf,
+  safeNext,
+  SealedCookies,
+  SESSION_COOKIE,
+  type WebSession,
+} from './session.js';
 
 export interface WebDeps {
   config: GatewayConfig;
@@ -78,18 +86,30 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   const apiRoutes: string[] = [];
   app.addHook('onRoute', (route) => {
     const url = route.url;
-    if (url.startsWith('/api/')) for (const m of [route.method].flat()) if (m !== 'HEAD') apiRoutes.push(`${m} ${openApiPath(url)}`);
-    if (url.startsWith('/auth/') || url.startsWith('/cli/')) route.config = { ...(route.config as object), rateLimit: { max: 30, timeWindow: '1 minute' } };
-    else if (url.startsWith('/api/')) route.config = { ...(route.config as object), rateLimit: { max: 600, timeWindow: '1 minute' } };
+    if (url.startsWith('/api/'))
+      for (const m of [route.method].flat()) if (m !== 'HEAD') apiRoutes.push(`${m} ${openApiPath(url)}`);
+    if (url.startsWith('/auth/') || url.startsWith('/cli/'))
+      route.config = { ...(route.config as object), rateLimit: { max: 30, timeWindow: '1 minute' } };
+    else if (url.startsWith('/api/'))
+      route.config = { ...(route.config as object), rateLimit: { max: 600, timeWindow: '1 minute' } };
   });
   await app.register(fastifyRateLimit, { global: false });
   const { existsSync } = await import('node:fs');
-  await app.register(fastifyStatic, { root: existsSync(webDir) ? webDir : webDirFromDist, prefix: '/static/', index: false });
-  await app.register(fastifyStatic, { root: existsSync(chartJs) ? chartJs : chartJsFromDist, prefix: '/static/vendor/chart/', index: false, decorateReply: false, allowedPath: (p) => p === '/chart.umd.min.js' });
+  await app.register(fastifyStatic, {
+    root: existsSync(webDir) ? webDir : webDirFromDist,
+    prefix: '/static/',
+    index: false,
+  });
+  await app.register(fastifyStatic, {
+    root: existsSync(chartJs) ? chartJs : chartJsFromDist,
+    prefix: '/static/vendor/chart/',
+    index: false,
+    decorateReply: false,
+    allowedPath: (p) => p === '/chart.umd.min.js',
+  });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('cache-control', 'no-store');
   });
-
 
   const session = (req: FastifyRequest): WebSession | null => {
     const s = cookies.get<WebSession>(req, SESSION_COOKIE);
@@ -113,7 +133,10 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
 
   app.get('/', async (req, reply) => {
     const s = session(req);
-    return html(reply, s ? developerPage(s, deps.pg, deps.databases, rolesOf(s.groups, deps.config)) : landingPage(deps.sso !== null));
+    return html(
+      reply,
+      s ? developerPage(s, deps.pg, deps.databases, rolesOf(s.groups, deps.config)) : landingPage(deps.sso !== null),
+    );
   });
 
   app.get<{ Querystring: { next?: string } }>('/auth/login', async (req, reply) => {
@@ -125,7 +148,8 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
 
   app.get('/auth/callback', async (req, reply) => {
     const pending = cookies.get<PendingLogin>(req, LOGIN_COOKIE);
-    if (!deps.sso || !pending) return html(reply, messagePage('Sign-in failed', 'This sign-in has expired. Please start again.'), 400);
+    if (!deps.sso || !pending)
+      return html(reply, messagePage('Sign-in failed', 'This sign-in has expired. Please start again.'), 400);
     cookies.clear(reply, LOGIN_COOKIE);
     try {
       const who = await deps.sso.finish(new URL(req.url, deps.publicUrl), pending);
@@ -144,14 +168,19 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
       return reply.redirect(pending.next);
     } catch (err) {
       deps.log.warn({ event: 'sso_failed', err: (err as Error).message }, 'SSO callback failed');
-      return html(reply, messagePage('Sign-in failed', 'The identity provider did not confirm who you are. Please try again.'), 400);
+      return html(
+        reply,
+        messagePage('Sign-in failed', 'The identity provider did not confirm who you are. Please try again.'),
+        400,
+      );
     }
   });
 
   app.post('/auth/logout', async (req, reply) => {
     const s = session(req);
     if (s) {
-      if (!checkCsrf(s, req.body)) return html(reply, messagePage('Sign out', 'This form has expired; reload the page.'), 403);
+      if (!checkCsrf(s, req.body))
+        return html(reply, messagePage('Sign out', 'This form has expired; reload the page.'), 403);
       const endSessions = (req.body as Record<string, unknown>)['end_sessions'] === 'on';
       await deps.tokens.revoke(s.jti, 'signed out', { endSessions });
       deps.log.info({ event: 'sign_out', user: s.user, jti: s.jti, endSessions }, 'signed out; token revoked');
@@ -170,20 +199,36 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     return html(reply, linkPage(link, s, req.params.secret, linkProblem(link, s)));
   });
 
-  app.post<{ Params: { secret: string }; Body: { csrf?: string; decision?: string } }>('/link/:secret', async (req, reply) => {
-    const s = requireSession(req, reply);
-    if (!s) return reply;
-    if (!checkCsrf(s, req.body)) return html(reply, messagePage('Sign in a psql session', 'This form has expired; reload the page.', s), 403);
-    const idHash = hashSecret(req.params.secret);
-    const link = await deps.identity.link(idHash);
-    const problem = link ? linkProblem(link, s) : 'This link is not valid.';
-    if (problem || !link) return html(reply, messagePage('Sign in a psql session', problem ?? 'This link is not valid.', s), 400);
-    const approve = req.body.decision === 'approve';
-    const done = await deps.identity.decideLink(idHash, approve ? { approve: true, groups: s.groups } : { approve: false });
-    if (!done) return html(reply, messagePage('Sign in a psql session', 'This link was already used or has expired.', s), 409);
-    deps.log.info({ event: approve ? 'link_approved' : 'link_refused', user: s.user }, 'link login decided');
-    return html(reply, messagePage('Sign in a psql session', approve ? 'Approved. You can go back to your terminal.' : 'Refused. The psql session will be told.', s));
-  });
+  app.post<{ Params: { secret: string }; Body: { csrf?: string; decision?: string } }>(
+    '/link/:secret',
+    async (req, reply) => {
+      const s = requireSession(req, reply);
+      if (!s) return reply;
+      if (!checkCsrf(s, req.body))
+        return html(reply, messagePage('Sign in a psql session', 'This form has expired; reload the page.', s), 403);
+      const idHash = hashSecret(req.params.secret);
+      const link = await deps.identity.link(idHash);
+      const problem = link ? linkProblem(link, s) : 'This link is not valid.';
+      if (problem || !link)
+        return html(reply, messagePage('Sign in a psql session', problem ?? 'This link is not valid.', s), 400);
+      const approve = req.body.decision === 'approve';
+      const done = await deps.identity.decideLink(
+        idHash,
+        approve ? { approve: true, groups: s.groups } : { approve: false },
+      );
+      if (!done)
+        return html(reply, messagePage('Sign in a psql session', 'This link was already used or has expired.', s), 409);
+      deps.log.info({ event: approve ? 'link_approved' : 'link_refused', user: s.user }, 'link login decided');
+      return html(
+        reply,
+        messagePage(
+          'Sign in a psql session',
+          approve ? 'Approved. You can go back to your terminal.' : 'Refused. The psql session will be told.',
+          s,
+        ),
+      );
+    },
+  );
 
   // ---- CLI sign-in ------------------------------------------------------------------
 
@@ -193,7 +238,10 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     return deps.vault.sealInternal('cli-token', Buffer.from(issued.token));
   };
   const cliResult = (token: string) => {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub: string; exp: number };
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+      sub: string;
+      exp: number;
+    };
     const database = deps.databases[0] ?? 'postgres';
     return {
       token,
@@ -226,7 +274,9 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
       tokenSealed: await issueForCli(s, 'cli-login'),
     });
     // Only the loopback interface: the code must never leave this machine.
-    return reply.redirect(`http://127.0.0.1:${port}/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`);
+    return reply.redirect(
+      `http://127.0.0.1:${port}/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`,
+    );
   });
 
   const redeem = async (code: unknown, reply: FastifyReply) => {
@@ -247,7 +297,12 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     const alphabet = 'BCDFGHJKLMNPQRSTVWXZ';
     const raw = Array.from(randomBytes(8), (b) => alphabet[b % alphabet.length]).join('');
     const userCode = `${raw.slice(0, 4)}-${raw.slice(4)}`;
-    await deps.identity.createCliGrant({ codeHash: hashSecret(deviceCode), kind: 'device', userCode, expiresAt: new Date(Date.now() + 600_000) });
+    await deps.identity.createCliGrant({
+      codeHash: hashSecret(deviceCode),
+      kind: 'device',
+      userCode,
+      expiresAt: new Date(Date.now() + 600_000),
+    });
     return {
       device_code: deviceCode,
       user_code: userCode,
@@ -262,7 +317,8 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     const code = req.body?.device_code;
     if (typeof code !== 'string') return reply.code(400).send({ error: 'invalid_request' });
     const grant = await deps.identity.cliGrant(hashSecret(code));
-    if (!grant || grant.kind !== 'device' || grant.expiresAt.getTime() < Date.now()) return reply.code(400).send({ error: 'expired_token' });
+    if (!grant || grant.kind !== 'device' || grant.expiresAt.getTime() < Date.now())
+      return reply.code(400).send({ error: 'expired_token' });
     if (!grant.approvedUser) return reply.code(400).send({ error: 'authorization_pending' });
     const result = await redeem(code, reply);
     return result ?? reply.code(400).send({ error: 'invalid_grant' });
@@ -277,8 +333,11 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   app.post<{ Body: { csrf?: string; user_code?: string } }>('/device', async (req, reply) => {
     const s = requireSession(req, reply);
     if (!s) return reply;
-    if (!checkCsrf(s, req.body)) return html(reply, messagePage('Sign in a device', 'This form has expired; reload the page.', s), 403);
-    const userCode = String(req.body.user_code ?? '').trim().toUpperCase();
+    if (!checkCsrf(s, req.body))
+      return html(reply, messagePage('Sign in a device', 'This form has expired; reload the page.', s), 403);
+    const userCode = String(req.body.user_code ?? '')
+      .trim()
+      .toUpperCase();
     const grant = await deps.identity.cliGrantByUserCode(userCode);
     if (!grant || grant.kind !== 'device' || grant.expiresAt.getTime() < Date.now() || grant.approvedUser) {
       return html(reply, devicePage(s, userCode, 'That code is not valid or has expired.'), 400);
@@ -302,7 +361,17 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
 
   await registerConsoleApi(
     app,
-    { config: deps.config, log: deps.log, store: deps.store, vault: deps.vault, tokens: deps.tokens, keys: deps.keys, policy: deps.policy, live: deps.live, publicUrl: deps.publicUrl },
+    {
+      config: deps.config,
+      log: deps.log,
+      store: deps.store,
+      vault: deps.vault,
+      tokens: deps.tokens,
+      keys: deps.keys,
+      policy: deps.policy,
+      live: deps.live,
+      publicUrl: deps.publicUrl,
+    },
     session,
   );
   registerMetrics(app, deps.metrics);
@@ -312,9 +381,13 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   return app;
 }
 
-function linkProblem(link: { username: string; expiresAt: Date; approvedAt: Date | null; refusedAt: Date | null; usedAt: Date | null }, s: WebSession): string | null {
+function linkProblem(
+  link: { username: string; expiresAt: Date; approvedAt: Date | null; refusedAt: Date | null; usedAt: Date | null },
+  s: WebSession,
+): string | null {
   if (link.usedAt || link.approvedAt || link.refusedAt) return 'This link was already used.';
   if (link.expiresAt.getTime() < Date.now()) return 'This link has expired. Connect again to get a new one.';
-  if (link.username !== s.user) return `This session asked to sign in as "${link.username}", but you are signed in as "${s.user}".`;
+  if (link.username !== s.user)
+    return `This session asked to sign in as "${link.username}", but you are signed in as "${s.user}".`;
   return null;
 }

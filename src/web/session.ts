@@ -25,7 +25,13 @@ export class SealedCookies {
 
   set(reply: FastifyReply, name: string, value: unknown, maxAgeSeconds: number): void {
     const sealed = this.vault.sealInternal(`cookie/${name}`, Buffer.from(JSON.stringify(value))).toString('base64url');
-    reply.setCookie(name, sealed, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secure, maxAge: maxAgeSeconds });
+    reply.setCookie(name, sealed, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secure,
+      maxAge: maxAgeSeconds,
+    });
   }
 
   get<T>(request: FastifyRequest, name: string): T | null {

@@ -46,7 +46,15 @@ export function decodeStatementRuns(payload: unknown): StatementRun[] | null {
   const start = new Date(p.data.start).getTime();
   if (Number.isNaN(start)) return null;
   const col = (name: string): number => columns.indexOf(name);
-  const at = { statement: col('statement'), rows: col('rows'), bytes: col('bytes'), ms: col('ms'), offsetMs: col('offsetMs'), outcome: col('outcome'), error: col('error') };
+  const at = {
+    statement: col('statement'),
+    rows: col('rows'),
+    bytes: col('bytes'),
+    ms: col('ms'),
+    offsetMs: col('offsetMs'),
+    outcome: col('outcome'),
+    error: col('error'),
+  };
   if (at.statement < 0 || at.outcome < 0) return null;
   return runs.map((run) => {
     const field = (i: number): unknown => (i < 0 ? undefined : run[i]);

@@ -7,9 +7,33 @@ import type { MatrixRun } from './matrix.js';
 import { md5, TEN_MB, type Check } from './node-checks.js';
 
 /** psql with verify-full and SCRAM, reading a script from stdin; SQLSTATEs instead of messages. */
-function psql(r: MatrixRun, script: string, opts: { extra?: Record<string, string>; quiet?: boolean; stopOnError?: boolean; onSpawn?: (pid: number) => void } = {}): Promise<RunResult> {
-  const args = ['-X', '-At', ...(opts.quiet === false ? [] : ['-q']), '-v', `ON_ERROR_STOP=${opts.stopOnError === false ? 0 : 1}`, '-v', 'VERBOSITY=sqlstate', '-d', conninfo(r, r.user, r.database, opts.extra)];
-  return run('psql', args, { env: { PGPASSWORD: r.password, PGPASSFILE: '/dev/null' }, input: script, timeoutMs: 120_000, onSpawn: opts.onSpawn });
+function psql(
+  r: MatrixRun,
+  script: string,
+  opts: {
+    extra?: Record<string, string>;
+    quiet?: boolean;
+    stopOnError?: boolean;
+    onSpawn?: (pid: number) => void;
+  } = {},
+): Promise<RunResult> {
+  const args = [
+    '-X',
+    '-At',
+    ...(opts.quiet === false ? [] : ['-q']),
+    '-v',
+    `ON_ERROR_STOP=${opts.stopOnError === false ? 0 : 1}`,
+    '-v',
+    'VERBOSITY=sqlstate',
+    '-d',
+    conninfo(r, r.user, r.database, opts.extra),
+  ];
+  return run('psql', args, {
+    env: { PGPASSWORD: r.password, PGPASSFILE: '/dev/null' },
+    input: script,
+    timeoutMs: 120_000,
+    onSpawn: opts.onSpawn,
+  });
 }
 
 /** The SQLSTATEs psql printed (VERBOSITY sqlstate: "ERROR:  22012"). */
@@ -26,7 +50,10 @@ const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
 export const psqlChecks: Record<string, Check> = {
   login: async (r) => outcome(await psql(r, 'select current_user is not null;'), (o) => o.trim()),
   parameters: async (r) =>
-    outcome(await psql(r, "\\set a 42\n\\set b 'café ✓'\nselect :a::int4 + 1, :'b'::text, length('\\x0001ff'::bytea);"), (o) => o.trim()),
+    outcome(
+      await psql(r, "\\set a 42\n\\set b 'café ✓'\nselect :a::int4 + 1, :'b'::text, length('\\x0001ff'::bytea);"),
+      (o) => o.trim(),
+    ),
   transactions: async (r) =>
     outcome(
       await psql(
@@ -40,11 +67,16 @@ export const psqlChecks: Record<string, Check> = {
       },
     ),
   'error then reuse': async (r) => {
-    const res = await psql(r, 'select 1/0;\nbegin;\nselect 1/0;\nselect 1;\nrollback;\nselect 3;', { stopOnError: false });
+    const res = await psql(r, 'select 1/0;\nbegin;\nselect 1/0;\nselect 1;\nrollback;\nselect 3;', {
+      stopOnError: false,
+    });
     return [...errors(res.stderr), ...lines(res.stdout)].join(',');
   },
   'large value': async (r) => {
-    const res = await psql(r, `select length(t), md5(t) from (select '${'x'.repeat(TEN_MB)}'::text as t) s;\nselect repeat('y', 10485760);`);
+    const res = await psql(
+      r,
+      `select length(t), md5(t) from (select '${'x'.repeat(TEN_MB)}'::text as t) s;\nselect repeat('y', 10485760);`,
+    );
     return outcome(res, (o) => {
       const [sent, back] = lines(o);
       return `${sent}|${back!.length}|${md5(back!)}`;
@@ -56,13 +88,20 @@ export const psqlChecks: Record<string, Check> = {
       return `${rows.length}|${rows.reduce((s, l) => s + Number(l.split('|')[0]), 0)}`;
     }),
   'copy out': async (r) =>
-    outcome(await psql(r, "copy (select g, 'é' || g from generate_series(1, 1000) g) to stdout;"), (o) => `${lines(o).length}|${md5(o)}`),
+    outcome(
+      await psql(r, "copy (select g, 'é' || g from generate_series(1, 1000) g) to stdout;"),
+      (o) => `${lines(o).length}|${md5(o)}`,
+    ),
   'copy in': async (r) => {
     const dir = await mkdtemp(join(tmpdir(), 'pgward-copy-'));
     try {
       const file = join(dir, 'rows.tsv');
       await writeFile(file, Array.from({ length: 1000 }, (_, k) => `${1001 + k}\tcopied é ${1001 + k}\n`).join(''));
-      const res = await psql(r, `\\copy ${r.table} (id, v) from '${file}'\nselect count(*) from ${r.table} where v like 'copied é %';`, { quiet: false });
+      const res = await psql(
+        r,
+        `\\copy ${r.table} (id, v) from '${file}'\nselect count(*) from ${r.table} where v like 'copied é %';`,
+        { quiet: false },
+      );
       return outcome(res, (o) => `${/COPY (\d+)/.exec(o)?.[1] ?? 'no COPY tag'}|${lines(o).pop()}`);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -80,7 +119,10 @@ export const psqlChecks: Record<string, Check> = {
   },
   'prepared reuse': async (r) =>
     outcome(
-      await psql(r, `prepare double(int) as select $1 * 2;\n${Array.from({ length: 10 }, (_, k) => `execute double(${k + 1});`).join('\n')}`),
+      await psql(
+        r,
+        `prepare double(int) as select $1 * 2;\n${Array.from({ length: 10 }, (_, k) => `execute double(${k + 1});`).join('\n')}`,
+      ),
       (o) => String(lines(o).reduce((s, l) => s + Number(l), 0)),
     ),
   cancel: async (r) => {
@@ -96,12 +138,16 @@ export const psqlChecks: Record<string, Check> = {
     const failed = [...new Set(all.filter((x) => x.code !== 0).map((x) => x.stderr.trim()))];
     return `${all.filter((x) => x.code === 0 && x.stdout.trim() === '1').length} ok${failed.length ? ` ${failed.join('; ')}` : ''}`;
   },
-  'channel binding': async (r) => outcome(await psql(r, 'select 1;', { extra: { channel_binding: 'require' } }), (o) => `bound, ${o.trim()}`),
+  'channel binding': async (r) =>
+    outcome(await psql(r, 'select 1;', { extra: { channel_binding: 'require' } }), (o) => `bound, ${o.trim()}`),
 };
 
 /** pg_dump/pg_restore of one table; names differ per run, so dumps are compared with it replaced. */
 function tool(cmd: 'pg_dump' | 'pg_restore', r: MatrixRun, args: string[]): Promise<RunResult> {
-  return run(cmd, [...args, '-d', conninfo(r, r.user, r.database)], { env: { PGPASSWORD: r.password, PGPASSFILE: '/dev/null' }, timeoutMs: 120_000 });
+  return run(cmd, [...args, '-d', conninfo(r, r.user, r.database)], {
+    env: { PGPASSWORD: r.password, PGPASSFILE: '/dev/null' },
+    timeoutMs: 120_000,
+  });
 }
 
 /** Without the run's table name and the random key of \restrict (new in each dump since 15.14). */
@@ -141,10 +187,11 @@ export const pgDumpChecks: Record<string, Check> = {
       const restored = await tool('pg_restore', r, ['--no-owner', '--clean', '--if-exists', '--exit-on-error', file]);
       if (restored.code !== 0) return `refused: ${firstError(restored.stderr)}`;
       const after = await tool('pg_dump', r, ['--no-owner', '-t', r.table]);
-      return normalized(after.stdout, r) === normalized(before.stdout, r) ? 'restored, same dump' : 'restored, different dump';
+      return normalized(after.stdout, r) === normalized(before.stdout, r)
+        ? 'restored, same dump'
+        : 'restored, different dump';
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   },
 };
-

@@ -66,7 +66,11 @@ export async function startMatrix(cluster: ClusterInfo, client: string): Promise
     const readOnly = name.startsWith('ro');
     const direct = name.endsWith('direct');
     const table = `m_${tag}_${name.replace(' ', '_')}`;
-    await superuserQuery(cluster, `create table ${table} (id int primary key, v text); alter table ${table} owner to ${gw.upstreamRole}`, gw.upstreamDatabase);
+    await superuserQuery(
+      cluster,
+      `create table ${table} (id int primary key, v text); alter table ${table} owner to ${gw.upstreamRole}`,
+      gw.upstreamDatabase,
+    );
     runs.push({
       name,
       host: direct ? cluster.host : gw.host,
@@ -119,7 +123,11 @@ export function assertMatrix(results: MatrixResults, expected: Expected): void {
 const resultsDir = 'test-results/client-matrix';
 
 /** Records one client's results and rewrites test-results/client-matrix.md from every client's. */
-export async function recordMatrix(client: string, results: MatrixResults, notes: Record<string, string> = {}): Promise<void> {
+export async function recordMatrix(
+  client: string,
+  results: MatrixResults,
+  notes: Record<string, string> = {},
+): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
   const file = join(resultsDir, `${client.replace(/[^a-z0-9.-]/gi, '_')}.json`);
   await writeFile(`${file}.tmp`, JSON.stringify({ client, results, notes }, null, 2));
@@ -128,7 +136,8 @@ export async function recordMatrix(client: string, results: MatrixResults, notes
   for (const f of (await readdir(resultsDir)).filter((x) => x.endsWith('.json')).sort()) {
     all.push(JSON.parse(await readFile(join(resultsDir, f), 'utf8')) as (typeof all)[number]);
   }
-  const cell = (s: string | undefined): string => (s === undefined ? '' : (s.length > 48 ? `${s.slice(0, 45)}...` : s).replace(/\|/g, '/').replace(/\n/g, ' '));
+  const cell = (s: string | undefined): string =>
+    s === undefined ? '' : (s.length > 48 ? `${s.slice(0, 45)}...` : s).replace(/\|/g, '/').replace(/\n/g, ' ');
   const lines = [
     '# Client matrix: direct vs through pgward',
     '',
@@ -160,5 +169,7 @@ export async function recordMatrix(client: string, results: MatrixResults, notes
 
 /** The runs as JdbcChecks.java reads them: one tab-separated line each. */
 export function runsAsTsv(runs: MatrixRun[]): string {
-  return runs.map((r) => [r.name, r.host, r.port, r.database, r.user, r.password, r.caPath, r.table, r.readOnly].join('\t')).join('\n');
+  return runs
+    .map((r) => [r.name, r.host, r.port, r.database, r.user, r.password, r.caPath, r.table, r.readOnly].join('\t'))
+    .join('\n');
 }

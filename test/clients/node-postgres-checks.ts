@@ -8,10 +8,23 @@ import { md5, state, TEN_MB, type Check } from './node-checks.js';
 
 /** node-postgres with verify-full: the CA, and the host (an IP address SAN here) checked by Node's TLS. */
 function config(r: MatrixRun, extra: Partial<pg.ClientConfig> = {}): pg.ClientConfig {
-  return { host: r.host, port: r.port, user: r.user, password: r.password, database: r.database, ssl: { ca: readFileSync(r.caPath, 'utf8') }, connectionTimeoutMillis: 20_000, ...extra };
+  return {
+    host: r.host,
+    port: r.port,
+    user: r.user,
+    password: r.password,
+    database: r.database,
+    ssl: { ca: readFileSync(r.caPath, 'utf8') },
+    connectionTimeoutMillis: 20_000,
+    ...extra,
+  };
 }
 
-async function withClient<T>(r: MatrixRun, fn: (c: pg.Client) => Promise<T>, extra: Partial<pg.ClientConfig> = {}): Promise<T> {
+async function withClient<T>(
+  r: MatrixRun,
+  fn: (c: pg.Client) => Promise<T>,
+  extra: Partial<pg.ClientConfig> = {},
+): Promise<T> {
   const c = new pg.Client(config(r, extra));
   await c.connect();
   try {
@@ -21,14 +34,16 @@ async function withClient<T>(r: MatrixRun, fn: (c: pg.Client) => Promise<T>, ext
   }
 }
 
-const one = async (c: pg.Client, sql: string, values: unknown[] = []): Promise<unknown> => Object.values((await c.query(sql, values)).rows[0] as object)[0];
+const one = async (c: pg.Client, sql: string, values: unknown[] = []): Promise<unknown> =>
+  Object.values((await c.query(sql, values)).rows[0] as object)[0];
 
 export const nodePostgresChecks: Record<string, Check> = {
   // node-postgres's own COPY is pg-copy-streams (the library its README points to).
   'copy out': (r) =>
     withClient(r, async (c) => {
       const chunks: Buffer[] = [];
-      for await (const chunk of c.query(copyTo(`copy (select g, 'é' || g from generate_series(1, 1000) g) to stdout`))) chunks.push(chunk as Buffer);
+      for await (const chunk of c.query(copyTo(`copy (select g, 'é' || g from generate_series(1, 1000) g) to stdout`)))
+        chunks.push(chunk as Buffer);
       const data = Buffer.concat(chunks);
       return `${data.toString().split('\n').length - 1}|${md5(data)}`;
     }),
@@ -45,7 +60,13 @@ export const nodePostgresChecks: Record<string, Check> = {
   login: (r) => withClient(r, async (c) => ((await one(c, 'select current_user is not null')) === true ? 't' : 'f')),
   parameters: (r) =>
     withClient(r, async (c) => {
-      const row = (await c.query('select $1::int4 + 1 as a, $2::text as b, length($3::bytea) as n', [42, 'café ✓', Buffer.from([0, 1, 255])])).rows[0] as { a: number; b: string; n: number };
+      const row = (
+        await c.query('select $1::int4 + 1 as a, $2::text as b, length($3::bytea) as n', [
+          42,
+          'café ✓',
+          Buffer.from([0, 1, 255]),
+        ])
+      ).rows[0] as { a: number; b: string; n: number };
       return `${row.a}|${row.b}|${row.n}`;
     }),
   transactions: (r) =>
@@ -76,7 +97,9 @@ export const nodePostgresChecks: Record<string, Check> = {
     }),
   'large value': (r) =>
     withClient(r, async (c) => {
-      const sent = (await c.query('select length(t) as n, md5(t) as h from (select $1::text as t) s', ['x'.repeat(TEN_MB)])).rows[0] as { n: number; h: string };
+      const sent = (
+        await c.query('select length(t) as n, md5(t) as h from (select $1::text as t) s', ['x'.repeat(TEN_MB)])
+      ).rows[0] as { n: number; h: string };
       const back = String(await one(c, "select repeat('y', 10485760)"));
       return `${sent.n}|${sent.h}|${back.length}|${md5(back)}`;
     }),
@@ -100,7 +123,11 @@ export const nodePostgresChecks: Record<string, Check> = {
     withClient(r, async (c) => {
       let sum = 0;
       // A named query is parsed once on the connection and then only bound and executed.
-      for (let i = 1; i <= 10; i++) sum += Number(((await c.query({ name: 'double', text: 'select $1::int * 2 as d', values: [i] })).rows[0] as { d: number }).d);
+      for (let i = 1; i <= 10; i++)
+        sum += Number(
+          ((await c.query({ name: 'double', text: 'select $1::int * 2 as d', values: [i] })).rows[0] as { d: number })
+            .d,
+        );
       return String(sum);
     }),
   cancel: (r) =>
@@ -123,7 +150,8 @@ export const nodePostgresChecks: Record<string, Check> = {
       r,
       async (c) => {
         const inserts: Array<Promise<unknown>> = [];
-        for (let i = 10_001; i <= 20_000; i++) inserts.push(c.query(`insert into ${r.table} (id, v) values ($1, $2)`, [i, 'batched é']));
+        for (let i = 10_001; i <= 20_000; i++)
+          inserts.push(c.query(`insert into ${r.table} (id, v) values ($1, $2)`, [i, 'batched é']));
         const settled = await Promise.allSettled(inserts);
         const failed = settled.find((s) => s.status === 'rejected');
         if (failed) return state(failed.reason);
@@ -136,7 +164,10 @@ export const nodePostgresChecks: Record<string, Check> = {
       r,
       async (c) => {
         // Issue 15: a statement with non-ASCII text behind one that mentions set_config, in one pipeline.
-        const [a, b] = await Promise.allSettled([one(c, "select set_config('app.tenant', 'acme', false)"), one(c, "select 'café'")]);
+        const [a, b] = await Promise.allSettled([
+          one(c, "select set_config('app.tenant', 'acme', false)"),
+          one(c, "select 'café'"),
+        ]);
         if (a.status === 'rejected') return state(a.reason);
         if (b.status === 'rejected') return state(b.reason);
         return `${String(a.value)}|${String(b.value)}`;
@@ -151,7 +182,9 @@ export const nodePostgresChecks: Record<string, Check> = {
   'channel binding': async (r) => {
     const c = new pg.Client(config(r, { enableChannelBinding: true }));
     // node-postgres has no "require": record the mechanism it chose from what the server offered.
-    const conn = (c as unknown as { connection: { sendSASLInitialResponseMessage(mechanism: string, response: string): void } }).connection;
+    const conn = (
+      c as unknown as { connection: { sendSASLInitialResponseMessage(mechanism: string, response: string): void } }
+    ).connection;
     let mechanism = 'none';
     const send = conn.sendSASLInitialResponseMessage.bind(conn);
     conn.sendSASLInitialResponseMessage = (m, response) => {

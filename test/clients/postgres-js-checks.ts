@@ -21,7 +21,11 @@ function connect(r: MatrixRun, extra: postgres.Options<Record<string, postgres.P
   });
 }
 
-async function withSql<T>(r: MatrixRun, fn: (sql: Sql) => Promise<T>, extra: postgres.Options<Record<string, postgres.PostgresType>> = {}): Promise<T> {
+async function withSql<T>(
+  r: MatrixRun,
+  fn: (sql: Sql) => Promise<T>,
+  extra: postgres.Options<Record<string, postgres.PostgresType>> = {},
+): Promise<T> {
   const sql = connect(r, extra);
   try {
     return await fn(sql);
@@ -33,10 +37,12 @@ async function withSql<T>(r: MatrixRun, fn: (sql: Sql) => Promise<T>, extra: pos
 class Rollback extends Error {}
 
 export const postgresJsChecks: Record<string, Check> = {
-  login: (r) => withSql(r, async (sql) => ((await sql`select current_user is not null as ok`)[0]!['ok'] === true ? 't' : 'f')),
+  login: (r) =>
+    withSql(r, async (sql) => ((await sql`select current_user is not null as ok`)[0]!['ok'] === true ? 't' : 'f')),
   parameters: (r) =>
     withSql(r, async (sql) => {
-      const [row] = await sql`select ${42}::int4 + 1 as a, ${'café ✓'}::text as b, length(${Buffer.from([0, 1, 255])}::bytea) as n`;
+      const [row] =
+        await sql`select ${42}::int4 + 1 as a, ${'café ✓'}::text as b, length(${Buffer.from([0, 1, 255])}::bytea) as n`;
       return `${String(row!['a'])}|${String(row!['b'])}|${String(row!['n'])}`;
     }),
   transactions: (r) =>
@@ -121,16 +127,20 @@ export const postgresJsChecks: Record<string, Check> = {
       return `1000|${String(row!['n'])}`;
     }),
   'listen/notify': (r) =>
-    withSql(r, async (sql) => {
-      const channel = `ch_${r.table}`;
-      let resolve!: (payload: string) => void;
-      const got = new Promise<string>((res) => (resolve = res));
-      const listening = await sql.listen(channel, (payload) => resolve(payload));
-      await sql.notify(channel, 'payload é');
-      const payload = await got;
-      await listening.unlisten();
-      return payload;
-    }, { max: 2 }),
+    withSql(
+      r,
+      async (sql) => {
+        const channel = `ch_${r.table}`;
+        let resolve!: (payload: string) => void;
+        const got = new Promise<string>((res) => (resolve = res));
+        const listening = await sql.listen(channel, (payload) => resolve(payload));
+        await sql.notify(channel, 'payload é');
+        const payload = await got;
+        await listening.unlisten();
+        return payload;
+      },
+      { max: 2 },
+    ),
   'prepared reuse': (r) =>
     withSql(r, async (sql) => {
       let sum = 0;
@@ -152,7 +162,12 @@ export const postgresJsChecks: Record<string, Check> = {
   pipelining: (r) =>
     withSql(r, async (sql) => {
       // Queries issued together on one connection are pipelined.
-      const settled = await Promise.allSettled(Array.from({ length: 10_000 }, (_, k) => sql`insert into ${sql(r.table)} (id, v) values (${10_001 + k}, ${'batched é'})`));
+      const settled = await Promise.allSettled(
+        Array.from(
+          { length: 10_000 },
+          (_, k) => sql`insert into ${sql(r.table)} (id, v) values (${10_001 + k}, ${'batched é'})`,
+        ),
+      );
       const failed = settled.find((s) => s.status === 'rejected');
       if (failed) return state(failed.reason);
       const [row] = await sql`select count(*)::int as n from ${sql(r.table)} where id between 10001 and 20000`;
@@ -161,15 +176,23 @@ export const postgresJsChecks: Record<string, Check> = {
   'pipelining after set_config': (r) =>
     withSql(r, async (sql) => {
       // Issue 15: a statement with non-ASCII text behind one that mentions set_config, in one pipeline.
-      const [a, b] = await Promise.allSettled([sql`select set_config('app.tenant', 'acme', false) as v`, sql`select 'café' as v`]);
+      const [a, b] = await Promise.allSettled([
+        sql`select set_config('app.tenant', 'acme', false) as v`,
+        sql`select 'café' as v`,
+      ]);
       if (a.status === 'rejected') return state(a.reason);
       if (b.status === 'rejected') return state(b.reason);
       return `${String(a.value[0]!['v'])}|${String(b.value[0]!['v'])}`;
     }),
   '50 connections': async (r) => {
-    const all = await Promise.allSettled(Array.from({ length: 50 }, () => withSql(r, async (sql) => (await sql`select 1 as n`)[0]!['n'])));
+    const all = await Promise.allSettled(
+      Array.from({ length: 50 }, () => withSql(r, async (sql) => (await sql`select 1 as n`)[0]!['n'])),
+    );
     const errors = [...new Set(all.flatMap((s) => (s.status === 'rejected' ? [String(s.reason)] : [])))];
     return `${all.filter((s) => s.status === 'fulfilled' && s.value === 1).length} ok${errors.length ? ` ${errors.join('; ')}` : ''}`;
   },
-  'channel binding': (r) => withSql(r, async (sql) => `bound, ${String((await sql`select 1 as n`)[0]!['n'])}`, { channel_binding: 'require' } as postgres.Options<Record<string, postgres.PostgresType>>),
+  'channel binding': (r) =>
+    withSql(r, async (sql) => `bound, ${String((await sql`select 1 as n`)[0]!['n'])}`, {
+      channel_binding: 'require',
+    } as postgres.Options<Record<string, postgres.PostgresType>>),
 };

@@ -8,7 +8,12 @@ import type { MatrixResults } from './matrix.js';
  * Runs a client program that reads its runs (passwords included) from a private file and
  * prints one JSON object of outcomes; the file never outlives the call.
  */
-export async function runProgram(cmd: string, args: (runsFile: string) => string[], runs: string, timeoutMs = 240_000): Promise<MatrixResults> {
+export async function runProgram(
+  cmd: string,
+  args: (runsFile: string) => string[],
+  runs: string,
+  timeoutMs = 240_000,
+): Promise<MatrixResults> {
   const dir = await mkdtemp(join(tmpdir(), 'pgward-clients-'));
   try {
     const file = join(dir, 'runs');
@@ -24,4 +29,3 @@ export async function runProgram(cmd: string, args: (runsFile: string) => string
     await rm(dir, { recursive: true, force: true });
   }
 }
-

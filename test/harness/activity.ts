@@ -18,7 +18,9 @@ export async function runningCount(cluster: ClusterInfo, sql: string, role?: str
 
 /** Waits until the upstream runs this statement, so that a cancel or a kill has something to hit. */
 export async function untilRunning(cluster: ClusterInfo, sql: string, role?: string): Promise<void> {
-  await eventually(async () => expect(await runningCount(cluster, sql, role), `backends running ${JSON.stringify(sql)}`).toBeGreaterThan(0));
+  await eventually(async () =>
+    expect(await runningCount(cluster, sql, role), `backends running ${JSON.stringify(sql)}`).toBeGreaterThan(0),
+  );
 }
 
 /** Resolves once the wall clock has passed this instant (a token's expiry, say). */

@@ -20,7 +20,15 @@ export async function intactChain(store: Store, sessionId: string): Promise<numb
   events.forEach((e, i) => {
     expect(e.seq).toBe(i + 1);
     expect(e.prevHash.toString('hex')).toBe(prev);
-    const body = { session_id: sessionId, seq: e.seq, at: e.at.toISOString(), kind: e.kind, username: e.username, payload: e.payload, prev_hash: prev };
+    const body = {
+      session_id: sessionId,
+      seq: e.seq,
+      at: e.at.toISOString(),
+      kind: e.kind,
+      username: e.username,
+      payload: e.payload,
+      prev_hash: prev,
+    };
     expect(eventHash(body)).toBe(e.hash.toString('hex'));
     prev = e.hash.toString('hex');
   });

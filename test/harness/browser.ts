@@ -30,5 +30,8 @@ export async function signInAt(page: Page, url: string, user: DevUser): Promise<
   await page.waitForSelector('input#username');
   await page.fill('input#username', user.username);
   await page.fill('input#password', user.password);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/interaction') && !u.pathname.startsWith('/auth')), page.click('button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL((u) => !u.pathname.startsWith('/interaction') && !u.pathname.startsWith('/auth')),
+    page.click('button[type=submit]'),
+  ]);
 }

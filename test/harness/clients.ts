@@ -84,7 +84,10 @@ export function psql(
   } = {},
 ): Promise<RunResult> {
   return run('psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-At', '-d', conninfo(t, user, dbname, opts.extra), ...args], {
-    env: { ...(password === null ? { PGPASSWORD: '', PGPASSFILE: '/dev/null' } : { PGPASSWORD: password }), ...opts.env },
+    env: {
+      ...(password === null ? { PGPASSWORD: '', PGPASSFILE: '/dev/null' } : { PGPASSWORD: password }),
+      ...opts.env,
+    },
     input: opts.input,
     timeoutMs: opts.timeoutMs,
     onSpawn: opts.onSpawn,

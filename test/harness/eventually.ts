@@ -34,7 +34,9 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
           err.message += `\n(eventually: still failing after ${attempt} attempts over ${Math.round(elapsed)} ms)`;
           throw err;
         }
-        throw new Error(`eventually: still failing after ${attempt} attempts over ${Math.round(elapsed)} ms: ${String(err)}`);
+        throw new Error(
+          `eventually: still failing after ${attempt} attempts over ${Math.round(elapsed)} ms: ${String(err)}`,
+        );
       }
     }
     await pause(intervalMs);

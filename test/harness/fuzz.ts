@@ -33,7 +33,9 @@ export async function buildFuzz(): Promise<string> {
   await mkdir(join(repoRoot, 'test-output'), { recursive: true });
   const out = await mkdtemp(join(repoRoot, 'test-output', 'fuzz-'));
   const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  await promisify(execFile)(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.fuzz.json'), '--outDir', out], { cwd: repoRoot });
+  await promisify(execFile)(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.fuzz.json'), '--outDir', out], {
+    cwd: repoRoot,
+  });
   return out;
 }
 

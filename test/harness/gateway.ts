@@ -25,7 +25,12 @@ export interface ClusterInfo {
   keyPath: string;
 }
 
-export async function superuserQuery(c: ClusterInfo, sql: string, database = 'postgres', values: unknown[] = []): Promise<pg.QueryResult> {
+export async function superuserQuery(
+  c: ClusterInfo,
+  sql: string,
+  database = 'postgres',
+  values: unknown[] = [],
+): Promise<pg.QueryResult> {
   const client = new pg.Client({
     host: c.host,
     port: c.port,
@@ -134,17 +139,32 @@ export async function startTestGateway(
   const cp = await openControlPlane(config, { storeUrl, createVaultKey: !share });
   if (!share) await cp.vault.set('app', role, rolePassword);
   for (const name of opts.extraTargets ?? []) await cp.vault.set(name, role, rolePassword);
-  const tls = await loadServerTls({ certPath: cluster.certPath, keyPath: cluster.keyPath, caPath: cluster.caPath, minVersion: 'TLSv1.2' });
+  const tls = await loadServerTls({
+    certPath: cluster.certPath,
+    keyPath: cluster.keyPath,
+    caPath: cluster.caPath,
+    minVersion: 'TLSv1.2',
+  });
   const log = createLogger('debug', sink);
   const plan = opts.web ? await planConsole(config) : null;
   const policyDir = join(dir, 'policies');
   await mkdir(policyDir);
-  for (const [name, text] of Object.entries(opts.policies ?? { 'everyone.yaml': EVERYONE_POLICY })) await writeFile(join(policyDir, name), text);
+  for (const [name, text] of Object.entries(opts.policies ?? { 'everyone.yaml': EVERYONE_POLICY }))
+    await writeFile(join(policyDir, name), text);
   const policy = await PolicyRuntime.start({ store: cp.store, log, dir: policyDir });
   const gateway = await createGateway(cp, { config, log, tls, policy, consoleUrl: plan?.publicUrl });
   const addr = await gateway.listen('127.0.0.1', 0);
   const web = plan
-    ? await startWebConsole({ plan, config, cp, log, pg: { host: 'localhost', port: addr.port, caPath: cluster.caPath }, devIdp: true, policy, gateway })
+    ? await startWebConsole({
+        plan,
+        config,
+        cp,
+        log,
+        pg: { host: 'localhost', port: addr.port, caPath: cluster.caPath },
+        devIdp: true,
+        policy,
+        gateway,
+      })
     : null;
   return {
     host: '127.0.0.1',

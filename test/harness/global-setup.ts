@@ -29,15 +29,37 @@ const runs = (cmd: string, args: string[]): Promise<boolean> =>
   new Promise((resolve) => {
     execFile(cmd, args, { timeout: 15_000 }, (err) => resolve(err === null));
   });
-const executable = (path: string): Promise<boolean> => access(path, constants.X_OK).then(() => true, () => false);
-const readable = (path: string): Promise<boolean> => access(path, constants.R_OK).then(() => true, () => false);
+const executable = (path: string): Promise<boolean> =>
+  access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+const readable = (path: string): Promise<boolean> =>
+  access(path, constants.R_OK).then(
+    () => true,
+    () => false,
+  );
 
 const PREREQUISITES: Prerequisite[] = [
   // Debian 12 ships pgbench in the server package.
-  { packages: ['postgresql-15'], present: async () => (await executable('/usr/lib/postgresql/15/bin/postgres')) && (await executable('/usr/lib/postgresql/15/bin/pgbench')) },
+  {
+    packages: ['postgresql-15'],
+    present: async () =>
+      (await executable('/usr/lib/postgresql/15/bin/postgres')) &&
+      (await executable('/usr/lib/postgresql/15/bin/pgbench')),
+  },
   // Debian's wrappers in /usr/bin exist with postgresql-client-common alone; --version proves a real client behind them.
-  { packages: ['postgresql-client-15'], present: async () => (await runs('psql', ['--version'])) && (await runs('pg_dump', ['--version'])) && (await runs('pg_restore', ['--version'])) },
-  { packages: ['chromium', 'fonts-liberation'], present: () => executable(process.env['PGWARD_CHROMIUM'] ?? '/usr/bin/chromium') },
+  {
+    packages: ['postgresql-client-15'],
+    present: async () =>
+      (await runs('psql', ['--version'])) &&
+      (await runs('pg_dump', ['--version'])) &&
+      (await runs('pg_restore', ['--version'])),
+  },
+  {
+    packages: ['chromium', 'fonts-liberation'],
+    present: () => executable(process.env['PGWARD_CHROMIUM'] ?? '/usr/bin/chromium'),
+  },
   { packages: ['haproxy'], present: () => executable('/usr/sbin/haproxy') },
   { packages: ['docker-compose'], present: () => runs('docker-compose', ['--version']) },
   // Single-file source launch (java Foo.java) needs the compiler module of a JDK, not just a JRE.
@@ -52,7 +74,9 @@ export async function checkPrerequisites(): Promise<void> {
   const present = await Promise.all(PREREQUISITES.map((p) => p.present()));
   const missing = [...new Set(PREREQUISITES.filter((_, i) => !present[i]).flatMap((p) => p.packages))];
   if (missing.length > 0) {
-    const err = new Error(`the tests need system packages that are missing; as root run: apt-get install -y ${missing.join(' ')}`);
+    const err = new Error(
+      `the tests need system packages that are missing; as root run: apt-get install -y ${missing.join(' ')}`,
+    );
     err.stack = `Error: ${err.message}`; // the line to act on, not a code frame
     throw err;
   }

@@ -14,7 +14,10 @@ async function freePort(): Promise<number> {
 }
 
 /** Debian's HAProxy in TCP mode, round-robin over the given gateway ports. */
-export async function startHaproxy(backends: number[], opts: { sendProxyV2?: boolean } = {}): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startHaproxy(
+  backends: number[],
+  opts: { sendProxyV2?: boolean } = {},
+): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'haproxy-'));
   const cfg = join(dir, 'haproxy.cfg');
@@ -36,7 +39,9 @@ ${backends.map((p, i) => `  server gw${i} 127.0.0.1:${p}${opts.sendProxyV2 ? ' s
 `,
   );
   const child = spawn('/usr/sbin/haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`haproxy exited (${code}) before listening`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`haproxy exited (${code}) before listening`))),
+  );
   exited.catch(() => undefined);
   // Ready once it accepts a connection.
   await Promise.race([

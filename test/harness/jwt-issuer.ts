@@ -10,7 +10,10 @@ import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 export interface TestIssuer {
   issuer: string;
   jwksUri: string;
-  sign(claims: JWTPayload, opts?: { expiresIn?: string | number; audience?: string; issuer?: string; subject?: string }): Promise<string>;
+  sign(
+    claims: JWTPayload,
+    opts?: { expiresIn?: string | number; audience?: string; issuer?: string; subject?: string },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -27,7 +30,9 @@ export async function startTestIssuer(): Promise<TestIssuer> {
         : req.url === '/jwks'
           ? { keys: [jwk] }
           : null;
-    res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? { error: 'not found' }));
+    res
+      .writeHead(body ? 200 : 404, { 'content-type': 'application/json' })
+      .end(JSON.stringify(body ?? { error: 'not found' }));
   });
   return {
     issuer,

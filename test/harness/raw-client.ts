@@ -87,10 +87,16 @@ export class RawClient {
   }
 
   /** Direct TLS (no SSLRequest), as PG 17's sslnegotiation=direct does. */
-  static directTls(port: number, ca: string, alpn: string[] | null, extra: tls.ConnectionOptions = {}): Promise<RawClient> {
+  static directTls(
+    port: number,
+    ca: string,
+    alpn: string[] | null,
+    extra: tls.ConnectionOptions = {},
+  ): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = tls.connect({ port, host: '127.0.0.1', ca, servername: 'localhost', ...(alpn ? { ALPNProtocols: alpn } : {}), ...extra }, () =>
-        resolve(new RawClient(s)),
+      const s = tls.connect(
+        { port, host: '127.0.0.1', ca, servername: 'localhost', ...(alpn ? { ALPNProtocols: alpn } : {}), ...extra },
+        () => resolve(new RawClient(s)),
       );
       s.once('error', reject);
     });

@@ -16,7 +16,10 @@ beforeAll(async () => {
   gw = await startTestGateway(inject('pgCluster'));
   dir = await mkdtemp(join(tmpdir(), 'pgward-export-'));
   configPath = join(dir, 'pgward.yaml');
-  await writeFile(configPath, `store: { url: '${gw.storeUrl}', caFile: '${gw.caPath}' }\nvault: { keyFile: '${gw.vaultKeyFile}' }\n`);
+  await writeFile(
+    configPath,
+    `store: { url: '${gw.storeUrl}', caFile: '${gw.caPath}' }\nvault: { keyFile: '${gw.vaultKeyFile}' }\n`,
+  );
   // 100,000 events in 200 sessions, through the gateway's own writer: chained and batched
   // exactly as live sessions are, with payloads that need escaping in every format.
   const audit = gw.gateway.audit;
@@ -24,7 +27,9 @@ beforeAll(async () => {
     const id = randomUUID();
     for (let i = 0; i < 500; i++) {
       audit.append(id, `user${s % 7}`, i === 0 ? 'session_start' : 'statement', {
-        statements: [{ sql: `select * from "t,${i}" where note = $1 -- "quoted"\nline two`, category: 'read', tables: [`t,${i}`] }],
+        statements: [
+          { sql: `select * from "t,${i}" where note = $1 -- "quoted"\nline two`, category: 'read', tables: [`t,${i}`] },
+        ],
         rows: i,
         ms: i % 13,
         outcome: 'ok',
@@ -57,12 +62,16 @@ describe('audit export and offline verification', () => {
     expect(r.keyThumbprint).toMatch(/^[\w-]{43}$/);
   }, 120_000);
 
-  it.each(['csv', 'ocsf'])('verifies the %s format too, for one person', async (format) => {
-    const out = join(dir, `user3.${format}`);
-    const { events } = await silently(() => auditExport(configPath, { from, format, out, user: 'user3' }));
-    expect(events).toBeGreaterThan(10_000);
-    expect((await verifyExport(out)).ok).toBe(true);
-  }, 60_000);
+  it.each(['csv', 'ocsf'])(
+    'verifies the %s format too, for one person',
+    async (format) => {
+      const out = join(dir, `user3.${format}`);
+      const { events } = await silently(() => auditExport(configPath, { from, format, out, user: 'user3' }));
+      expect(events).toBeGreaterThan(10_000);
+      expect((await verifyExport(out)).ok).toBe(true);
+    },
+    60_000,
+  );
 
   describe('names the first broken event', () => {
     let lines: string[];
@@ -88,7 +97,9 @@ describe('audit export and offline verification', () => {
 
     it('a removed event', async () => {
       const p = await variant('removed', (l) => [...l.slice(0, 99), ...l.slice(100)]);
-      expect(p).toMatch(/^line 100 \(session [0-9a-f-]+, seq 101\): expected seq 100: events were removed or reordered/);
+      expect(p).toMatch(
+        /^line 100 \(session [0-9a-f-]+, seq 101\): expected seq 100: events were removed or reordered/,
+      );
     });
 
     it('two events swapped', async () => {
@@ -107,10 +118,17 @@ describe('audit export and offline verification', () => {
     it('a forged manifest', async () => {
       const path = join(dir, 'forged.jsonl');
       await writeFile(path, lines.join('\n') + '\n');
-      const [h, p, s] = (await readFile(join(dir, 'small.jsonl.manifest.jws'), 'utf8')).trim().split('.') as [string, string, string];
+      const [h, p, s] = (await readFile(join(dir, 'small.jsonl.manifest.jws'), 'utf8')).trim().split('.') as [
+        string,
+        string,
+        string,
+      ];
       const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
       claims.events += 1;
-      await writeFile(`${path}.manifest.jws`, [h, Buffer.from(JSON.stringify(claims)).toString('base64url'), s].join('.'));
+      await writeFile(
+        `${path}.manifest.jws`,
+        [h, Buffer.from(JSON.stringify(claims)).toString('base64url'), s].join('.'),
+      );
       expect((await verifyExport(path)).problem).toMatch(/^the manifest signature does not verify/);
     });
   });

@@ -43,7 +43,8 @@ describe('audit spool while the store is down', () => {
     const { store } = flaky();
     const first = new AuditWriter(store, log, { flushMs: 10, batch: 50, replayMs: 100 }, spool);
     const sessions = [randomUUID(), randomUUID(), randomUUID()];
-    for (let i = 0; i < 100; i++) for (const s of sessions) first.append(s, 'alice', 'statements', { i, sql: 'select $1' });
+    for (let i = 0; i < 100; i++)
+      for (const s of sessions) first.append(s, 'alice', 'statements', { i, sql: 'select $1' });
     await first.flush();
     await first.close();
     const onDisk = (await readFile(join(spool, 'audit-spool.jsonl'), 'utf8')).trim().split('\n');

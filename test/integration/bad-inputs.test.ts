@@ -6,7 +6,15 @@ import { runningCount, untilRunning } from '../harness/activity.js';
 import { psql } from '../harness/clients.js';
 import { eventually } from '../harness/eventually.js';
 import { startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
-import { fields, GSSENC_REQUEST, int32, message, RawClient, SSL_REQUEST, startupPacket } from '../harness/raw-client.js';
+import {
+  fields,
+  GSSENC_REQUEST,
+  int32,
+  message,
+  RawClient,
+  SSL_REQUEST,
+  startupPacket,
+} from '../harness/raw-client.js';
 
 /**
  * Hostile and broken inputs from docs/reference/bad-inputs.md, sent over raw sockets. Each
@@ -27,7 +35,10 @@ beforeAll(async () => {
   const limits = { startupTimeoutMs: 3_000, maxMessageBytes: 1 << 20, maxConnections: 1000, messageStallMs: 1_000 };
   gw = await startTestGateway(cluster, { limits });
   pwGw = await startTestGateway(cluster, { limits, auth: { method: 'password' } });
-  ptGw = await startTestGateway(cluster, { limits, tls: { certFile: cluster.certPath, keyFile: cluster.keyPath, allowPlaintext: true } });
+  ptGw = await startTestGateway(cluster, {
+    limits,
+    tls: { certFile: cluster.certPath, keyFile: cluster.keyPath, allowPlaintext: true },
+  });
   ca = await readFile(cluster.caPath, 'utf8');
   token = (await gw.issue('alice')).token;
   pwToken = (await pwGw.issue('alice')).token;
@@ -145,7 +156,10 @@ describe('A: pre-startup framing', () => {
   });
 
   it('A14 protocol 3.1 (reserved) is negotiated down to 3.0, 3.9 down to 3.2', async () => {
-    for (const [version, offered] of [[0x00030001, 0x00030000], [0x00030009, 0x00030002]] as const) {
+    for (const [version, offered] of [
+      [0x00030001, 0x00030000],
+      [0x00030009, 0x00030002],
+    ] as const) {
       const c = await tlsClient();
       c.write(startupPacket({ user: 'alice', database: gw.database }, version));
       const v = await c.next();
@@ -176,7 +190,9 @@ describe('A: pre-startup framing', () => {
   });
 
   it('A18 direct TLS offering only ALPN http/1.1 fails the handshake', async () => {
-    await expect(RawClient.directTls(gw.port, ca, ['http/1.1'])).rejects.toThrow(/alert|ALPN|no application protocol|socket/i);
+    await expect(RawClient.directTls(gw.port, ca, ['http/1.1'])).rejects.toThrow(
+      /alert|ALPN|no application protocol|socket/i,
+    );
     await stillServes();
   });
 
@@ -197,7 +213,11 @@ describe('A: pre-startup framing', () => {
 
   it('A19 TLS 1.1 is refused', async () => {
     await expect(
-      RawClient.directTls(gw.port, ca, ['postgresql'], { maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }),
+      RawClient.directTls(gw.port, ca, ['postgresql'], {
+        maxVersion: 'TLSv1.1',
+        minVersion: 'TLSv1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      }),
     ).rejects.toThrow();
   });
 
@@ -267,14 +287,34 @@ describe('C: startup parameters', () => {
     ['C2 empty user', { user: '', database: 'app' }, '28000', 'no PostgreSQL user name specified in startup packet'],
     ['C9 options role switch', { user: 'alice', database: 'app', options: '-c role=postgres' }, '42501', /"role"/],
     ['C14 options server switch', { user: 'alice', database: 'app', options: '-P' }, '42501', /"options"/],
-    ['C15 options escaped space', { user: 'alice', database: 'app', options: '-c search_path=a\\ b' }, '42501', /"search_path"/],
+    [
+      'C15 options escaped space',
+      { user: 'alice', database: 'app', options: '-c search_path=a\\ b' },
+      '42501',
+      /"search_path"/,
+    ],
     ['C9 top-level role', { user: 'alice', database: 'app', role: 'postgres' }, '42501', /role/],
-    ['C10 session_authorization', { user: 'alice', database: 'app', session_authorization: 'postgres' }, '42501', /session_authorization/],
+    [
+      'C10 session_authorization',
+      { user: 'alice', database: 'app', session_authorization: 'postgres' },
+      '42501',
+      /session_authorization/,
+    ],
     ['C11 replication', { user: 'alice', database: 'app', replication: 'database' }, '42501', /replication/],
-    ['C12 replication=maybe', { user: 'alice', database: 'app', replication: 'maybe' }, '22023', 'invalid value for parameter "replication": "maybe"'],
+    [
+      'C12 replication=maybe',
+      { user: 'alice', database: 'app', replication: 'maybe' },
+      '22023',
+      'invalid value for parameter "replication": "maybe"',
+    ],
     ['C16 namespaced GUC', { user: 'alice', database: 'app', 'app.tenant_id': '42' }, '42501', /app\.tenant_id/],
     ['C18 search_path', { user: 'alice', database: 'app', search_path: 'evil,public' }, '42501', /search_path/],
-    ['C22 client_encoding SJIS', { user: 'alice', database: 'app', client_encoding: 'SJIS' }, '0A000', /client_encoding/],
+    [
+      'C22 client_encoding SJIS',
+      { user: 'alice', database: 'app', client_encoding: 'SJIS' },
+      '0A000',
+      /client_encoding/,
+    ],
   ] as Array<[string, Record<string, string>, string, string | RegExp]>)('%s', async (_n, params, code, text) => {
     const c = await tlsClient();
     c.write(startupPacket(params));
@@ -294,7 +334,12 @@ describe('C: startup parameters', () => {
 
   it('C21 invalid UTF-8 in the user name: FATAL 22021', async () => {
     const c = await tlsClient();
-    const payload = Buffer.concat([int32(0x00030000), Buffer.from('user\0'), Buffer.from([0xff, 0xfe, 0]), Buffer.from([0])]);
+    const payload = Buffer.concat([
+      int32(0x00030000),
+      Buffer.from('user\0'),
+      Buffer.from([0xff, 0xfe, 0]),
+      Buffer.from([0]),
+    ]);
     c.write(Buffer.concat([int32(payload.length + 4), payload]));
     await expectFatal(c, '22021');
   });
@@ -377,7 +422,9 @@ describe('D: authentication', () => {
   it('D11 trailing bytes after the initial response: FATAL 08P01', async () => {
     const c = await scramStart();
     const first = Buffer.from('n,,n=,r=abc');
-    c.write(message('p', Buffer.concat([Buffer.from('SCRAM-SHA-256\0'), int32(first.length), first, Buffer.from('zz')])));
+    c.write(
+      message('p', Buffer.concat([Buffer.from('SCRAM-SHA-256\0'), int32(first.length), first, Buffer.from('zz')])),
+    );
     await expectFatal(c, '08P01', 'invalid message format');
   });
 
@@ -554,7 +601,12 @@ describe('F: the relayed session', () => {
     const one = message('Q', 'select 4242\0');
     for (const byte of one) c.write(Buffer.from([byte]));
     const msgs = await c.until_('Z');
-    expect(msgs.find((m) => m.type === 'D')!.body.subarray(6).toString()).toBe('4242');
+    expect(
+      msgs
+        .find((m) => m.type === 'D')!
+        .body.subarray(6)
+        .toString(),
+    ).toBe('4242');
   });
 
   it('EOF in the middle of a transaction rolls it back upstream', async () => {
@@ -584,7 +636,9 @@ describe('F: the relayed session', () => {
 
 describe('the rest of BAD_INPUTS, over raw sockets', () => {
   /** A SCRAM login by hand on gw; tamper lets a case change the client-first-bare. */
-  async function scramLogin(opts: { channelBinding?: Buffer | null; bare?: (b: string) => string } = {}): Promise<RawClient> {
+  async function scramLogin(
+    opts: { channelBinding?: Buffer | null; bare?: (b: string) => string } = {},
+  ): Promise<RawClient> {
     const c = await tlsClient();
     c.write(startupPacket({ user: 'alice', database: gw.database }));
     const req = await c.next();
@@ -598,7 +652,12 @@ describe('the rest of BAD_INPUTS, over raw sockets', () => {
       state.clientFirstBare = opts.bare(state.clientFirstBare);
       sent = first.slice(0, first.length - (first.length - first.indexOf('n=', 2))) + state.clientFirstBare;
     }
-    c.write(message('p', Buffer.concat([Buffer.from(ex.mechanism + '\0'), int32(Buffer.byteLength(sent)), Buffer.from(sent)])));
+    c.write(
+      message(
+        'p',
+        Buffer.concat([Buffer.from(ex.mechanism + '\0'), int32(Buffer.byteLength(sent)), Buffer.from(sent)]),
+      ),
+    );
     const cont = await c.next();
     expect(cont?.body.readUInt32BE(0)).toBe(11);
     c.write(message('p', ex.serverFirst(cont!.body.subarray(4).toString())));
@@ -616,7 +675,16 @@ describe('the rest of BAD_INPUTS, over raw sockets', () => {
 
   it('C24 a 10004-byte startup packet of many small parameters: refused by policy (nothing grants them), no crash', async () => {
     const params: Record<string, string> = { user: 'alice', database: gw.database };
-    for (let i = 0; Buffer.byteLength(Object.entries(params).map(([k, v]) => `${k}\0${v}\0`).join('')) < 9_960; i++) params[`x${i}`] = 'y';
+    for (
+      let i = 0;
+      Buffer.byteLength(
+        Object.entries(params)
+          .map(([k, v]) => `${k}\0${v}\0`)
+          .join(''),
+      ) < 9_960;
+      i++
+    )
+      params[`x${i}`] = 'y';
     const packet = startupPacket(params);
     expect(packet.length).toBeLessThanOrEqual(10_004);
     const c = await tlsClient();
@@ -701,10 +769,33 @@ describe('the rest of BAD_INPUTS, over raw sockets', () => {
   const parse = (sql: string): Buffer => message('P', Buffer.from(`\0${sql}\0\0\0`));
 
   it.each([
-    ['F11 Bind with the wrong parameter count', extended(parse('select $1::int'), message('B', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]))), '08P01', /bind message supplies 0 parameters, but prepared statement "" requires 1/],
-    ['F12 Bind with a parameter length of -2', extended(parse('select $1::int'), message('B', Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 1]), int32(-2), Buffer.from([0, 0])]))), '08P01', /insufficient data left in message/],
-    ['F14 Describe with subtype X', extended(message('D', Buffer.from('X\0'))), '08P01', /invalid DESCRIBE message subtype 88/],
-    ['F14 Close with subtype X', extended(message('C', Buffer.from('X\0'))), '08P01', /invalid CLOSE message subtype 88/],
+    [
+      'F11 Bind with the wrong parameter count',
+      extended(parse('select $1::int'), message('B', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]))),
+      '08P01',
+      /bind message supplies 0 parameters, but prepared statement "" requires 1/,
+    ],
+    [
+      'F12 Bind with a parameter length of -2',
+      extended(
+        parse('select $1::int'),
+        message('B', Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 1]), int32(-2), Buffer.from([0, 0])])),
+      ),
+      '08P01',
+      /insufficient data left in message/,
+    ],
+    [
+      'F14 Describe with subtype X',
+      extended(message('D', Buffer.from('X\0'))),
+      '08P01',
+      /invalid DESCRIBE message subtype 88/,
+    ],
+    [
+      'F14 Close with subtype X',
+      extended(message('C', Buffer.from('X\0'))),
+      '08P01',
+      /invalid CLOSE message subtype 88/,
+    ],
   ])('%s: the server error, one ReadyForQuery, the session goes on', async (_n, bytes, code, text) => {
     const c = await session();
     c.write(bytes);
@@ -731,7 +822,11 @@ describe('the rest of BAD_INPUTS, over raw sockets', () => {
     c.write(Buffer.concat([message('d', '1\n'), message('Q', 'select 1\0')]));
     const errors: Array<Record<string, string>> = [];
     for (let m = await c.next(); m; m = await c.next()) if (m.type === 'E') errors.push(fields(m.body));
-    expect(errors[0]).toMatchObject({ S: 'ERROR', C: '08P01', M: 'unexpected message type 0x51 during COPY from stdin' });
+    expect(errors[0]).toMatchObject({
+      S: 'ERROR',
+      C: '08P01',
+      M: 'unexpected message type 0x51 during COPY from stdin',
+    });
     expect(errors.at(-1)).toMatchObject({ S: 'FATAL', C: '08P01' });
     await stillServes();
   });
@@ -745,16 +840,20 @@ describe('the rest of BAD_INPUTS, over raw sockets', () => {
     const d = (await c.until_('Z')).find((m) => m.type === 'D')!;
     expect(d.body.subarray(6).toString()).toBe('0');
   });
-
 });
 
 describe('D32 brute force', () => {
   it('failures for one user are answered later and later, the right token is not delayed; an address over its budget is refused', async () => {
     const cluster = inject('pgCluster');
-    const g = await startTestGateway(cluster, { auth: { method: 'password', throttle: { window: '60s', perAddress: 9, perUser: 3, maxDelayMs: 1_500 } } });
+    const g = await startTestGateway(cluster, {
+      auth: { method: 'password', throttle: { window: '60s', perAddress: 9, perUser: 3, maxDelayMs: 1_500 } },
+    });
     try {
       const good = (await g.issue('bob')).token;
-      const attempt = async (user: string, secret: string): Promise<{ ms: number; err: Record<string, string> | null }> => {
+      const attempt = async (
+        user: string,
+        secret: string,
+      ): Promise<{ ms: number; err: Record<string, string> | null }> => {
         const c = await RawClient.connect(g.port);
         await c.upgrade(ca);
         c.write(startupPacket({ user, database: g.database }));
@@ -784,7 +883,11 @@ describe('D32 brute force', () => {
       // A ninth failure from this address: now even the right token is refused, before any secret is asked.
       expect((await attempt('carol', 'nope')).err?.['C']).toBe('28P01');
       const refused = await attempt('bob', good);
-      expect(refused.err).toMatchObject({ S: 'FATAL', C: '28000', M: 'too many failed login attempts from this address' });
+      expect(refused.err).toMatchObject({
+        S: 'FATAL',
+        C: '28000',
+        M: 'too many failed login attempts from this address',
+      });
       expect(refused.err?.['H']).toMatch(/^Try again in \d+ seconds\.$/);
     } finally {
       await g.close();

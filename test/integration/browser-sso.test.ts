@@ -59,8 +59,11 @@ describe('browser single sign-on (Chromium, development IdP)', () => {
     await signInAt(page, gw.web!.url, devUser('alice'));
     expect(await text(page, 'h1')).toBe('Connect');
     const line = (await page.locator('#psql-line').textContent()) ?? '';
-    expect(line).toMatch(/^PGPASSWORD='ey[\w.-]+' psql "host=localhost port=\d+ dbname=app user=alice sslmode=verify-full sslrootcert=/);
-    for (const id of ['#pgpass-line', '#uri-line', '#export-line']) expect(await page.locator(id).textContent()).toContain('ey');
+    expect(line).toMatch(
+      /^PGPASSWORD='ey[\w.-]+' psql "host=localhost port=\d+ dbname=app user=alice sslmode=verify-full sslrootcert=/,
+    );
+    for (const id of ['#pgpass-line', '#uri-line', '#export-line'])
+      expect(await page.locator(id).textContent()).toContain('ey');
     expect(await page.locator('#expires').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
 
     const cmd = `${line} -X -At -c "select current_user, 6 * 7"`;
@@ -95,8 +98,13 @@ describe('browser single sign-on (Chromium, development IdP)', () => {
     const page = await c.newPage();
     await signInAt(page, gw.web!.url, devUser('bob'));
     const line = await text(page, '#psql-line');
-    const running = run('bash', ['-c', `${line} -X -At -c "select pg_sleep(20)"`], { env: { PGPASSFILE: '/dev/null' } });
-    await vi.waitFor(() => expect(gw.gateway.sessions.list().map((x) => x.user)).toContain('bob'), { timeout: 20_000, interval: 25 });
+    const running = run('bash', ['-c', `${line} -X -At -c "select pg_sleep(20)"`], {
+      env: { PGPASSFILE: '/dev/null' },
+    });
+    await vi.waitFor(() => expect(gw.gateway.sessions.list().map((x) => x.user)).toContain('bob'), {
+      timeout: 20_000,
+      interval: 25,
+    });
     await page.click('#end-sessions button');
     const r = await running;
     expect(r.stderr).toContain('FATAL:  terminating connection: the token of this session was revoked');
@@ -182,7 +190,9 @@ describe('link login from plain psql', () => {
     const link = await waitFor(() => url);
     // Signed in as bob, carol's link is not bob's to approve.
     await signInAt(page, link, devUser('bob'));
-    expect(await text(page, '[role=alert]')).toBe('This session asked to sign in as "carol", but you are signed in as "bob".');
+    expect(await text(page, '[role=alert]')).toBe(
+      'This session asked to sign in as "carol", but you are signed in as "bob".',
+    );
     expect(await page.locator('button[value=approve]').count()).toBe(0);
     // carol herself refuses it.
     const carol = await browser.newContext();

@@ -54,7 +54,9 @@ describe('pgward login / logout', () => {
     });
     expect(result.user).toBe('alice');
     expect(said[0]).toMatch(/^Sign in at: http:\/\/127\.0\.0\.1:\d+\/cli\/login\?port=\d+&state=/);
-    expect(await page.locator('p').textContent()).toBe('Signed in. You can close this tab and go back to your terminal.');
+    expect(await page.locator('p').textContent()).toBe(
+      'Signed in. You can close this tab and go back to your terminal.',
+    );
 
     const pgpass = join(env['HOME']!, '.pgpass');
     expect((await stat(pgpass)).mode & 0o777).toBe(0o600);

@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SYSTEM_PYTHON } from '../harness/global-setup.js';
-import { assertMatrix, COPY_OUT, LARGE_VALUE, PARAMETERS, recordMatrix, ROWS_100K, runsAsTsv, startMatrix, type Matrix, type MatrixResults } from '../clients/matrix.js';
+import {
+  assertMatrix,
+  COPY_OUT,
+  LARGE_VALUE,
+  PARAMETERS,
+  recordMatrix,
+  ROWS_100K,
+  runsAsTsv,
+  startMatrix,
+  type Matrix,
+  type MatrixResults,
+} from '../clients/matrix.js';
 import { runProgram } from '../clients/run-program.js';
 
 let m: Matrix;

@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { JDBC_JAR } from '../harness/global-setup.js';
-import { assertMatrix, COPY_OUT, LARGE_VALUE, PARAMETERS, recordMatrix, ROWS_100K, runsAsTsv, startMatrix, type Matrix, type MatrixResults } from '../clients/matrix.js';
+import {
+  assertMatrix,
+  COPY_OUT,
+  LARGE_VALUE,
+  PARAMETERS,
+  recordMatrix,
+  ROWS_100K,
+  runsAsTsv,
+  startMatrix,
+  type Matrix,
+  type MatrixResults,
+} from '../clients/matrix.js';
 import { runProgram } from '../clients/run-program.js';
 
 let m: Matrix;
@@ -8,7 +19,11 @@ let results: MatrixResults;
 
 beforeAll(async () => {
   m = await startMatrix(inject('pgCluster'), 'pgjdbc');
-  results = await runProgram('java', (file) => ['-cp', JDBC_JAR, 'test/clients/JdbcChecks.java', file], runsAsTsv(m.runs));
+  results = await runProgram(
+    'java',
+    (file) => ['-cp', JDBC_JAR, 'test/clients/JdbcChecks.java', file],
+    runsAsTsv(m.runs),
+  );
   await recordMatrix('pgjdbc 42.5.5', results, {
     'channel binding': 'pgjdbc 42.5.5 has no channel-binding option (it offers SCRAM-SHA-256 only)',
   });

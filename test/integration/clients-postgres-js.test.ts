@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { assertMatrix, COPY_OUT, LARGE_VALUE, PARAMETERS, recordMatrix, ROWS_100K, RUN_NAMES, startMatrix, type Matrix, type MatrixResults } from '../clients/matrix.js';
+import {
+  assertMatrix,
+  COPY_OUT,
+  LARGE_VALUE,
+  PARAMETERS,
+  recordMatrix,
+  ROWS_100K,
+  RUN_NAMES,
+  startMatrix,
+  type Matrix,
+  type MatrixResults,
+} from '../clients/matrix.js';
 import { runChecks } from '../clients/node-checks.js';
 import { postgresJsChecks } from '../clients/postgres-js-checks.js';
 

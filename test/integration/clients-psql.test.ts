@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { superuserQuery } from '../harness/gateway.js';
 import { pgDumpChecks, psqlChecks } from '../clients/libpq-tools-checks.js';
-import { assertMatrix, COPY_OUT, LARGE_VALUE, PARAMETERS, recordMatrix, ROWS_100K, RUN_NAMES, startMatrix, type Matrix, type MatrixResults } from '../clients/matrix.js';
+import {
+  assertMatrix,
+  COPY_OUT,
+  LARGE_VALUE,
+  PARAMETERS,
+  recordMatrix,
+  ROWS_100K,
+  RUN_NAMES,
+  startMatrix,
+  type Matrix,
+  type MatrixResults,
+} from '../clients/matrix.js';
 import { runChecks } from '../clients/node-checks.js';
 
 let psqlMatrix: Matrix;
@@ -20,11 +31,17 @@ beforeAll(async () => {
   psqlMatrix = await startMatrix(cluster, 'psql');
   dumpMatrix = await startMatrix(cluster, 'pg_dump');
   for (const r of dumpMatrix.runs) {
-    await superuserQuery(cluster, `insert into ${r.table} select g, 'row é ' || g from generate_series(1, 5000) g`, dumpMatrix.gw.upstreamDatabase);
+    await superuserQuery(
+      cluster,
+      `insert into ${r.table} select g, 'row é ' || g from generate_series(1, 5000) g`,
+      dumpMatrix.gw.upstreamDatabase,
+    );
   }
   psqlResults = await runAll(psqlMatrix, psqlChecks);
   dumpResults = await runAll(dumpMatrix, pgDumpChecks);
-  await recordMatrix('psql 15', psqlResults, { pipelining: 'psql 15 has no pipeline commands (\\startpipeline is psql 18)' });
+  await recordMatrix('psql 15', psqlResults, {
+    pipelining: 'psql 15 has no pipeline commands (\\startpipeline is psql 18)',
+  });
   await recordMatrix('pg_dump, pg_restore 15', dumpResults);
 }, 300_000);
 
@@ -60,7 +77,10 @@ describe('pg_dump and pg_restore (15) through pgward as directly', () => {
     assertMatrix(dumpResults, {
       'pg_dump plain': { rw: dumpResults['rw direct']['pg_dump plain']!, ro: 'same' },
       'pg_dump -Fd -j 2, pg_restore to SQL': { rw: /^[0-9a-f]{32}$/, ro: 'same' },
-      'pg_restore --clean, dumped again': { rw: 'restored, same dump', ro: /^refused: cannot execute [A-Z ]+ in a read-only transaction$/ },
+      'pg_restore --clean, dumped again': {
+        rw: 'restored, same dump',
+        ro: /^refused: cannot execute [A-Z ]+ in a read-only transaction$/,
+      },
     });
   });
 });

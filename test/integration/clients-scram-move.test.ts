@@ -23,11 +23,27 @@ afterAll(async () => {
 });
 
 /** pgjdbc's login outcome for each token: 't', or the error it reports. */
-async function jdbcLogins(gw: TestGateway, user: string, tokens: Record<string, string>): Promise<Record<string, string>> {
-  const runs = Object.entries(tokens).map(
-    ([name, token]): MatrixRun => ({ name: name as MatrixRun['name'], host: gw.host, port: gw.port, database: gw.database, user, password: token, caPath: gw.caPath, table: 'unused', readOnly: false }),
+async function jdbcLogins(
+  gw: TestGateway,
+  user: string,
+  tokens: Record<string, string>,
+): Promise<Record<string, string>> {
+  const runs = Object.entries(tokens).map(([name, token]): MatrixRun => ({
+    name: name as MatrixRun['name'],
+    host: gw.host,
+    port: gw.port,
+    database: gw.database,
+    user,
+    password: token,
+    caPath: gw.caPath,
+    table: 'unused',
+    readOnly: false,
+  }));
+  const out = await runProgram(
+    'java',
+    (file) => ['-cp', JDBC_JAR, 'test/clients/JdbcChecks.java', file, 'login'],
+    runsAsTsv(runs),
   );
-  const out = await runProgram('java', (file) => ['-cp', JDBC_JAR, 'test/clients/JdbcChecks.java', file, 'login'], runsAsTsv(runs));
   return Object.fromEntries(Object.entries(out).map(([name, o]) => [name, (o as Record<string, string>)['login']!]));
 }
 
@@ -36,14 +52,17 @@ const psqlLogin = async (gw: TestGateway, user: string, token: string): Promise<
   return r.code === 0 ? r.stdout.trim() : r.stderr.trim();
 };
 
-const offered = async (user: string): Promise<number | undefined> => (await at4096.cp.tokens.scramLookup(user)).credentials?.iterations;
+const offered = async (user: string): Promise<number | undefined> =>
+  (await at4096.cp.tokens.scramLookup(user)).credentials?.iterations;
 
 describe('moving a user to another SCRAM iteration count', () => {
   it('keeps live tokens working and gives pgjdbc the new count once no older token is live', async () => {
     const old = await at256.issue('mover', { ttl: '1h' });
     expect(await psqlLogin(at256, 'mover', old.token)).toBe('t');
     // The reason for the move: pgjdbc 42.5.5 refuses a server-first message with i=256.
-    expect((await jdbcLogins(at256, 'mover', { 'rw direct': old.token }))['rw direct']).toMatch(/iteration must be >= 4096/);
+    expect((await jdbcLogins(at256, 'mover', { 'rw direct': old.token }))['rw direct']).toMatch(
+      /iteration must be >= 4096/,
+    );
 
     // Configuration now says 4,096; the older token is still live, so logins are still offered
     // 256 and the new token gets verifiers for both counts.
@@ -52,7 +71,9 @@ describe('moving a user to another SCRAM iteration count', () => {
     expect(await psqlLogin(at4096, 'mover', old.token)).toBe('t');
     expect(await psqlLogin(at4096, 'mover', next.token)).toBe('t');
     // The price of not breaking the older token: until it ends, pgjdbc still sees 256.
-    expect((await jdbcLogins(at4096, 'mover', { 'rw pgward': next.token }))['rw pgward']).toMatch(/iteration must be >= 4096/);
+    expect((await jdbcLogins(at4096, 'mover', { 'rw pgward': next.token }))['rw pgward']).toMatch(
+      /iteration must be >= 4096/,
+    );
 
     // The older token ends (revoked here; expiry counts the same): logins are offered 4,096.
     await at4096.cp.tokens.revoke(old.jti, 'test: older token ends');
@@ -67,7 +88,10 @@ describe('moving a user to another SCRAM iteration count', () => {
       `select scram_iterations, (select count(*)::int from scram_moves where username = 'mover') as moves from users where name = 'mover'`,
     );
     expect(rows[0]).toEqual({ scram_iterations: 4096, moves: 0 });
-    expect(await jdbcLogins(at4096, 'mover', { 'rw direct': next.token, 'rw pgward': third.token })).toEqual({ 'rw direct': 't', 'rw pgward': 't' });
+    expect(await jdbcLogins(at4096, 'mover', { 'rw direct': next.token, 'rw pgward': third.token })).toEqual({
+      'rw direct': 't',
+      'rw pgward': 't',
+    });
     expect(await psqlLogin(at4096, 'mover', next.token)).toBe('t');
   });
 

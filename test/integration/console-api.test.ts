@@ -23,7 +23,11 @@ const HOLDS: Record<Exclude<Who, 'nobody'>, Access[]> = {
   admin: ['signed-in', 'developer', 'admin'],
   auditor: ['signed-in', 'developer', 'auditor'],
 };
-const GROUPS: Record<Exclude<Who, 'nobody'>, string[]> = { developer: ['developers'], admin: ['admins'], auditor: ['auditors'] };
+const GROUPS: Record<Exclude<Who, 'nobody'>, string[]> = {
+  developer: ['developers'],
+  admin: ['admins'],
+  auditor: ['auditors'],
+};
 const USERS: Record<Exclude<Who, 'nobody'>, string> = { developer: 'alice', admin: 'bob', auditor: 'carol' };
 
 interface Route {
@@ -47,26 +51,134 @@ const ROUTES: Route[] = [
   { method: 'GET', url: '/api/my/tokens', path: '/api/my/tokens', access: 'developer', change: false, ok: 200 },
   { method: 'GET', url: '/api/my/sessions', path: '/api/my/sessions', access: 'developer', change: false, ok: 200 },
   { method: 'GET', url: '/api/policy', path: '/api/policy', access: 'admin', change: false, ok: 200 },
-  { method: 'POST', url: '/api/policy/validate', path: '/api/policy/validate', access: 'admin', change: true, body: { documents }, ok: 200 },
-  { method: 'POST', url: '/api/policy/diff', path: '/api/policy/diff', access: 'admin', change: true, body: { documents }, ok: 200 },
+  {
+    method: 'POST',
+    url: '/api/policy/validate',
+    path: '/api/policy/validate',
+    access: 'admin',
+    change: true,
+    body: { documents },
+    ok: 200,
+  },
+  {
+    method: 'POST',
+    url: '/api/policy/diff',
+    path: '/api/policy/diff',
+    access: 'admin',
+    change: true,
+    body: { documents },
+    ok: 200,
+  },
   // The documents in force: saving them again makes no new version.
-  { method: 'POST', url: '/api/policy', path: '/api/policy', access: 'admin', change: true, body: { documents }, ok: 200 },
+  {
+    method: 'POST',
+    url: '/api/policy',
+    path: '/api/policy',
+    access: 'admin',
+    change: true,
+    body: { documents },
+    ok: 200,
+  },
   { method: 'GET', url: '/api/policy/versions', path: '/api/policy/versions', access: 'admin', change: false, ok: 200 },
-  { method: 'POST', url: '/api/policy/rollback', path: '/api/policy/rollback', access: 'admin', change: true, body: { version: 1 }, ok: 200 },
-  { method: 'POST', url: '/api/policy/dry-run', path: '/api/policy/dry-run', access: 'admin', change: true, body: { user: 'alice', database: 'app' }, ok: 200 },
-  { method: 'GET', url: '/api/policy/who-can-reach?target=app', path: '/api/policy/who-can-reach', access: 'admin', change: false, ok: 200 },
+  {
+    method: 'POST',
+    url: '/api/policy/rollback',
+    path: '/api/policy/rollback',
+    access: 'admin',
+    change: true,
+    body: { version: 1 },
+    ok: 200,
+  },
+  {
+    method: 'POST',
+    url: '/api/policy/dry-run',
+    path: '/api/policy/dry-run',
+    access: 'admin',
+    change: true,
+    body: { user: 'alice', database: 'app' },
+    ok: 200,
+  },
+  {
+    method: 'GET',
+    url: '/api/policy/who-can-reach?target=app',
+    path: '/api/policy/who-can-reach',
+    access: 'admin',
+    change: false,
+    ok: 200,
+  },
   { method: 'GET', url: '/api/targets', path: '/api/targets', access: 'admin', change: false, ok: 200 },
-  { method: 'PUT', url: '/api/vault', path: '/api/vault', access: 'admin', change: true, body: { target: 'app', role: 'matrix_role', secret: 'matrix-secret' }, ok: 200 },
+  {
+    method: 'PUT',
+    url: '/api/vault',
+    path: '/api/vault',
+    access: 'admin',
+    change: true,
+    body: { target: 'app', role: 'matrix_role', secret: 'matrix-secret' },
+    ok: 200,
+  },
   { method: 'GET', url: '/api/sessions/live', path: '/api/sessions/live', access: 'admin', change: false, ok: 200 },
-  { method: 'POST', url: `/api/sessions/${someId}/kill`, path: '/api/sessions/{id}/kill', access: 'admin', change: true, body: {}, ok: 200 },
-  { method: 'POST', url: `/api/tokens/${someId}/revoke`, path: '/api/tokens/{jti}/revoke', access: 'admin', change: true, body: {}, ok: 200 },
-  { method: 'POST', url: '/api/users/nobody-at-all/revoke', path: '/api/users/{user}/revoke', access: 'admin', change: true, body: {}, ok: 200 },
+  {
+    method: 'POST',
+    url: `/api/sessions/${someId}/kill`,
+    path: '/api/sessions/{id}/kill',
+    access: 'admin',
+    change: true,
+    body: {},
+    ok: 200,
+  },
+  {
+    method: 'POST',
+    url: `/api/tokens/${someId}/revoke`,
+    path: '/api/tokens/{jti}/revoke',
+    access: 'admin',
+    change: true,
+    body: {},
+    ok: 200,
+  },
+  {
+    method: 'POST',
+    url: '/api/users/nobody-at-all/revoke',
+    path: '/api/users/{user}/revoke',
+    access: 'admin',
+    change: true,
+    body: {},
+    ok: 200,
+  },
   { method: 'GET', url: '/api/tokens', path: '/api/tokens', access: 'admin', change: false, ok: 200 },
   { method: 'GET', url: '/api/audit/sessions', path: '/api/audit/sessions', access: 'auditor', change: false, ok: 200 },
-  { method: 'GET', url: `/api/audit/sessions/${someId}`, path: '/api/audit/sessions/{id}', access: 'auditor', change: false, ok: 404 },
-  { method: 'GET', url: '/api/audit/anomalies', path: '/api/audit/anomalies', access: 'auditor', change: false, ok: 200 },
-  { method: 'POST', url: '/api/audit/exports', path: '/api/audit/exports', access: 'auditor', change: true, body: { from: new Date(Date.now() - 3600_000).toISOString() }, ok: 200 },
-  { method: 'GET', url: `/api/audit/exports/${someId}/file`, path: '/api/audit/exports/{id}/{part}', access: 'auditor', change: false, ok: 404 },
+  {
+    method: 'GET',
+    url: `/api/audit/sessions/${someId}`,
+    path: '/api/audit/sessions/{id}',
+    access: 'auditor',
+    change: false,
+    ok: 404,
+  },
+  {
+    method: 'GET',
+    url: '/api/audit/anomalies',
+    path: '/api/audit/anomalies',
+    access: 'auditor',
+    change: false,
+    ok: 200,
+  },
+  {
+    method: 'POST',
+    url: '/api/audit/exports',
+    path: '/api/audit/exports',
+    access: 'auditor',
+    change: true,
+    body: { from: new Date(Date.now() - 3600_000).toISOString() },
+    ok: 200,
+  },
+  {
+    method: 'GET',
+    url: `/api/audit/exports/${someId}/file`,
+    path: '/api/audit/exports/{id}/{part}',
+    access: 'auditor',
+    change: false,
+    ok: 404,
+  },
 ];
 
 let gw: TestGateway;
@@ -85,7 +197,9 @@ async function signIn(who: Exclude<Who, 'nobody'>): Promise<{ cookie: string; cs
     expiresAt: issued.expiresAt.toISOString(),
     csrf: randomUUID(),
   };
-  const sealed = gw.cp.vault.sealInternal(`cookie/${SESSION_COOKIE}`, Buffer.from(JSON.stringify(s))).toString('base64url');
+  const sealed = gw.cp.vault
+    .sealInternal(`cookie/${SESSION_COOKIE}`, Buffer.from(JSON.stringify(s)))
+    .toString('base64url');
   return { cookie: `${SESSION_COOKIE}=${sealed}`, csrf: s.csrf };
 }
 
@@ -95,7 +209,13 @@ function call(r: Pick<Route, 'method' | 'url' | 'body'>, who: Who, csrf: Csrf, e
   if (s) headers['cookie'] = s.cookie;
   if (csrf === 'right' && s) headers['x-csrf-token'] = s.csrf;
   if (csrf === 'wrong') headers['x-csrf-token'] = 'not-the-token';
-  return app.inject({ method: r.method, url: r.url, headers, ...(r.body === undefined ? {} : { payload: r.body as object }), ...extra });
+  return app.inject({
+    method: r.method,
+    url: r.url,
+    headers,
+    ...(r.body === undefined ? {} : { payload: r.body as object }),
+    ...extra,
+  });
 }
 
 function expected(r: Route, who: Who, csrf: Csrf): number {
@@ -121,7 +241,9 @@ describe('console API role and CSRF matrix (app.inject)', () => {
     const doc = (await call({ method: 'GET', url: '/api/openapi.json' }, 'developer', 'none')).json() as {
       paths: Record<string, Record<string, { 'x-pgward-role': string; 'x-pgward-csrf': boolean }>>;
     };
-    const declared = Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${p} ${op['x-pgward-role']} ${op['x-pgward-csrf']}`));
+    const declared = Object.entries(doc.paths).flatMap(([p, ops]) =>
+      Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${p} ${op['x-pgward-role']} ${op['x-pgward-csrf']}`),
+    );
     expect(declared.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path} ${r.access} ${r.change}`).sort());
   });
 
@@ -158,7 +280,9 @@ describe('console pages (app.inject)', () => {
     for (const who of ['nobody', 'developer', 'admin', 'auditor'] as const) {
       const res = await call({ method: 'GET', url }, who, 'none');
       seen.push(`${who}: ${res.statusCode}${res.statusCode === 302 ? ` ${res.headers['location']}` : ''}`);
-      want.push(`${who}: ${who === 'nobody' ? `302 /auth/login?next=${encodeURIComponent(url)}` : HOLDS[who].includes(access) ? 200 : 403}`);
+      want.push(
+        `${who}: ${who === 'nobody' ? `302 /auth/login?next=${encodeURIComponent(url)}` : HOLDS[who].includes(access) ? 200 : 403}`,
+      );
     }
     expect(seen).toEqual(want);
   });
@@ -180,27 +304,58 @@ describe('console API requests and responses', () => {
   it('answers with camelCase fields listed in the schema, and a session timeline with named statement runs', async () => {
     const ca = await readFile(gw.caPath, 'utf8');
     const { token } = await gw.issue('dana');
-    const c = new pg.Client({ host: gw.host, port: gw.port, user: 'dana', password: token, database: gw.database, ssl: { ca, servername: 'localhost' } });
+    const c = new pg.Client({
+      host: gw.host,
+      port: gw.port,
+      user: 'dana',
+      password: token,
+      database: gw.database,
+      ssl: { ca, servername: 'localhost' },
+    });
     await c.connect();
     await c.query('select $1::int * 2 as n', [21]);
     await c.query('select nope from nowhere').catch(() => undefined);
     await c.end();
     await gw.gateway.settled();
 
-    const found = await vi.waitFor(async () => {
-      const list = (await call({ method: 'GET', url: '/api/audit/sessions?user=dana' }, 'auditor', 'none')).json() as Array<Record<string, unknown>>;
-      expect(list[0]?.['endReason']).toBe('client-terminate');
-      return list;
-    }, { timeout: 20_000 });
+    const found = await vi.waitFor(
+      async () => {
+        const list = (
+          await call({ method: 'GET', url: '/api/audit/sessions?user=dana' }, 'auditor', 'none')
+        ).json() as Array<Record<string, unknown>>;
+        expect(list[0]?.['endReason']).toBe('client-terminate');
+        return list;
+      },
+      { timeout: 20_000 },
+    );
     expect(Object.keys(found[0]!).sort()).toEqual(
-      ['anomalies', 'authMethod', 'clientAddr', 'database', 'endReason', 'endedAt', 'id', 'policyRule', 'policyVersion', 'startedAt', 'statements', 'target', 'upstreamRole', 'username'].sort(),
+      [
+        'anomalies',
+        'authMethod',
+        'clientAddr',
+        'database',
+        'endReason',
+        'endedAt',
+        'id',
+        'policyRule',
+        'policyVersion',
+        'startedAt',
+        'statements',
+        'target',
+        'upstreamRole',
+        'username',
+      ].sort(),
     );
 
     const res = await call({ method: 'GET', url: `/api/audit/sessions/${String(found[0]!['id'])}` }, 'auditor', 'none');
     expect(res.statusCode).toBe(200);
     const { session, events } = res.json() as {
       session: Record<string, unknown>;
-      events: Array<{ kind: string; payload: unknown; runs: Array<{ sql: string[]; rows: number; outcome: string; error: string | null; at: string }> | null }>;
+      events: Array<{
+        kind: string;
+        payload: unknown;
+        runs: Array<{ sql: string[]; rows: number; outcome: string; error: string | null; at: string }> | null;
+      }>;
     };
     expect(session['username']).toBe('dana');
     expect(session['chainHead']).toMatch(/^[0-9a-f]{64}$/);
@@ -221,18 +376,28 @@ describe('console API requests and responses', () => {
     try {
       const ca = await readFile(gw.caPath, 'utf8');
       const { token } = await gw.issue('erin');
-      const c = new pg.Client({ host: other.host, port: other.port, user: 'erin', password: token, database: gw.database, ssl: { ca, servername: 'localhost' } });
+      const c = new pg.Client({
+        host: other.host,
+        port: other.port,
+        user: 'erin',
+        password: token,
+        database: gw.database,
+        ssl: { ca, servername: 'localhost' },
+      });
       c.on('error', () => undefined);
       await c.connect();
       const running = c.query('select pg_sleep(30)').then(
         () => 'finished',
         (err: Error) => err.message,
       );
-      const id = await vi.waitFor(() => {
-        const s = other.gateway.sessions.list().find((x) => x.user === 'erin');
-        if (!s) throw new Error('no session of erin yet');
-        return s.id;
-      }, { timeout: 20_000 });
+      const id = await vi.waitFor(
+        () => {
+          const s = other.gateway.sessions.list().find((x) => x.user === 'erin');
+          if (!s) throw new Error('no session of erin yet');
+          return s.id;
+        },
+        { timeout: 20_000 },
+      );
       const res = await call({ method: 'POST', url: `/api/sessions/${id}/kill`, body: {} }, 'admin', 'right');
       expect(res.json()).toEqual({ killed: id, local: false });
       expect(await running).toBe('terminating connection: terminated by administrator bob');
@@ -245,25 +410,48 @@ describe('console API requests and responses', () => {
   it('describes each route with its request and response schemas in OpenAPI 3.1', async () => {
     const doc = (await call({ method: 'GET', url: '/api/openapi.json' }, 'developer', 'none')).json() as {
       openapi: string;
-      paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> }; responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            parameters?: Array<{ name: string; in: string }>;
+            requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> };
+            responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+          }
+        >
+      >;
     };
     expect(doc.openapi).toBe('3.1.0');
     const rollback = doc.paths['/api/policy/rollback']!['post']!;
-    expect(rollback.requestBody!.content['application/json']!.schema.properties['version']).toEqual({ type: 'integer', exclusiveMinimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+    expect(rollback.requestBody!.content['application/json']!.schema.properties['version']).toEqual({
+      type: 'integer',
+      exclusiveMinimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+    });
     expect(rollback.parameters).toEqual([expect.objectContaining({ name: 'x-csrf-token', in: 'header' })]);
-    expect(doc.paths['/api/audit/sessions/{id}']!['get']!.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path' })]);
-    const live = doc.paths['/api/sessions/live']!['get']!.responses['200']!.content!['application/json']!.schema as { items: { properties: Record<string, { format?: string }> } };
+    expect(doc.paths['/api/audit/sessions/{id}']!['get']!.parameters).toEqual([
+      expect.objectContaining({ name: 'id', in: 'path' }),
+    ]);
+    const live = doc.paths['/api/sessions/live']!['get']!.responses['200']!.content!['application/json']!.schema as {
+      items: { properties: Record<string, { format?: string }> };
+    };
     expect(Object.keys(live.items.properties)).toContain('clientAddr');
     expect(live.items.properties['startedAt']!.format).toBe('date-time');
     // JSON Schema 2020-12, as OpenAPI 3.1 requires: a tuple is prefixItems, not draft 7's items array.
-    const decision = JSON.stringify(doc.paths['/api/policy/dry-run']!['post']!.responses['200']!.content!['application/json']!.schema);
+    const decision = JSON.stringify(
+      doc.paths['/api/policy/dry-run']!['post']!.responses['200']!.content!['application/json']!.schema,
+    );
     expect(decision).toContain('"prefixItems":[{"type":"string"},{"type":"string"}],"items":false');
-    for (const [path, ops] of Object.entries(doc.paths)) for (const [m, op] of Object.entries(ops)) expect([path, m, op.responses['200']?.content]).not.toEqual([path, m, undefined]);
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const [m, op] of Object.entries(ops))
+        expect([path, m, op.responses['200']?.content]).not.toEqual([path, m, undefined]);
   });
 
   it('slows down a burst of sign-in attempts from one address with 429, and no other address', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 35; i++) statuses.push((await app.inject({ method: 'GET', url: '/auth/login', remoteAddress: '10.9.8.7' })).statusCode);
+    for (let i = 0; i < 35; i++)
+      statuses.push((await app.inject({ method: 'GET', url: '/auth/login', remoteAddress: '10.9.8.7' })).statusCode);
     expect(statuses.slice(0, 5).every((s) => s === 302)).toBe(true);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
     expect((await app.inject({ method: 'GET', url: '/auth/login', remoteAddress: '10.9.8.6' })).statusCode).toBe(302);

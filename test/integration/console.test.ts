@@ -39,7 +39,8 @@ async function signedIn(user: string): Promise<{ ctx: BrowserContext; page: Page
   return { ctx, page, psqlLine: await text(page, '#psql-line') };
 }
 
-const psqlFrom = (line: string, sql: string) => run('bash', ['-c', `${line} -X -At -c "${sql}"`], { env: { PGPASSFILE: '/dev/null' } });
+const psqlFrom = (line: string, sql: string) =>
+  run('bash', ['-c', `${line} -X -At -c "${sql}"`], { env: { PGPASSFILE: '/dev/null' } });
 
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
@@ -88,7 +89,9 @@ describe('console journeys in Chromium', () => {
     await page.fill('#comment', 'keep mallory out');
     await page.screenshot({ path: join(SHOTS, 'admin-policy-diff.png'), fullPage: true });
     await page.click('#save');
-    await page.waitForFunction(() => /^Saved as version \d+\.$/.test(document.querySelector('#validation')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /^Saved as version \d+\.$/.test(document.querySelector('#validation')?.textContent ?? ''),
+    );
     const saved = Number(/version (\d+)/.exec(await text(page, '#validation'))![1]);
     await vi.waitFor(() => expect(gw.policy.current().version).toBe(saved), WAIT);
     expect(gw.policy.current().rules.map((r) => r.rule.name)).toContain('no-mallory');
@@ -116,7 +119,9 @@ describe('console journeys in Chromium', () => {
     const r = await running;
     expect(r.stderr).toContain('FATAL:  terminating connection: terminated by administrator bob');
     expect(await text(page, '#live-status')).toBe('Session of bob terminated.');
-    const { rows } = await gw.cp.store.sql.query(`select actor, action from admin_events where actor = 'bob' order by id`);
+    const { rows } = await gw.cp.store.sql.query(
+      `select actor, action from admin_events where actor = 'bob' order by id`,
+    );
     expect(rows.map((x: { action: string }) => x.action)).toEqual(['policy.save', 'policy.rollback', 'session.kill']);
 
     await page.goto(gw.web!.url + '/admin/targets');
@@ -147,10 +152,16 @@ describe('console journeys in Chromium', () => {
     await page.waitForSelector('#export-status a');
     const dir = join(SHOTS, '..', 'export');
     await mkdir(dir, { recursive: true });
-    const [file] = await Promise.all([page.waitForEvent('download'), page.click('#export-status a:has-text("export file")')]);
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('#export-status a:has-text("export file")'),
+    ]);
     const filePath = join(dir, file.suggestedFilename());
     await file.saveAs(filePath);
-    const [manifest] = await Promise.all([page.waitForEvent('download'), page.click('#export-status a:has-text("signed manifest")')]);
+    const [manifest] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('#export-status a:has-text("signed manifest")'),
+    ]);
     await manifest.saveAs(`${filePath}.manifest.jws`);
     const verdict = await verifyExport(filePath);
     expect(verdict.problem).toBeNull();

@@ -63,9 +63,35 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-  gw = await startTestGateway(inject('pgCluster'), { auth: { passwordUsers: ['raw-*'] } }, { policies: { 'p.yaml': policies(url) } });
-  for (const u of ['alice', 'bob', 'analyst', 'killer', 'copier', 'raw-fc', 'raw-g15', 'rev-one', 'bencher', 'copier-up', 'alerter']) tokens[u] = (await gw.issue(u)).token;
-  await psql(gw, 'bob', gw.database, tokens['bob']!, ['-c', 'create table t (id int primary key, v text)', '-c', "insert into t select g, 'row ' || g from generate_series(1, 50000) g", '-c', 'create table small (id int)', '-c', 'insert into small select generate_series(1, 10)']);
+  gw = await startTestGateway(
+    inject('pgCluster'),
+    { auth: { passwordUsers: ['raw-*'] } },
+    { policies: { 'p.yaml': policies(url) } },
+  );
+  for (const u of [
+    'alice',
+    'bob',
+    'analyst',
+    'killer',
+    'copier',
+    'raw-fc',
+    'raw-g15',
+    'rev-one',
+    'bencher',
+    'copier-up',
+    'alerter',
+  ])
+    tokens[u] = (await gw.issue(u)).token;
+  await psql(gw, 'bob', gw.database, tokens['bob']!, [
+    '-c',
+    'create table t (id int primary key, v text)',
+    '-c',
+    "insert into t select g, 'row ' || g from generate_series(1, 50000) g",
+    '-c',
+    'create table small (id int)',
+    '-c',
+    'insert into small select generate_series(1, 10)',
+  ]);
 });
 afterAll(async () => {
   await gw?.close();
@@ -99,7 +125,14 @@ describe('risky statements through psql', () => {
     ['create extension if not exists pg_trgm', 'create-extension', 'alert'],
     ['select 1; select 2', 'multi-statement', 'alert'],
   ])('%s → %s (%s), and the session stays usable', async (sql, risk, action) => {
-    const r = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-v', 'ON_ERROR_STOP=0', '-c', sql, '-c', "select 'usable'"]);
+    const r = await psql(gw, 'alice', gw.database, tokens['alice']!, [
+      '-v',
+      'ON_ERROR_STOP=0',
+      '-c',
+      sql,
+      '-c',
+      "select 'usable'",
+    ]);
     expect(r.stdout.trim().split('\n').pop()).toBe('usable');
     await gw.gateway.settled();
     if (action === 'block') expect(r.stderr).toContain(`ERROR:  pgward: statement refused by policy (${risk})`);
@@ -109,15 +142,28 @@ describe('risky statements through psql', () => {
     );
     expect(rows[0]).toMatchObject({ action, detail: { risk } });
     // Blocked statements never reached Postgres.
-    if (action === 'block') expect((await superuserQuery(inject('pgCluster'), 'select count(*)::int as n from t', gw.upstreamDatabase)).rows[0].n).toBe(50_000);
+    if (action === 'block')
+      expect(
+        (await superuserQuery(inject('pgCluster'), 'select count(*)::int as n from t', gw.upstreamDatabase)).rows[0].n,
+      ).toBe(50_000);
   });
 
   it('records each statement with classification, rows, timing and outcome, constants replaced', async () => {
-    await psql(gw, 'alice', gw.database, tokens['alice']!, ['-c', "select * from t where v = 'secret-literal' or id < 4"]);
+    await psql(gw, 'alice', gw.database, tokens['alice']!, [
+      '-c',
+      "select * from t where v = 'secret-literal' or id < 4",
+    ]);
     const ev = await events('alice', 'statements');
-    const batch = ev.find((e) => JSON.stringify(e).includes('id < $2')) as { statements: Array<{ sql: string }>; runs: unknown[][] };
+    const batch = ev.find((e) => JSON.stringify(e).includes('id < $2')) as {
+      statements: Array<{ sql: string }>;
+      runs: unknown[][];
+    };
     const idx = batch.statements.findIndex((s) => s.sql === 'select * from t where v = $1 or id < $2');
-    expect(batch.statements[idx]).toEqual({ sql: 'select * from t where v = $1 or id < $2', category: 'read', tables: ['t'] });
+    expect(batch.statements[idx]).toEqual({
+      sql: 'select * from t where v = $1 or id < $2',
+      category: 'read',
+      tables: ['t'],
+    });
     const run = batch.runs.find((r) => r[0] === idx)!;
     expect([run[1], run[5]]).toEqual([3, 'ok']);
     expect(JSON.stringify(ev)).not.toContain('secret-literal');
@@ -127,7 +173,9 @@ describe('risky statements through psql', () => {
     const r = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-c', "copy t to program 'cat > /tmp/pwned'"]);
     expect(r.stderr).toContain('FATAL:  terminating connection: statement refused by policy (copy-program)');
     await gw.gateway.settled();
-    const { rows } = await gw.cp.store.sql.query<{ end_reason: string }>(`select end_reason from sessions where username = 'alice' order by started_at desc limit 1`);
+    const { rows } = await gw.cp.store.sql.query<{ end_reason: string }>(
+      `select end_reason from sessions where username = 'alice' order by started_at desc limit 1`,
+    );
     expect(rows[0]?.end_reason).toBe('detector');
   });
 
@@ -139,46 +187,94 @@ describe('risky statements through psql', () => {
   });
 
   it('sends alerts to the webhook, retrying a failed delivery', async () => {
-    const r = await psql(gw, 'alerter', gw.database, tokens['alerter']!, ['-c', 'set role none', '-c', "select 'usable'"]);
+    const r = await psql(gw, 'alerter', gw.database, tokens['alerter']!, [
+      '-c',
+      'set role none',
+      '-c',
+      "select 'usable'",
+    ]);
     expect(r.stdout.trim().split('\n').pop()).toBe('usable');
-    await eventually(() => expect(alerts).toContainEqual(expect.objectContaining({ kind: 'risky-statement', user: 'alerter', gateway: gw.config.gatewayId })));
+    await eventually(() =>
+      expect(alerts).toContainEqual(
+        expect.objectContaining({ kind: 'risky-statement', user: 'alerter', gateway: gw.config.gatewayId }),
+      ),
+    );
     expect(hookCalls.get('alerter')).toBeGreaterThan(1);
   });
 });
 
 describe('extended and prepared protocol clients', () => {
   it('node-postgres: a blocked prepared statement, then the connection works on', async () => {
-    const client = new pg.Client({ host: gw.host, port: gw.port, user: 'alice', password: tokens['alice'], database: gw.database, ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' } });
+    const client = new pg.Client({
+      host: gw.host,
+      port: gw.port,
+      user: 'alice',
+      password: tokens['alice'],
+      database: gw.database,
+      ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' },
+    });
     await client.connect();
     try {
-      await expect(client.query({ name: 'wipe-one', text: 'delete from t where id = $1', values: [-1] })).resolves.toBeDefined();
+      await expect(
+        client.query({ name: 'wipe-one', text: 'delete from t where id = $1', values: [-1] }),
+      ).resolves.toBeDefined();
       await expect(client.query({ name: 'wipe-all', text: 'delete from t' })).rejects.toMatchObject({ code: '42501' });
       await client.query('begin');
-      await expect(client.query({ text: 'update t set v = $1', values: ['x'] })).rejects.toMatchObject({ code: '42501' });
+      await expect(client.query({ text: 'update t set v = $1', values: ['x'] })).rejects.toMatchObject({
+        code: '42501',
+      });
       await expect(client.query('select 1')).rejects.toMatchObject({ code: '25P02' });
       await client.query('rollback');
-      expect((await client.query({ text: 'select count(*)::int as n from t where id <= $1', values: [10] })).rows).toEqual([{ n: 10 }]);
+      expect(
+        (await client.query({ text: 'select count(*)::int as n from t where id <= $1', values: [10] })).rows,
+      ).toEqual([{ n: 10 }]);
     } finally {
       await client.end();
     }
   });
 
-  it.each(['extended', 'prepared'])('pgbench -M %s: risky statements alerted on, every transaction still succeeds', async (mode) => {
-    const { writeFile, mkdtemp } = await import('node:fs/promises');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const dir = await mkdtemp(join(tmpdir(), 'pgb-'));
-    const script = join(dir, 'risky.sql');
-    await writeFile(script, '\\set id random(1, 50000)\nselect v from t where id = :id;\nset role none;\n');
-    const r = await run('pgbench', ['-n', '-M', mode, '-c', '2', '-t', '50', '-f', script, '-h', gw.host, '-p', String(gw.port), '-U', 'bencher', gw.database], {
-      env: { PGPASSWORD: tokens['bencher']!, PGSSLMODE: 'verify-full', PGSSLROOTCERT: gw.caPath },
-    });
-    expect(r.stderr).not.toContain('error');
-    expect(r.stdout).toMatch(/number of transactions actually processed: 100\/100/);
-    expect(r.stdout).toMatch(/number of failed transactions: 0/);
-    const { rows } = await gw.cp.store.sql.query<{ n: number }>(`select count(*)::int as n from anomalies where username = 'bencher' and detail->>'risk' = 'set-role'`);
-    expect(rows[0]!.n).toBeGreaterThan(0);
-  });
+  it.each(['extended', 'prepared'])(
+    'pgbench -M %s: risky statements alerted on, every transaction still succeeds',
+    async (mode) => {
+      const { writeFile, mkdtemp } = await import('node:fs/promises');
+      const { join } = await import('node:path');
+      const { tmpdir } = await import('node:os');
+      const dir = await mkdtemp(join(tmpdir(), 'pgb-'));
+      const script = join(dir, 'risky.sql');
+      await writeFile(script, '\\set id random(1, 50000)\nselect v from t where id = :id;\nset role none;\n');
+      const r = await run(
+        'pgbench',
+        [
+          '-n',
+          '-M',
+          mode,
+          '-c',
+          '2',
+          '-t',
+          '50',
+          '-f',
+          script,
+          '-h',
+          gw.host,
+          '-p',
+          String(gw.port),
+          '-U',
+          'bencher',
+          gw.database,
+        ],
+        {
+          env: { PGPASSWORD: tokens['bencher']!, PGSSLMODE: 'verify-full', PGSSLROOTCERT: gw.caPath },
+        },
+      );
+      expect(r.stderr).not.toContain('error');
+      expect(r.stdout).toMatch(/number of transactions actually processed: 100\/100/);
+      expect(r.stdout).toMatch(/number of failed transactions: 0/);
+      const { rows } = await gw.cp.store.sql.query<{ n: number }>(
+        `select count(*)::int as n from anomalies where username = 'bencher' and detail->>'risk' = 'set-role'`,
+      );
+      expect(rows[0]!.n).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('FunctionCall messages', () => {
@@ -206,7 +302,9 @@ describe('FunctionCall messages', () => {
     expect((await c.error())?.['C']).toBe('08P01');
     await eventually(async () => {
       await gw.gateway.settled();
-      const { rows } = await gw.cp.store.sql.query<{ severity: string }>(`select severity from anomalies where username = 'raw-fc' and kind = 'protocol'`);
+      const { rows } = await gw.cp.store.sql.query<{ severity: string }>(
+        `select severity from anomalies where username = 'raw-fc' and kind = 'protocol'`,
+      );
       expect(rows).toEqual([{ severity: 'high' }]);
     });
   });
@@ -221,7 +319,8 @@ describe('settings that change how SQL text is read, mid-session (BAD_INPUTS G15
     expect((await c.next())?.type).toBe('R');
     c.write(message('p', `${tokens['raw-g15']}\0`));
     await c.until_('Z');
-    const query = (sql: string | Buffer): void => c.write(message('Q', Buffer.concat([Buffer.from(sql), Buffer.from([0])])));
+    const query = (sql: string | Buffer): void =>
+      c.write(message('Q', Buffer.concat([Buffer.from(sql), Buffer.from([0])])));
     const errorOf = async (): Promise<string> => {
       const reply = await c.until_('Z');
       const e = reply.find((m) => m.type === 'E');
@@ -233,7 +332,9 @@ describe('settings that change how SQL text is read, mid-session (BAD_INPUTS G15
     query("set client_encoding = 'SJIS'");
     const set = await c.until_('Z');
     expect(set.some((m) => m.type === 'S' && m.body.toString('latin1').startsWith('client_encoding\0SJIS'))).toBe(true);
-    query(Buffer.concat([Buffer.from("select E'"), Buffer.from([0x81, 0x5c]), Buffer.from("'; drop table victim; --'")]));
+    query(
+      Buffer.concat([Buffer.from("select E'"), Buffer.from([0x81, 0x5c]), Buffer.from("'; drop table victim; --'")]),
+    );
     expect(await errorOf()).toContain('statement refused by policy (drop)');
 
     // standard_conforming_strings off: a backslash in a plain literal escapes the quote.
@@ -244,14 +345,28 @@ describe('settings that change how SQL text is read, mid-session (BAD_INPUTS G15
 
     // Pipelined behind the change, before the server has said so: held back until it has
     // (issue 15), then read as it reports and run (standard: the backslash is a character).
-    c.write(Buffer.concat([message('Q', 'set standard_conforming_strings = on\0'), message('Q', "select 'b\\' as x\0")]));
+    c.write(
+      Buffer.concat([message('Q', 'set standard_conforming_strings = on\0'), message('Q', "select 'b\\' as x\0")]),
+    );
     await c.until_('Z');
     expect(await errorOf()).toMatch(/^no error/);
     // In the same pipeline step (before Sync) as the change, the server reports it only after
     // reading the statement: it cannot be read in advance and is refused.
-    const parse = (sql: string): Buffer => message('P', Buffer.concat([Buffer.from(`\0${sql}\0`), Buffer.from([0, 0])]));
-    const bindExecute = Buffer.concat([message('B', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])), message('E', Buffer.from([0, 0, 0, 0, 0]))]);
-    c.write(Buffer.concat([parse("select set_config('standard_conforming_strings', 'off', false)"), bindExecute, parse("select 'c\\'; drop table victim; --'"), bindExecute, message('S', Buffer.alloc(0))]));
+    const parse = (sql: string): Buffer =>
+      message('P', Buffer.concat([Buffer.from(`\0${sql}\0`), Buffer.from([0, 0])]));
+    const bindExecute = Buffer.concat([
+      message('B', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])),
+      message('E', Buffer.from([0, 0, 0, 0, 0])),
+    ]);
+    c.write(
+      Buffer.concat([
+        parse("select set_config('standard_conforming_strings', 'off', false)"),
+        bindExecute,
+        parse("select 'c\\'; drop table victim; --'"),
+        bindExecute,
+        message('S', Buffer.alloc(0)),
+      ]),
+    );
     expect(await errorOf()).toMatch(/C0A000\0.*statement refused: its text cannot be inspected/);
 
     // JOHAB: no decoder; ASCII statements still run, others are refused.
@@ -263,9 +378,15 @@ describe('settings that change how SQL text is read, mid-session (BAD_INPUTS G15
     expect(await errorOf()).toContain('cannot read this statement in client_encoding JOHAB');
     c.end();
 
-    const { rows } = await superuserQuery(inject('pgCluster'), `select to_regclass('victim') is not null as present`, gw.upstreamDatabase);
+    const { rows } = await superuserQuery(
+      inject('pgCluster'),
+      `select to_regclass('victim') is not null as present`,
+      gw.upstreamDatabase,
+    );
     expect(rows[0].present).toBe(true);
-    const anomalies = await gw.cp.store.sql.query<{ n: number }>(`select count(*)::int as n from anomalies where username = 'raw-g15' and kind = 'unreadable-statement'`);
+    const anomalies = await gw.cp.store.sql.query<{ n: number }>(
+      `select count(*)::int as n from anomalies where username = 'raw-g15' and kind = 'unreadable-statement'`,
+    );
     expect(anomalies.rows[0]!.n).toBe(2);
   });
 });
@@ -275,7 +396,9 @@ describe('behaviour', () => {
     // Normal: a few small reads in each of several windows.
     const script = Array.from({ length: 14 }, () => 'select * from small;\nselect pg_sleep(0.1);').join('\n');
     await psql(gw, 'analyst', gw.database, tokens['analyst']!, ['-q'], { input: script + '\n' });
-    const before = await gw.cp.store.sql.query(`select count(*)::int as n from anomalies where username = 'analyst' and kind = 'bulk-read'`);
+    const before = await gw.cp.store.sql.query(
+      `select count(*)::int as n from anomalies where username = 'analyst' and kind = 'bulk-read'`,
+    );
     expect(before.rows[0].n).toBe(0);
     const r = await psql(gw, 'analyst', gw.database, tokens['analyst']!, ['-c', 'select * from t']);
     expect(r.stdout.split('\n').length).toBeGreaterThan(49_000);
@@ -295,15 +418,23 @@ describe('behaviour', () => {
 describe('the record survives the worst endings', () => {
   async function sessionRecord(user: string) {
     await gw.gateway.settled();
-    const { rows } = await gw.cp.store.sql.query<{ id: string; ended_at: Date | null; end_reason: string; chain_length: number; chain_head: Buffer }>(
+    const { rows } = await gw.cp.store.sql.query<{
+      id: string;
+      ended_at: Date | null;
+      end_reason: string;
+      chain_length: number;
+      chain_head: Buffer;
+    }>(
       `select id, ended_at, end_reason, chain_length, chain_head from sessions where username = $1 order by started_at desc limit 1`,
       [user],
     );
     const s = rows[0]!;
-    const ev = await gw.cp.store.sql.query<{ seq: number; kind: string; hash: Buffer; payload: { runs?: unknown[][] } }>(
-      `select seq, kind, hash, payload from session_events where session_id = $1 order by seq`,
-      [s.id],
-    );
+    const ev = await gw.cp.store.sql.query<{
+      seq: number;
+      kind: string;
+      hash: Buffer;
+      payload: { runs?: unknown[][] };
+    }>(`select seq, kind, hash, payload from session_events where session_id = $1 order by seq`, [s.id]);
     return { s, ev: ev.rows };
   }
 
@@ -311,7 +442,12 @@ describe('the record survives the worst endings', () => {
     const running = psql(gw, 'killer', gw.database, tokens['killer']!, ['-c', 'select pg_sleep(20)']);
     // Only this test's backend: other test files run the same statement on the shared cluster.
     await eventually(async () => {
-      const { rows } = await superuserQuery(inject('pgCluster'), `select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'select pg_sleep(20)%' and usename = $1`, 'postgres', [gw.upstreamRole]);
+      const { rows } = await superuserQuery(
+        inject('pgCluster'),
+        `select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'select pg_sleep(20)%' and usename = $1`,
+        'postgres',
+        [gw.upstreamRole],
+      );
       expect(rows).toHaveLength(1);
     });
     const r = await running;
@@ -326,16 +462,28 @@ describe('the record survives the worst endings', () => {
 
   it('upstream killed mid-COPY: the client is told, a closed record, the COPY not recorded as done', async () => {
     const { spawn } = await import('node:child_process');
-    const child = spawn('bash', ['-c', `yes 'x' | head -n 50000000 | psql -X -d "host=${gw.host} port=${gw.port} user=copier-up dbname=${gw.database} sslmode=verify-full sslrootcert=${gw.caPath}" -c "create temp table c (v text)" -c "copy c from stdin"`], {
-      env: { ...process.env, PGPASSWORD: tokens['copier-up']! },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      'bash',
+      [
+        '-c',
+        `yes 'x' | head -n 50000000 | psql -X -d "host=${gw.host} port=${gw.port} user=copier-up dbname=${gw.database} sslmode=verify-full sslrootcert=${gw.caPath}" -c "create temp table c (v text)" -c "copy c from stdin"`,
+      ],
+      {
+        env: { ...process.env, PGPASSWORD: tokens['copier-up']! },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
     // Only this test's backend, once its COPY is streaming.
     await eventually(async () => {
-      const { rows } = await superuserQuery(inject('pgCluster'), `select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'copy c from stdin%' and usename = $1`, 'postgres', [gw.upstreamRole]);
+      const { rows } = await superuserQuery(
+        inject('pgCluster'),
+        `select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'copy c from stdin%' and usename = $1`,
+        'postgres',
+        [gw.upstreamRole],
+      );
       expect(rows).toHaveLength(1);
     });
     expect(await exited).not.toBe(0);
@@ -344,22 +492,41 @@ describe('the record survives the worst endings', () => {
     expect(s.ended_at).not.toBeNull();
     expect(s.end_reason).toBe('upstream-closed');
     expect(ev[ev.length - 1]!.kind).toBe('session_end');
-    expect(['interrupted', 'error']).toContain(ev.filter((e) => e.kind === 'statements').pop()?.payload.runs?.pop()?.[5]);
+    expect(['interrupted', 'error']).toContain(
+      ev
+        .filter((e) => e.kind === 'statements')
+        .pop()
+        ?.payload.runs?.pop()?.[5],
+    );
     expect(s.chain_length).toBe(ev.length);
     // The gateway goes on serving.
-    expect((await psql(gw, 'copier-up', gw.database, tokens['copier-up']!, ['-c', 'select 5'])).stdout.trim()).toBe('5');
+    expect((await psql(gw, 'copier-up', gw.database, tokens['copier-up']!, ['-c', 'select 5'])).stdout.trim()).toBe(
+      '5',
+    );
   });
 
   it('client killed mid-COPY: a closed record, the COPY marked interrupted', async () => {
     const { spawn } = await import('node:child_process');
-    const child = spawn('bash', ['-c', `yes 'x' | head -n 50000000 | psql -X -d "host=${gw.host} port=${gw.port} user=copier dbname=${gw.database} sslmode=verify-full sslrootcert=${gw.caPath}" -c "create temp table copier_in (v text)" -c "copy copier_in from stdin"`], {
-      env: { ...process.env, PGPASSWORD: tokens['copier']! },
-      stdio: 'ignore',
-      detached: true,
-    });
+    const child = spawn(
+      'bash',
+      [
+        '-c',
+        `yes 'x' | head -n 50000000 | psql -X -d "host=${gw.host} port=${gw.port} user=copier dbname=${gw.database} sslmode=verify-full sslrootcert=${gw.caPath}" -c "create temp table copier_in (v text)" -c "copy copier_in from stdin"`,
+      ],
+      {
+        env: { ...process.env, PGPASSWORD: tokens['copier']! },
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
     // Killed once the COPY reached Postgres, so the record has a COPY to mark.
     await eventually(async () => {
-      const { rows } = await superuserQuery(inject('pgCluster'), `select 1 from pg_stat_activity where query like 'copy copier_in from stdin%' and usename = $1`, 'postgres', [gw.upstreamRole]);
+      const { rows } = await superuserQuery(
+        inject('pgCluster'),
+        `select 1 from pg_stat_activity where query like 'copy copier_in from stdin%' and usename = $1`,
+        'postgres',
+        [gw.upstreamRole],
+      );
       expect(rows).toHaveLength(1);
     });
     process.kill(-child.pid!, 'SIGKILL');
@@ -368,7 +535,12 @@ describe('the record survives the worst endings', () => {
     expect(s.ended_at).not.toBeNull();
     expect(s.end_reason).toBe('client-closed');
     expect(ev[ev.length - 1]!.kind).toBe('session_end');
-    expect(ev.filter((e) => e.kind === 'statements').pop()?.payload.runs?.pop()?.[5]).toBe('interrupted');
+    expect(
+      ev
+        .filter((e) => e.kind === 'statements')
+        .pop()
+        ?.payload.runs?.pop()?.[5],
+    ).toBe('interrupted');
     expect(s.chain_length).toBe(ev.length);
   });
 });

@@ -92,7 +92,10 @@ async function startBlackhole(): Promise<number> {
     const s = net.connect(port, '127.0.0.1');
     s.on('error', () => undefined);
     fillers.push(s);
-    const done = await Promise.race([new Promise<boolean>((r) => s.once('connect', () => r(true))), sleep(1_000).then(() => false)]);
+    const done = await Promise.race([
+      new Promise<boolean>((r) => s.once('connect', () => r(true))),
+      sleep(1_000).then(() => false),
+    ]);
     if (!done) return port;
   }
   throw new Error('the blackhole listener kept accepting');
@@ -108,7 +111,8 @@ async function ensureDescriptors(need: number): Promise<void> {
   if ((await soft()) >= need) return;
   await exec('prlimit', ['--pid', String(process.pid), `--nofile=${need}:${need}`]).catch(() => undefined);
   const now = await soft();
-  if (now < need) throw new Error(`this test needs ${need} open files; the limit is ${now} (run as root, or raise ulimit -n)`);
+  if (now < need)
+    throw new Error(`this test needs ${need} open files; the limit is ${now} (run as root, or raise ulimit -n)`);
 }
 
 /**
@@ -212,10 +216,17 @@ beforeAll(async () => {
   });
   await gwA.cp.vault.set('main', mainRole, mainPassword);
   for (const t of ['side', 'down', 'slow', 'blackhole']) await gwA.cp.vault.set(t, 'app', sidePassword);
-  for (const u of ['restart-user', 'main-user', 'down-user', 'flood-user', 'bulk-user']) tokensA[u] = (await gwA.issue(u)).token;
+  for (const u of ['restart-user', 'main-user', 'down-user', 'flood-user', 'bulk-user'])
+    tokensA[u] = (await gwA.issue(u)).token;
 
   storeLink = await partition(() => side.port);
-  const sideInfo: ClusterInfo = { ...shared, host: side.host, port: storeLink.port, superuser: side.superuser, superuserPassword: sidePassword };
+  const sideInfo: ClusterInfo = {
+    ...shared,
+    host: side.host,
+    port: storeLink.port,
+    superuser: side.superuser,
+    superuserPassword: sidePassword,
+  };
   gwB = await startTestGateway(sideInfo, { targets: { main }, limits: { startupTimeoutMs: 15_000 } });
   await gwB.cp.vault.set('main', mainRole, mainPassword);
   for (const u of ['live-1', 'live-2', 'late-user', 'cut-user']) tokensB[u] = (await gwB.issue(u)).token;
@@ -236,7 +247,15 @@ afterAll(async () => {
 });
 
 const pgClient = (gw: TestGateway, user: string, database: string, password: string): pg.Client =>
-  new pg.Client({ host: gw.host, port: gw.port, user, password, database, ssl: { ca, servername: 'localhost' }, connectionTimeoutMillis: 30_000 });
+  new pg.Client({
+    host: gw.host,
+    port: gw.port,
+    user,
+    password,
+    database,
+    ssl: { ca, servername: 'localhost' },
+    connectionTimeoutMillis: 30_000,
+  });
 
 /** One psql session through gateway A: its single output line, and the whole result. */
 async function ask(user: string, database: string, sql: string): Promise<RunResult & { line: string }> {
@@ -259,8 +278,8 @@ async function loginError(user: string, database: string): Promise<{ err: pg.Dat
   throw new Error(`login to ${database} succeeded`);
 }
 
-const poolsOf = (gw: TestGateway): Map<string, UpstreamPool> => (gw.gateway as unknown as { ctx: { pools: Map<string, UpstreamPool> } }).ctx.pools;
-
+const poolsOf = (gw: TestGateway): Map<string, UpstreamPool> =>
+  (gw.gateway as unknown as { ctx: { pools: Map<string, UpstreamPool> } }).ctx.pools;
 
 interface FloodReport {
   openMs: number;
@@ -378,7 +397,8 @@ describe('upstream and control-plane faults', () => {
     const idle = pgClient(gwA, user, 'side', token);
     const inTx = pgClient(gwA, user, 'side', token);
     // The first error is what the user sees; pg reports the closed socket after it.
-    const firstError = (c: pg.Client): Promise<pg.DatabaseError> => new Promise((r) => c.on('error', (e) => r(e as pg.DatabaseError)));
+    const firstError = (c: pg.Client): Promise<pg.DatabaseError> =>
+      new Promise((r) => c.on('error', (e) => r(e as pg.DatabaseError)));
     const idleErr = firstError(idle);
     const inTxErr = firstError(inTx);
     await idle.connect();
@@ -386,7 +406,12 @@ describe('upstream and control-plane faults', () => {
     expect((await idle.query('select 1 as n')).rows).toEqual([{ n: 1 }]);
     await inTx.query('begin');
     await inTx.query('select 2');
-    await eventually(async () => expect((await side.query("select 1 from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'")).rowCount).toBe(1));
+    await eventually(async () =>
+      expect(
+        (await side.query("select 1 from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'"))
+          .rowCount,
+      ).toBe(1),
+    );
     const pool = [...poolsOf(gwA).entries()].find(([k]) => k.startsWith('side\0'))![1];
     // Without warm connections this would prove nothing about the pool.
     await eventually(() => expect(pool.size).toBeGreaterThanOrEqual(2));
@@ -438,7 +463,9 @@ describe('upstream and control-plane faults', () => {
     // Host, port and socket error are for the operator's log, not for the client.
     expect(err.message).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
     expect(err.message).not.toContain(String(downPort));
-    expect(gwA.logs.some((l) => l.includes(`cannot reach 127.0.0.1:${downPort}`) && l.includes('ECONNREFUSED'))).toBe(true);
+    expect(gwA.logs.some((l) => l.includes(`cannot reach 127.0.0.1:${downPort}`) && l.includes('ECONNREFUSED'))).toBe(
+      true,
+    );
     const r = await psql(gwA, 'down-user', 'down', tokensA['down-user']!, ['-c', 'select 1'], { timeoutMs: 10_000 });
     expect(r.stderr).toContain('FATAL:  pgward could not connect to the server for database "down"');
     expect(r.code).toBe(2);
@@ -451,7 +478,10 @@ describe('upstream and control-plane faults', () => {
     const main = await ask('main-user', 'main', "select 'main while waiting'");
     const mainMs = Date.now() - t0;
     expect(main.line).toBe('main while waiting');
-    for (const [name, { err, ms }] of [['slow', await slow], ['blackhole', await hole]] as const) {
+    for (const [name, { err, ms }] of [
+      ['slow', await slow],
+      ['blackhole', await hole],
+    ] as const) {
       expect({ severity: err.severity, code: err.code, message: err.message }).toEqual({
         severity: 'FATAL',
         code: '08006',
@@ -489,7 +519,8 @@ describe('upstream and control-plane faults', () => {
     await Promise.all([run(0, 5, 'before'), run(1, 5, 'before')]);
     await gwB.gateway.settled();
     const spoolFile = join(gwB.config.audit.spoolDir!, 'audit-spool.jsonl');
-    const spooledLines = async (): Promise<number> => (await readFile(spoolFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    const spooledLines = async (): Promise<number> =>
+      (await readFile(spoolFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
     expect(await spooledLines()).toBe(0);
 
     const port = side.port;
@@ -527,12 +558,22 @@ describe('upstream and control-plane faults', () => {
 
     // Delivered after the store came back: every session's chain whole, every statement in it.
     const store = gwB.cp.store.sql;
-    const sessions = async (): Promise<Array<{ id: string; username: string; end_reason: string | null; statements: number; chain_length: number }>> =>
-      (await store.query(`select id, username, end_reason, statements, chain_length from sessions where username = any($1) and started_at >= $2 order by username`, [users, startedAt])).rows;
-    const stored = async (id: string): Promise<number> => Number((await store.query('select count(*) from session_events where session_id = $1', [id])).rows[0].count);
+    const sessions = async (): Promise<
+      Array<{ id: string; username: string; end_reason: string | null; statements: number; chain_length: number }>
+    > =>
+      (
+        await store.query(
+          `select id, username, end_reason, statements, chain_length from sessions where username = any($1) and started_at >= $2 order by username`,
+          [users, startedAt],
+        )
+      ).rows;
+    const stored = async (id: string): Promise<number> =>
+      Number((await store.query('select count(*) from session_events where session_id = $1', [id])).rows[0].count);
     await eventually(async () => {
       expect(await spooledLines(), 'lines left in the spool').toBe(0);
-      const delivered = await Promise.all((await sessions()).map(async (s) => ({ user: s.username, chain: s.chain_length, stored: await stored(s.id) })));
+      const delivered = await Promise.all(
+        (await sessions()).map(async (s) => ({ user: s.username, chain: s.chain_length, stored: await stored(s.id) })),
+      );
       for (const d of delivered) expect(d.chain).toBeGreaterThan(0);
       expect(delivered.map((d) => d.stored)).toEqual(delivered.map((d) => d.chain));
     });
@@ -541,15 +582,30 @@ describe('upstream and control-plane faults', () => {
       users.map((u) => ({ user: u, end: 'client-terminate', statements: 30 })),
     );
     for (const s of rows) {
-      const { rows: events } = await store.query<{ seq: number; at: Date; kind: string; username: string | null; payload: { count?: number }; prev_hash: Buffer; hash: Buffer }>(
-        'select * from session_events where session_id = $1 order by seq',
-        [s.id],
-      );
+      const { rows: events } = await store.query<{
+        seq: number;
+        at: Date;
+        kind: string;
+        username: string | null;
+        payload: { count?: number };
+        prev_hash: Buffer;
+        hash: Buffer;
+      }>('select * from session_events where session_id = $1 order by seq', [s.id]);
       let prev = genesisHash(s.id);
       events.forEach((e, i) => {
         expect(e.seq).toBe(i + 1);
         expect(e.prev_hash.toString('hex')).toBe(prev);
-        expect(eventHash({ session_id: s.id, seq: e.seq, at: e.at.toISOString(), kind: e.kind, username: e.username, payload: e.payload, prev_hash: prev })).toBe(e.hash.toString('hex'));
+        expect(
+          eventHash({
+            session_id: s.id,
+            seq: e.seq,
+            at: e.at.toISOString(),
+            kind: e.kind,
+            username: e.username,
+            payload: e.payload,
+            prev_hash: prev,
+          }),
+        ).toBe(e.hash.toString('hex'));
         prev = e.hash.toString('hex');
       });
       expect(events.length).toBe(s.chain_length);
@@ -557,7 +613,9 @@ describe('upstream and control-plane faults', () => {
       expect(events.at(-1)?.kind).toBe('session_end');
     }
     // And logins work again.
-    const back = await psql(gwB, 'late-user', 'main', tokensB['late-user']!, ['-c', "select 'store back'"], { timeoutMs: 10_000 });
+    const back = await psql(gwB, 'late-user', 'main', tokensB['late-user']!, ['-c', "select 'store back'"], {
+      timeoutMs: 10_000,
+    });
     expect(back.stdout.trim()).toBe('store back');
   }, 60_000);
   it('store cut off (a partition: nothing refused, nothing answered): new logins get FATAL 57P03 after the lookup bound, not a hang', async () => {
@@ -590,7 +648,12 @@ describe('upstream and control-plane faults', () => {
       expect((await live.query("select 'still here' as s")).rows).toEqual([{ s: 'still here' }]);
       for (let i = 0; i < 20; i++) expect((await live.query('select $1::int as i', [i])).rows).toEqual([{ i }]);
       const spoolFile = join(gwB.config.audit.spoolDir!, 'audit-spool.jsonl');
-      await eventually(async () => expect((await readFile(spoolFile, 'utf8').catch(() => '')).length, 'spool bytes during the partition').toBeGreaterThan(0));
+      await eventually(async () =>
+        expect(
+          (await readFile(spoolFile, 'utf8').catch(() => '')).length,
+          'spool bytes during the partition',
+        ).toBeGreaterThan(0),
+      );
     } finally {
       storeLink.heal();
     }
@@ -599,7 +662,9 @@ describe('upstream and control-plane faults', () => {
     // Delivered after the partition heals: the whole chain, all 21 statements.
     await gwB.gateway.settled();
     const store = gwB.cp.store.sql;
-    const latest = async (): Promise<{ id: string; statements: number; chain_length: number; stored: number } | undefined> =>
+    const latest = async (): Promise<
+      { id: string; statements: number; chain_length: number; stored: number } | undefined
+    > =>
       (
         await store.query(
           `select s.id, s.statements, s.chain_length, (select count(*)::int from session_events e where e.session_id = s.id) as stored
@@ -612,7 +677,9 @@ describe('upstream and control-plane faults', () => {
       expect(s?.stored).toBe(s?.chain_length);
     });
     expect((await latest())?.statements).toBe(21);
-    const back = await psql(gwB, 'cut-user', 'main', tokensB['cut-user']!, ['-c', "select 'healed'"], { timeoutMs: 20_000 });
+    const back = await psql(gwB, 'cut-user', 'main', tokensB['cut-user']!, ['-c', "select 'healed'"], {
+      timeoutMs: 20_000,
+    });
     expect(back.stdout.trim()).toBe('healed');
   }, 70_000);
   it('5,000 connections at once (SSLRequest, plaintext startup, half a startup): each gets its answer, psql is served meanwhile, everything returns to baseline', async () => {
@@ -627,9 +694,22 @@ describe('upstream and control-plane faults', () => {
     const asking = keepAsking(user);
 
     const plaintext = startupPacket({ user: 'flood', database: 'main' });
-    const load = spawn('bash', ['-c', 'ulimit -n 20000 2>/dev/null; exec "$0" --input-type=module -e "$1" "${@:2}"', process.execPath, FLOOD, String(gwA.port), String(N), '500', plaintext.toString('hex')], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const load = spawn(
+      'bash',
+      [
+        '-c',
+        'ulimit -n 20000 2>/dev/null; exec "$0" --input-type=module -e "$1" "${@:2}"',
+        process.execPath,
+        FLOOD,
+        String(gwA.port),
+        String(N),
+        '500',
+        plaintext.toString('hex'),
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     const exited = new Promise<number | null>((r) => load.once('exit', (code) => r(code)));
     let timing = '';
     try {
@@ -652,10 +732,21 @@ describe('upstream and control-plane faults', () => {
       expect(report.wrong).toEqual([]);
       expect(report.kinds).toEqual([1_667, 1_667, 1_666]);
       // Every plaintext startup got the same FATAL, the one Postgres gives for a hostssl-only rule.
-      expect(report.refusals.map((b64) => {
-        const e = Buffer.from(b64, 'base64');
-        return { type: String.fromCharCode(e[0]!), ...fields(e.subarray(5, 1 + e.readUInt32BE(1))) };
-      })).toEqual([{ type: 'E', S: 'FATAL', V: 'FATAL', C: '28000', M: 'no pgward access rule for host "127.0.0.1", user "flood", database "main", no encryption', H: 'pgward requires TLS: connect with sslmode=require or stronger.' }]);
+      expect(
+        report.refusals.map((b64) => {
+          const e = Buffer.from(b64, 'base64');
+          return { type: String.fromCharCode(e[0]!), ...fields(e.subarray(5, 1 + e.readUInt32BE(1))) };
+        }),
+      ).toEqual([
+        {
+          type: 'E',
+          S: 'FATAL',
+          V: 'FATAL',
+          C: '28000',
+          M: 'no pgward access rule for host "127.0.0.1", user "flood", database "main", no encryption',
+          H: 'pgward requires TLS: connect with sslmode=require or stronger.',
+        },
+      ]);
       load.stdin!.end('close\n');
       expect(await exited).toBe(0);
     } finally {
@@ -689,7 +780,9 @@ describe('upstream and control-plane faults', () => {
       await Promise.all(clients.map((c) => c.connect()));
       loginMs = Date.now() - t0;
       expect(gwA.gateway.registry.size).toBeGreaterThanOrEqual(200);
-      const results = await Promise.all(clients.map((c, i) => c.query<{ i: number; pid: number }>('select $1::int as i, pg_backend_pid() as pid', [i])));
+      const results = await Promise.all(
+        clients.map((c, i) => c.query<{ i: number; pid: number }>('select $1::int as i, pg_backend_pid() as pid', [i])),
+      );
       expect(results.map((r) => r.rows[0]!.i)).toEqual(clients.map((_, i) => i));
       // Every session has its own upstream backend while they all run at once.
       expect(new Set(results.map((r) => r.rows[0]!.pid)).size).toBe(200);
@@ -701,7 +794,12 @@ describe('upstream and control-plane faults', () => {
     expect(failed).toEqual([]);
     expect(served).toBeGreaterThanOrEqual(2);
     expect(errors).toEqual([]);
-    await eventually(() => expect({ connections: gwA.gateway.activeConnections, sessions: gwA.gateway.registry.size }).toEqual({ connections: 0, sessions: 0 }));
+    await eventually(() =>
+      expect({ connections: gwA.gateway.activeConnections, sessions: gwA.gateway.registry.size }).toEqual({
+        connections: 0,
+        sessions: 0,
+      }),
+    );
     await gwA.gateway.settled();
     const { rows } = await gwA.cp.store.sql.query<{ end_reason: string; n: number }>(
       `select end_reason, count(*)::int as n from sessions where username = $1 group by end_reason`,

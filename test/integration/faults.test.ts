@@ -15,7 +15,10 @@ let token: string;
 let ca: string;
 
 beforeAll(async () => {
-  gw = await startTestGateway(inject('pgCluster'), { limits: { startupTimeoutMs: 1_500 }, auth: { passwordUsers: ['raw-*'] } });
+  gw = await startTestGateway(inject('pgCluster'), {
+    limits: { startupTimeoutMs: 1_500 },
+    auth: { passwordUsers: ['raw-*'] },
+  });
   token = (await gw.issue('alice')).token;
   ca = await readFile(gw.caPath, 'utf8');
 });
@@ -61,7 +64,12 @@ describe('faults and floods: the gateway keeps serving', () => {
         return { s, k, connectedAt: Date.now(), sent: 0 };
       }),
     );
-    const ended = slow.map((c) => new Promise<{ openMs: number; sent: number }>((r) => c.s.once('close', () => r({ openMs: Date.now() - c.connectedAt, sent: c.sent }))));
+    const ended = slow.map(
+      (c) =>
+        new Promise<{ openMs: number; sent: number }>((r) =>
+          c.s.once('close', () => r({ openMs: Date.now() - c.connectedAt, sent: c.sent })),
+        ),
+    );
     const timers = slow.map((c) => {
       c.s.on('error', () => undefined);
       return setInterval(() => {
@@ -86,7 +94,14 @@ describe('faults and floods: the gateway keeps serving', () => {
   });
 
   it('a flood of CancelRequests with random keys cancels nothing', async () => {
-    const client = new pg.Client({ host: gw.host, port: gw.port, user: 'alice', password: token, database: gw.database, ssl: { ca, servername: 'localhost' } });
+    const client = new pg.Client({
+      host: gw.host,
+      port: gw.port,
+      user: 'alice',
+      password: token,
+      database: gw.database,
+      ssl: { ca, servername: 'localhost' },
+    });
     client.on('error', () => undefined);
     await client.connect();
     try {
@@ -110,7 +125,12 @@ describe('faults and floods: the gateway keeps serving', () => {
       await works();
       expect(await runningCount(inject('pgCluster'), sql, gw.upstreamRole)).toBe(1);
       // Clean up: the statement ends only when someone entitled to cancels it.
-      await superuserQuery(inject('pgCluster'), 'select pg_cancel_backend(pid) from pg_stat_activity where query = $1 and usename = $2', 'postgres', [sql, gw.upstreamRole]);
+      await superuserQuery(
+        inject('pgCluster'),
+        'select pg_cancel_backend(pid) from pg_stat_activity where query = $1 and usename = $2',
+        'postgres',
+        [sql, gw.upstreamRole],
+      );
       expect(await running).toMatchObject({ code: '57014' });
     } finally {
       await client.end();

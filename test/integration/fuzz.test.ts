@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFuzz, runFuzz, type FuzzRun } from '../harness/fuzz.js';
 
-const TARGETS = ['backend-handshake', 'frontend-frames', 'scram-client', 'scram-server', 'startup-packet', 'statement-text', 'proxy-header'];
+const TARGETS = [
+  'backend-handshake',
+  'frontend-frames',
+  'scram-client',
+  'scram-server',
+  'startup-packet',
+  'statement-text',
+  'proxy-header',
+];
 /** What `npm run fuzz:ci` passes: a fixed seed and a short time bound per target. */
 const CI_ARGS = ['--seed', '1', '--seconds', '6'];
 
@@ -19,7 +27,8 @@ describe('coverage-guided fuzzing, the CI run (npm run fuzz:ci)', () => {
     // Two at a time: the machines this runs on have two cores.
     const queue = [...TARGETS];
     const worker = async (): Promise<void> => {
-      for (let t = queue.shift(); t; t = queue.shift()) runs.set(t, await runFuzz(out, [t, ...CI_ARGS, '--crashes', crashes]));
+      for (let t = queue.shift(); t; t = queue.shift())
+        runs.set(t, await runFuzz(out, [t, ...CI_ARGS, '--crashes', crashes]));
     };
     await Promise.all([worker(), worker()]);
     // The build and the runs (each bounded by --seconds) take longer on a busy machine.

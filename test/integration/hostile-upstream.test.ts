@@ -33,12 +33,22 @@ const UPSTREAM_PASSWORD = 'upstream-password';
  * A server that authenticates the gateway with real SCRAM (so the gateway reaches the
  * later steps), then misbehaves as `after` says; `tamper` may spoil the SASL messages.
  */
-function scramThen(opts: { after?: (s: net.Socket) => void; tamperFirst?: (m: string) => string; tamperFinal?: (m: string) => string }): Script {
+function scramThen(opts: {
+  after?: (s: net.Socket) => void;
+  tamperFirst?: (m: string) => string;
+  tamperFinal?: (m: string) => string;
+}): Script {
   return (socket, first) => {
     void first; // the startup packet
     const salt = randomBytes(16);
     const v = makeVerifier(UPSTREAM_PASSWORD, salt, 4096);
-    const ex = new ScramServerExchange({ user: 'app', credentials: { salt, iterations: 4096, verifiers: [{ id: 'x', storedKey: v.storedKey, serverKey: v.serverKey }] }, mockSecret: Buffer.alloc(32), mockIterations: 4096, channelBinding: null });
+    const ex = new ScramServerExchange({
+      user: 'app',
+      credentials: { salt, iterations: 4096, verifiers: [{ id: 'x', storedKey: v.storedKey, serverKey: v.serverKey }] },
+      mockSecret: Buffer.alloc(32),
+      mockIterations: 4096,
+      channelBinding: null,
+    });
     socket.write(msg('R', Buffer.concat([int32(10), Buffer.from('SCRAM-SHA-256\0\0')])));
     let buf = Buffer.alloc(0);
     let step = 0;
@@ -57,7 +67,9 @@ function scramThen(opts: { after?: (s: net.Socket) => void; tamperFirst?: (m: st
           step = 1;
         } else if (step === 1) {
           const { serverFinal } = ex.clientFinal(body);
-          socket.write(msg('R', Buffer.concat([int32(12), Buffer.from((opts.tamperFinal ?? ((x) => x))(serverFinal))])));
+          socket.write(
+            msg('R', Buffer.concat([int32(12), Buffer.from((opts.tamperFinal ?? ((x) => x))(serverFinal))])),
+          );
           socket.write(msg('R', int32(0)));
           opts.after?.(socket);
           step = 2;
@@ -68,52 +80,89 @@ function scramThen(opts: { after?: (s: net.Socket) => void; tamperFirst?: (m: st
 }
 
 /** Answers the startup with NegotiateProtocolVersion first, then behaves as `then`. */
-const negotiated = (version: number, then: Script): Script => (socket, first) => {
-  socket.write(msg('v', Buffer.concat([int32(version), int32(0)])));
-  then(socket, first);
-};
+const negotiated =
+  (version: number, then: Script): Script =>
+  (socket, first) => {
+    socket.write(msg('v', Buffer.concat([int32(version), int32(0)])));
+    then(socket, first);
+  };
 
-const readyParts = (): Buffer => Buffer.concat([msg('S', Buffer.from('server_version\x0017.0\0')), msg('Z', Buffer.from('I'))]);
+const readyParts = (): Buffer =>
+  Buffer.concat([msg('S', Buffer.from('server_version\x0017.0\0')), msg('Z', Buffer.from('I'))]);
 
 /** After a good login, answers the first Query with this instead of a result. */
-const answerQueryWith = (reply: Buffer) => (s: net.Socket): void => {
-  s.write(Buffer.concat([msg('K', Buffer.concat([int32(1234), int32(5678)])), readyParts()]));
-  // SETs that apply session settings are answered properly; the first real query is not.
-  const on = (d: Buffer): void => {
-    if (d.toString('latin1', 5, 8).toUpperCase() === 'SET') {
-      s.write(Buffer.concat([msg('C', Buffer.from('SET\0')), msg('Z', Buffer.from('I'))]));
-      return;
-    }
-    s.off('data', on);
-    s.write(reply);
+const answerQueryWith =
+  (reply: Buffer) =>
+  (s: net.Socket): void => {
+    s.write(Buffer.concat([msg('K', Buffer.concat([int32(1234), int32(5678)])), readyParts()]));
+    // SETs that apply session settings are answered properly; the first real query is not.
+    const on = (d: Buffer): void => {
+      if (d.toString('latin1', 5, 8).toUpperCase() === 'SET') {
+        s.write(Buffer.concat([msg('C', Buffer.from('SET\0')), msg('Z', Buffer.from('I'))]));
+        return;
+      }
+      s.off('data', on);
+      s.write(reply);
+    };
+    s.on('data', on);
   };
-  s.on('data', on);
-};
 
 const SCRIPTS: Record<string, { tls: 'require' | 'disable'; script: Script; midSession?: boolean }> = {
   // G14: a CommandComplete far over its cap (Postgres never sends one): lost sync, so the session ends.
-  g14: { tls: 'disable', midSession: true, script: scramThen({ after: answerQueryWith(msg('C', Buffer.from('SELECT ' + '1'.repeat(40_000) + '\0'))) }) },
+  g14: {
+    tls: 'disable',
+    midSession: true,
+    script: scramThen({ after: answerQueryWith(msg('C', Buffer.from('SELECT ' + '1'.repeat(40_000) + '\0'))) }),
+  },
   // G6: BackendKeyData whose key is not 4 bytes in protocol 3.0.
-  g6: { tls: 'disable', script: scramThen({ after: (s) => s.write(Buffer.concat([msg('K', Buffer.concat([int32(1234), Buffer.from([1, 2])])), readyParts()])) }) },
+  g6: {
+    tls: 'disable',
+    script: scramThen({
+      after: (s) => s.write(Buffer.concat([msg('K', Buffer.concat([int32(1234), Buffer.from([1, 2])])), readyParts()])),
+    }),
+  },
   // G8: a server nonce far longer than any real one.
-  g8: { tls: 'disable', script: scramThen({ tamperFirst: (m) => m.replace(/r=([^,]+)/, (_all, r: string) => `r=${r}${'A'.repeat(20_000)}`) }) },
+  g8: {
+    tls: 'disable',
+    script: scramThen({
+      tamperFirst: (m) => m.replace(/r=([^,]+)/, (_all, r: string) => `r=${r}${'A'.repeat(20_000)}`),
+    }),
+  },
   // G9: a server signature that does not verify: the upstream is not who it claims.
   g9: { tls: 'disable', script: scramThen({ tamperFinal: () => `v=${Buffer.alloc(32, 7).toString('base64')}` }) },
   // G1: 'S' and more bytes in the same read: unencrypted data after the SSL answer.
-  g1: { tls: 'require', script: (s) => s.write(Buffer.concat([Buffer.from('S'), msg('E', Buffer.from('SFATAL\0C28000\0Minjected\0\0'))])) },
+  g1: {
+    tls: 'require',
+    script: (s) => s.write(Buffer.concat([Buffer.from('S'), msg('E', Buffer.from('SFATAL\0C28000\0Minjected\0\0'))])),
+  },
   // G2: an ErrorResponse to SSLRequest; its text must not reach the client.
-  g2: { tls: 'require', script: (s) => s.write(msg('E', Buffer.from('SFATAL\0C28000\0MHOSTILE-TEXT-FROM-UPSTREAM\0\0'))) },
+  g2: {
+    tls: 'require',
+    script: (s) => s.write(msg('E', Buffer.from('SFATAL\0C28000\0MHOSTILE-TEXT-FROM-UPSTREAM\0\0'))),
+  },
   // G4: an authentication request with an impossible length.
   g4: { tls: 'disable', script: (s) => s.write(Buffer.concat([Buffer.from('R'), int32(3), int32(0)])) },
   // G6 in 3.0: the server negotiated the gateway's 3.2 down to 3.0, then sent a 5-byte key.
-  'g6-3.0': { tls: 'disable', script: negotiated(0x00030000, scramThen({ after: (s) => s.write(Buffer.concat([msg('K', Buffer.concat([int32(1234), Buffer.from([1, 2, 3, 4, 5])])), readyParts()])) })) },
+  'g6-3.0': {
+    tls: 'disable',
+    script: negotiated(
+      0x00030000,
+      scramThen({
+        after: (s) =>
+          s.write(Buffer.concat([msg('K', Buffer.concat([int32(1234), Buffer.from([1, 2, 3, 4, 5])])), readyParts()])),
+      }),
+    ),
+  },
   // G5: NegotiateProtocolVersion to a version above the one asked for (the gateway asks 3.2).
   g5: { tls: 'disable', script: (s) => s.write(msg('v', Buffer.concat([int32(0x00030009), int32(0)]))) },
   // G5: to the reserved 3.1, below 3.0, with a negative count, with options never asked for.
   'g5-3.1': { tls: 'disable', script: (s) => s.write(msg('v', Buffer.concat([int32(0x00030001), int32(0)]))) },
   'g5-2.0': { tls: 'disable', script: (s) => s.write(msg('v', Buffer.concat([int32(0x00020000), int32(0)]))) },
   'g5-negative': { tls: 'disable', script: (s) => s.write(msg('v', Buffer.concat([int32(0x00030000), int32(-1)]))) },
-  'g5-options': { tls: 'disable', script: (s) => s.write(msg('v', Buffer.concat([int32(0x00030000), int32(1), Buffer.from('_pq_.evil\0')]))) },
+  'g5-options': {
+    tls: 'disable',
+    script: (s) => s.write(msg('v', Buffer.concat([int32(0x00030000), int32(1), Buffer.from('_pq_.evil\0')]))),
+  },
   // G10: AuthenticationOk with no SASL exchange, to a gateway that pins SCRAM.
   g10: { tls: 'disable', script: (s) => s.write(msg('R', int32(0))) },
   // G11: a cleartext password request where SCRAM is pinned.
@@ -145,7 +194,11 @@ const REASONS: Record<string, RegExp> = {
 
 describe('hostile upstream mid-session (BAD_INPUTS G14)', () => {
   it('an oversized CommandComplete ends the session with a clean FATAL; the gateway goes on', async () => {
-    const hostile = await startTestGateway(inject('pgCluster'), { targets: { g14: hostileTargets['g14'] } as never }, { share: gw });
+    const hostile = await startTestGateway(
+      inject('pgCluster'),
+      { targets: { g14: hostileTargets['g14'] } as never },
+      { share: gw },
+    );
     try {
       await hostile.cp.vault.set('g14', 'app', UPSTREAM_PASSWORD);
       const r = await psql(hostile, 'alice', 'g14', token, ['-c', 'select 1']);
@@ -153,7 +206,9 @@ describe('hostile upstream mid-session (BAD_INPUTS G14)', () => {
       expect(r.stderr).toMatch(/FATAL: {2}/);
       expect(r.stderr).not.toContain('1111111111');
       await hostile.gateway.settled();
-      const { rows } = await gw.cp.store.sql.query<{ end_reason: string }>(`select end_reason from sessions where target = 'g14' order by started_at desc limit 1`);
+      const { rows } = await gw.cp.store.sql.query<{ end_reason: string }>(
+        `select end_reason from sessions where target = 'g14' order by started_at desc limit 1`,
+      );
       expect(rows[0]?.end_reason).toBe('upstream-protocol-violation');
     } finally {
       await hostile.close();
@@ -182,7 +237,15 @@ beforeAll(async () => {
   const cluster = inject('pgCluster');
   const targets: Record<string, unknown> = {};
   for (const [name, { tls, script, midSession }] of Object.entries(SCRIPTS)) {
-    targets[name] = { host: '127.0.0.1', port: await fake(script), database: 'x', role: 'app', tls: { mode: tls }, auth: ['scram-sha-256'], connectTimeoutMs: 1_500 };
+    targets[name] = {
+      host: '127.0.0.1',
+      port: await fake(script),
+      database: 'x',
+      role: 'app',
+      tls: { mode: tls },
+      auth: ['scram-sha-256'],
+      connectTimeoutMs: 1_500,
+    };
     // A pooled connection answers the pool's state query before any session: the hostile
     // answer must meet the session's own statement, so these targets open one per session.
     if (midSession) targets[name] = { ...targets[name]!, pool: { enabled: false } };
@@ -197,23 +260,32 @@ afterAll(async () => {
 });
 
 describe('hostile upstream (BAD_INPUTS G)', () => {
-  it.each(Object.keys(SCRIPTS).filter((n) => !SCRIPTS[n]!.midSession))('%s: the client gets a clean FATAL, nothing of the upstream leaks, others are served', async (name) => {
-    const hostile = await startTestGateway(inject('pgCluster'), { targets: { [name]: hostileTargets[name] } as never }, { share: gw });
-    try {
-      await hostile.cp.vault.set(name, 'app', UPSTREAM_PASSWORD);
-      const r = await psql(hostile, 'alice', name, token, ['-c', 'select 1']);
-      expect(r.code).not.toBe(0);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/FATAL: {2}/);
-      expect(r.stderr).not.toMatch(/HOSTILE-TEXT|injected/);
-      // The audit-side reason names what the upstream did wrong.
-      await eventually(() => {
-        const refused = hostile.logs.map((l) => JSON.parse(l) as { event?: string; reason?: string }).find((l) => l.event === 'connection_refused');
-        expect(refused?.reason).toMatch(REASONS[name]!);
-      });
-    } finally {
-      await hostile.close();
-    }
-    expect((await psql(gw, 'alice', gw.database, token, ['-c', 'select 7'])).stdout.trim()).toBe('7');
-  });
+  it.each(Object.keys(SCRIPTS).filter((n) => !SCRIPTS[n]!.midSession))(
+    '%s: the client gets a clean FATAL, nothing of the upstream leaks, others are served',
+    async (name) => {
+      const hostile = await startTestGateway(
+        inject('pgCluster'),
+        { targets: { [name]: hostileTargets[name] } as never },
+        { share: gw },
+      );
+      try {
+        await hostile.cp.vault.set(name, 'app', UPSTREAM_PASSWORD);
+        const r = await psql(hostile, 'alice', name, token, ['-c', 'select 1']);
+        expect(r.code).not.toBe(0);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(/FATAL: {2}/);
+        expect(r.stderr).not.toMatch(/HOSTILE-TEXT|injected/);
+        // The audit-side reason names what the upstream did wrong.
+        await eventually(() => {
+          const refused = hostile.logs
+            .map((l) => JSON.parse(l) as { event?: string; reason?: string })
+            .find((l) => l.event === 'connection_refused');
+          expect(refused?.reason).toMatch(REASONS[name]!);
+        });
+      } finally {
+        await hostile.close();
+      }
+      expect((await psql(gw, 'alice', gw.database, token, ['-c', 'select 7'])).stdout.trim()).toBe('7');
+    },
+  );
 });

@@ -37,13 +37,10 @@ afterAll(async () => {
 describe('node-postgres through pgward', () => {
   it('binds parameters of many types', async () => {
     const c = await connect();
-    const r = await c.query('select $1::int + 1 as n, $2::text as t, $3::jsonb as j, $4::timestamptz as ts, $5::bool as b', [
-      41,
-      'héllo ✓',
-      { a: [1, 2] },
-      new Date('2026-01-02T03:04:05Z'),
-      true,
-    ]);
+    const r = await c.query(
+      'select $1::int + 1 as n, $2::text as t, $3::jsonb as j, $4::timestamptz as ts, $5::bool as b',
+      [41, 'héllo ✓', { a: [1, 2] }, new Date('2026-01-02T03:04:05Z'), true],
+    );
     expect(r.rows[0]).toEqual({ n: 42, t: 'héllo ✓', j: { a: [1, 2] }, ts: new Date('2026-01-02T03:04:05Z'), b: true });
   });
 

@@ -30,7 +30,8 @@ async function needsTables(): Promise<void> {
 
 const tps = (out: string): number => Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
 const failed = (out: string): number => Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? NaN);
-const processed = (out: string): number => Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? NaN);
+const processed = (out: string): number =>
+  Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? NaN);
 
 describe('pgbench through pgward', () => {
   it('initializes its tables (COPY, DDL, vacuum) through the gateway', async () => {

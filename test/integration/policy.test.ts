@@ -64,7 +64,16 @@ beforeAll(async () => {
   gw = await startTestGateway(cluster, {}, { extraTargets: ['reports'], policies: { 'main.yaml': 'rules: []\n' } });
   await writeFile(join(gw.policyDir, 'main.yaml'), policyYaml(gw.upstreamRole));
   await waitForRule('short-sessions');
-  const groups: Record<string, string[]> = { alice: ['developers'], bob: ['admins'], mallory: ['developers'], erin: [], carol: [], dave: [], idler: [], sleepy: [] };
+  const groups: Record<string, string[]> = {
+    alice: ['developers'],
+    bob: ['admins'],
+    mallory: ['developers'],
+    erin: [],
+    carol: [],
+    dave: [],
+    idler: [],
+    sleepy: [],
+  };
   for (const [u, g] of Object.entries(groups)) tokens[u] = (await gw.issue(u, { groups: g })).token;
 });
 afterAll(async () => {
@@ -76,7 +85,8 @@ async function waitForRule(name: string): Promise<void> {
 }
 
 /** psql's own prefix names the host and port; the server's words follow it. */
-const serverSaid = (stderr: string): string => stderr.trim().replace(/^psql: error: connection to server at "[^"]+", port \d+ failed: /, '');
+const serverSaid = (stderr: string): string =>
+  stderr.trim().replace(/^psql: error: connection to server at "[^"]+", port \d+ failed: /, '');
 
 const connect = (user: string, db = gw.database, args = ['-c', 'select 1'], extra: Record<string, string> = {}) =>
   psql(gw, user, db, tokens[user]!, args, { extra });
@@ -94,10 +104,34 @@ describe('decisions through psql', () => {
   });
 
   it.each([
-    ['a deny rule', 'mallory', gw?.database, 'FATAL:  pgward: access to database "app" is denied for user "mallory"', 'policy: denied by rule no-mallory (main.yaml)'],
-    ['no matching rule', 'erin', undefined, 'FATAL:  pgward: user "erin" has no access to database "app"', 'policy: no allow rule matches user erin (groups: none) on app/'],
-    ['a source outside the range', 'carol', undefined, 'FATAL:  pgward: connections to database "app" are not allowed from this address', 'policy: rule office-only (main.yaml): source 127.0.0.1 not in 10.0.0.0/8'],
-    ['outside the time window', 'dave', undefined, 'FATAL:  pgward: connections to database "app" are not allowed at this time', 'policy: rule night-only (main.yaml): outside daily'],
+    [
+      'a deny rule',
+      'mallory',
+      gw?.database,
+      'FATAL:  pgward: access to database "app" is denied for user "mallory"',
+      'policy: denied by rule no-mallory (main.yaml)',
+    ],
+    [
+      'no matching rule',
+      'erin',
+      undefined,
+      'FATAL:  pgward: user "erin" has no access to database "app"',
+      'policy: no allow rule matches user erin (groups: none) on app/',
+    ],
+    [
+      'a source outside the range',
+      'carol',
+      undefined,
+      'FATAL:  pgward: connections to database "app" are not allowed from this address',
+      'policy: rule office-only (main.yaml): source 127.0.0.1 not in 10.0.0.0/8',
+    ],
+    [
+      'outside the time window',
+      'dave',
+      undefined,
+      'FATAL:  pgward: connections to database "app" are not allowed at this time',
+      'policy: rule night-only (main.yaml): outside daily',
+    ],
   ])('refuses %s with FATAL 28000 and audits the reason', async (_n, user, _db, message, reason) => {
     const r = await connect(user);
     expect(r.code).not.toBe(0);
@@ -114,11 +148,17 @@ describe('decisions through psql', () => {
   it.each([
     ['options=-c role=…', { options: '-c role=postgres' }, '"role"'],
     ['replication=database', { replication: 'database' }, '"replication"'],
-    ['options=-c default_transaction_read_only=off', { options: '-c default_transaction_read_only=off' }, '"default_transaction_read_only"'],
+    [
+      'options=-c default_transaction_read_only=off',
+      { options: '-c default_transaction_read_only=off' },
+      '"default_transaction_read_only"',
+    ],
   ])('refuses %s for a read-only grant with 42501', async (_n, extra, name) => {
     const r = await connect('alice', gw.database, ['-c', 'select 1'], extra);
     expect(r.code).not.toBe(0);
-    expect(serverSaid(r.stderr)).toBe(`FATAL:  startup parameter ${name} is not allowed through pgward\nHINT:  Remove it from the connection string, or ask an administrator to allow it by policy.`);
+    expect(serverSaid(r.stderr)).toBe(
+      `FATAL:  startup parameter ${name} is not allowed through pgward\nHINT:  Remove it from the connection string, or ask an administrator to allow it by policy.`,
+    );
   });
 
   it('lets a grant name a role switch, and only that role', async () => {
@@ -130,7 +170,7 @@ describe('decisions through psql', () => {
 });
 
 describe('read-only sessions, two layers', () => {
-  it('the upstream session is read-only: writes fail with Postgres\'s own 25006', async () => {
+  it("the upstream session is read-only: writes fail with Postgres's own 25006", async () => {
     const r = await connect('alice', gw.database, ['-c', 'create table t_ro (id int)']);
     expect(r.stderr).toContain('ERROR:  cannot execute CREATE TABLE in a read-only transaction');
   });
@@ -152,7 +192,9 @@ describe('read-only sessions, two layers', () => {
       'select 3;',
       'commit;',
     ].join('\n');
-    const out = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-q', '-v', 'ON_ERROR_STOP=0'], { input: script + '\n' });
+    const out = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-q', '-v', 'ON_ERROR_STOP=0'], {
+      input: script + '\n',
+    });
     const errors = out.stderr.split('\n').filter((l) => l.includes('ERROR'));
     expect(errors).toEqual([
       'ERROR:  pgward: this session is read-only',
@@ -178,7 +220,9 @@ describe('read-only sessions, two layers', () => {
     });
     await client.connect();
     try {
-      await expect(client.query({ text: "select set_config($1, 'off', false)", values: ['default_transaction_read_only'] })).rejects.toMatchObject({
+      await expect(
+        client.query({ text: "select set_config($1, 'off', false)", values: ['default_transaction_read_only'] }),
+      ).rejects.toMatchObject({
         code: '25006',
         message: 'pgward: this session is read-only',
       });
@@ -192,9 +236,11 @@ describe('read-only sessions, two layers', () => {
 });
 
 describe('session limits from the grant', () => {
-  it('ends an idle session like Postgres\'s idle_session_timeout (57P05)', async () => {
+  it("ends an idle session like Postgres's idle_session_timeout (57P05)", async () => {
     // Idle three times the timeout, so a late timer on a busy machine still fires first.
-    const r = await psql(gw, 'idler', gw.database, tokens['idler']!, [], { input: 'select 1;\n\\! sleep 3\nselect 2;\n' });
+    const r = await psql(gw, 'idler', gw.database, tokens['idler']!, [], {
+      input: 'select 1;\n\\! sleep 3\nselect 2;\n',
+    });
     expect(r.stdout.trim()).toBe('1');
     expect(r.stderr).toContain('FATAL:  terminating connection due to idle-session timeout');
   });
@@ -225,7 +271,11 @@ describe('hot reload, versions and rollback', () => {
 
       // A broken edit is refused whole; the version in force stays.
       await writeFile(mainYaml, denyAlice.replace('effect: deny', 'effect: maybe'));
-      await eventually(() => expect(gw.logs.some((l) => l.includes('policy_invalid') && l.includes('main.yaml:3:13: rules.0.effect'))).toBe(true));
+      await eventually(() =>
+        expect(gw.logs.some((l) => l.includes('policy_invalid') && l.includes('main.yaml:3:13: rules.0.effect'))).toBe(
+          true,
+        ),
+      );
       expect(gw.policy.current().version).toBe(edited);
       expect((await connect('alice')).code).not.toBe(0);
 

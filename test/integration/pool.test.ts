@@ -38,7 +38,9 @@ interface PoolView {
   total: number;
   handedOut: number;
 }
-const pools = (): PoolView[] => [...(gw.gateway as unknown as { ctx: { pools: { values(): Iterable<PoolView> } } }).ctx.pools.values()];
+const pools = (): PoolView[] => [
+  ...(gw.gateway as unknown as { ctx: { pools: { values(): Iterable<PoolView> } } }).ctx.pools.values(),
+];
 
 /** Every pool at rest: no connection handed out, being reset, or being opened. */
 async function poolsAtRest(): Promise<void> {
@@ -55,7 +57,9 @@ const q = async (user: string, sql: string, extra: Record<string, string> = {}):
 
 /** The pool whose startup settings include application_name `app`. */
 const poolOf = (app: string): PoolView | undefined =>
-  [...(gw.gateway as unknown as { ctx: { pools: { entries(): Iterable<[string, PoolView]> } } }).ctx.pools.entries()].find(([id]) => id.includes(`\0application_name=${app}`))?.[1];
+  [
+    ...(gw.gateway as unknown as { ctx: { pools: { entries(): Iterable<[string, PoolView]> } } }).ctx.pools.entries(),
+  ].find(([id]) => id.includes(`\0application_name=${app}`))?.[1];
 
 describe('warm upstream pool', () => {
   it('hands the same backend to the next session with the same settings, with nothing of the last one left on it', async () => {
@@ -86,13 +90,18 @@ describe('warm upstream pool', () => {
 
   it('sessions with other startup settings get other backends, opened with those settings', async () => {
     const [pid1] = await q('alice', 'select pg_backend_pid();', { application_name: 'one-app' });
-    const [pid2, app] = await q('alice', 'select pg_backend_pid(); show application_name;', { application_name: 'other-app' });
+    const [pid2, app] = await q('alice', 'select pg_backend_pid(); show application_name;', {
+      application_name: 'other-app',
+    });
     expect(pid2).not.toBe(pid1);
     expect(app).toBe('other-app');
   });
 
-  it('RESET returns to what the client connected with; what one session changed is not the next one\'s', async () => {
-    const settings = { application_name: 'reset-app', options: '-c DateStyle=Postgres,MDY -c TimeZone=America/Los_Angeles' };
+  it("RESET returns to what the client connected with; what one session changed is not the next one's", async () => {
+    const settings = {
+      application_name: 'reset-app',
+      options: '-c DateStyle=Postgres,MDY -c TimeZone=America/Los_Angeles',
+    };
     const first = await q(
       'alice',
       `select pg_backend_pid();
@@ -103,7 +112,11 @@ describe('warm upstream pool', () => {
       settings,
     );
     expect(first.slice(1)).toEqual(['Postgres, MDY', 'America/Los_Angeles']);
-    const second = await q('bob', `select pg_backend_pid(); show datestyle; show timezone; select '2024-06-01 12:00'::timestamptz;`, settings);
+    const second = await q(
+      'bob',
+      `select pg_backend_pid(); show datestyle; show timezone; select '2024-06-01 12:00'::timestamptz;`,
+      settings,
+    );
     expect(second).toEqual([first[0], 'Postgres, MDY', 'America/Los_Angeles', 'Sat Jun 01 12:00:00 2024 PDT']);
   });
 
@@ -118,7 +131,11 @@ describe('warm upstream pool', () => {
     for (const [name, sql, reused] of cases) {
       const app = `residue-${name}`;
       const [pid1] = await q('alice', `select pg_backend_pid(); ${sql}`, { application_name: app });
-      const [pid2, tenant] = await q('alice', "select pg_backend_pid(); select coalesce(current_setting('app.tenant', true), 'none');", { application_name: app });
+      const [pid2, tenant] = await q(
+        'alice',
+        "select pg_backend_pid(); select coalesce(current_setting('app.tenant', true), 'none');",
+        { application_name: app },
+      );
       expect([name, pid2 === pid1]).toEqual([name, reused]);
       expect([name, tenant]).toEqual([name, 'none']);
     }
@@ -131,14 +148,19 @@ describe('warm upstream pool', () => {
   });
 
   it('keeps read-only sessions on their own connections, where RESET cannot switch read-only off', async () => {
-    const out = await q('ro-carol', 'reset default_transaction_read_only; show default_transaction_read_only; discard all; show default_transaction_read_only;');
+    const out = await q(
+      'ro-carol',
+      'reset default_transaction_read_only; show default_transaction_read_only; discard all; show default_transaction_read_only;',
+    );
     expect(out).toEqual(['on', 'on']);
     const rw = await q('alice', 'show default_transaction_read_only;');
     expect(rw).toEqual(['off']);
   });
 
-  it('an invalid startup setting fails with the server\'s own FATAL, DETAIL included', async () => {
-    const r = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-c', 'select 1'], { extra: { options: '-c DateStyle=bogus', application_name: 'bogus-app' } });
+  it("an invalid startup setting fails with the server's own FATAL, DETAIL included", async () => {
+    const r = await psql(gw, 'alice', gw.database, tokens['alice']!, ['-c', 'select 1'], {
+      extra: { options: '-c DateStyle=bogus', application_name: 'bogus-app' },
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('FATAL:  invalid value for parameter "DateStyle": "bogus"');
     expect(r.stderr).toContain('DETAIL:  Unrecognized key word: "bogus".');
@@ -158,9 +180,21 @@ describe('upstream assigned at the first message', () => {
   const handedOut = (): number => pools().reduce((n, p) => n + p.handedOut, 0);
   /** A node-postgres client that keeps the ParameterStatus messages it was sent. */
   const client = async (user = 'dave'): Promise<{ c: pg.Client; reported: Map<string, string> }> => {
-    const c = new pg.Client({ host: gw.host, port: gw.port, user, password: tokens[user], database: gw.database, application_name: 'lazy-test', ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' } });
+    const c = new pg.Client({
+      host: gw.host,
+      port: gw.port,
+      user,
+      password: tokens[user],
+      database: gw.database,
+      application_name: 'lazy-test',
+      ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' },
+    });
     const reported = new Map<string, string>();
-    (c as unknown as { connection: { on(e: string, f: (m: { parameterName: string; parameterValue: string }) => void): void } }).connection.on('parameterStatus', (m) => reported.set(m.parameterName, m.parameterValue));
+    (
+      c as unknown as {
+        connection: { on(e: string, f: (m: { parameterName: string; parameterValue: string }) => void): void };
+      }
+    ).connection.on('parameterStatus', (m) => reported.set(m.parameterName, m.parameterValue));
     c.on('error', () => undefined);
     await c.connect();
     return { c, reported };
@@ -176,7 +210,14 @@ describe('upstream assigned at the first message', () => {
     await poolsAtRest();
   };
   const backends = async (): Promise<number> =>
-    (await superuserQuery(inject('pgCluster'), `select count(*)::int as n from pg_stat_activity where datname = $1 and backend_type = 'client backend'`, 'postgres', [gw.upstreamDatabase])).rows[0].n;
+    (
+      await superuserQuery(
+        inject('pgCluster'),
+        `select count(*)::int as n from pg_stat_activity where datname = $1 and backend_type = 'client backend'`,
+        'postgres',
+        [gw.upstreamDatabase],
+      )
+    ).rows[0].n;
 
   it('idle sessions hold no upstream connection; each gets one when it speaks, and was told what the server reports', async () => {
     // The first session with these settings connects at login and teaches the pool what the server reports.
@@ -190,7 +231,13 @@ describe('upstream assigned at the first message', () => {
     expect(handedOut()).toBe(taken);
     expect(await backends()).toBeLessThanOrEqual(before);
     for (const s of idle) expect(s.reported).toEqual(first.reported);
-    const pids = await Promise.all(idle.map(async (s) => (await s.c.query('select pg_backend_pid() as pid, current_setting($1) as app', ['application_name'])).rows[0] as { pid: number; app: string }));
+    const pids = await Promise.all(
+      idle.map(
+        async (s) =>
+          (await s.c.query('select pg_backend_pid() as pid, current_setting($1) as app', ['application_name']))
+            .rows[0] as { pid: number; app: string },
+      ),
+    );
     expect(new Set(pids.map((p) => p.pid)).size).toBe(12);
     expect(pids.every((p) => p.app === 'lazy-test')).toBe(true);
     expect(handedOut()).toBe(taken + 12);
@@ -204,7 +251,9 @@ describe('upstream assigned at the first message', () => {
     await s.c.end();
     await gw.gateway.settled();
     expect(handedOut()).toBe(taken);
-    const { rows } = await gw.cp.store.sql.query(`select end_reason from sessions where username = 'dave' order by started_at desc limit 1`);
+    const { rows } = await gw.cp.store.sql.query(
+      `select end_reason from sessions where username = 'dave' order by started_at desc limit 1`,
+    );
     expect(rows[0]?.end_reason).toBe('client-terminate');
   });
 
@@ -225,13 +274,23 @@ describe('upstream assigned at the first message', () => {
     await superuserQuery(cluster, `alter role ${gw.upstreamRole} nologin`);
     try {
       // Empty the warm pool: its connections end, and new ones are refused.
-      await superuserQuery(cluster, `select pg_terminate_backend(pid) from pg_stat_activity where usename = $1`, 'postgres', [gw.upstreamRole]);
+      await superuserQuery(
+        cluster,
+        `select pg_terminate_backend(pid) from pg_stat_activity where usename = $1`,
+        'postgres',
+        [gw.upstreamRole],
+      );
       await eventually(() => expect(pools().map((p) => p.size)).toEqual(pools().map(() => 0)));
-      const err = await s.c.query('select 1').then(() => null, (e: Error & { code?: string; severity?: string }) => e);
+      const err = await s.c.query('select 1').then(
+        () => null,
+        (e: Error & { code?: string; severity?: string }) => e,
+      );
       expect(err?.code).toBe('28000');
       expect(err?.severity).toBe('FATAL');
       await gw.gateway.settled();
-      const { rows } = await gw.cp.store.sql.query(`select end_reason from sessions where username = 'dave' order by started_at desc limit 1`);
+      const { rows } = await gw.cp.store.sql.query(
+        `select end_reason from sessions where username = 'dave' order by started_at desc limit 1`,
+      );
       expect(rows[0]?.end_reason).toBe('upstream-unavailable');
     } finally {
       await superuserQuery(cluster, `alter role ${gw.upstreamRole} login`);

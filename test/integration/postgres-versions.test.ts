@@ -51,7 +51,13 @@ beforeAll(async () => {
     await c.query('create database app owner app');
     // Postgres 17+ is reached with direct TLS (no SSLRequest round trip), older ones cannot be.
     const negotiation = major >= 17 ? 'direct' : 'postgres';
-    targets[`pg${major}`] = { host: '127.0.0.1', port: c.port, database: 'app', role: 'app', tls: { mode: 'verify-full', negotiation, caFile: shared.caPath, serverName: 'localhost' } };
+    targets[`pg${major}`] = {
+      host: '127.0.0.1',
+      port: c.port,
+      database: 'app',
+      role: 'app',
+      tls: { mode: 'verify-full', negotiation, caFile: shared.caPath, serverName: 'localhost' },
+    };
   }
   gw = await startTestGateway(shared, { targets: targets as never });
   for (const major of VERSIONS) await gw.cp.vault.set(`pg${major}`, 'app', password);
@@ -73,16 +79,33 @@ select ssl from pg_stat_ssl where pid = pg_backend_pid();
 `,
     });
     expect(r.stderr).toBe('');
-    expect(r.stdout.trim().split('\n').filter((l) => !/^(BEGIN|CREATE|INSERT|COMMIT)/.test(l))).toEqual([String(major), '3', 't']);
-    const { rows } = await gw.cp.store.sql.query(`select auth_method from sessions where target = $1 order by started_at desc limit 1`, [`pg${major}`]);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => !/^(BEGIN|CREATE|INSERT|COMMIT)/.test(l)),
+    ).toEqual([String(major), '3', 't']);
+    const { rows } = await gw.cp.store.sql.query(
+      `select auth_method from sessions where target = $1 order by started_at desc limit 1`,
+      [`pg${major}`],
+    );
     expect(rows[0]?.auth_method).toBe('scram-sha-256-plus');
   });
 
   it('node-postgres: extended protocol with parameters', async () => {
-    const c = new pg.Client({ host: gw.host, port: gw.port, user: 'alice', password: token, database: `pg${major}`, ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' } });
+    const c = new pg.Client({
+      host: gw.host,
+      port: gw.port,
+      user: 'alice',
+      password: token,
+      database: `pg${major}`,
+      ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' },
+    });
     await c.connect();
     try {
-      expect((await c.query({ text: 'select $1::int * 2 as n, $2::text as s', values: [21, 'ok'] })).rows).toEqual([{ n: 42, s: 'ok' }]);
+      expect((await c.query({ text: 'select $1::int * 2 as n, $2::text as s', values: [21, 'ok'] })).rows).toEqual([
+        { n: 42, s: 'ok' },
+      ]);
     } finally {
       await c.end();
     }
@@ -90,18 +113,33 @@ select ssl from pg_stat_ssl where pid = pg_backend_pid();
 });
 
 describe('newer protocol features, end to end', () => {
-  it.each(VERSIONS)('the upstream leg asks for 3.2: Postgres %i answers with its own version and key length', async (major) => {
-    const c = clusters[VERSIONS.indexOf(major)]!;
-    const shared = inject('pgCluster');
-    const up = await connectUpstream(
-      { host: '127.0.0.1', port: c.port, tlsMode: 'verify-full', tlsNegotiation: major >= 17 ? 'direct' : 'postgres', ca: await readFile(shared.caPath, 'utf8'), serverName: 'localhost', allowedAuth: ['scram-sha-256'], connectTimeoutMs: 10_000, protocolMinor: 2 },
-      { user: 'app', database: 'app', password, params: [] },
-    );
-    up.socket.destroy();
-    // Postgres 18 speaks 3.2 and issues 32-byte keys; older servers negotiate down to 3.0.
-    expect({ minor: up.protocolMinor, keyLength: up.key.length }).toEqual(major >= 18 ? { minor: 2, keyLength: 32 } : { minor: 0, keyLength: 4 });
-    expect(up.tls?.version).toMatch(/TLSv1\.[23]/);
-  });
+  it.each(VERSIONS)(
+    'the upstream leg asks for 3.2: Postgres %i answers with its own version and key length',
+    async (major) => {
+      const c = clusters[VERSIONS.indexOf(major)]!;
+      const shared = inject('pgCluster');
+      const up = await connectUpstream(
+        {
+          host: '127.0.0.1',
+          port: c.port,
+          tlsMode: 'verify-full',
+          tlsNegotiation: major >= 17 ? 'direct' : 'postgres',
+          ca: await readFile(shared.caPath, 'utf8'),
+          serverName: 'localhost',
+          allowedAuth: ['scram-sha-256'],
+          connectTimeoutMs: 10_000,
+          protocolMinor: 2,
+        },
+        { user: 'app', database: 'app', password, params: [] },
+      );
+      up.socket.destroy();
+      // Postgres 18 speaks 3.2 and issues 32-byte keys; older servers negotiate down to 3.0.
+      expect({ minor: up.protocolMinor, keyLength: up.key.length }).toEqual(
+        major >= 18 ? { minor: 2, keyLength: 32 } : { minor: 0, keyLength: 4 },
+      );
+      expect(up.tls?.version).toMatch(/TLSv1\.[23]/);
+    },
+  );
 
   it('libpq 17 with sslnegotiation=direct reaches Postgres 17 through pgward (direct TLS on both legs)', async () => {
     const r = await psql(gw, 'alice', 'pg17', token, [], {
@@ -131,7 +169,9 @@ describe('newer protocol features, end to end', () => {
     });
     const c18 = clusters[VERSIONS.indexOf(18)]!;
     await eventually(async () => {
-      const { rows } = await c18.query(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'`);
+      const { rows } = await c18.query(
+        `select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'`,
+      );
       expect((rows[0] as { n: number }).n).toBeGreaterThan(0);
     });
     process.kill(pid, 'SIGINT');

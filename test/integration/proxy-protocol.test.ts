@@ -36,7 +36,12 @@ function proxyHeader(source: string, port: number): Buffer {
 }
 
 /** A cleartext-token login through a PROXY header naming `source`; the first answer after the password. */
-async function loginVia(g: TestGateway, source: string, port: number, user: string): Promise<{ c: RawClient; reply: Array<{ type: string; body: Buffer }> }> {
+async function loginVia(
+  g: TestGateway,
+  source: string,
+  port: number,
+  user: string,
+): Promise<{ c: RawClient; reply: Array<{ type: string; body: Buffer }> }> {
   const c = await RawClient.connect(g.port);
   c.write(proxyHeader(source, port));
   // The header on its own, as a balancer sends it at connect, before the client's first bytes.
@@ -54,7 +59,10 @@ beforeAll(async () => {
   ca = await readFile(cluster.caPath, 'utf8');
   gw = await startTestGateway(
     cluster,
-    { listen: { host: '127.0.0.1', port: 0, proxyProtocolFrom: ['127.0.0.1/32', '::1'] }, auth: { method: 'password' } },
+    {
+      listen: { host: '127.0.0.1', port: 0, proxyProtocolFrom: ['127.0.0.1/32', '::1'] },
+      auth: { method: 'password' },
+    },
     { policies: { 'p.yaml': POLICY } },
   );
   for (const u of ['far', 'local-1']) tokens[u] = (await gw.issue(u)).token;
@@ -71,7 +79,9 @@ describe('PROXY protocol v2 from a configured balancer', () => {
     expect((await c.until_('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
     c.end();
     await gw.gateway.settled();
-    const { rows } = await gw.cp.store.sql.query(`select client_addr as addr, client_port from sessions where username = 'far' order by started_at desc limit 1`);
+    const { rows } = await gw.cp.store.sql.query(
+      `select client_addr as addr, client_port from sessions where username = 'far' order by started_at desc limit 1`,
+    );
     expect(rows[0]).toEqual({ addr: '203.0.113.7', client_port: 50_000 });
   });
 
@@ -93,11 +103,16 @@ describe('PROXY protocol v2 from a configured balancer', () => {
     try {
       const t = await gw.issue('local-1');
       tokens['local-1'] = t.token;
-      const r = await psql({ host: '127.0.0.1', port: lb.port, caPath: gw.caPath }, 'local-1', gw.database, t.token, ['-c', 'select inet_client_port() > 0']);
+      const r = await psql({ host: '127.0.0.1', port: lb.port, caPath: gw.caPath }, 'local-1', gw.database, t.token, [
+        '-c',
+        'select inet_client_port() > 0',
+      ]);
       expect(r.stderr).toBe('');
       expect(r.stdout.trim()).toBe('t');
       await gw.gateway.settled();
-      const { rows } = await gw.cp.store.sql.query(`select client_addr as addr, client_port from sessions where username = 'local-1' order by started_at desc limit 1`);
+      const { rows } = await gw.cp.store.sql.query(
+        `select client_addr as addr, client_port from sessions where username = 'local-1' order by started_at desc limit 1`,
+      );
       expect(rows[0]?.addr).toBe('127.0.0.1');
       // psql's own port (the balancer's outbound port would be another), reported by HAProxy.
       expect(rows[0]?.client_port).toBeGreaterThan(0);
@@ -109,7 +124,11 @@ describe('PROXY protocol v2 from a configured balancer', () => {
 
 describe('without a configured balancer', () => {
   it('a PROXY header is only bad bytes: closed without an answer, the address it names is not believed', async () => {
-    const plain = await startTestGateway(inject('pgCluster'), { auth: { method: 'password' } }, { policies: { 'p.yaml': EVERYONE_POLICY } });
+    const plain = await startTestGateway(
+      inject('pgCluster'),
+      { auth: { method: 'password' } },
+      { policies: { 'p.yaml': EVERYONE_POLICY } },
+    );
     try {
       const c = await RawClient.connect(plain.port);
       c.write(proxyHeader('203.0.113.7', 50_000));

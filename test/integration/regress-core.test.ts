@@ -51,7 +51,12 @@ const run = (name: RunReport['name']): RunReport => {
 
 /** What differs, with the start of each test's diff, so a failure shows its cause. */
 const differences = (r: RunReport): Array<{ test: string; direct: string; through: string; diff: string }> =>
-  r.differences.map((d) => ({ test: d.test, direct: d.direct, through: d.through, diff: d.diff.split('\n').slice(0, 30).join('\n') }));
+  r.differences.map((d) => ({
+    test: d.test,
+    direct: d.direct,
+    through: d.through,
+    diff: d.diff.split('\n').slice(0, 30).join('\n'),
+  }));
 
 describe('PostgreSQL 15 regression suite, core schedule', () => {
   it('passes every test directly (sources, server, psql and pg_regress of one minor)', () => {
@@ -75,7 +80,13 @@ describe('PostgreSQL 15 regression suite, core schedule', () => {
 
   it('leaves nothing behind through pgward that a direct run does not (roles, prepared transactions)', () => {
     for (const name of ['pool-off', 'pool-on'] as const) {
-      expect({ run: name, ...run(name).leftoversBeyondDirect }).toEqual({ run: name, preparedTransactions: [], roles: [], databases: [], tablespaces: [] });
+      expect({ run: name, ...run(name).leftoversBeyondDirect }).toEqual({
+        run: name,
+        preparedTransactions: [],
+        roles: [],
+        databases: [],
+        tablespaces: [],
+      });
     }
   });
 });

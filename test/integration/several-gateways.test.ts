@@ -22,13 +22,21 @@ afterAll(async () => {
 });
 
 async function connectPg(gw: TestGateway, user: string, token: string): Promise<pg.Client> {
-  const c = new pg.Client({ host: gw.host, port: gw.port, user, password: token, database: gw.database, ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' } });
+  const c = new pg.Client({
+    host: gw.host,
+    port: gw.port,
+    user,
+    password: token,
+    database: gw.database,
+    ssl: { ca: await readFile(gw.caPath, 'utf8'), servername: 'localhost' },
+  });
   c.on('error', () => undefined);
   await c.connect();
   return c;
 }
 
-const sessionsOf = (gw: TestGateway, user: string): number => gw.gateway.sessions.list().filter((s) => s.user === user).length;
+const sessionsOf = (gw: TestGateway, user: string): number =>
+  gw.gateway.sessions.list().filter((s) => s.user === user).length;
 
 describe('several gateways on one control plane', () => {
   it('a token minted through one is accepted by the other', async () => {
@@ -78,7 +86,8 @@ describe('several gateways on one control plane', () => {
 
   it('a policy change saved on one gateway applies on the other', async () => {
     const t = await a.issue('dora');
-    const onB = async (): Promise<{ code: number | null; stderr: string }> => psql(b, 'dora', b.database, t.token, ['-c', 'select 1']);
+    const onB = async (): Promise<{ code: number | null; stderr: string }> =>
+      psql(b, 'dora', b.database, t.token, ['-c', 'select 1']);
     expect((await onB()).code).toBe(0);
     const before = b.policy.current().version;
     const file = join(a.policyDir, 'everyone.yaml');
@@ -121,9 +130,12 @@ describe('behind HAProxy (Debian, TCP round robin)', () => {
     try {
       const via = { host: '127.0.0.1', port: lb.port, caPath: a.caPath };
       const t = await a.issue('dave');
-      for (let i = 0; i < 4; i++) expect((await psql(via, 'dave', a.database, t.token, ['-c', 'select 1'])).stdout.trim()).toBe('1');
+      for (let i = 0; i < 4; i++)
+        expect((await psql(via, 'dave', a.database, t.token, ['-c', 'select 1'])).stdout.trim()).toBe('1');
       await Promise.all([a.gateway.settled(), b.gateway.settled()]);
-      const { rows } = await a.cp.store.sql.query<{ gateway_id: string }>(`select distinct gateway_id from sessions where username = 'dave'`);
+      const { rows } = await a.cp.store.sql.query<{ gateway_id: string }>(
+        `select distinct gateway_id from sessions where username = 'dave'`,
+      );
       expect(rows.map((r) => r.gateway_id).sort()).toEqual([a.config.gatewayId, b.config.gatewayId].sort());
 
       // Two cancels: with round robin, at least one lands on the other gateway.

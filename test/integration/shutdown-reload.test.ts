@@ -23,7 +23,14 @@ afterAll(async () => {
 });
 
 async function client(g: TestGateway = gw, password = token): Promise<{ c: pg.Client; errors: string[] }> {
-  const c = new pg.Client({ host: g.host, port: g.port, user: 'alice', password, database: g.database, ssl: { ca: await readFile(g.caPath, 'utf8'), servername: 'localhost' } });
+  const c = new pg.Client({
+    host: g.host,
+    port: g.port,
+    user: 'alice',
+    password,
+    database: g.database,
+    ssl: { ca: await readFile(g.caPath, 'utf8'), servername: 'localhost' },
+  });
   const errors: string[] = [];
   c.on('error', (e) => errors.push(e.message));
   await c.connect();
@@ -54,14 +61,28 @@ describe('SIGHUP: certificate reload', () => {
     // A renewed certificate from another CA (the test trusts both).
     const dir = await mkdtemp(join(tmpdir(), 'pgward-renew-'));
     const renewed = await ensureDevCertificates(dir);
-    gw.gateway.reloadTls(await loadServerTls({ certPath: renewed.certPath, keyPath: renewed.keyPath, caPath: renewed.caCertPath, minVersion: 'TLSv1.2' }));
+    gw.gateway.reloadTls(
+      await loadServerTls({
+        certPath: renewed.certPath,
+        keyPath: renewed.keyPath,
+        caPath: renewed.caCertPath,
+        minVersion: 'TLSv1.2',
+      }),
+    );
     const after = await servedCertificate(renewed.caPem);
     expect(after).not.toBe(before);
     // The session opened before keeps working.
     expect((await c.query('select 1 as n')).rows).toEqual([{ n: 1 }]);
     await c.end();
     const cluster = inject('pgCluster');
-    gw.gateway.reloadTls(await loadServerTls({ certPath: cluster.certPath, keyPath: cluster.keyPath, caPath: cluster.caPath, minVersion: 'TLSv1.2' }));
+    gw.gateway.reloadTls(
+      await loadServerTls({
+        certPath: cluster.certPath,
+        keyPath: cluster.keyPath,
+        caPath: cluster.caPath,
+        minVersion: 'TLSv1.2',
+      }),
+    );
     expect(await servedCertificate(ca)).toBe(before);
   });
 });
@@ -106,7 +127,14 @@ describe('SIGTERM: graceful shutdown', () => {
     const cluster = inject('pgCluster');
     // The busy statement waits for a lock the test holds, so it is surely running when the
     // shutdown starts and completes only when the test lets it.
-    const holder = new pg.Client({ host: cluster.host, port: cluster.port, user: cluster.superuser, password: cluster.superuserPassword, database: own.upstreamDatabase, ssl: { ca: await readFile(cluster.caPath, 'utf8'), servername: 'localhost' } });
+    const holder = new pg.Client({
+      host: cluster.host,
+      port: cluster.port,
+      user: cluster.superuser,
+      password: cluster.superuserPassword,
+      database: own.upstreamDatabase,
+      ssl: { ca: await readFile(cluster.caPath, 'utf8'), servername: 'localhost' },
+    });
     await holder.connect();
     try {
       await holder.query('select pg_advisory_lock(4242)');
@@ -118,7 +146,12 @@ describe('SIGTERM: graceful shutdown', () => {
       const sql = "select pg_advisory_lock(4242), 'finished' as r";
       const running = busy.c.query(sql);
       await eventually(async () => {
-        const { rows } = await superuserQuery(cluster, `select wait_event_type from pg_stat_activity where query = $1 and usename = $2`, 'postgres', [sql, own.upstreamRole]);
+        const { rows } = await superuserQuery(
+          cluster,
+          `select wait_event_type from pg_stat_activity where query = $1 and usename = $2`,
+          'postgres',
+          [sql, own.upstreamRole],
+        );
         expect(rows).toEqual([{ wait_event_type: 'Lock' }]);
       });
       // A grace far longer than the test may take: the shutdown must end because the
@@ -136,7 +169,8 @@ describe('SIGTERM: graceful shutdown', () => {
       // ...and then the shutdown completes.
       await eventually(() => expect(closed, 'gateway.close() resolved').toBe(true));
       await closing;
-      for (const x of [idle, busy, tx]) await eventually(() => expect(x.errors.join(' ')).toMatch(/pgward is shutting down|Connection terminated/));
+      for (const x of [idle, busy, tx])
+        await eventually(() => expect(x.errors.join(' ')).toMatch(/pgward is shutting down|Connection terminated/));
       // No new connections.
       await expect(client(own, ownToken)).rejects.toThrow(/ECONNREFUSED/);
     } finally {

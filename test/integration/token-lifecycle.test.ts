@@ -39,7 +39,14 @@ async function live(g: TestGateway, user: string, count = 1): Promise<void> {
 
 /** A node-postgres session: its statements show whether the gateway left it open. */
 async function connectPg(g: TestGateway, user: string, token: string): Promise<pg.Client> {
-  const c = new pg.Client({ host: g.host, port: g.port, user, password: token, database: g.database, ssl: { ca: await readFile(g.caPath, 'utf8'), servername: 'localhost' } });
+  const c = new pg.Client({
+    host: g.host,
+    port: g.port,
+    user,
+    password: token,
+    database: g.database,
+    ssl: { ca: await readFile(g.caPath, 'utf8'), servername: 'localhost' },
+  });
   c.on('error', () => undefined);
   await c.connect();
   return c;
@@ -57,10 +64,12 @@ describe('token lifetime per policy', () => {
     };
     await expectLifetime('ttl-dev', ['developers'], 8 * 3600_000);
     await expectLifetime('ttl-both', ['contractors', 'admins'], 2_000);
-    await expect(gw.cp.tokens.issue({ user: 'ttl-c', groups: ['contractors'], ttl: '2h', issuedBy: 'test' })).rejects.toThrow(
-      new TokenLifetimeError('token lifetime 2h is over the limit of group contractors (1h)'),
+    await expect(
+      gw.cp.tokens.issue({ user: 'ttl-c', groups: ['contractors'], ttl: '2h', issuedBy: 'test' }),
+    ).rejects.toThrow(new TokenLifetimeError('token lifetime 2h is over the limit of group contractors (1h)'));
+    await expect(gw.cp.tokens.issue({ user: 'ttl-x', groups: [], ttl: '2d', issuedBy: 'test' })).rejects.toThrow(
+      /over the limit of maxTtl 1d/,
     );
-    await expect(gw.cp.tokens.issue({ user: 'ttl-x', groups: [], ttl: '2d', issuedBy: 'test' })).rejects.toThrow(/over the limit of maxTtl 1d/);
   });
 });
 
@@ -69,7 +78,9 @@ describe('a live session whose token expires', () => {
     // Three seconds: time for psql to sign in on a busy machine before the token expires.
     const t = await gw.issue('exp-end', { ttl: '3s' });
     // Far longer than the eventually() below, so only a cancel can end it in time.
-    const r = await psql(gw, 'exp-end', gw.database, t.token, [], { input: "select 'before';\nselect pg_sleep(60);\nselect 'after';\n" });
+    const r = await psql(gw, 'exp-end', gw.database, t.token, [], {
+      input: "select 'before';\nselect pg_sleep(60);\nselect 'after';\n",
+    });
     expect(r.stdout.trim()).toBe('before');
     expect(r.stderr).toContain('FATAL:  terminating connection: the token of this session expired');
     expect(await sessionEnd(gw, 'exp-end')).toBe('token-expired');
@@ -119,7 +130,9 @@ describe('revocation of a live token', () => {
     const other = await gw.issue('rev-end');
     const spared = await connectPg(gw, 'rev-end', other.token);
     try {
-      const doomed = psql(gw, 'rev-end', gw.database, t.token, [], { input: "select pg_sleep(20);\nselect 'after';\n" });
+      const doomed = psql(gw, 'rev-end', gw.database, t.token, [], {
+        input: "select pg_sleep(20);\nselect 'after';\n",
+      });
       await live(gw, 'rev-end', 2);
       expect(await gw.cp.tokens.revoke(t.jti, 'compromised', { endSessions: true })).toBe(true);
       // Ended by the revocation: the 20 s statement never finished, so 'after' never ran.

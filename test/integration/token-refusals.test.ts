@@ -15,7 +15,15 @@ beforeAll(async () => {
     auth: {
       // Jobs and services send their token as a cleartext password (over TLS only).
       passwordUsers: ['ci-*', 'svc-*'],
-      externalIssuers: [{ issuer: ci.issuer, audience: 'pgward', algorithms: ['RS256'], allowInsecure: true, requiredClaims: { repository: 'acme/app' } }],
+      externalIssuers: [
+        {
+          issuer: ci.issuer,
+          audience: 'pgward',
+          algorithms: ['RS256'],
+          allowInsecure: true,
+          requiredClaims: { repository: 'acme/app' },
+        },
+      ],
     },
   });
 });
@@ -26,7 +34,9 @@ afterAll(async () => {
 
 /** Every refusal looks the same to the client: 28P01 and Postgres's own words. */
 async function expectRefused(user: string, secret: string, reason: string): Promise<void> {
-  const r = await psql(gw, user, gw.database, secret, ['-c', 'select 1'], { extra: { application_name: 'refusal-check' } });
+  const r = await psql(gw, user, gw.database, secret, ['-c', 'select 1'], {
+    extra: { application_name: 'refusal-check' },
+  });
   expect(r.code).not.toBe(0);
   expect(r.stdout).toBe('');
   expect(r.stderr.trim()).toMatch(new RegExp(`FATAL:  password authentication failed for user "${user}"$`));
@@ -45,7 +55,9 @@ describe('workload identity: JWTs from an external issuer as cleartext passwords
     const r = await psql(gw, 'ci-deploy', gw.database, jwt, ['-c', 'select 40 + 2']);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('42');
-    const { rows } = await gw.cp.store.sql.query<{ auth_method: string }>(`select auth_method from sessions where username = 'ci-deploy'`);
+    const { rows } = await gw.cp.store.sql.query<{ auth_method: string }>(
+      `select auth_method from sessions where username = 'ci-deploy'`,
+    );
     expect(rows.map((x) => x.auth_method)).toEqual(['workload-jwt']);
   });
 
@@ -57,12 +69,20 @@ describe('workload identity: JWTs from an external issuer as cleartext passwords
   });
 
   it('refuses a wrong audience', async () => {
-    await expectRefused('ci-aud', await ci.sign({ repository: 'acme/app' }, { subject: 'ci-aud', audience: 'someone-else' }), 'token wrong-audience');
+    await expectRefused(
+      'ci-aud',
+      await ci.sign({ repository: 'acme/app' }, { subject: 'ci-aud', audience: 'someone-else' }),
+      'token wrong-audience',
+    );
   });
 
   it('refuses an expired token', async () => {
     const past = Math.floor(Date.now() / 1000) - 120;
-    await expectRefused('ci-exp', await ci.sign({ repository: 'acme/app' }, { subject: 'ci-exp', expiresIn: past }), 'token expired');
+    await expectRefused(
+      'ci-exp',
+      await ci.sign({ repository: 'acme/app' }, { subject: 'ci-exp', expiresIn: past }),
+      'token expired',
+    );
   });
 
   it('refuses a tampered token (claims changed after signing)', async () => {
@@ -71,16 +91,29 @@ describe('workload identity: JWTs from an external issuer as cleartext passwords
   });
 
   it('refuses alg=none, even naming the trusted issuer', async () => {
-    const none = new UnsecuredJWT({ repository: 'acme/app' }).setIssuer(ci.issuer).setAudience('pgward').setSubject('ci-none').setExpirationTime('5m').encode();
+    const none = new UnsecuredJWT({ repository: 'acme/app' })
+      .setIssuer(ci.issuer)
+      .setAudience('pgward')
+      .setSubject('ci-none')
+      .setExpirationTime('5m')
+      .encode();
     await expectRefused('ci-none', none, 'token alg-not-allowed');
   });
 
   it('refuses a token missing a pinned claim value', async () => {
-    await expectRefused('ci-claim', await ci.sign({ repository: 'evil/fork' }, { subject: 'ci-claim' }), 'token missing-claims');
+    await expectRefused(
+      'ci-claim',
+      await ci.sign({ repository: 'evil/fork' }, { subject: 'ci-claim' }),
+      'token missing-claims',
+    );
   });
 
   it("refuses another subject's token", async () => {
-    await expectRefused('ci-victim', await ci.sign({ repository: 'acme/app' }, { subject: 'ci-attacker' }), 'token wrong-user');
+    await expectRefused(
+      'ci-victim',
+      await ci.sign({ repository: 'acme/app' }, { subject: 'ci-attacker' }),
+      'token wrong-user',
+    );
   });
 
   it('refuses a token from an issuer that is not configured', async () => {
@@ -96,10 +129,15 @@ describe("the gateway's own tokens", () => {
     await expectRefused('svc-a', revoked.token, 'token revoked');
 
     // Signed with this gateway's own key by a deployment configured for another audience/issuer.
-    const sibling = (policy: Partial<typeof gw.config.auth>) => new TokenService(gw.cp.store, gw.cp.keys, { ...gw.config.auth, ...policy });
+    const sibling = (policy: Partial<typeof gw.config.auth>) =>
+      new TokenService(gw.cp.store, gw.cp.keys, { ...gw.config.auth, ...policy });
     const wrongAud = await sibling({ audience: 'staging' }).issue({ user: 'svc-b', groups: [], issuedBy: 'test' });
     await expectRefused('svc-b', wrongAud.token, 'token wrong-audience');
-    const wrongIss = await sibling({ issuer: 'https://other-pgward.example' }).issue({ user: 'svc-c', groups: [], issuedBy: 'test' });
+    const wrongIss = await sibling({ issuer: 'https://other-pgward.example' }).issue({
+      user: 'svc-c',
+      groups: [],
+      issuedBy: 'test',
+    });
     await expectRefused('svc-c', wrongIss.token, 'token wrong-issuer');
 
     const none = new UnsecuredJWT({ groups: ['admins'] })

@@ -15,9 +15,12 @@ describe('normalizeIp', () => {
     expect(normalizeIp(input)).toEqual(expected);
   });
 
-  it.each(['', 'localhost', '192.0.2.7 ', '[::1]', '256.0.0.1', '::ffff:999.1.1.1', '192.0.2'])('%j is not an address', (input) => {
-    expect(normalizeIp(input)).toBeNull();
-  });
+  it.each(['', 'localhost', '192.0.2.7 ', '[::1]', '256.0.0.1', '::ffff:999.1.1.1', '192.0.2'])(
+    '%j is not an address',
+    (input) => {
+      expect(normalizeIp(input)).toBeNull();
+    },
+  );
 });
 
 describe('AddressSet', () => {

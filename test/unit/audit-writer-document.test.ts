@@ -15,7 +15,8 @@ describe('batch documents', () => {
 
   it('finds a document cut short or not an array', () => {
     const doc = batchDocument(tricky);
-    for (const cut of [doc.slice(0, -1), doc.slice(0, 30), '{"i":"a"}', '[{"i":"a"]', '[{"i":"a\\"}]']) expect(batchElements(cut)).toBeNull();
+    for (const cut of [doc.slice(0, -1), doc.slice(0, 30), '{"i":"a"}', '[{"i":"a"]', '[{"i":"a\\"}]'])
+      expect(batchElements(cut)).toBeNull();
   });
 
   it('bounds runs by count and size, keeping order, and never splits an element', () => {

@@ -43,7 +43,10 @@ const intactChain = (sessionId: string): Promise<number> => chainLength(store, s
 /** Batch elements as a writer makes them, without storing them. */
 async function elementsOf(fill: (w: AuditWriter) => void): Promise<string[]> {
   const elements: string[] = [];
-  const w = new AuditWriter({ insertEvents: async (doc) => void elements.push(...batchElements(doc)!), rejectedAsData: () => false }, createLogger('silent'));
+  const w = new AuditWriter(
+    { insertEvents: async (doc) => void elements.push(...batchElements(doc)!), rejectedAsData: () => false },
+    createLogger('silent'),
+  );
   fill(w);
   await w.close();
   return elements;
@@ -56,7 +59,8 @@ describe('AuditWriter batches', () => {
     const { sink, inserts } = recording();
     const w = new AuditWriter(sink, createLogger('silent'));
     const sessions = [randomUUID(), randomUUID(), randomUUID()];
-    for (let i = 0; i < 2_000; i++) for (const s of sessions) w.append(s, 'alice', 'statement', { i, sql: 'copy t from stdin' });
+    for (let i = 0; i < 2_000; i++)
+      for (const s of sessions) w.append(s, 'alice', 'statement', { i, sql: 'copy t from stdin' });
     await w.flush();
     expect(Math.max(...inserts)).toBeLessThanOrEqual(MAX_BATCH_EVENTS);
     expect(inserts.reduce((a, b) => a + b, 0)).toBe(6_000);
@@ -107,7 +111,10 @@ describe('AuditWriter spool order', () => {
     const { sink, down } = recording();
     let open: () => void = () => undefined;
     let gate: Promise<void> | null = null;
-    const gated: AuditSink = { insertEvents: async (doc) => ((await gate), sink.insertEvents(doc)), rejectedAsData: sink.rejectedAsData };
+    const gated: AuditSink = {
+      insertEvents: async (doc) => (await gate, sink.insertEvents(doc)),
+      rejectedAsData: sink.rejectedAsData,
+    };
     const w = new AuditWriter(gated, createLogger('silent'), { batch: 20, replayMs: 60_000 }, dir);
     const id = randomUUID();
     const append = (from: number): void => {

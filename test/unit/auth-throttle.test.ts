@@ -8,7 +8,7 @@ describe('failed-login brake (BAD_INPUTS D32)', () => {
     return { throttle, advance: (ms: number) => (t += ms) };
   };
 
-  it('answers a user\'s failures later and later past the budget, up to the cap', () => {
+  it("answers a user's failures later and later past the budget, up to the cap", () => {
     const { throttle } = make();
     const delays: number[] = [];
     for (let i = 0; i < 7; i++) {

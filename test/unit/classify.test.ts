@@ -56,15 +56,24 @@ describe('literal shape keys', async () => {
   it.each([
     ["select * from t where a = 'x''y' and b = 42 and c = 3.5", 'select * from t where a = ? and b = ? and c = ?'],
     ['select col1, "we""ird 9" from t2 where id=7', 'select col1, "we""ird 9" from t2 where id=?'],
-    ['SELECT abalance FROM pgbench_accounts WHERE aid = 12345;', 'SELECT abalance FROM pgbench_accounts WHERE aid = ?;'],
+    [
+      'SELECT abalance FROM pgbench_accounts WHERE aid = 12345;',
+      'SELECT abalance FROM pgbench_accounts WHERE aid = ?;',
+    ],
   ])('%s', (sql, key) => {
     expect(literalKey(sql)).toBe(key);
   });
 
-  it.each(["select E'\\\\x'", 'select $$x$$', 'select 1 -- c', 'select /* c */ 1', "select 'a\\\\b'", 'select 1e5', 'select $1', "select x'ff'"])(
-    'leaves %j to the parser',
-    (sql) => {
-      expect(literalKey(sql)).toBeNull();
-    },
-  );
+  it.each([
+    "select E'\\\\x'",
+    'select $$x$$',
+    'select 1 -- c',
+    'select /* c */ 1',
+    "select 'a\\\\b'",
+    'select 1e5',
+    'select $1',
+    "select x'ff'",
+  ])('leaves %j to the parser', (sql) => {
+    expect(literalKey(sql)).toBeNull();
+  });
 });

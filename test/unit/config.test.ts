@@ -12,6 +12,8 @@ describe('configuration', () => {
   it('refuses a workload issuer on plain http unless marked for development', () => {
     const issuer = { issuer: 'http://ci.internal', audience: 'pgward' };
     expect(() => parseConfig({ auth: { externalIssuers: [issuer] } })).toThrow(/must use https/);
-    expect(parseConfig({ auth: { externalIssuers: [{ ...issuer, allowInsecure: true }] } }).auth.externalIssuers).toHaveLength(1);
+    expect(
+      parseConfig({ auth: { externalIssuers: [{ ...issuer, allowInsecure: true }] } }).auth.externalIssuers,
+    ).toHaveLength(1);
   });
 });

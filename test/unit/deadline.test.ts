@@ -19,7 +19,11 @@ describe('the audit write deadline', () => {
   });
 
   it('still gives up on a store that never answers, and passes on its errors', async () => {
-    await expect(within(new Promise<never>(() => undefined), 300, 'audit write')).rejects.toThrow('audit write: no answer within 300 ms');
-    await expect(within(Promise.reject(new Error('connect ECONNREFUSED')), 300, 'audit write')).rejects.toThrow('ECONNREFUSED');
+    await expect(within(new Promise<never>(() => undefined), 300, 'audit write')).rejects.toThrow(
+      'audit write: no answer within 300 ms',
+    );
+    await expect(within(Promise.reject(new Error('connect ECONNREFUSED')), 300, 'audit write')).rejects.toThrow(
+      'ECONNREFUSED',
+    );
   });
 });

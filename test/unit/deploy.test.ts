@@ -17,7 +17,9 @@ describe('deployment files', () => {
     const { join } = await import('node:path');
     const empty = join(await mkdtemp(join(tmpdir(), 'compose-')), 'empty.env');
     await writeFile(empty, '');
-    await expect(exec('docker-compose', ['--env-file', empty, 'config', '-q'], { env: { PATH: process.env['PATH'] ?? '' } })).rejects.toThrow(/set in \.env/);
+    await expect(
+      exec('docker-compose', ['--env-file', empty, 'config', '-q'], { env: { PATH: process.env['PATH'] ?? '' } }),
+    ).rejects.toThrow(/set in \.env/);
   });
 
   it('the compose config is a valid pgward config whose policies load', async () => {

@@ -68,7 +68,13 @@ describe('tls-server-end-point channel binding', () => {
 
   it('refuses truncated or garbage DER without reading out of range', () => {
     const der = selfSigned('sha256');
-    for (const bad of [Buffer.alloc(0), Buffer.from([0x30]), der.subarray(0, 40), Buffer.from('3084ffffffff', 'hex'), Buffer.from('garbage')]) {
+    for (const bad of [
+      Buffer.alloc(0),
+      Buffer.from([0x30]),
+      der.subarray(0, 40),
+      Buffer.from('3084ffffffff', 'hex'),
+      Buffer.from('garbage'),
+    ]) {
       expect(() => certificateSignatureHash(bad)).toThrow(CertificateParseError);
     }
   });

@@ -14,8 +14,16 @@ describe('standard_conforming_strings=off: what the parser is given (BAD_INPUTS 
     ['E literal: already escaped, unchanged', "select E'a\\'b'", "select E'a\\'b'"],
     ['bit and hex strings: no escapes', "select B'01', X'1f', 'c\\n'", "select B'01', X'1f', E'c\\n'"],
     ['a typed literal keeps its type name apart', "select date'x\\y', abe'z'", "select date E'x\\y', abe'z'"],
-    ['dollar quotes and comments are left alone', "select $q$it's \\$q$ -- '\\'\n, /* '\\' /* nested */ */ 'z\\z'", "select $q$it's \\$q$ -- '\\'\n, /* '\\' /* nested */ */ E'z\\z'"],
-    ['quoted identifiers are left alone', `select "a'\\" from t where v = 'x\\'y'`, `select "a'\\" from t where v = E'x\\'y'`],
+    [
+      'dollar quotes and comments are left alone',
+      "select $q$it's \\$q$ -- '\\'\n, /* '\\' /* nested */ */ 'z\\z'",
+      "select $q$it's \\$q$ -- '\\'\n, /* '\\' /* nested */ */ E'z\\z'",
+    ],
+    [
+      'quoted identifiers are left alone',
+      `select "a'\\" from t where v = 'x\\'y'`,
+      `select "a'\\" from t where v = E'x\\'y'`,
+    ],
     ['a literal continued on the next line is one literal', "select 'a'\n  'b\\'c'", "select E'a'\n  'b\\'c'"],
     ['parameters are not dollar quotes', "select $1, 'q\\'r' where $2 = 1", "select $1, E'q\\'r' where $2 = 1"],
   ])('%s', (_name, input, expected) => {
@@ -34,7 +42,11 @@ describe('standard_conforming_strings=off: what the parser is given (BAD_INPUTS 
 
 describe('client_encoding: reading statement text as the server will', () => {
   // SJIS 0x81 0x5C is one character whose second byte is an ASCII backslash.
-  const sjis = Buffer.concat([Buffer.from("select E'"), Buffer.from([0x81, 0x5c]), Buffer.from("'; drop table victim; --'")]);
+  const sjis = Buffer.concat([
+    Buffer.from("select E'"),
+    Buffer.from([0x81, 0x5c]),
+    Buffer.from("'; drop table victim; --'"),
+  ]);
 
   it('UTF8 (default) reads bytes as UTF-8', () => {
     const t = new ClientText();

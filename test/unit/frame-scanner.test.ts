@@ -66,7 +66,12 @@ describe('FrameScanner', () => {
   });
 
   it('drops exactly the frames the hook rejects, wherever the cuts fall', () => {
-    const expected = Buffer.concat([frame('Q', 'select 1'), frame('P', Buffer.from('\0select $1\0\0\0', 'latin1')), frame('Q', 'select 2; select 3'), frame('X', Buffer.alloc(0))]);
+    const expected = Buffer.concat([
+      frame('Q', 'select 1'),
+      frame('P', Buffer.from('\0select $1\0\0\0', 'latin1')),
+      frame('Q', 'select 2; select 3'),
+      frame('X', Buffer.alloc(0)),
+    ]);
     for (let a = 0; a <= stream.length; a++) {
       expect(run(stream, [a], { drop: 'S' }).out.equals(expected), `cut at ${a}`).toBe(true);
     }
@@ -74,7 +79,11 @@ describe('FrameScanner', () => {
 
   it('emits zero-copy views when nothing is held', () => {
     const views: Buffer[] = [];
-    const scanner = new FrameScanner(frontendLimits(1 << 20), { wantsBody: () => false, onFrame: () => Verdict.Forward, emit: (b) => views.push(b) }, 'frontend');
+    const scanner = new FrameScanner(
+      frontendLimits(1 << 20),
+      { wantsBody: () => false, onFrame: () => Verdict.Forward, emit: (b) => views.push(b) },
+      'frontend',
+    );
     scanner.scan(stream);
     expect(views).toHaveLength(1);
     expect(views[0]!.buffer).toBe(stream.buffer);

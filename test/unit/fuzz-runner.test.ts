@@ -31,7 +31,19 @@ describe('fuzz/run.js finds crashes by coverage guidance', () => {
 
   it('reaches a TypeError three nested branches deep, saves the input and exits 1', async () => {
     const crashes = join(work, 'guided-crashes');
-    const run = await runFuzz(out, [fixture, '--seed', '1', '--runs', '500000', '--seconds', '40', '--corpus', join(work, 'corpus'), '--crashes', crashes]);
+    const run = await runFuzz(out, [
+      fixture,
+      '--seed',
+      '1',
+      '--runs',
+      '500000',
+      '--seconds',
+      '40',
+      '--corpus',
+      join(work, 'corpus'),
+      '--crashes',
+      crashes,
+    ]);
     expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toContain('TypeError: reached the trap');
     const files = await readdir(crashes);
@@ -53,7 +65,20 @@ describe('fuzz/run.js finds crashes by coverage guidance', () => {
     expect(guided).not.toBeNull();
     const crashes = join(work, 'blind-crashes');
     const runs = String(guided!.tried);
-    const run = await runFuzz(out, [fixture, '--blind', '--seed', '1', '--runs', runs, '--seconds', '40', '--corpus', join(work, 'corpus'), '--crashes', crashes]);
+    const run = await runFuzz(out, [
+      fixture,
+      '--blind',
+      '--seed',
+      '1',
+      '--runs',
+      runs,
+      '--seconds',
+      '40',
+      '--corpus',
+      join(work, 'corpus'),
+      '--crashes',
+      crashes,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.summary!.tried).toBe(Number(runs));
     expect(run.summary!.corpusEnd).toBe(1);
@@ -61,12 +86,21 @@ describe('fuzz/run.js finds crashes by coverage guidance', () => {
 });
 
 describe('fuzz targets', () => {
-  const targets = { 'backend-handshake': backendHandshake, 'frontend-frames': frontendFrames, 'scram-client': scramClient, 'scram-server': scramServer, 'startup-packet': startupPacket };
+  const targets = {
+    'backend-handshake': backendHandshake,
+    'frontend-frames': frontendFrames,
+    'scram-client': scramClient,
+    'scram-server': scramServer,
+    'startup-packet': startupPacket,
+  };
 
-  it.each(Object.entries(targets))('%s: every committed corpus input (seeds and past crashes) runs clean', (name, fuzz) => {
-    const dir = join(repoRoot, 'fuzz', 'corpus', name);
-    const files = readdirSync(dir);
-    expect(files.length).toBeGreaterThan(0);
-    for (const file of files) expect(() => fuzz(readFileSync(join(dir, file))), file).not.toThrow();
-  });
+  it.each(Object.entries(targets))(
+    '%s: every committed corpus input (seeds and past crashes) runs clean',
+    (name, fuzz) => {
+      const dir = join(repoRoot, 'fuzz', 'corpus', name);
+      const files = readdirSync(dir);
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) expect(() => fuzz(readFileSync(join(dir, file))), file).not.toThrow();
+    },
+  );
 });

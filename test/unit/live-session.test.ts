@@ -24,7 +24,14 @@ afterEach(() => {
 });
 
 const target: ResolvedTarget = { ...fixtureTarget, pool: { ...fixtureTarget.pool, waitTimeoutMs: 60_000 } };
-const who: Authenticated = { user: 'alice', groups: ['dev'], tokenJti: 'jti-1', expiresAt: null, method: 'scram-sha-256', claims: {} };
+const who: Authenticated = {
+  user: 'alice',
+  groups: ['dev'],
+  tokenJti: 'jti-1',
+  expiresAt: null,
+  method: 'scram-sha-256',
+  claims: {},
+};
 
 async function pair() {
   const p = await socketPair();
@@ -42,8 +49,15 @@ async function session(upstreamFor: (broker: UpstreamBroker) => Promise<Upstream
   const ports: LiveSessionPorts = {
     cancels: new CancelRouter(),
     sessions: new SessionRegistry(),
-    store: { sessionOpened: async () => undefined, sessionEnded: async (id, e) => void ended.push({ id, endReason: e.endReason }) },
-    audit: { append: (_s: string, _u: string, kind: string, payload: unknown) => void audit.push({ kind, payload }), endChain: () => null, flush: async () => undefined } as unknown as AuditWriter,
+    store: {
+      sessionOpened: async () => undefined,
+      sessionEnded: async (id, e) => void ended.push({ id, endReason: e.endReason }),
+    },
+    audit: {
+      append: (_s: string, _u: string, kind: string, payload: unknown) => void audit.push({ kind, payload }),
+      endChain: () => null,
+      flush: async () => undefined,
+    } as unknown as AuditWriter,
     metrics: new GatewayMetrics(),
     policy: { current: () => ({ profiles: {} }) as unknown as PolicySet },
     inspector: {} as never,
@@ -57,10 +71,25 @@ async function session(upstreamFor: (broker: UpstreamBroker) => Promise<Upstream
     limits: { maxMessageBytes: 1 << 20 },
     onTokenExpiry: 'end',
   };
-  const source = new UpstreamSource(target, grant, { vault: { get: async () => null } as unknown as Vault, pools: broker });
+  const source = new UpstreamSource(target, grant, {
+    vault: { get: async () => null } as unknown as Vault,
+    pools: broker,
+  });
   const upstream = await upstreamFor(broker);
   const live = new LiveSession(
-    { id: 'sess-1', log, link, who, target, grant, settings: readStartupSettings([]), protocolMinor: 0, baseline: null, upstream, source },
+    {
+      id: 'sess-1',
+      log,
+      link,
+      who,
+      target,
+      grant,
+      settings: readStartupSettings([]),
+      protocolMinor: 0,
+      baseline: null,
+      upstream,
+      source,
+    },
     ports,
   );
   live.start();
@@ -72,14 +101,21 @@ async function deferredWithPoolFull() {
   const up = await pair();
   let pool!: ReturnType<UpstreamBroker['pool']>;
   const s = await session(async (broker) => {
-    pool = broker.pool(grantKey, async () => connection(77, up.server), { min: 0, idleMs: 60_000, reset: 'DISCARD ALL', max: 1, waitTimeoutMs: 60_000 });
+    pool = broker.pool(grantKey, async () => connection(77, up.server), {
+      min: 0,
+      idleMs: 60_000,
+      reset: 'DISCARD ALL',
+      max: 1,
+      waitTimeoutMs: 60_000,
+    });
     await pool.acquire();
     return { kind: 'deferred', pool, parameters: [['server_version', '17.0']] };
   });
   return { s, pool };
 }
 
-const activeSessions = async (m: GatewayMetrics): Promise<number> => (await m.activeSessions.get()).values[0]?.value ?? 0;
+const activeSessions = async (m: GatewayMetrics): Promise<number> =>
+  (await m.activeSessions.get()).values[0]?.value ?? 0;
 
 describe('live session (over socket pairs)', () => {
   it('tells the client its parameters, a cancel key and ReadyForQuery, registers itself, then relays', async () => {

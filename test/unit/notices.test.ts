@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decodeNotice, encodeNotice, noticeChannel, NoticeTooLargeError, type Notice } from '../../src/store/notices.js';
+import {
+  decodeNotice,
+  encodeNotice,
+  noticeChannel,
+  NoticeTooLargeError,
+  type Notice,
+} from '../../src/store/notices.js';
 
 const examples: Notice[] = [
   { kind: 'token-revoked', jti: 'a1b2' },
@@ -17,7 +23,9 @@ describe('notices', () => {
   it('revocations and kills share one channel; cancels and policy versions have their own', () => {
     expect(noticeChannel('user-revoked')).toBe(noticeChannel('token-revoked'));
     expect(noticeChannel('session-killed')).toBe(noticeChannel('token-revoked'));
-    expect(new Set([noticeChannel('token-revoked'), noticeChannel('cancel'), noticeChannel('policy-version')]).size).toBe(3);
+    expect(
+      new Set([noticeChannel('token-revoked'), noticeChannel('cancel'), noticeChannel('policy-version')]).size,
+    ).toBe(3);
   });
 
   it.each([

@@ -48,7 +48,10 @@ async function setup(over: Partial<AuthenticatePorts> = {}) {
   const events: Array<{ username: string; method: string; reason: string }> = [];
   const failures = new LoginFailures(
     {
-      store: { recordAuthEvent: async (e) => void events.push({ username: e.username ?? "", method: e.method ?? "", reason: e.reason ?? "" }) },
+      store: {
+        recordAuthEvent: async (e) =>
+          void events.push({ username: e.username ?? '', method: e.method ?? '', reason: e.reason ?? '' }),
+      },
       metrics: { authFailure: () => undefined },
       pending: new Set(),
       gatewayId: 'gw-test',
@@ -166,7 +169,9 @@ describe('authenticate phase (over a socket pair)', () => {
     expect(ok!.body.readUInt32BE(0)).toBe(0);
     const notice = await s.from.next();
     expect(notice!.type).toBe('N');
-    expect(errorFields(notice!.body)['M']).toMatch(/^pgward: sign in to continue: https:\/\/console\.example\/link\/[A-Za-z0-9_-]+$/);
+    expect(errorFields(notice!.body)['M']).toMatch(
+      /^pgward: sign in to continue: https:\/\/console\.example\/link\/[A-Za-z0-9_-]+$/,
+    );
     expect(await who).toMatchObject({ user: 'dana', groups: ['ops'], tokenJti: null, method: 'link' });
     // The startup deadline gave way to the link's own lifetime.
     expect(s.extended).toEqual([65_000]);
@@ -180,7 +185,10 @@ describe('authenticate phase (over a socket pair)', () => {
     } as unknown as IdentityQueries;
     const s = await setup({
       linkLogin: { queries, baseUrl: 'https://c', ttlMs: 30, pollMs: 5 },
-      tokens: { scramLookup: async () => ({ ...lookup(), liveCount: 0 }), lifetime: () => 1 } as unknown as TokenService,
+      tokens: {
+        scramLookup: async () => ({ ...lookup(), liveCount: 0 }),
+        lifetime: () => 1,
+      } as unknown as TokenService,
     });
     const err = (await authenticate(s.link, 'erin', 'app', false, s.ports).catch((e: unknown) => e)) as PgError;
     expect(err.message).toBe('sign-in link expired before it was approved');

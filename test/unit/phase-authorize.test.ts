@@ -34,8 +34,16 @@ rules:
 if (!loaded.ok) throw new Error('test policy does not load');
 const policy = { current: () => loaded.set };
 
-const who = (groups: string[]): Authenticated => ({ user: 'alice', groups, tokenJti: 't1', expiresAt: null, method: 'scram-sha-256', claims: {} });
-const startup = (params: Array<[string, string]>, minor = 0): Startup => ({ kind: 'startup', major: 3, minor, params }) as Startup;
+const who = (groups: string[]): Authenticated => ({
+  user: 'alice',
+  groups,
+  tokenJti: 't1',
+  expiresAt: null,
+  method: 'scram-sha-256',
+  claims: {},
+});
+const startup = (params: Array<[string, string]>, minor = 0): Startup =>
+  ({ kind: 'startup', major: 3, minor, params }) as Startup;
 
 async function setup() {
   const pair = await socketPair();
@@ -43,7 +51,12 @@ async function setup() {
   const link = new ClientLink(pair.server);
   const events: Array<{ method: string; reason: string }> = [];
   const failures = new LoginFailures(
-    { store: { recordAuthEvent: async (e) => void events.push({ method: e.method ?? '', reason: e.reason ?? '' }) }, metrics: { authFailure: () => undefined }, pending: new Set(), gatewayId: 'gw' },
+    {
+      store: { recordAuthEvent: async (e) => void events.push({ method: e.method ?? '', reason: e.reason ?? '' }) },
+      metrics: { authFailure: () => undefined },
+      pending: new Set(),
+      gatewayId: 'gw',
+    },
     's1',
     () => link.addr,
     () => log,
@@ -63,7 +76,17 @@ describe('startup request', () => {
 
   it('protocol 3.1 and unknown _pq_ options: NegotiateProtocolVersion offers 3.0', async () => {
     const s = await setup();
-    const r = readStartupRequest(s.link, startup([['user', 'a'], ['_pq_.x', '1']], 1), true);
+    const r = readStartupRequest(
+      s.link,
+      startup(
+        [
+          ['user', 'a'],
+          ['_pq_.x', '1'],
+        ],
+        1,
+      ),
+      true,
+    );
     expect(r.protocolMinor).toBe(0);
     const m = await s.from.next();
     expect(m!.type).toBe('v');
@@ -94,28 +117,59 @@ describe('precheck and authorize', () => {
     const r = readStartupRequest(s.link, startup([['user', 'alice']]), true);
     precheckRequest(r, s.link.addr, 'scram-sha-256', { policy, throttle, failures: s.failures });
     throttle.failed(s.link.addr, 'alice');
-    expect(() => precheckRequest(r, s.link.addr, 'scram-sha-256', { policy, throttle, failures: s.failures })).toThrow(/too many failed login attempts/);
-    expect(s.events).toEqual([{ method: 'scram-sha-256', reason: 'throttled: too many failed logins from this address' }]);
+    expect(() => precheckRequest(r, s.link.addr, 'scram-sha-256', { policy, throttle, failures: s.failures })).toThrow(
+      /too many failed login attempts/,
+    );
+    expect(s.events).toEqual([
+      { method: 'scram-sha-256', reason: 'throttled: too many failed logins from this address' },
+    ]);
   });
 
   it('a database no target serves: 3D000', async () => {
     const s = await setup();
-    const r = readStartupRequest(s.link, startup([['user', 'alice'], ['database', 'nope']]), true);
+    const r = readStartupRequest(
+      s.link,
+      startup([
+        ['user', 'alice'],
+        ['database', 'nope'],
+      ]),
+      true,
+    );
     const targets = new Map([['app', target]]);
-    expect(() => authorize(s.link, r, who(['developers']), { targets, policy, failures: s.failures })).toThrow(/database "nope" does not exist/);
+    expect(() => authorize(s.link, r, who(['developers']), { targets, policy, failures: s.failures })).toThrow(
+      /database "nope" does not exist/,
+    );
   });
 
   it('granted: the rule, the role and the database', async () => {
     const s = await setup();
-    const r = readStartupRequest(s.link, startup([['user', 'alice'], ['database', 'app']]), true);
-    const { grant, target: t } = authorize(s.link, r, who(['developers']), { targets: new Map([['app', target]]), policy, failures: s.failures });
+    const r = readStartupRequest(
+      s.link,
+      startup([
+        ['user', 'alice'],
+        ['database', 'app'],
+      ]),
+      true,
+    );
+    const { grant, target: t } = authorize(s.link, r, who(['developers']), {
+      targets: new Map([['app', target]]),
+      policy,
+      failures: s.failures,
+    });
     expect(t.name).toBe('app');
     expect(grant).toMatchObject({ kind: 'grant', rule: 'devs', role: 'app_ro', database: 'app', policyVersion: 3 });
   });
 
   it('denied: a FATAL naming no rule for the client, the full reason for the audit', async () => {
     const s = await setup();
-    const r = readStartupRequest(s.link, startup([['user', 'alice'], ['database', 'app']]), true);
+    const r = readStartupRequest(
+      s.link,
+      startup([
+        ['user', 'alice'],
+        ['database', 'app'],
+      ]),
+      true,
+    );
     let err: PgError | null = null;
     try {
       authorize(s.link, r, who(['sales']), { targets: new Map([['app', target]]), policy, failures: s.failures });

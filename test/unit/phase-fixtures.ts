@@ -11,7 +11,15 @@ export const target: ResolvedTarget = {
   databases: [],
   role: 'app_rw',
   endpoint: { host: '127.0.0.1', port: 1, tlsMode: 'disable', allowedAuth: ['scram-sha-256'], connectTimeoutMs: 1_000 },
-  pool: { enabled: true, min: 0, idleMs: 60_000, reset: 'DISCARD ALL', assign: 'first-message', max: 1, waitTimeoutMs: 50 },
+  pool: {
+    enabled: true,
+    min: 0,
+    idleMs: 60_000,
+    reset: 'DISCARD ALL',
+    assign: 'first-message',
+    max: 1,
+    waitTimeoutMs: 50,
+  },
 };
 
 export const grant: Grant = {
@@ -31,7 +39,8 @@ export const grantKey: PoolKey = { target: 'app', role: 'app_ro', database: 'app
 
 /** An upstream connection over `socket` (a sink that swallows writes when none is given). */
 export function connection(pid: number, socket?: UpstreamConnection['socket']): UpstreamConnection {
-  const sink = socket ?? (new Duplex({ read() {}, write: (_c, _e, cb) => cb() }) as unknown as UpstreamConnection['socket']);
+  const sink =
+    socket ?? (new Duplex({ read() {}, write: (_c, _e, cb) => cb() }) as unknown as UpstreamConnection['socket']);
   return {
     socket: sink,
     parameters: [['server_version', '17.0']],

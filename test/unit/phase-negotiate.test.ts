@@ -32,11 +32,22 @@ const GSS = request(80877104);
 describe('negotiate phase (over a socket pair)', () => {
   it('a StartupMessage: startup, with its parameters and minor version', async () => {
     const s = await setup();
-    s.client.write(startupMessage([['user', 'alice'], ['database', 'app']], 2));
+    s.client.write(
+      startupMessage(
+        [
+          ['user', 'alice'],
+          ['database', 'app'],
+        ],
+        2,
+      ),
+    );
     const got = await s.result;
     expect(got.kind).toBe('startup');
     if (got.kind !== 'startup') return;
-    expect(got.packet.params).toEqual([['user', 'alice'], ['database', 'app']]);
+    expect(got.packet.params).toEqual([
+      ['user', 'alice'],
+      ['database', 'app'],
+    ]);
     expect(got.packet.minor).toBe(2);
     expect(s.link.tls).toBeNull();
     expect(s.link.stages['startup']).toBeGreaterThanOrEqual(0);

@@ -44,18 +44,22 @@ describe('upstream phase', () => {
     expect(next).toEqual({ kind: 'deferred', pool, parameters: [['server_version', '17.0']] });
   });
 
-  it("assign: login always binds at login", async () => {
+  it('assign: login always binds at login', async () => {
     const { broker, pool } = brokerWithPool({ max: 5 });
     // The pool has opened a connection, so it knows what to tell a deferred session.
     pool.release((await pool.acquire()).up, false);
     const atLogin = { ...target, pool: { ...target.pool, assign: 'login' as const } };
-    expect((await new UpstreamSource(atLogin, grant, { vault: noCredential, pools: broker }).plan()).kind).toBe('bound');
+    expect((await new UpstreamSource(atLogin, grant, { vault: noCredential, pools: broker }).plan()).kind).toBe(
+      'bound',
+    );
   });
 
   it('all connections busy past waitTimeoutMs: FATAL-ready 53300 that says so', async () => {
     const { broker, pool } = brokerWithPool();
     await pool.acquire();
-    const err = (await new UpstreamSource(target, grant, { vault: noCredential, pools: broker }).connect().catch((e: unknown) => e)) as PgError;
+    const err = (await new UpstreamSource(target, grant, { vault: noCredential, pools: broker })
+      .connect()
+      .catch((e: unknown) => e)) as PgError;
     expect(err).toBeInstanceOf(PgError);
     expect(err.code).toBe('53300');
     expect(err.message).toBe('sorry, too many clients already for database "app"');
@@ -66,7 +70,9 @@ describe('upstream phase', () => {
     const { broker, pool } = brokerWithPool({ waitTimeoutMs: 60_000 });
     await pool.acquire();
     const ctrlC = new AbortController();
-    const waiting = new UpstreamSource(target, grant, { vault: noCredential, pools: broker }).connect(ctrlC.signal).catch((e: unknown) => e);
+    const waiting = new UpstreamSource(target, grant, { vault: noCredential, pools: broker })
+      .connect(ctrlC.signal)
+      .catch((e: unknown) => e);
     await new Promise((r) => setImmediate(r));
     expect(pool.waiting).toBe(1);
     ctrlC.abort('cancel');
@@ -79,7 +85,9 @@ describe('upstream phase', () => {
     const broker = new UpstreamBroker(log);
     brokers.push(broker);
     const unpooled = { ...target, pool: { ...target.pool, enabled: false } };
-    const err = (await new UpstreamSource(unpooled, grant, { vault: noCredential, pools: broker }).plan().catch((e: unknown) => e)) as PgError;
+    const err = (await new UpstreamSource(unpooled, grant, { vault: noCredential, pools: broker })
+      .plan()
+      .catch((e: unknown) => e)) as PgError;
     expect(err.code).toBe('08004');
     expect(err.message).toBe('pgward has no credential for database "app"');
     expect(broker.size).toBe(0);
@@ -91,7 +99,9 @@ describe('upstream phase', () => {
     let lookups = 0;
     const vault = { get: async () => (lookups++, null) } as unknown as Vault;
     const unpooled = { ...target, pool: { ...target.pool, enabled: false } };
-    const plans = Array.from({ length: 5 }, () => new UpstreamSource(unpooled, grant, { vault, pools: broker }).plan().catch((e: unknown) => e));
+    const plans = Array.from({ length: 5 }, () =>
+      new UpstreamSource(unpooled, grant, { vault, pools: broker }).plan().catch((e: unknown) => e),
+    );
     const errs = (await Promise.all(plans)) as PgError[];
     expect(errs.map((e) => e.code)).toEqual(['08004', '08004', '08004', '08004', '08004']);
     expect(lookups).toBe(1);

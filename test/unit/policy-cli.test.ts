@@ -24,7 +24,9 @@ const emptyConfig = async (): Promise<string> => {
 
 describe('pgward policy', () => {
   it('ships a JSON Schema that matches the code (regenerate with: pgward policy schema policies/policy.schema.json)', async () => {
-    expect(JSON.parse(await readFile('policies/policy.schema.json', 'utf8'))).toEqual(JSON.parse(JSON.stringify(policyJsonSchema())));
+    expect(JSON.parse(await readFile('policies/policy.schema.json', 'utf8'))).toEqual(
+      JSON.parse(JSON.stringify(policyJsonSchema())),
+    );
   });
 
   it('check: OK for the shipped policies, FILE:LINE:COLUMN for a broken one', async () => {
@@ -35,7 +37,10 @@ describe('pgward policy', () => {
     vi.restoreAllMocks();
 
     const dir = await mkdtemp(join(tmpdir(), 'pgward-pol-'));
-    await writeFile(join(dir, 'x.yaml'), 'rules:\n  - name: a\n    effect: allow\n    subjects: { groups: [g] }\n    sources: [300.1.1.1]\n');
+    await writeFile(
+      join(dir, 'x.yaml'),
+      'rules:\n  - name: a\n    effect: allow\n    subjects: { groups: [g] }\n    sources: [300.1.1.1]\n',
+    );
     io = capture();
     expect(await policyCheck(cfg, dir)).toBe(false);
     expect(io.err()).toBe(`${join(dir, 'x.yaml')}:5:15: rules.0.sources.0: not an IP address or CIDR range\n`);
@@ -44,7 +49,13 @@ describe('pgward policy', () => {
   it('explain: prints the grant with its session rules, or the denial with what the client would see', async () => {
     const cfg = await emptyConfig();
     let io = capture();
-    const g = await policyExplain(cfg, { user: 'alice', groups: 'developers', database: 'demo', dir: 'policies', param: ['application_name=psql'] });
+    const g = await policyExplain(cfg, {
+      user: 'alice',
+      groups: 'developers',
+      database: 'demo',
+      dir: 'policies',
+      param: ['application_name=psql'],
+    });
     expect(g.kind).toBe('grant');
     expect(io.out()).toBe(
       [

@@ -10,7 +10,9 @@ function policy(yaml: string): PolicySet {
   return loaded.set;
 }
 
-function request(over: Partial<Omit<AccessRequest, 'settings'>> & { params?: Array<[string, string]> } = {}): AccessRequest {
+function request(
+  over: Partial<Omit<AccessRequest, 'settings'>> & { params?: Array<[string, string]> } = {},
+): AccessRequest {
   const { params, ...rest } = over;
   return {
     user: 'alice',
@@ -55,13 +57,33 @@ rules:
 `);
   it.each([
     ['a developer on the default database', request(), 'grant devs'],
-    ['deny beats allow for a developer who is also a contractor', request({ groups: ['developers', 'contractors'] }), 'deny no-contractors 28000'],
-    ['a user glob with a matching claim', request({ user: 'ci-deploy', groups: [], claims: { repository: 'acme/app' } }), 'grant ci'],
-    ['a user glob with the wrong claim', request({ user: 'ci-deploy', groups: [], claims: { repository: 'evil/fork' } }), 'deny - 28000'],
+    [
+      'deny beats allow for a developer who is also a contractor',
+      request({ groups: ['developers', 'contractors'] }),
+      'deny no-contractors 28000',
+    ],
+    [
+      'a user glob with a matching claim',
+      request({ user: 'ci-deploy', groups: [], claims: { repository: 'acme/app' } }),
+      'grant ci',
+    ],
+    [
+      'a user glob with the wrong claim',
+      request({ user: 'ci-deploy', groups: [], claims: { repository: 'evil/fork' } }),
+      'deny - 28000',
+    ],
     ['a user glob with the claim missing', request({ user: 'ci-deploy', groups: [] }), 'deny - 28000'],
     ['another database on the target is not implied', request({ database: 'app_archive' }), 'deny - 28000'],
-    ['a database glob on another target', request({ target: 'warehouse', database: 'report_2026', targetDatabase: 'dw' }), 'grant reports'],
-    ['a database outside the glob', request({ target: 'warehouse', database: 'raw', targetDatabase: 'dw' }), 'deny - 28000'],
+    [
+      'a database glob on another target',
+      request({ target: 'warehouse', database: 'report_2026', targetDatabase: 'dw' }),
+      'grant reports',
+    ],
+    [
+      'a database outside the glob',
+      request({ target: 'warehouse', database: 'raw', targetDatabase: 'dw' }),
+      'deny - 28000',
+    ],
     ['no rule for a stranger', request({ user: 'mallory', groups: [] }), 'deny - 28000'],
   ])('%s', (_n, req, expected) => {
     expect(outcome(evaluate(p, req))).toBe(expected);
@@ -107,7 +129,10 @@ rules:
   ])('%s → %s', (source, allowed) => {
     const d = evaluate(p, request({ source }));
     expect(d.kind).toBe(allowed ? 'grant' : 'deny');
-    if (!allowed) expect(d.kind === 'deny' && d.message).toBe('pgward: connections to database "app" are not allowed from this address');
+    if (!allowed)
+      expect(d.kind === 'deny' && d.message).toBe(
+        'pgward: connections to database "app" are not allowed from this address',
+      );
   });
 });
 
@@ -171,9 +196,17 @@ rules:
 `);
   it.each([
     ['SCRAM-PLUS on TLS 1.3', request(), 'grant strict'],
-    ['SCRAM without channel binding', request({ method: 'scram-sha-256', tls: { version: 'TLSv1.3', channelBinding: false } }), 'deny strict 28000'],
+    [
+      'SCRAM without channel binding',
+      request({ method: 'scram-sha-256', tls: { version: 'TLSv1.3', channelBinding: false } }),
+      'deny strict 28000',
+    ],
     ['TLS 1.2', request({ tls: { version: 'TLSv1.2', channelBinding: true } }), 'deny strict 28000'],
-    ['bob without TLS where the rule allows it', request({ user: 'bob', groups: [], method: 'password', tls: { version: null, channelBinding: false } }), 'grant plain-ok'],
+    [
+      'bob without TLS where the rule allows it',
+      request({ user: 'bob', groups: [], method: 'password', tls: { version: null, channelBinding: false } }),
+      'grant plain-ok',
+    ],
   ])('%s', (_n, req, expected) => {
     expect(outcome(evaluate(p, req))).toBe(expected);
   });
@@ -197,7 +230,16 @@ rules:
 `);
   const bob = (params: Array<[string, string]>) => request({ user: 'bob', groups: [], params });
   it.each([
-    ['baseline settings for everyone', request({ params: [['application_name', 'psql'], ['DateStyle', 'ISO']] }), 'grant reader'],
+    [
+      'baseline settings for everyone',
+      request({
+        params: [
+          ['application_name', 'psql'],
+          ['DateStyle', 'ISO'],
+        ],
+      }),
+      'grant reader',
+    ],
     ['an ungranted setting', request({ params: [['search_path', 'evil']] }), 'deny reader 42501'],
     ['a granted setting with an allowed value', bob([['app.tenant_id', '42']]), 'grant tenant'],
     ['a granted setting with a value outside the pattern', bob([['app.tenant_id', '42; drop']]), 'deny tenant 42501'],
@@ -206,28 +248,84 @@ rules:
     ['a role switch named by the grant', bob([['role', 'reporting']]), 'grant tenant'],
     ['a role switch to another role', bob([['role', 'postgres']]), 'deny tenant 42501'],
     ['the same switch through options', bob([['options', '-c role=postgres']]), 'deny tenant 42501'],
-    ['options with an escaped space, read as the backend does', bob([['options', '-c search_path=app,\\ public']]), 'grant tenant'],
+    [
+      'options with an escaped space, read as the backend does',
+      bob([['options', '-c search_path=app,\\ public']]),
+      'grant tenant',
+    ],
     ['replication granted by value', bob([['replication', 'database']]), 'grant tenant'],
     ['replication not granted', request({ params: [['replication', 'database']] }), 'deny reader 42501'],
     // Postgres applies the last value: checking the first would let the second through.
-    ['a duplicate whose last value is allowed', bob([['search_path', 'evil'], ['search_path', 'public']]), 'grant tenant'],
-    ['a duplicate whose last value is not', bob([['search_path', 'public'], ['search_path', 'evil']]), 'deny tenant 42501'],
-    ['options first, top-level last', bob([['search_path', 'public'], ['options', '-c search_path=evil']]), 'grant tenant'],
-    ['a duplicate the grant does not name', request({ params: [['application_name', 'a'], ['application_name', 'b']] }), 'deny reader 42501'],
-    ['read-only switched off in a read-only grant', request({ params: [['default_transaction_read_only', 'off']] }), 'deny reader 42501'],
-    ['read-only switched off through options', request({ params: [['options', '-c default_transaction_read_only=off']] }), 'deny reader 42501'],
+    [
+      'a duplicate whose last value is allowed',
+      bob([
+        ['search_path', 'evil'],
+        ['search_path', 'public'],
+      ]),
+      'grant tenant',
+    ],
+    [
+      'a duplicate whose last value is not',
+      bob([
+        ['search_path', 'public'],
+        ['search_path', 'evil'],
+      ]),
+      'deny tenant 42501',
+    ],
+    [
+      'options first, top-level last',
+      bob([
+        ['search_path', 'public'],
+        ['options', '-c search_path=evil'],
+      ]),
+      'grant tenant',
+    ],
+    [
+      'a duplicate the grant does not name',
+      request({
+        params: [
+          ['application_name', 'a'],
+          ['application_name', 'b'],
+        ],
+      }),
+      'deny reader 42501',
+    ],
+    [
+      'read-only switched off in a read-only grant',
+      request({ params: [['default_transaction_read_only', 'off']] }),
+      'deny reader 42501',
+    ],
+    [
+      'read-only switched off through options',
+      request({ params: [['options', '-c default_transaction_read_only=off']] }),
+      'deny reader 42501',
+    ],
   ])('%s', (_n, req, expected) => {
     expect(outcome(evaluate(p, req))).toBe(expected);
   });
 
   it('forwards each setting once, with the value that was checked, and read-only on', () => {
-    const d = evaluate(p, request({ params: [['application_name', 'x'], ['TimeZone', 'UTC']] }));
+    const d = evaluate(
+      p,
+      request({
+        params: [
+          ['application_name', 'x'],
+          ['TimeZone', 'UTC'],
+        ],
+      }),
+    );
     expect(d.kind === 'grant' && d.forward).toEqual([
       ['application_name', 'x'],
       ['timezone', 'UTC'],
       ['default_transaction_read_only', 'on'],
     ]);
-    const dup = evaluate(p, bob([['search_path', 'evil'], ['search_path', 'public']]));
+    const dup = evaluate(
+      p,
+      bob([
+        ['search_path', 'evil'],
+        ['search_path', 'public'],
+      ]),
+    );
     expect(dup.kind === 'grant' && dup.forward).toEqual([['search_path', 'public']]);
   });
 

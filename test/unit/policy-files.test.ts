@@ -31,13 +31,15 @@ describe('policy files', () => {
   it('loads the shipped example policies', async () => {
     const loaded = await loadPolicyDir('policies');
     expect(loaded.ok).toBe(true);
-    if (loaded.ok) expect(loaded.set.rules.map((r) => r.rule.name)).toEqual(['developers-read-demo', 'admins-write-demo']);
+    if (loaded.ok)
+      expect(loaded.set.rules.map((r) => r.rule.name)).toEqual(['developers-read-demo', 'admins-write-demo']);
   });
 
   it('reports problems with file, line and column, and rejects the whole set', () => {
     const loaded = parsePolicyDocuments({
       'a.yaml': 'rules:\n  - name: ok\n    effect: allow\n    subjects: { users: [x] }\n',
-      'b.yaml': 'rules:\n  - name: bad\n    effect: allow\n    subjects: { users: [x] }\n    sources: [10.0.0.0/33]\n    schedule: { timezone: Mars/Olympus, from: "25:00", to: "06:00" }\n',
+      'b.yaml':
+        'rules:\n  - name: bad\n    effect: allow\n    subjects: { users: [x] }\n    sources: [10.0.0.0/33]\n    schedule: { timezone: Mars/Olympus, from: "25:00", to: "06:00" }\n',
       'c.yaml': 'rules:\n  - name: ok\n    effect: deny\n    subjects: { groups: [g] }\n',
       'd.yaml': 'rules: [\n',
       'e.yaml': 'rules:\n  - name: nobody\n    effect: deny\n    subjects: {}\n',

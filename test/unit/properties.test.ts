@@ -33,32 +33,40 @@ const splits = (bytes: Buffer, cuts: number[]): Buffer[] => {
   return out;
 };
 
-const message = fc.record({ type: fc.constantFrom('Q', 'P', 'B', 'E', 'S', 'D', 'C', 'H', 'd', 'c', 'f'), body: fc.uint8Array({ maxLength: 300 }) });
+const message = fc.record({
+  type: fc.constantFrom('Q', 'P', 'B', 'E', 'S', 'D', 'C', 'H', 'd', 'c', 'f'),
+  body: fc.uint8Array({ maxLength: 300 }),
+});
 
 describe('relay frame scanner (property-based)', () => {
   it('forwards exactly the bytes it was given, however the stream is split', () => {
     fc.assert(
-      fc.property(fc.array(message, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 30 }), fc.boolean(), (msgs, cuts, inspect) => {
-        const stream = Buffer.concat(msgs.map((m) => frame(m.type, Buffer.from(m.body))));
-        const out: Buffer[] = [];
-        const seen: string[] = [];
-        const scanner = new FrameScanner(
-          frontendLimits(1 << 20),
-          {
-            wantsBody: (t) => inspect && t === 0x51,
-            onFrame: (t) => {
-              seen.push(String.fromCharCode(t));
-              return Verdict.Forward;
+      fc.property(
+        fc.array(message, { maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        fc.boolean(),
+        (msgs, cuts, inspect) => {
+          const stream = Buffer.concat(msgs.map((m) => frame(m.type, Buffer.from(m.body))));
+          const out: Buffer[] = [];
+          const seen: string[] = [];
+          const scanner = new FrameScanner(
+            frontendLimits(1 << 20),
+            {
+              wantsBody: (t) => inspect && t === 0x51,
+              onFrame: (t) => {
+                seen.push(String.fromCharCode(t));
+                return Verdict.Forward;
+              },
+              emit: (b) => out.push(Buffer.from(b)),
             },
-            emit: (b) => out.push(Buffer.from(b)),
-          },
-          'frontend',
-        );
-        for (const piece of splits(stream, cuts)) scanner.scan(piece);
-        expect(Buffer.concat(out).equals(stream)).toBe(true);
-        expect(seen).toEqual(msgs.map((m) => m.type));
-        expect(scanner.atBoundary).toBe(true);
-      }),
+            'frontend',
+          );
+          for (const piece of splits(stream, cuts)) scanner.scan(piece);
+          expect(Buffer.concat(out).equals(stream)).toBe(true);
+          expect(seen).toEqual(msgs.map((m) => m.type));
+          expect(scanner.atBoundary).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -66,7 +74,11 @@ describe('relay frame scanner (property-based)', () => {
   it('never throws anything but a protocol error on arbitrary bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 2_000 }), fc.array(fc.nat(), { maxLength: 10 }), (bytes, cuts) => {
-        const scanner = new FrameScanner(frontendLimits(1 << 16), { wantsBody: () => true, onFrame: () => Verdict.Forward, emit: () => undefined }, 'frontend');
+        const scanner = new FrameScanner(
+          frontendLimits(1 << 16),
+          { wantsBody: () => true, onFrame: () => Verdict.Forward, emit: () => undefined },
+          'frontend',
+        );
         try {
           for (const piece of splits(Buffer.from(bytes), cuts)) scanner.scan(piece);
         } catch (err) {
@@ -87,7 +99,8 @@ describe('handshake frame reader and startup parser (property-based)', () => {
         const got: Array<{ type: string; body: string }> = [];
         for (const piece of splits(stream, cuts)) {
           reader.push(piece);
-          for (let f = reader.next(); f; f = reader.next()) got.push({ type: String.fromCharCode(f.type), body: f.body.toString('hex') });
+          for (let f = reader.next(); f; f = reader.next())
+            got.push({ type: String.fromCharCode(f.type), body: f.body.toString('hex') });
         }
         expect(got).toEqual(msgs.map((m) => ({ type: m.type, body: Buffer.from(m.body).toString('hex') })));
       }),
@@ -101,7 +114,8 @@ describe('handshake frame reader and startup parser (property-based)', () => {
         const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), Buffer.from(bytes)]);
         try {
           const p = parseStartupPacket(body);
-          if (p.kind === 'startup') for (const [n, v] of p.params) expect(typeof n === 'string' && typeof v === 'string').toBe(true);
+          if (p.kind === 'startup')
+            for (const [n, v] of p.params) expect(typeof n === 'string' && typeof v === 'string').toBe(true);
         } catch (err) {
           expect(expected(err)).toBe(true);
         }
@@ -113,12 +127,25 @@ describe('handshake frame reader and startup parser (property-based)', () => {
   it('round-trips well-formed parameters', () => {
     const name = fc.stringMatching(/^[a-z_][a-z0-9_.]{0,20}$/).filter((n) => n !== 'user' && n !== 'database');
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 30 }).filter((s) => !s.includes('\0')), fc.array(fc.tuple(name, fc.string({ maxLength: 30 }).filter((s) => !s.includes('\0'))), { maxLength: 8 }), (user, params) => {
-        const all: Array<[string, string]> = [['user', user], ...params];
-        const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), Buffer.from(all.map(([k, v]) => `${k}\0${v}\0`).join('') + '\0', 'utf8')]);
-        const p = parseStartupPacket(body);
-        expect(p.kind === 'startup' && p.params).toEqual(all);
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 30 }).filter((s) => !s.includes('\0')),
+        fc.array(
+          fc.tuple(
+            name,
+            fc.string({ maxLength: 30 }).filter((s) => !s.includes('\0')),
+          ),
+          { maxLength: 8 },
+        ),
+        (user, params) => {
+          const all: Array<[string, string]> = [['user', user], ...params];
+          const body = Buffer.concat([
+            Buffer.from([0, 3, 0, 0]),
+            Buffer.from(all.map(([k, v]) => `${k}\0${v}\0`).join('') + '\0', 'utf8'),
+          ]);
+          const p = parseStartupPacket(body);
+          expect(p.kind === 'startup' && p.params).toEqual(all);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -126,7 +153,10 @@ describe('handshake frame reader and startup parser (property-based)', () => {
   // Found by fuzz/targets/startup-packet (fuzz/corpus/startup-packet/crash-bom-dropped-from-name.bin):
   // the UTF-8 decoder dropped a leading U+FEFF, so "\uFEFFuser" read as a second "user".
   it('keeps a leading byte order mark: names and values are exactly the bytes sent', () => {
-    const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), Buffer.from('\uFEFFuser\0mallory\0user\0\uFEFFalice\0\0', 'utf8')]);
+    const body = Buffer.concat([
+      Buffer.from([0, 3, 0, 0]),
+      Buffer.from('\uFEFFuser\0mallory\0user\0\uFEFFalice\0\0', 'utf8'),
+    ]);
     const p = parseStartupPacket(body);
     expect(p.kind === 'startup' && p.params).toEqual([
       ['\uFEFFuser', 'mallory'],
@@ -169,7 +199,13 @@ describe('authentication message parsers (property-based)', () => {
   it('a SCRAM exchange fed arbitrary client messages fails as 28P01 or 08P01, never otherwise', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), (first, final) => {
-        const ex = new ScramServerExchange({ user: 'alice', credentials: null, mockSecret: Buffer.alloc(32, 1), mockIterations: 256, channelBinding: null });
+        const ex = new ScramServerExchange({
+          user: 'alice',
+          credentials: null,
+          mockSecret: Buffer.alloc(32, 1),
+          mockIterations: 256,
+          channelBinding: null,
+        });
         try {
           const started = ex.start('SCRAM-SHA-256', Buffer.from(first));
           if ('serverFirst' in started) ex.clientFinal(Buffer.from(final));

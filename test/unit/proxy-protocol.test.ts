@@ -18,14 +18,22 @@ describe('PROXY protocol v2 header', () => {
   it('TCP over IPv4: the source address and port, and where the client bytes start', () => {
     const h = header(0x21, 0x11, Buffer.concat([Buffer.from([203, 0, 113, 7, 10, 0, 0, 1]), ports(50000, 6432)]));
     const withClient = Buffer.concat([h, Buffer.from('0000000804d2162f', 'hex')]);
-    expect(parseProxyV2(withClient)).toEqual({ complete: true, length: h.length, source: { address: '203.0.113.7', port: 50000 } });
+    expect(parseProxyV2(withClient)).toEqual({
+      complete: true,
+      length: h.length,
+      source: { address: '203.0.113.7', port: 50000 },
+    });
   });
 
   it('TCP over IPv6, TLVs after the addresses skipped', () => {
     const src = Buffer.from('20010db8000000000000000000000007', 'hex');
     const tlv = Buffer.from([0x04, 0x00, 0x01, 0x00]);
     const h = header(0x21, 0x21, Buffer.concat([src, Buffer.alloc(16), ports(1234, 6432), tlv]));
-    expect(parseProxyV2(h)).toEqual({ complete: true, length: h.length, source: { address: '2001:db8:0:0:0:0:0:7', port: 1234 } });
+    expect(parseProxyV2(h)).toEqual({
+      complete: true,
+      length: h.length,
+      source: { address: '2001:db8:0:0:0:0:0:7', port: 1234 },
+    });
   });
 
   it('LOCAL (a health check) names no client', () => {

@@ -9,8 +9,12 @@ beforeAll(async () => {
 });
 
 describe('mayBeFalse reads booleans as Postgres does', () => {
-  it.each(['f', 'fa', 'FALSE', 'n', 'no', 'of', 'off', '0'])('%s may be false', (v) => expect(mayBeFalse(v)).toBe(true));
-  it.each(['t', 'true', 'on', 'o', 'yes', '1', '', 'view, foreign-table', 'offf', 'nope'])('%j is not false', (v) => expect(mayBeFalse(v)).toBe(false));
+  it.each(['f', 'fa', 'FALSE', 'n', 'no', 'of', 'off', '0'])('%s may be false', (v) =>
+    expect(mayBeFalse(v)).toBe(true),
+  );
+  it.each(['t', 'true', 'on', 'o', 'yes', '1', '', 'view, foreign-table', 'offf', 'nope'])('%j is not false', (v) =>
+    expect(mayBeFalse(v)).toBe(false),
+  );
   it('a value that is not a constant may be anything', () => expect(mayBeFalse(null)).toBe(true));
 });
 
@@ -27,10 +31,10 @@ describe('read-only guard', () => {
     "SELECT set_config('default_transaction_read_only', 'off', false)",
     "select pg_catalog.set_config('transaction_read_only', 'off', true)",
     'SELECT set_config($1, $2, false)',
-    "select 1; set default_transaction_read_only = off",
+    'select 1; set default_transaction_read_only = off',
     "PREPARE p AS SELECT set_config('transaction_read_only', 'off', true)",
     "DO $$ BEGIN PERFORM set_config('default_transaction_read_only','off',false); END $$",
-    "ALTER ROLE CURRENT_USER SET default_transaction_read_only = off",
+    'ALTER ROLE CURRENT_USER SET default_transaction_read_only = off',
     // Postgres reads any prefix of false/no, and of/off, as false.
     'set default_transaction_read_only = fal',
     "SET LOCAL transaction_read_only = 'fals'",
@@ -64,6 +68,8 @@ describe('read-only guard', () => {
   it('keeps its cache bounded and its answers stable', () => {
     for (let i = 0; i < 20; i++) guard.check(`select ${i}`);
     expect(guard.check('BEGIN READ WRITE')?.message).toBe('pgward: this session is read-only');
-    expect(guard.check('BEGIN READ WRITE')?.detail).toBe("The statement uses a READ WRITE transaction, which this session's access policy does not allow.");
+    expect(guard.check('BEGIN READ WRITE')?.detail).toBe(
+      "The statement uses a READ WRITE transaction, which this session's access policy does not allow.",
+    );
   });
 });

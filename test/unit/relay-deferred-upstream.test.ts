@@ -48,10 +48,16 @@ describe('a relay that starts without an upstream connection', () => {
     expect(s.client.paused).toBe(true);
     s.client.emit('data', query('select 3'));
     expect(s.binds()).toBe(1);
-    s.bind.resolve({ socket: s.upstream as unknown as Duplex, leftover: Buffer.alloc(0), parameters: [['server_version', '17.0']] });
+    s.bind.resolve({
+      socket: s.upstream as unknown as Duplex,
+      leftover: Buffer.alloc(0),
+      parameters: [['server_version', '17.0']],
+    });
     await new Promise((r) => setImmediate(r));
     expect(s.relay.bound).toBe(true);
-    expect(s.upstream.bytes.toString('latin1')).toBe(Buffer.concat([query('select 1'), query('select 2'), query('select 3')]).toString('latin1'));
+    expect(s.upstream.bytes.toString('latin1')).toBe(
+      Buffer.concat([query('select 1'), query('select 2'), query('select 3')]).toString('latin1'),
+    );
     expect(s.client.paused).toBe(false);
     // Told only once the waiting statements are upstream (a cancel asked meanwhile goes then).
     expect(s.bound).toEqual([s.upstream.bytes.length]);
@@ -61,9 +67,19 @@ describe('a relay that starts without an upstream connection', () => {
   });
 
   it('tells the client what the server reports differently from what it was told at login', async () => {
-    const s = setup([['server_version', '17.0'], ['TimeZone', 'UTC']]);
+    const s = setup([
+      ['server_version', '17.0'],
+      ['TimeZone', 'UTC'],
+    ]);
     s.client.emit('data', query('select 1'));
-    s.bind.resolve({ socket: s.upstream as unknown as Duplex, leftover: Buffer.alloc(0), parameters: [['server_version', '17.1'], ['TimeZone', 'UTC']] });
+    s.bind.resolve({
+      socket: s.upstream as unknown as Duplex,
+      leftover: Buffer.alloc(0),
+      parameters: [
+        ['server_version', '17.1'],
+        ['TimeZone', 'UTC'],
+      ],
+    });
     await new Promise((r) => setImmediate(r));
     expect(types(s.client.bytes)).toBe('S');
     expect(s.client.bytes.subarray(5).toString('latin1')).toBe('server_version\x0017.1\0');

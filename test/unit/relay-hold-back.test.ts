@@ -4,9 +4,11 @@ import { Relay } from '../../src/relay/relay.js';
 import { FakeSocket, msg, types } from '../harness/socket-pair.js';
 
 /** Statement text as a client in `encoding` sends it. */
-const text = (sql: string, encoding: BufferEncoding = 'utf8'): Buffer => Buffer.concat([Buffer.from(sql, encoding), Buffer.from([0])]);
+const text = (sql: string, encoding: BufferEncoding = 'utf8'): Buffer =>
+  Buffer.concat([Buffer.from(sql, encoding), Buffer.from([0])]);
 const query = (sql: string, encoding?: BufferEncoding): Buffer => msg('Q', text(sql, encoding));
-const parse = (sql: string, encoding?: BufferEncoding): Buffer => msg('P', Buffer.concat([Buffer.from([0]), text(sql, encoding), Buffer.from([0, 0])]));
+const parse = (sql: string, encoding?: BufferEncoding): Buffer =>
+  msg('P', Buffer.concat([Buffer.from([0]), text(sql, encoding), Buffer.from([0, 0])]));
 const bind = (): Buffer => msg('B', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]));
 const execute = (): Buffer => msg('E', Buffer.from([0, 0, 0, 0, 0]));
 const sync = (): Buffer => msg('S');
@@ -45,14 +47,26 @@ function setup() {
 describe('G15 hold-back: a statement that cannot be read until the server answers waits for it', () => {
   it('pipelined simple queries: held after a change of client_encoding, then read in the encoding the server reports', () => {
     const s = setup();
-    s.client.emit('data', Buffer.concat([query("set client_encoding to 'LATIN1'"), query("select 'café'", 'latin1'), query('select 3')]));
+    s.client.emit(
+      'data',
+      Buffer.concat([query("set client_encoding to 'LATIN1'"), query("select 'café'", 'latin1'), query('select 3')]),
+    );
     // Only the change went up; the client is held (backpressure) with the rest queued in order.
     expect(s.upstream.bytes.equals(query("set client_encoding to 'LATIN1'"))).toBe(true);
     expect(s.client.paused).toBe(true);
     s.client.emit('data', query('select 4'));
     expect(s.upstream.written.length).toBe(1);
     s.upstream.emit('data', Buffer.concat([status('client_encoding', 'LATIN1'), msg('C', 'SET\0'), ready()]));
-    expect(s.upstream.bytes.equals(Buffer.concat([query("set client_encoding to 'LATIN1'"), query("select 'café'", 'latin1'), query('select 3'), query('select 4')]))).toBe(true);
+    expect(
+      s.upstream.bytes.equals(
+        Buffer.concat([
+          query("set client_encoding to 'LATIN1'"),
+          query("select 'café'", 'latin1'),
+          query('select 3'),
+          query('select 4'),
+        ]),
+      ),
+    ).toBe(true);
     expect(s.seen).toEqual(["set client_encoding to 'LATIN1'", "select 'café'", 'select 3', 'select 4']);
     expect(s.refused).toEqual([]);
     expect(s.client.paused).toBe(false);
@@ -65,7 +79,10 @@ describe('G15 hold-back: a statement that cannot be read until the server answer
     const next = [parse("select 'café'", 'latin1'), bind(), execute(), sync()];
     s.client.emit('data', Buffer.concat([...change, ...next]));
     expect(s.upstream.bytes.equals(Buffer.concat(change))).toBe(true);
-    s.upstream.emit('data', Buffer.concat([msg('1'), msg('2'), msg('C', 'SELECT 1\0'), status('client_encoding', 'LATIN1'), ready()]));
+    s.upstream.emit(
+      'data',
+      Buffer.concat([msg('1'), msg('2'), msg('C', 'SELECT 1\0'), status('client_encoding', 'LATIN1'), ready()]),
+    );
     expect(s.upstream.bytes.equals(Buffer.concat([...change, ...next]))).toBe(true);
     expect(s.seen.at(-1)).toBe("select 'café'");
     expect(s.refused).toEqual([]);
@@ -73,7 +90,10 @@ describe('G15 hold-back: a statement that cannot be read until the server answer
 
   it('a change of standard_conforming_strings: the backslash statement waits too', () => {
     const s = setup();
-    s.client.emit('data', Buffer.concat([query('set standard_conforming_strings to off'), query("select 'a\\'; drop table victim; --'")]));
+    s.client.emit(
+      'data',
+      Buffer.concat([query('set standard_conforming_strings to off'), query("select 'a\\'; drop table victim; --'")]),
+    );
     expect(s.upstream.written.length).toBe(1);
     s.upstream.emit('data', Buffer.concat([status('standard_conforming_strings', 'off'), msg('C', 'SET\0'), ready()]));
     expect(s.upstream.bytes.toString('latin1')).toContain('drop table victim');
@@ -82,7 +102,18 @@ describe('G15 hold-back: a statement that cannot be read until the server answer
 
   it('set_config of a setting named by a plain literal changes nothing of the lexer: nothing waits', () => {
     const s = setup();
-    s.client.emit('data', Buffer.concat([parse("select set_config('app.tenant', 'acme', false)"), bind(), execute(), parse("select 'café'"), bind(), execute(), sync()]));
+    s.client.emit(
+      'data',
+      Buffer.concat([
+        parse("select set_config('app.tenant', 'acme', false)"),
+        bind(),
+        execute(),
+        parse("select 'café'"),
+        bind(),
+        execute(),
+        sync(),
+      ]),
+    );
     expect(types(s.upstream.bytes)).toBe('PBEPBES');
     expect(s.refused).toEqual([]);
     expect(s.client.paused).toBe(false);
@@ -90,7 +121,18 @@ describe('G15 hold-back: a statement that cannot be read until the server answer
 
   it('in the same pipeline step (before Sync) as a real change, it cannot be read and is still refused', () => {
     const s = setup();
-    s.client.emit('data', Buffer.concat([parse("select set_config('client_encoding', 'LATIN1', false)"), bind(), execute(), parse("select 'café'", 'latin1'), bind(), execute(), sync()]));
+    s.client.emit(
+      'data',
+      Buffer.concat([
+        parse("select set_config('client_encoding', 'LATIN1', false)"),
+        bind(),
+        execute(),
+        parse("select 'café'", 'latin1'),
+        bind(),
+        execute(),
+        sync(),
+      ]),
+    );
     expect(s.refused.length).toBe(1);
     expect(s.refused[0]).toMatch(/same pipeline step/);
     // The refused Parse went up replaced by a marker the server rejects; the protocol stays in step.
@@ -100,7 +142,10 @@ describe('G15 hold-back: a statement that cannot be read until the server answer
 
   it('a set_config whose setting name is computed may change the encoding: what follows it waits', () => {
     const s = setup();
-    s.client.emit('data', Buffer.concat([query("select set_config('client_' || 'encoding', 'UTF8', false)"), query("select 'café'")]));
+    s.client.emit(
+      'data',
+      Buffer.concat([query("select set_config('client_' || 'encoding', 'UTF8', false)"), query("select 'café'")]),
+    );
     expect(s.upstream.written.length).toBe(1);
     s.upstream.emit('data', Buffer.concat([msg('C', 'SELECT 1\0'), ready()]));
     expect(s.upstream.bytes.toString('utf8')).toContain("select 'café'");

@@ -31,7 +31,12 @@ describe('wallClock', () => {
 });
 
 describe('inSchedule: a window within the day', () => {
-  const office: Schedule = { timezone: 'Europe/Berlin', days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '09:00', to: '17:00' };
+  const office: Schedule = {
+    timezone: 'Europe/Berlin',
+    days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+    from: '09:00',
+    to: '17:00',
+  };
 
   it('includes its start and excludes its end (Monday 2026-01-05, CET = UTC+1)', () => {
     expect(inSchedule(office, at('2026-01-05T07:59:00Z'))).toBe(false); // 08:59
@@ -47,7 +52,8 @@ describe('inSchedule: a window within the day', () => {
 
   it('without days, every day', () => {
     const daily: Schedule = { timezone: 'UTC', from: '09:00', to: '17:00' };
-    for (const day of ['2026-01-04', '2026-01-05', '2026-01-10']) expect(inSchedule(daily, at(`${day}T12:00:00Z`))).toBe(true);
+    for (const day of ['2026-01-04', '2026-01-05', '2026-01-10'])
+      expect(inSchedule(daily, at(`${day}T12:00:00Z`))).toBe(true);
     expect(inSchedule(daily, at('2026-01-10T17:00:00Z'))).toBe(false);
   });
 

@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ScramClientExchange, UpstreamAuthError } from '../../src/auth/scram-client.js';
-import { clientKey, formatVerifier, hmac, makeVerifier, parseVerifier, saltedPassword, serverKey, sha256, xor } from '../../src/auth/scram-primitives.js';
+import {
+  clientKey,
+  formatVerifier,
+  hmac,
+  makeVerifier,
+  parseVerifier,
+  saltedPassword,
+  serverKey,
+  sha256,
+  xor,
+} from '../../src/auth/scram-primitives.js';
 import { ScramServerExchange, type ScramCredentialSet } from '../../src/auth/scram-server.js';
 import { PgError } from '../../src/protocol/errors.js';
 
@@ -34,7 +44,13 @@ function credentials(...tokens: string[]): ScramCredentialSet {
   };
 }
 
-function exchange(opts: { tokens: string[]; password: string; serverBinding: Buffer | null; clientBinding: Buffer | null; user?: string }) {
+function exchange(opts: {
+  tokens: string[];
+  password: string;
+  serverBinding: Buffer | null;
+  clientBinding: Buffer | null;
+  user?: string;
+}) {
   const server = new ScramServerExchange({
     user: opts.user ?? 'alice',
     credentials: opts.tokens.length ? credentials(...opts.tokens) : null,
@@ -65,7 +81,12 @@ describe('SCRAM server and client together', () => {
   const binding = randomBytes(32);
 
   it('authenticate with channel binding and report which token matched', () => {
-    const { client, final } = exchange({ tokens: ['tok-a'], password: 'tok-a', serverBinding: binding, clientBinding: binding });
+    const { client, final } = exchange({
+      tokens: ['tok-a'],
+      password: 'tok-a',
+      serverBinding: binding,
+      clientBinding: binding,
+    });
     expect(client.mechanism).toBe('SCRAM-SHA-256-PLUS');
     expect(client.channelBound).toBe(true);
     expect(final.verifierId).toBe('t0');
@@ -78,11 +99,16 @@ describe('SCRAM server and client together', () => {
   });
 
   it('accept any of several live tokens of one user', () => {
-    expect(exchange({ tokens: ['a', 'b', 'c'], password: 'c', serverBinding: binding, clientBinding: binding }).final.verifierId).toBe('t2');
+    expect(
+      exchange({ tokens: ['a', 'b', 'c'], password: 'c', serverBinding: binding, clientBinding: binding }).final
+        .verifierId,
+    ).toBe('t2');
   });
 
   it('refuse a token with no live verifier, and an unknown user, with the same 28P01', () => {
-    const wrong = pgError(() => exchange({ tokens: ['a'], password: 'revoked', serverBinding: null, clientBinding: null }));
+    const wrong = pgError(() =>
+      exchange({ tokens: ['a'], password: 'revoked', serverBinding: null, clientBinding: null }),
+    );
     const unknown = pgError(() => exchange({ tokens: [], password: 'x', serverBinding: null, clientBinding: null }));
     for (const e of [wrong, unknown]) {
       expect(e.code).toBe('28P01');
@@ -92,14 +118,22 @@ describe('SCRAM server and client together', () => {
   });
 
   it('refuse a client bound to another certificate (MITM) with 28000', () => {
-    const e = pgError(() => exchange({ tokens: ['a'], password: 'a', serverBinding: binding, clientBinding: randomBytes(32) }));
+    const e = pgError(() =>
+      exchange({ tokens: ['a'], password: 'a', serverBinding: binding, clientBinding: randomBytes(32) }),
+    );
     expect(e.code).toBe('28000');
     expect(e.message).toBe('SCRAM channel binding check failed');
   });
 
   it('give an unknown user a stable salt distinct from other names', () => {
     const first = (user: string): string => {
-      const s = new ScramServerExchange({ user, credentials: null, mockSecret: Buffer.alloc(32, 1), mockIterations: 4096, channelBinding: null });
+      const s = new ScramServerExchange({
+        user,
+        credentials: null,
+        mockSecret: Buffer.alloc(32, 1),
+        mockIterations: 4096,
+        channelBinding: null,
+      });
       const r = s.start('SCRAM-SHA-256', Buffer.from('n,,n=,r=abc'));
       return 'serverFirst' in r ? r.serverFirst.split(',s=')[1]! : '';
     };
@@ -111,20 +145,75 @@ describe('SCRAM server and client together', () => {
 
 describe('SCRAM server refuses malformed input exactly as Postgres does', () => {
   const server = (binding: Buffer | null = null) =>
-    new ScramServerExchange({ user: 'alice', credentials: credentials('t'), mockSecret: Buffer.alloc(32), mockIterations: ITER, channelBinding: binding });
+    new ScramServerExchange({
+      user: 'alice',
+      credentials: credentials('t'),
+      mockSecret: Buffer.alloc(32),
+      mockIterations: ITER,
+      channelBinding: binding,
+    });
 
   it.each([
-    ['PLUS without TLS', 'SCRAM-SHA-256-PLUS', 'n,,n=,r=abc', null, '08P01', 'client selected an invalid SASL authentication mechanism'],
+    [
+      'PLUS without TLS',
+      'SCRAM-SHA-256-PLUS',
+      'n,,n=,r=abc',
+      null,
+      '08P01',
+      'client selected an invalid SASL authentication mechanism',
+    ],
     ['empty message', 'SCRAM-SHA-256', '', null, '08P01', 'malformed SCRAM message'],
     ['embedded NUL', 'SCRAM-SHA-256', 'n,,n=,r=a\0bc', null, '08P01', 'malformed SCRAM message'],
     ['flag x', 'SCRAM-SHA-256', 'x,,n=,r=abc', null, '08P01', 'malformed SCRAM message'],
     ['PLUS with flag n', 'SCRAM-SHA-256-PLUS', 'n,,n=,r=abc', Buffer.alloc(32), '08P01', 'malformed SCRAM message'],
-    ['plain with flag p', 'SCRAM-SHA-256', 'p=tls-server-end-point,,n=,r=abc', Buffer.alloc(32), '08P01', 'malformed SCRAM message'],
-    ['unknown binding type', 'SCRAM-SHA-256-PLUS', 'p=tls-unique,,n=,r=abc', Buffer.alloc(32), '08P01', 'unsupported SCRAM channel-binding type "tls-unique"'],
-    ['downgrade y on TLS', 'SCRAM-SHA-256', 'y,,n=,r=abc', Buffer.alloc(32), '28000', 'SCRAM channel binding negotiation error'],
-    ['authzid', 'SCRAM-SHA-256', 'n,a=admin,n=,r=abc', null, '0A000', 'client uses authorization identity, but it is not supported'],
-    ['mandatory extension', 'SCRAM-SHA-256', 'n,,m=x,n=,r=abc', null, '0A000', 'client requires an unsupported SCRAM extension'],
-    ['non-printable nonce', 'SCRAM-SHA-256', 'n,,n=,r=a\x7fbc', null, '08P01', 'non-printable characters in SCRAM nonce'],
+    [
+      'plain with flag p',
+      'SCRAM-SHA-256',
+      'p=tls-server-end-point,,n=,r=abc',
+      Buffer.alloc(32),
+      '08P01',
+      'malformed SCRAM message',
+    ],
+    [
+      'unknown binding type',
+      'SCRAM-SHA-256-PLUS',
+      'p=tls-unique,,n=,r=abc',
+      Buffer.alloc(32),
+      '08P01',
+      'unsupported SCRAM channel-binding type "tls-unique"',
+    ],
+    [
+      'downgrade y on TLS',
+      'SCRAM-SHA-256',
+      'y,,n=,r=abc',
+      Buffer.alloc(32),
+      '28000',
+      'SCRAM channel binding negotiation error',
+    ],
+    [
+      'authzid',
+      'SCRAM-SHA-256',
+      'n,a=admin,n=,r=abc',
+      null,
+      '0A000',
+      'client uses authorization identity, but it is not supported',
+    ],
+    [
+      'mandatory extension',
+      'SCRAM-SHA-256',
+      'n,,m=x,n=,r=abc',
+      null,
+      '0A000',
+      'client requires an unsupported SCRAM extension',
+    ],
+    [
+      'non-printable nonce',
+      'SCRAM-SHA-256',
+      'n,,n=,r=a\x7fbc',
+      null,
+      '08P01',
+      'non-printable characters in SCRAM nonce',
+    ],
   ])('%s', (_name, mech, first, binding, code, message) => {
     const e = pgError(() => server(binding).start(mech, Buffer.from(first, 'latin1')));
     expect(e.code).toBe(code);
@@ -140,10 +229,25 @@ describe('SCRAM server refuses malformed input exactly as Postgres does', () => 
   const proof = Buffer.alloc(32).toString('base64');
 
   it.each([
-    ['wrong c=', (n: string) => `c=eSws,r=${n},p=${proof}`, 'unexpected SCRAM channel-binding attribute in client-final-message', undefined],
+    [
+      'wrong c=',
+      (n: string) => `c=eSws,r=${n},p=${proof}`,
+      'unexpected SCRAM channel-binding attribute in client-final-message',
+      undefined,
+    ],
     ['replayed nonce', () => `c=biws,r=clientnonceOTHER,p=${proof}`, 'invalid SCRAM response', 'Nonce does not match.'],
-    ['short proof', (n: string) => `c=biws,r=${n},p=AAAA`, 'malformed SCRAM message', 'Malformed proof in client-final-message.'],
-    ['garbage after proof', (n: string) => `c=biws,r=${n},p=${proof},x=1`, 'malformed SCRAM message', 'Garbage found at the end of client-final-message.'],
+    [
+      'short proof',
+      (n: string) => `c=biws,r=${n},p=AAAA`,
+      'malformed SCRAM message',
+      'Malformed proof in client-final-message.',
+    ],
+    [
+      'garbage after proof',
+      (n: string) => `c=biws,r=${n},p=${proof},x=1`,
+      'malformed SCRAM message',
+      'Garbage found at the end of client-final-message.',
+    ],
   ])('client-final: %s', (_name, build, message, detail) => {
     const { s, nonce } = atFinal();
     const e = pgError(() => s.clientFinal(Buffer.from(build(nonce))));
@@ -154,7 +258,8 @@ describe('SCRAM server refuses malformed input exactly as Postgres does', () => 
 });
 
 describe('SCRAM client toward a hostile upstream', () => {
-  const client = () => new ScramClientExchange({ password: 'pw', mechanisms: ['SCRAM-SHA-256'], channelBinding: null, nonce: 'abc' });
+  const client = () =>
+    new ScramClientExchange({ password: 'pw', mechanisms: ['SCRAM-SHA-256'], channelBinding: null, nonce: 'abc' });
 
   it.each([
     ['a nonce not extending ours', 'r=xyz123,s=QUJD,i=4096', /nonce mismatch/],

@@ -35,7 +35,12 @@ function monitor(logParameters: boolean) {
     readOnly: null,
     clientAddr: '10.0.0.1',
     now: () => (t += 5),
-    sinks: { record: (kind, payload) => events.push({ kind, payload }), anomaly: () => undefined, end: () => undefined, revoke: () => undefined },
+    sinks: {
+      record: (kind, payload) => events.push({ kind, payload }),
+      anomaly: () => undefined,
+      end: () => undefined,
+      revoke: () => undefined,
+    },
   });
   return { m, events };
 }
@@ -56,7 +61,10 @@ describe('session monitor', () => {
     m.finish('client-terminate');
     expect(events).toHaveLength(1);
     const p = events[0]!.payload as { statements: Array<{ sql: string }>; runs: unknown[][] };
-    expect(p.statements.map((s) => s.sql)).toEqual(['select * from a where id = $1', 'update b set v = $2 where id = $1']);
+    expect(p.statements.map((s) => s.sql)).toEqual([
+      'select * from a where id = $1',
+      'update b set v = $2 where id = $1',
+    ]);
     expect(p.runs.map((r) => [r[0], r[1], r[5], r[6] ?? null])).toEqual([
       [0, 1, 'ok', null],
       [1, 0, 'error', '23505'],

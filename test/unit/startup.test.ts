@@ -25,7 +25,15 @@ function pgError(fn: () => unknown): PgError {
 describe('parseStartupPacket', () => {
   it('reads parameters in order', () => {
     const p = parseStartupPacket(body(V30, 'user\0alice\0database\0app\0\0'));
-    expect(p).toEqual({ kind: 'startup', major: 3, minor: 0, params: [['user', 'alice'], ['database', 'app']] });
+    expect(p).toEqual({
+      kind: 'startup',
+      major: 3,
+      minor: 0,
+      params: [
+        ['user', 'alice'],
+        ['database', 'app'],
+      ],
+    });
   });
 
   it('recognises SSLRequest, GSSENCRequest and CancelRequest', () => {
@@ -49,7 +57,9 @@ describe('parseStartupPacket', () => {
     const e = pgError(() => parseStartupPacket(body(V30, 'user\0alice\0user\0admin\0\0')));
     expect(e.code).toBe('08P01');
     expect(e.message).toContain('duplicate startup parameter "user"');
-    expect(pgError(() => parseStartupPacket(body(V30, 'user\0a\0database\0x\0database\0y\0\0'))).message).toContain('"database"');
+    expect(pgError(() => parseStartupPacket(body(V30, 'user\0a\0database\0x\0database\0y\0\0'))).message).toContain(
+      '"database"',
+    );
   });
 
   it('keeps other duplicates in arrival order for policy to judge', () => {

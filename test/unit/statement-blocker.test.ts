@@ -13,7 +13,8 @@ function observer() {
     statement(kind, sql, name, _oid, unreadable): StatementVerdict | null {
       seen.push({ kind, sql, name, unreadable });
       if (unreadable) return { action: 'block', code: '0A000', message: unreadable };
-      if (sql?.includes('forbidden')) return { action: 'block', code: '42501', message: 'not allowed', detail: 'by test' };
+      if (sql?.includes('forbidden'))
+        return { action: 'block', code: '42501', message: 'not allowed', detail: 'by test' };
       if (sql?.includes('fatal')) return { action: 'end', message: 'bye' };
       return null;
     },
@@ -25,8 +26,10 @@ function observer() {
 }
 
 const queryBody = (sql: string): Buffer => Buffer.from(`${sql}\0`, 'utf8');
-const parseBody = (name: string, sql: string): Buffer => Buffer.concat([Buffer.from(`${name}\0${sql}\0`, 'utf8'), Buffer.from([0, 0])]);
-const bindBody = (portal: string, statement: string): Buffer => Buffer.concat([Buffer.from(`${portal}\0${statement}\0`), Buffer.from([0, 0, 0, 0, 0, 0])]);
+const parseBody = (name: string, sql: string): Buffer =>
+  Buffer.concat([Buffer.from(`${name}\0${sql}\0`, 'utf8'), Buffer.from([0, 0])]);
+const bindBody = (portal: string, statement: string): Buffer =>
+  Buffer.concat([Buffer.from(`${portal}\0${statement}\0`), Buffer.from([0, 0, 0, 0, 0, 0])]);
 /** The server's syntax error for a replaced statement: it names the marker. */
 const syntaxErrorAt = (marker: string): Buffer => {
   const full = errorResponse({ severity: 'ERROR', code: '42601', message: `syntax error at or near "${marker}"` });
@@ -144,11 +147,16 @@ describe('statement blocker', () => {
       "select set_config('client_encoding', 'LATIN1', false)",
       "select set_config('client_' || 'encoding', 'x', false)",
       "select set_config(E'client\\x5fencoding', 'x', false)",
-      "select set_config($1, $2, false)",
+      'select set_config($1, $2, false)',
       "select set_config/**/('app.x', 'y', false)",
       "select set_config('app.x', 'y', false), set_config(name, 'y', false) from t",
     ];
-    const inert = ["select set_config('app.tenant', 'acme', false)", "insert into t select 1, set_config('app.tenant', 'acme', false)", "select pg_catalog.set_config( 'app.x' , 'y', true)", 'select 1'];
+    const inert = [
+      "select set_config('app.tenant', 'acme', false)",
+      "insert into t select 1, set_config('app.tenant', 'acme', false)",
+      "select pg_catalog.set_config( 'app.x' , 'y', true)",
+      'select 1',
+    ];
     expect(changing.filter((sql) => !mayChangeLexing(sql))).toEqual([]);
     expect(inert.filter((sql) => mayChangeLexing(sql))).toEqual([]);
   });

@@ -20,7 +20,10 @@ async function outsideStore(dir = SRC): Promise<string[]> {
 const STORE_ONLY: Array<[string, RegExp]> = [
   ['imports the pg driver', /from\s+['"]pg['"]|require\(\s*['"]pg['"]\s*\)/],
   ['runs a query', /\.query\s*(<[^>]*>)?\s*\(/],
-  ['uses the store-internal pools', /\.(sql|loginSql)\s*\.\s*(query|connect|end)\b|\.loginSql\b|\bstore\s*\.\s*(sql|pool)\b/],
+  [
+    'uses the store-internal pools',
+    /\.(sql|loginSql)\s*\.\s*(query|connect|end)\b|\.loginSql\b|\bstore\s*\.\s*(sql|pool)\b/,
+  ],
   // (LISTEN needs a query too; NOTIFY is named so that a payload built by hand stands out.)
   ['sends NOTIFY itself', /pg_notify/i],
 ];
@@ -50,9 +53,22 @@ describe('the store is the only SQL speaker', () => {
       "const notify = 'select pg_notify($1, $2)';",
       'const pool = store.pool;',
     ];
-    for (const leak of leaks) expect(STORE_ONLY.some(([, p]) => p.test(leak)), leak).toBe(true);
-    for (const fine of ["import { serialize } from 'pg-protocol';", ".option('-p, --port <port>', 'listen port')", 'target.pool.enabled', 'prev.sql !== text', 'statementText.sql']) {
-      expect(STORE_ONLY.some(([, p]) => p.test(fine)), fine).toBe(false);
+    for (const leak of leaks)
+      expect(
+        STORE_ONLY.some(([, p]) => p.test(leak)),
+        leak,
+      ).toBe(true);
+    for (const fine of [
+      "import { serialize } from 'pg-protocol';",
+      ".option('-p, --port <port>', 'listen port')",
+      'target.pool.enabled',
+      'prev.sql !== text',
+      'statementText.sql',
+    ]) {
+      expect(
+        STORE_ONLY.some(([, p]) => p.test(fine)),
+        fine,
+      ).toBe(false);
     }
   });
 });

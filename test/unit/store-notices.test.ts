@@ -18,7 +18,11 @@ describe('notices through the store', () => {
   it('a subscriber gets the notices of its kinds, decoded, and drops payloads that are not notices', async () => {
     const { log, entries } = capturedLog();
     const got: Notice[] = [];
-    const sub = store.subscribe(['cancel', 'token-revoked'], { notice: (n) => got.push(n), down: () => undefined, log });
+    const sub = store.subscribe(['cancel', 'token-revoked'], {
+      notice: (n) => got.push(n),
+      down: () => undefined,
+      log,
+    });
     await sub.ready;
     await store.sql.query('select pg_notify($1, $2)', [noticeChannel('cancel'), '{"pid":1,"keyHash":"00"}']);
     await store.publish({ kind: 'user-revoked', user: 'mallory' });
@@ -31,13 +35,19 @@ describe('notices through the store', () => {
       { kind: 'cancel', pid: 4242, keyHash: 'beef', from: 'gw-a' },
       { kind: 'token-revoked', jti: 'j-1' },
     ]);
-    expect(entries().filter((e) => e['event'] === 'notice_dropped')).toMatchObject([{ channel: noticeChannel('cancel') }]);
+    expect(entries().filter((e) => e['event'] === 'notice_dropped')).toMatchObject([
+      { channel: noticeChannel('cancel') },
+    ]);
     await sub.close();
   });
 
   it('a revocation with endSessions announces itself in the statement that revokes', async () => {
     const got: Notice[] = [];
-    const sub = store.subscribe(['token-revoked', 'user-revoked'], { notice: (n) => got.push(n), down: () => undefined, log: createLogger('silent') });
+    const sub = store.subscribe(['token-revoked', 'user-revoked'], {
+      notice: (n) => got.push(n),
+      down: () => undefined,
+      log: createLogger('silent'),
+    });
     await sub.ready;
     const jti = randomUUID();
     await store.ensureUser('rita', { salt: randomBytes(16), iterations: 4096 });

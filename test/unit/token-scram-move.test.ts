@@ -7,7 +7,13 @@ const fresh = salt(9);
 
 describe('a token issue and the user SCRAM salt and count', () => {
   it('keeps a user already at the configured count as they are', () => {
-    expect(planScramIssue({ current: { salt: salt(2), iterations: 4096 }, move: null, live: 3, liveWithoutMove: 3 }, 4096, fresh)).toEqual({
+    expect(
+      planScramIssue(
+        { current: { salt: salt(2), iterations: 4096 }, move: null, live: 3, liveWithoutMove: 3 },
+        4096,
+        fresh,
+      ),
+    ).toEqual({
       verifierParams: { salt: salt(2), iterations: 4096 },
       moveParams: null,
       write: {},
@@ -33,7 +39,11 @@ describe('a token issue and the user SCRAM salt and count', () => {
 
   it('a move under way keeps its salt for every token issued while older tokens live', () => {
     const move = { salt: salt(5), iterations: 4096 };
-    expect(planScramIssue({ current: at256, move, live: 2, liveWithoutMove: 1 }, 4096, fresh)).toEqual({ verifierParams: at256, moveParams: move, write: {} });
+    expect(planScramIssue({ current: at256, move, live: 2, liveWithoutMove: 1 }, 4096, fresh)).toEqual({
+      verifierParams: at256,
+      moveParams: move,
+      write: {},
+    });
   });
 
   it('finishes the move once no live token lacks a verifier for it', () => {
@@ -56,6 +66,10 @@ describe('a token issue and the user SCRAM salt and count', () => {
 
   it('drops a move when the configuration goes back to the user current count', () => {
     const move = { salt: salt(5), iterations: 4096 };
-    expect(planScramIssue({ current: at256, move, live: 2, liveWithoutMove: 1 }, 256, fresh)).toEqual({ verifierParams: at256, moveParams: null, write: { dropMove: true } });
+    expect(planScramIssue({ current: at256, move, live: 2, liveWithoutMove: 1 }, 256, fresh)).toEqual({
+      verifierParams: at256,
+      moveParams: null,
+      write: { dropMove: true },
+    });
   });
 });

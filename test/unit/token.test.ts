@@ -14,7 +14,14 @@ beforeAll(async () => {
 });
 
 const mint = (over: Partial<Parameters<typeof mintToken>[1]> = {}) =>
-  mintToken(key, { user: 'alice', groups: ['dev'], jti: randomUUID(), expiresAt: new Date(Date.now() + 60_000), ...opts, ...over });
+  mintToken(key, {
+    user: 'alice',
+    groups: ['dev'],
+    jti: randomUUID(),
+    expiresAt: new Date(Date.now() + 60_000),
+    ...opts,
+    ...over,
+  });
 
 async function reason(token: string, o = opts): Promise<string> {
   try {
@@ -45,15 +52,22 @@ describe('gateway tokens', () => {
   it('refuse a tampered payload and a foreign signature', async () => {
     const t = await mint();
     const [h, p, s] = t.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), sub: 'admin' })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), sub: 'admin' }),
+    ).toString('base64url');
     expect(await reason(`${h}.${forged}.${s}`)).toBe('bad-signature');
     const other = await generateKeyPair('ES256');
-    const foreign = await mintToken({ kid: 'k1', privateKey: other.privateKey as CryptoKey }, { user: 'alice', groups: [], jti: randomUUID(), expiresAt: new Date(Date.now() + 60_000), ...opts });
+    const foreign = await mintToken(
+      { kid: 'k1', privateKey: other.privateKey as CryptoKey },
+      { user: 'alice', groups: [], jti: randomUUID(), expiresAt: new Date(Date.now() + 60_000), ...opts },
+    );
     expect(await reason(foreign)).toBe('bad-signature');
   });
 
   it('refuse alg=none and an HMAC token keyed with the public key', async () => {
-    const payload = Buffer.from(JSON.stringify({ sub: 'alice', jti: randomUUID(), iat: 1, exp: 4e9, aud: 'pgward', iss: 'pgward' })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({ sub: 'alice', jti: randomUUID(), iat: 1, exp: 4e9, aud: 'pgward', iss: 'pgward' }),
+    ).toString('base64url');
     const none = `${Buffer.from('{"alg":"none","kid":"k1"}').toString('base64url')}.${payload}.`;
     expect(await reason(none)).toBe('alg-not-allowed');
     const hs = await new SignJWT({ sub: 'alice', jti: randomUUID() })

@@ -212,7 +212,12 @@ describe('upstream pool: a backend the reset cannot return to its opened state i
         if (before !== undefined) resets.push(before);
         // At open (no reset) the backend is fresh; at release it is what the test says.
         const now = before === undefined ? {} : (states.get(up.pid) ?? {});
-        return { parameters: now.parameters ?? [], status: now.status ?? 'I', tempNamespace: now.tempNamespace ?? false, customSettings: now.customSettings ?? 40 };
+        return {
+          parameters: now.parameters ?? [],
+          status: now.status ?? 'I',
+          tempNamespace: now.tempNamespace ?? false,
+          customSettings: now.customSettings ?? 40,
+        };
       },
     });
     return { ...made, resets };
@@ -253,18 +258,30 @@ describe('upstream pool: a backend the reset cannot return to its opened state i
     expect(p.total).toBe(0);
   });
 
-  it('the reset\'s ParameterStatus messages are merged into what the connection reports', async () => {
+  it("the reset's ParameterStatus messages are merged into what the connection reports", async () => {
     const { p } = checked(new Map([[1, { parameters: [['DateStyle', 'Postgres, MDY']] as Array<[string, string]> }]]));
     const a = await p.acquire();
-    a.up.parameters = [['DateStyle', 'ISO, MDY'], ['TimeZone', 'UTC']];
+    a.up.parameters = [
+      ['DateStyle', 'ISO, MDY'],
+      ['TimeZone', 'UTC'],
+    ];
     p.release(a.up, true);
     await vi.waitFor(() => expect(p.size).toBe(1));
-    expect(a.up.parameters).toEqual([['DateStyle', 'Postgres, MDY'], ['TimeZone', 'UTC']]);
+    expect(a.up.parameters).toEqual([
+      ['DateStyle', 'Postgres, MDY'],
+      ['TimeZone', 'UTC'],
+    ]);
   });
 });
 
 describe('upstream broker', () => {
-  const key = (target: string, readOnly = false, settings: Array<[string, string]> = []): PoolKey => ({ target, role: 'app', database: 'db', readOnly, settings });
+  const key = (target: string, readOnly = false, settings: Array<[string, string]> = []): PoolKey => ({
+    target,
+    role: 'app',
+    database: 'db',
+    readOnly,
+    settings,
+  });
   const opts: PoolOptions = { min: 0, idleMs: 60_000, reset: 'DISCARD ALL', max: 2, waitTimeoutMs: 1_000 };
 
   it('one pool per key; the Map key says target, role, database, read-only and startup settings', () => {
@@ -276,10 +293,45 @@ describe('upstream broker', () => {
     expect(poolKeyId(key('a', true))).toBe('a\0app\0db\0ro');
     expect([...broker.entries()].map(([id]) => id)).toEqual(['a\0app\0db\0rw', 'a\0app\0db\0ro']);
     // Settings in whatever order the client sent them: one pool.
-    const tz = broker.pool(key('a', false, poolSettings([['timezone', 'UTC'], ['datestyle', 'ISO']])), connect, opts);
-    expect(broker.pool(key('a', false, poolSettings([['datestyle', 'ISO'], ['timezone', 'UTC']])), connect, opts)).toBe(tz);
+    const tz = broker.pool(
+      key(
+        'a',
+        false,
+        poolSettings([
+          ['timezone', 'UTC'],
+          ['datestyle', 'ISO'],
+        ]),
+      ),
+      connect,
+      opts,
+    );
+    expect(
+      broker.pool(
+        key(
+          'a',
+          false,
+          poolSettings([
+            ['datestyle', 'ISO'],
+            ['timezone', 'UTC'],
+          ]),
+        ),
+        connect,
+        opts,
+      ),
+    ).toBe(tz);
     expect(tz).not.toBe(rw);
-    expect(poolKeyId(key('a', false, poolSettings([['timezone', 'UTC'], ['datestyle', 'ISO']])))).toBe('a\0app\0db\0rw\0datestyle=ISO\0timezone=UTC');
+    expect(
+      poolKeyId(
+        key(
+          'a',
+          false,
+          poolSettings([
+            ['timezone', 'UTC'],
+            ['datestyle', 'ISO'],
+          ]),
+        ),
+      ),
+    ).toBe('a\0app\0db\0rw\0datestyle=ISO\0timezone=UTC');
     broker.close();
   });
 

@@ -7,19 +7,29 @@ import type { ClientLink } from '../client-link.js';
 import { controlPlaneDown, type Authenticated, type AuthenticatePorts } from './auth-common.js';
 
 /** Cleartext password: a gateway token, or a JWT of a configured external issuer (workload identity). */
-export async function cleartextAuth(link: ClientLink, user: string, ports: Pick<AuthenticatePorts, 'workload' | 'tokens'>): Promise<Authenticated> {
+export async function cleartextAuth(
+  link: ClientLink,
+  user: string,
+  ports: Pick<AuthenticatePorts, 'workload' | 'tokens'>,
+): Promise<Authenticated> {
   if (!link.tls) {
     // Never ask for a token over an unencrypted connection.
-    throw new PgError(SqlState.invalidAuthorizationSpecification, 'token authentication requires an encrypted connection', {
-      hint: 'Connect with sslmode=require or stronger.',
-    });
+    throw new PgError(
+      SqlState.invalidAuthorizationSpecification,
+      'token authentication requires an encrypted connection',
+      {
+        hint: 'Connect with sslmode=require or stronger.',
+      },
+    );
   }
   link.write(W.authenticationCleartextPassword());
   const password = parsePasswordMessage(await link.passwordMessage('password'));
   if (password.length === 0) throw new PgError(SqlState.invalidPassword, 'empty password returned by client');
   try {
     const workload = ports.workload?.handles(password) ? ports.workload : null;
-    const identity = workload ? await workload.verify(user, password) : await ports.tokens.verifyPassword(user, password);
+    const identity = workload
+      ? await workload.verify(user, password)
+      : await ports.tokens.verifyPassword(user, password);
     link.write(W.authenticationOk());
     return {
       user,

@@ -20,7 +20,14 @@ export async function linkLogin(
   const secret = randomBytes(24).toString('base64url');
   const idHash = createHash('sha256').update(secret).digest();
   await queries
-    .createLink({ idHash, username: user, clientAddr: link.addr, database, gatewayId: ports.gatewayId, expiresAt: new Date(Date.now() + ttlMs) })
+    .createLink({
+      idHash,
+      username: user,
+      clientAddr: link.addr,
+      database,
+      gatewayId: ports.gatewayId,
+      expiresAt: new Date(Date.now() + ttlMs),
+    })
     .catch((err: unknown) => {
       throw controlPlaneDown(err);
     });
@@ -40,12 +47,25 @@ export async function linkLogin(
   while (Date.now() < until && !link.closed) {
     await new Promise((r) => setTimeout(r, pollMs));
     const row = await queries.link(idHash).catch(() => null);
-    if (row?.refusedAt) throw new PgError(SqlState.invalidAuthorizationSpecification, 'sign-in was refused in the browser', { internalReason: 'link refused' });
+    if (row?.refusedAt)
+      throw new PgError(SqlState.invalidAuthorizationSpecification, 'sign-in was refused in the browser', {
+        internalReason: 'link refused',
+      });
     if (row?.approvedAt) {
-      if (!(await queries.useLink(idHash))) throw new PgError(SqlState.invalidAuthorizationSpecification, 'this sign-in link was already used', { internalReason: 'link reused' });
+      if (!(await queries.useLink(idHash)))
+        throw new PgError(SqlState.invalidAuthorizationSpecification, 'this sign-in link was already used', {
+          internalReason: 'link reused',
+        });
       const groups = row.approvedGroups ?? [];
       // No token backs a link session, so it gets the lifetime a token for these groups would.
-      return { user, groups, tokenJti: null, expiresAt: new Date(Date.now() + ports.tokens.lifetime(groups)), method: 'link', claims: {} };
+      return {
+        user,
+        groups,
+        tokenJti: null,
+        expiresAt: new Date(Date.now() + ports.tokens.lifetime(groups)),
+        method: 'link',
+        claims: {},
+      };
     }
   }
   throw new PgError(SqlState.invalidAuthorizationSpecification, 'sign-in link expired before it was approved', {

@@ -19,7 +19,13 @@ export function configuredMethod(auth: AuthenticatePorts['auth'], user: string):
  * Failures are audited; a wrong secret counts against the login brake and, past the user's
  * budget, is answered later.
  */
-export async function authenticate(link: ClientLink, user: string, database: string, linkAsked: boolean, ports: AuthenticatePorts): Promise<Authenticated> {
+export async function authenticate(
+  link: ClientLink,
+  user: string,
+  database: string,
+  linkAsked: boolean,
+  ports: AuthenticatePorts,
+): Promise<Authenticated> {
   const method = linkAsked ? 'link' : configuredMethod(ports.auth, user);
   try {
     if (linkAsked) {
@@ -41,7 +47,8 @@ export async function authenticate(link: ClientLink, user: string, database: str
     }
     return await scramAuth(link, user, lookup, ports);
   } catch (err) {
-    const reason = err instanceof PgError ? (err.internalReason ?? err.message) : err instanceof Error ? err.message : String(err);
+    const reason =
+      err instanceof PgError ? (err.internalReason ?? err.message) : err instanceof Error ? err.message : String(err);
     if (!(err instanceof PeerClosedError)) ports.failures.record(user, method, reason);
     if (err instanceof PgError && err.code === SqlState.invalidPassword) {
       // A wrong secret: count it, and past the user's budget answer it later (no lockout).

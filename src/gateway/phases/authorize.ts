@@ -36,7 +36,10 @@ export function readStartupRequest(link: ClientLink, startup: Startup, allowPlai
   }
   const rawUser = paramValue(startup.params, 'user');
   if (!rawUser) {
-    throw new PgError(SqlState.invalidAuthorizationSpecification, 'no PostgreSQL user name specified in startup packet');
+    throw new PgError(
+      SqlState.invalidAuthorizationSpecification,
+      'no PostgreSQL user name specified in startup packet',
+    );
   }
   const user = truncateIdentifier(rawUser);
   const database = truncateIdentifier(paramValue(startup.params, 'database') || user);
@@ -60,7 +63,12 @@ export interface PrecheckPorts {
  * Before any secret is asked for: settings no rule could grant are refused, and an address
  * with too many failed logins is turned away. `method` is what the audit row names.
  */
-export function precheckRequest(request: StartupRequest, clientAddr: string, method: string, ports: PrecheckPorts): void {
+export function precheckRequest(
+  request: StartupRequest,
+  clientAddr: string,
+  method: string,
+  ports: PrecheckPorts,
+): void {
   const early = precheck(ports.policy.current(), request.settings);
   if (early) throw ports.failures.denied(request.user, 'startup', early);
   const retryIn = ports.throttle.addressBlocked(clientAddr);
@@ -86,7 +94,12 @@ export interface Authorized {
 }
 
 /** The database the client named, resolved to a target, and the policy's decision on it. */
-export function authorize(link: ClientLink, request: StartupRequest, who: Authenticated, ports: AuthorizePorts): Authorized {
+export function authorize(
+  link: ClientLink,
+  request: StartupRequest,
+  who: Authenticated,
+  ports: AuthorizePorts,
+): Authorized {
   const place = resolveDatabase(ports.targets.values(), request.database, ports.targets);
   if (!place) {
     throw new PgError(SqlState.invalidCatalogName, `database "${printable(request.database)}" does not exist`, {

@@ -25,5 +25,10 @@ export function relayCancel(ports: CancelPorts, pid: number, key: Buffer): void 
   const keyHash = createHash('sha256').update(key).digest('hex');
   ports
     .publish({ kind: 'cancel', pid, keyHash, from: ports.gatewayId })
-    .catch((err: unknown) => ports.log.warn({ event: 'cancel_relay_failed', err: (err as Error).message }, 'could not relay a cancel to peer gateways'));
+    .catch((err: unknown) =>
+      ports.log.warn(
+        { event: 'cancel_relay_failed', err: (err as Error).message },
+        'could not relay a cancel to peer gateways',
+      ),
+    );
 }

@@ -47,7 +47,9 @@ export class LoginFailures {
           outcome: 'failure',
           reason,
         })
-        .catch((err: unknown) => this.log().error({ event: 'audit_write_failed', err: (err as Error).message }, 'auth event not written')),
+        .catch((err: unknown) =>
+          this.log().error({ event: 'audit_write_failed', err: (err as Error).message }, 'auth event not written'),
+        ),
     );
   }
 

@@ -15,7 +15,8 @@ import type { ServerTls } from '../server-tls.js';
 export type Startup = Extract<StartupPacket, { kind: 'startup' }>;
 
 /** What a connection turned out to carry before any authentication. */
-export type Negotiated = { kind: 'startup'; packet: Startup } | { kind: 'cancel'; pid: number; key: Buffer } | { kind: 'nothing' };
+export type Negotiated =
+  { kind: 'startup'; packet: Startup } | { kind: 'cancel'; pid: number; key: Buffer } | { kind: 'nothing' };
 
 export interface NegotiatePorts {
   /** Null: this gateway offers no TLS (SSLRequest is refused, direct TLS dropped). */
@@ -166,7 +167,10 @@ async function upgrade(link: ClientLink, serverTls: ServerTls, transport: Duplex
 }
 
 function unsupportedVersion(major: number, minor: number): PgError {
-  return new PgError(SqlState.featureNotSupported, `unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.2`);
+  return new PgError(
+    SqlState.featureNotSupported,
+    `unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.2`,
+  );
 }
 
 function unencryptedAfter(what: string): PgError {

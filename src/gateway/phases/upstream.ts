@@ -54,7 +54,9 @@ export class UpstreamSource {
   async connect(signal?: AbortSignal): Promise<{ up: UpstreamConnection; pool: UpstreamPool | null }> {
     const { target, grant } = this;
     if (grant.replication || !target.pool.enabled) {
-      const params: Array<[string, string]> = grant.replication ? [...grant.forward, ['replication', grant.replication]] : grant.forward;
+      const params: Array<[string, string]> = grant.replication
+        ? [...grant.forward, ['replication', grant.replication]]
+        : grant.forward;
       return { up: await this.open(params), pool: null };
     }
     const pool = this.pool();
@@ -86,10 +88,14 @@ export class UpstreamSource {
       throw controlPlaneDown(err);
     }
     if (password === null) {
-      throw new PgError(SqlState.sqlServerRejectedConnection, `pgward has no credential for database "${target.name}"`, {
-        internalReason: `vault has no entry for ${target.name}/${grant.role}`,
-        hint: 'An administrator must run: pgward vault set TARGET ROLE',
-      });
+      throw new PgError(
+        SqlState.sqlServerRejectedConnection,
+        `pgward has no credential for database "${target.name}"`,
+        {
+          internalReason: `vault has no entry for ${target.name}/${grant.role}`,
+          hint: 'An administrator must run: pgward vault set TARGET ROLE',
+        },
+      );
     }
     try {
       return await connectUpstream(target.endpoint, { user: grant.role, database: grant.database, password, params });
@@ -99,9 +105,13 @@ export class UpstreamSource {
         throw new PgError(f.code, f.message, { detail: f.detail, hint: f.hint, internalReason: err.message });
       }
       const reason = err instanceof Error ? err.message : String(err);
-      throw new PgError(SqlState.connectionFailure, `pgward could not connect to the server for database "${target.name}"`, {
-        internalReason: reason,
-      });
+      throw new PgError(
+        SqlState.connectionFailure,
+        `pgward could not connect to the server for database "${target.name}"`,
+        {
+          internalReason: reason,
+        },
+      );
     }
   }
 }
@@ -144,11 +154,17 @@ function waitFailed(err: unknown, target: ResolvedTarget): unknown {
     });
   }
   if (err instanceof PoolWaitAbortedError) {
-    return new PgError(SqlState.queryCanceled, 'canceling statement due to user request', { internalReason: `wait for an upstream connection abandoned (${String(err.reason)})` });
+    return new PgError(SqlState.queryCanceled, 'canceling statement due to user request', {
+      internalReason: `wait for an upstream connection abandoned (${String(err.reason)})`,
+    });
   }
   // The pool's own exchange with a new connection failed (its state query).
   if (err instanceof UpstreamError) {
-    return new PgError(SqlState.connectionFailure, `pgward could not connect to the server for database "${target.name}"`, { internalReason: err.message });
+    return new PgError(
+      SqlState.connectionFailure,
+      `pgward could not connect to the server for database "${target.name}"`,
+      { internalReason: err.message },
+    );
   }
   return err;
 }
