@@ -151,7 +151,7 @@ export const postgresJsChecks: Record<string, Check> = {
   cancel: (r) =>
     withSql(r, async (sql) => {
       const sleeping = sql`select pg_sleep(300)`;
-      const timer = setTimeout(() => sleeping.cancel(), 1000);
+      const timer = setTimeout(() => void sleeping.cancel(), 1000);
       const first = await sleeping.then(
         () => 'not cancelled',
         (e: unknown) => `cancel ${state(e)}`,

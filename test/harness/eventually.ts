@@ -36,6 +36,7 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
         }
         throw new Error(
           `eventually: still failing after ${attempt} attempts over ${Math.round(elapsed)} ms: ${String(err)}`,
+          { cause: err },
         );
       }
     }

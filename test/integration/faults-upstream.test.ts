@@ -711,7 +711,7 @@ describe('upstream and control-plane faults', () => {
       },
     );
     const exited = new Promise<number | null>((r) => load.once('exit', (code) => r(code)));
-    let timing = '';
+    let timing: string;
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -775,7 +775,7 @@ describe('upstream and control-plane faults', () => {
       return c;
     });
     const t0 = Date.now();
-    let loginMs = 0;
+    let loginMs: number;
     try {
       await Promise.all(clients.map((c) => c.connect()));
       loginMs = Date.now() - t0;
