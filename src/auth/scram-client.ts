@@ -1,4 +1,14 @@
-import { clientKey, constantTimeEqual, decodeBase64, hmac, randomNonce, saltedPassword, serverKey, sha256, xor } from './scram-primitives.js';
+import {
+  clientKey,
+  constantTimeEqual,
+  decodeBase64,
+  hmac,
+  randomNonce,
+  saltedPassword,
+  serverKey,
+  sha256,
+  xor,
+} from './scram-primitives.js';
 import { SCRAM, SCRAM_PLUS } from './scram-server.js';
 
 /** The upstream refused or misbehaved during SCRAM; the message never holds the password. */
@@ -54,7 +64,8 @@ function attributes(message: string, expected: string[]): Map<string, string> {
     out.set(m[1]!, m[2]!);
   }
   if (out.has('e')) throw new UpstreamAuthError(`server reported SCRAM error: ${out.get('e')!.slice(0, 100)}`);
-  for (const name of expected) if (!out.has(name)) throw new UpstreamAuthError(`SCRAM message from server lacks "${name}"`);
+  for (const name of expected)
+    if (!out.has(name)) throw new UpstreamAuthError(`SCRAM message from server lacks "${name}"`);
   return out;
 }
 
@@ -109,7 +120,10 @@ export class ScramClientExchange {
     if (!(iterations >= 1 && iterations <= MAX_ITERATIONS)) {
       throw new UpstreamAuthError('malformed SCRAM message (invalid iteration count)');
     }
-    const cbInput = Buffer.concat([Buffer.from(this.gs2Header), this.mechanism === SCRAM_PLUS ? this.opts.channelBinding! : Buffer.alloc(0)]);
+    const cbInput = Buffer.concat([
+      Buffer.from(this.gs2Header),
+      this.mechanism === SCRAM_PLUS ? this.opts.channelBinding! : Buffer.alloc(0),
+    ]);
     const withoutProof = `c=${cbInput.toString('base64')},r=${nonce}`;
     const authMessage = `${this.clientFirstBare},${message},${withoutProof}`;
     const keys = this.opts.keyCache

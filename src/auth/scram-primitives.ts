@@ -51,7 +51,8 @@ export function parseVerifier(text: string): ScramVerifier {
     storedKey: Buffer.from(m[3]!, 'base64'),
     serverKey: Buffer.from(m[4]!, 'base64'),
   };
-  if (v.iterations < 1 || v.storedKey.length !== 32 || v.serverKey.length !== 32) throw new Error('malformed SCRAM verifier');
+  if (v.iterations < 1 || v.storedKey.length !== 32 || v.serverKey.length !== 32)
+    throw new Error('malformed SCRAM verifier');
   return v;
 }
 

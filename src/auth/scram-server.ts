@@ -120,7 +120,9 @@ export class ScramServerExchange {
     const flag = a.peek();
     if (flag === 'p') {
       if (!plus) {
-        throw malformed('The client selected SCRAM-SHA-256 without channel binding, but the SCRAM message includes channel binding data.');
+        throw malformed(
+          'The client selected SCRAM-SHA-256 without channel binding, but the SCRAM message includes channel binding data.',
+        );
       }
       const cbName = a.read('p');
       if (cbName !== CB_TYPE) {
@@ -128,12 +130,15 @@ export class ScramServerExchange {
       }
     } else if (flag === 'y' || flag === 'n') {
       if (plus) {
-        throw malformed('The client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not include channel binding data.');
+        throw malformed(
+          'The client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not include channel binding data.',
+        );
       }
       if (flag === 'y' && this.opts.channelBinding) {
         // The client thinks we cannot bind, but we advertised PLUS: someone stripped it.
         throw new PgError(SqlState.invalidAuthorizationSpecification, 'SCRAM channel binding negotiation error', {
-          detail: 'The client supports SCRAM channel binding but thinks the server does not.  However, this server does support channel binding.',
+          detail:
+            'The client supports SCRAM channel binding but thinks the server does not.  However, this server does support channel binding.',
         });
       }
       a.pos++;
@@ -198,7 +203,8 @@ export class ScramServerExchange {
    */
   private verify(proof: Buffer, authMessage: string): { serverFinal: string; verifierId: string } {
     const verifiers = this.opts.credentials?.verifiers ?? [];
-    const candidates = verifiers.length > 0 ? verifiers : [{ id: '', storedKey: sha256(this.salt), serverKey: this.salt }];
+    const candidates =
+      verifiers.length > 0 ? verifiers : [{ id: '', storedKey: sha256(this.salt), serverKey: this.salt }];
     let match: (typeof candidates)[number] | null = null;
     for (const v of candidates) {
       const clientKey = xor(proof, hmac(v.storedKey, authMessage));

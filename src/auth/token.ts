@@ -66,11 +66,7 @@ export interface VerifyOptions {
 }
 
 /** Signature and claims only; revocation is the caller's second check. */
-export async function verifyToken(
-  token: string,
-  jwks: JSONWebKeySet,
-  opts: VerifyOptions,
-): Promise<TokenIdentity> {
+export async function verifyToken(token: string, jwks: JSONWebKeySet, opts: VerifyOptions): Promise<TokenIdentity> {
   try {
     const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
       issuer: opts.issuer,
@@ -87,7 +83,10 @@ export async function verifyToken(
     const reason = classifyTokenError(err);
     // jose checks the signature before the claims, so a token from another issuer fails
     // on its key; the (unverified) iss says which failure the audit should name.
-    if ((reason === 'unknown-key' || reason === 'bad-signature' || reason === 'alg-not-allowed') && unverifiedIssuer(token) !== opts.issuer) {
+    if (
+      (reason === 'unknown-key' || reason === 'bad-signature' || reason === 'alg-not-allowed') &&
+      unverifiedIssuer(token) !== opts.issuer
+    ) {
       throw new TokenError('wrong-issuer');
     }
     throw new TokenError(reason);

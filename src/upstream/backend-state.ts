@@ -51,12 +51,18 @@ function dataRow(body: Buffer): Array<string | null> {
  * trip on an idle connection outside the relay, and reads the backend's state after both.
  * Any error rejects: a connection whose reset or check failed is not reused.
  */
-export async function readBackendState(up: UpstreamConnection, before?: string, timeoutMs = 5_000): Promise<BackendState> {
+export async function readBackendState(
+  up: UpstreamConnection,
+  before?: string,
+  timeoutMs = 5_000,
+): Promise<BackendState> {
   const reader = new SocketMessageReader(up.socket, new FrameReader(backendLimits(1 << 20), 'backend'));
   // Destroyed without an error object: an 'error' event here would have no listener.
   const timer = setTimeout(() => up.socket.destroy(), timeoutMs);
   try {
-    up.socket.write(before === undefined ? queryMessage(STATE_SQL) : Buffer.concat([queryMessage(before), queryMessage(STATE_SQL)]));
+    up.socket.write(
+      before === undefined ? queryMessage(STATE_SQL) : Buffer.concat([queryMessage(before), queryMessage(STATE_SQL)]),
+    );
     let readies = before === undefined ? 1 : 2;
     const parameters: Array<[string, string]> = [];
     let error: UpstreamQueryError | null = null;

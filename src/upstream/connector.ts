@@ -64,7 +64,10 @@ function dial(host: string, port: number, timeoutMs: number): Promise<net.Socket
       reject(new UpstreamError('timeout', `timed out connecting to ${host}:${port}`));
     }, timeoutMs);
     socket.once('close', () => clearTimeout(timer));
-    const onError = (err: Error): void => reject(new UpstreamError('unreachable', `cannot reach ${host}:${port}: ${err.message}`, undefined, { cause: err }));
+    const onError = (err: Error): void =>
+      reject(
+        new UpstreamError('unreachable', `cannot reach ${host}:${port}: ${err.message}`, undefined, { cause: err }),
+      );
     socket.once('error', onError);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -137,10 +140,13 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
   const started = Date.now();
   let socket: net.Socket | tls.TLSSocket = await dial(ep.host, ep.port, ep.connectTimeoutMs);
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    socket.destroy();
-  }, Math.max(1, ep.connectTimeoutMs - (Date.now() - started)));
+  const timer = setTimeout(
+    () => {
+      timedOut = true;
+      socket.destroy();
+    },
+    Math.max(1, ep.connectTimeoutMs - (Date.now() - started)),
+  );
   try {
     if (ep.tlsMode !== 'disable') socket = await startTls(socket, ep);
     const tlsSocket = socket instanceof tls.TLSSocket ? socket : null;
@@ -148,9 +154,7 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
     const reader = new SocketMessageReader(socket, new FrameReader(upstreamHandshakeLimits(), 'backend'));
     const requestedMinor = ep.protocolMinor ?? 0;
     let protocolMinor = requestedMinor;
-    socket.write(
-      startupMessage([['user', login.user], ['database', login.database], ...login.params], requestedMinor),
-    );
+    socket.write(startupMessage([['user', login.user], ['database', login.database], ...login.params], requestedMinor));
 
     let scram: ScramClientExchange | null = null;
     let authMethod: UpstreamConnection['authMethod'] = 'trust';
@@ -165,7 +169,8 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
       switch (msg.type) {
         case 'auth':
           sawAuth = true;
-          if (authenticated) throw new UpstreamError('protocol', 'authentication request after authentication completed');
+          if (authenticated)
+            throw new UpstreamError('protocol', 'authentication request after authentication completed');
           switch (msg.code) {
             case AuthCode.Ok:
               if (scram && !scram.completed) throw new UpstreamError('auth', 'server did not complete authentication');
@@ -191,7 +196,10 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
             case AuthCode.SASL: {
               requireMethod(ep, 'scram-sha-256');
               if (scram) throw new UpstreamError('protocol', 'duplicate SASL authentication request');
-              const mechanisms = msg.data.toString('utf8').split('\0').filter((m) => m.length > 0);
+              const mechanisms = msg.data
+                .toString('utf8')
+                .split('\0')
+                .filter((m) => m.length > 0);
               const peer = tlsSocket?.getPeerX509Certificate();
               scram = new ScramClientExchange({
                 password: login.password,
@@ -200,12 +208,16 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
                 keyCache: scramKeys,
               });
               authMethod = 'scram-sha-256';
-              socket.write(serialize.sendSASLInitialResponseMessage(scram.mechanism, scram.clientFirst().toString('utf8')));
+              socket.write(
+                serialize.sendSASLInitialResponseMessage(scram.mechanism, scram.clientFirst().toString('utf8')),
+              );
               break;
             }
             case AuthCode.SASLContinue:
               if (!scram) throw new UpstreamError('protocol', 'SASLContinue without SASL');
-              socket.write(serialize.sendSCRAMClientFinalMessage(scram.serverFirst(msg.data.toString('utf8')).toString('utf8')));
+              socket.write(
+                serialize.sendSCRAMClientFinalMessage(scram.serverFirst(msg.data.toString('utf8')).toString('utf8')),
+              );
               break;
             case AuthCode.SASLFinal:
               if (!scram) throw new UpstreamError('protocol', 'SASLFinal without SASL');
@@ -221,7 +233,10 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
         case 'key':
           // libpq's rule: in 3.0 the key is exactly 4 bytes; 3.2 allows 4..256 (checked when decoding).
           if (protocolMinor === 0 && msg.key.length !== 4) {
-            throw new UpstreamError('protocol', `received invalid BackendKeyData message: key length ${msg.key.length} in protocol 3.0`);
+            throw new UpstreamError(
+              'protocol',
+              `received invalid BackendKeyData message: key length ${msg.key.length} in protocol 3.0`,
+            );
           }
           pid = msg.pid;
           key = Buffer.from(msg.key);
@@ -229,7 +244,8 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
         case 'notice':
           break;
         case 'negotiate':
-          if (negotiated || sawAuth) throw new UpstreamError('protocol', 'unexpected protocol negotiation from upstream');
+          if (negotiated || sawAuth)
+            throw new UpstreamError('protocol', 'unexpected protocol negotiation from upstream');
           negotiated = true;
           protocolMinor = acceptNegotiation(requestedMinor, msg.version, msg.options);
           break;
@@ -251,9 +267,7 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
             key,
             protocolMinor,
             leftover,
-            tls: tlsSocket
-              ? { version: tlsSocket.getProtocol(), cipher: tlsSocket.getCipher()?.name ?? null }
-              : null,
+            tls: tlsSocket ? { version: tlsSocket.getProtocol(), cipher: tlsSocket.getCipher()?.name ?? null } : null,
             authMethod,
             channelBound: scram?.channelBound ?? false,
           };
@@ -265,9 +279,16 @@ export async function connectUpstream(ep: UpstreamEndpoint, login: UpstreamLogin
     socket.destroy();
     if (err instanceof UpstreamError) throw err;
     if (err instanceof PeerClosedError) {
-      throw new UpstreamError(timedOut ? 'timeout' : 'protocol', timedOut ? 'upstream did not finish startup in time' : 'upstream closed the connection during startup', undefined, { cause: err });
+      throw new UpstreamError(
+        timedOut ? 'timeout' : 'protocol',
+        timedOut ? 'upstream did not finish startup in time' : 'upstream closed the connection during startup',
+        undefined,
+        { cause: err },
+      );
     }
-    throw new UpstreamError('protocol', `upstream handshake failed: ${(err as Error).message}`, undefined, { cause: err });
+    throw new UpstreamError('protocol', `upstream handshake failed: ${(err as Error).message}`, undefined, {
+      cause: err,
+    });
   }
 }
 

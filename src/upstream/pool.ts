@@ -167,7 +167,10 @@ export class UpstreamPool {
       } catch (err) {
         const reason = (err as Error).message;
         // A stream that broke (an invalid message, a close) cannot serve a session either.
-        if (up.socket.destroyed) throw new UpstreamError('protocol', `upstream failed the session-state query: ${reason}`, undefined, { cause: err });
+        if (up.socket.destroyed)
+          throw new UpstreamError('protocol', `upstream failed the session-state query: ${reason}`, undefined, {
+            cause: err,
+          });
         // An SQL error: the session may still use it; it just will not be reused.
         this.log.debug({ event: 'pool_state_unread', err: reason }, 'upstream connection state unknown: not reused');
       }
@@ -234,7 +237,10 @@ export class UpstreamPool {
         },
       };
       const onAbort = (): void => waiter.reject(new PoolWaitAbortedError(signal?.reason));
-      const timer = setTimeout(() => waiter.reject(new PoolWaitTimeoutError(this.opts.max, Date.now() - startedAt)), this.opts.waitTimeoutMs);
+      const timer = setTimeout(
+        () => waiter.reject(new PoolWaitTimeoutError(this.opts.max, Date.now() - startedAt)),
+        this.opts.waitTimeoutMs,
+      );
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });
@@ -260,7 +266,10 @@ export class UpstreamPool {
         this.offer(up);
       })
       .catch((err: unknown) => {
-        this.log.debug({ event: 'pool_reset_failed', err: (err as Error).message }, 'upstream connection closed instead of reused');
+        this.log.debug(
+          { event: 'pool_reset_failed', err: (err as Error).message },
+          'upstream connection closed instead of reused',
+        );
         this.inUse--;
         up.socket.destroy();
         this.serveWaiters();
@@ -279,7 +288,8 @@ export class UpstreamPool {
     if (now.status !== 'I') throw new Error(`connection not idle after reset (${now.status})`);
     up.parameters = mergeParameters(up.parameters, now.parameters);
     if (now.tempNamespace && !opened.tempNamespace) throw new Error('the backend made a temp namespace');
-    if (now.customSettings !== opened.customSettings) throw new Error('the backend loaded a library (its custom settings changed)');
+    if (now.customSettings !== opened.customSettings)
+      throw new Error('the backend loaded a library (its custom settings changed)');
   }
 
   /** A clean connection: to the first in line, else idle. */
@@ -361,7 +371,10 @@ export class UpstreamPool {
         })
         .catch((err: unknown) => {
           this.filling--;
-          this.log.warn({ event: 'pool_fill_failed', err: (err as Error).message }, 'could not open a pooled upstream connection');
+          this.log.warn(
+            { event: 'pool_fill_failed', err: (err as Error).message },
+            'could not open a pooled upstream connection',
+          );
         });
       // One failure must not become a tight loop: the next acquire or sweep tries again.
       break;

@@ -20,7 +20,11 @@ export class UpstreamQueryError extends Error {
  * Runs one simple-protocol Query on an idle upstream connection outside the relay (pool
  * reset) and collects ParameterStatus changes. Resolves at ReadyForQuery.
  */
-export async function runSimpleQuery(up: UpstreamConnection, sql: string, timeoutMs = 5_000): Promise<{ parameters: Array<[string, string]>; status: string }> {
+export async function runSimpleQuery(
+  up: UpstreamConnection,
+  sql: string,
+  timeoutMs = 5_000,
+): Promise<{ parameters: Array<[string, string]>; status: string }> {
   const reader = new SocketMessageReader(up.socket, new FrameReader(backendLimits(1 << 20), 'backend'));
   // Destroyed without an error object: an 'error' event here would have no listener.
   const timer = setTimeout(() => up.socket.destroy(), timeoutMs);
@@ -48,7 +52,10 @@ export async function runSimpleQuery(up: UpstreamConnection, sql: string, timeou
   }
 }
 
-export function mergeParameters(base: Array<[string, string]>, changes: Array<[string, string]>): Array<[string, string]> {
+export function mergeParameters(
+  base: Array<[string, string]>,
+  changes: Array<[string, string]>,
+): Array<[string, string]> {
   const m = new Map(base);
   for (const [k, v] of changes) m.set(k, v);
   return [...m];

@@ -116,12 +116,10 @@ export async function registerConsoleApi(
     api.setErrorHandler(async (err: FastifyError, _req, reply) => {
       if (err.validation) {
         const where = err.validationContext ?? 'request';
-        return reply
-          .code(400)
-          .send({
-            error: 'invalid request',
-            issues: err.validation.map((v) => `${where}${v.instancePath}: ${v.message ?? 'invalid'}`),
-          });
+        return reply.code(400).send({
+          error: 'invalid request',
+          issues: err.validation.map((v) => `${where}${v.instancePath}: ${v.message ?? 'invalid'}`),
+        });
       }
       throw err;
     });
