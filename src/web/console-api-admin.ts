@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { addApiRoute, caller } from './api-route.js';
 import * as S from './api-schemas.js';
-import type { ApiContext } from './console-api.js';
+import type { ApiContext } from './api-context.js';
 
 /** Admin: targets and the vault, live sessions, tokens. */
 export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void {

@@ -8,7 +8,7 @@ import { importJWK, type CryptoKey } from 'jose';
 import { exportAudit } from '../audit/export.js';
 import { addApiRoute, caller, FILE } from './api-route.js';
 import * as S from './api-schemas.js';
-import type { ApiContext } from './console-api.js';
+import type { ApiContext } from './api-context.js';
 import { timelineEvent } from './statement-runs.js';
 
 /** Auditor: session search, timelines, anomalies, signed exports. */

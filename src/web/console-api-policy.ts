@@ -5,7 +5,7 @@ import { policyDiff, policyDigest } from '../policy/versioning.js';
 import { PolicyQueries } from '../store/policy-queries.js';
 import { addApiRoute, caller } from './api-route.js';
 import * as S from './api-schemas.js';
-import type { ApiContext } from './console-api.js';
+import type { ApiContext } from './api-context.js';
 
 /** Admin: the policy editor, its versions, dry runs. */
 export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): void {
