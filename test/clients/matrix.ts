@@ -104,6 +104,28 @@ export const ROWS_100K = '100000|5000050000';
 export const PARAMETERS = '43|café ✓|3';
 
 /**
+ * What every client shows for the checks they all run, directly: a read-only grant refuses
+ * writes with 25006 and shows everything else as read-write does. A client's file adds its
+ * own checks and overrides where the library answers differently.
+ */
+export const COMMON_CHECKS: Expected = {
+  login: { rw: 't', ro: 'same' },
+  parameters: { rw: PARAMETERS, ro: 'same' },
+  transactions: { rw: 'rollback 0, commit 1', ro: '25006' },
+  'error then reuse': { rw: '22012,22012,25P02,3', ro: 'same' },
+  'large value': { rw: LARGE_VALUE, ro: 'same' },
+  '100k rows': { rw: ROWS_100K, ro: 'same' },
+  'copy out': { rw: COPY_OUT, ro: 'same' },
+  'copy in': { rw: '1000|1000', ro: '25006' },
+  'listen/notify': { rw: 'payload é', ro: 'same' },
+  'prepared reuse': { rw: '110', ro: 'same' },
+  '50 connections': { rw: '50 ok', ro: 'same' },
+};
+
+/** 10,000 rows inserted in one pipeline (batch); refused read-only. */
+export const PIPELINING: Expected[string] = { rw: 'batched rows 10000', ro: '25006' };
+
+/**
  * Each run's outcome equals the direct one of the same grant, and the direct one is the
  * expected value (so a check broken the same way on both paths still fails).
  */

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   assertMatrix,
-  COPY_OUT,
-  LARGE_VALUE,
-  PARAMETERS,
   recordMatrix,
-  ROWS_100K,
   RUN_NAMES,
   startMatrix,
   type Matrix,
   type MatrixResults,
+  COMMON_CHECKS,
+  PIPELINING,
 } from '../clients/matrix.js';
 import { runChecks } from '../clients/node-checks.js';
 import { postgresJsChecks } from '../clients/postgres-js-checks.js';
@@ -32,20 +30,10 @@ afterAll(async () => {
 describe('postgres.js through pgward as directly', () => {
   it('every check shows through pgward what it shows directly, for a read-write and a read-only grant', () => {
     assertMatrix(results, {
-      login: { rw: 't', ro: 'same' },
-      parameters: { rw: PARAMETERS, ro: 'same' },
-      transactions: { rw: 'rollback 0, commit 1', ro: '25006' },
-      'error then reuse': { rw: '22012,22012,25P02,3', ro: 'same' },
-      'large value': { rw: LARGE_VALUE, ro: 'same' },
-      '100k rows': { rw: ROWS_100K, ro: 'same' },
-      'listen/notify': { rw: 'payload é', ro: 'same' },
-      'prepared reuse': { rw: '110', ro: 'same' },
+      ...COMMON_CHECKS,
       cancel: { rw: 'cancel 57014, then 1', ro: 'same' },
-      pipelining: { rw: 'batched rows 10000', ro: '25006' },
+      pipelining: PIPELINING,
       'pipelining after set_config': { rw: 'acme|café', ro: 'same' },
-      '50 connections': { rw: '50 ok', ro: 'same' },
-      'copy out': { rw: COPY_OUT, ro: 'same' },
-      'copy in': { rw: '1000|1000', ro: '25006' },
       'channel binding': { rw: 'bound, 1', ro: 'same' },
     });
     expect(Object.keys(results)).toEqual(RUN_NAMES);

@@ -3,15 +3,12 @@ import { superuserQuery } from '../harness/gateway.js';
 import { pgDumpChecks, psqlChecks } from '../clients/libpq-tools-checks.js';
 import {
   assertMatrix,
-  COPY_OUT,
-  LARGE_VALUE,
-  PARAMETERS,
   recordMatrix,
-  ROWS_100K,
   RUN_NAMES,
   startMatrix,
   type Matrix,
   type MatrixResults,
+  COMMON_CHECKS,
 } from '../clients/matrix.js';
 import { runChecks } from '../clients/node-checks.js';
 
@@ -53,19 +50,9 @@ afterAll(async () => {
 describe('psql (libpq 15) through pgward as directly', () => {
   it('every check shows through pgward what it shows directly, for a read-write and a read-only grant', () => {
     assertMatrix(psqlResults, {
-      login: { rw: 't', ro: 'same' },
-      parameters: { rw: PARAMETERS, ro: 'same' },
-      transactions: { rw: 'rollback 0, commit 1', ro: '25006' },
-      'error then reuse': { rw: '22012,22012,25P02,3', ro: 'same' },
-      'large value': { rw: LARGE_VALUE, ro: 'same' },
-      '100k rows': { rw: ROWS_100K, ro: 'same' },
-      'copy out': { rw: COPY_OUT, ro: 'same' },
-      'copy in': { rw: '1000|1000', ro: '25006' },
-      'listen/notify': { rw: 'payload é', ro: 'same' },
-      'prepared reuse': { rw: '110', ro: 'same' },
+      ...COMMON_CHECKS,
       // psql reading a script stops after Ctrl-C has cancelled a statement, directly too.
       cancel: { rw: 'cancel 57014', ro: 'same' },
-      '50 connections': { rw: '50 ok', ro: 'same' },
       'channel binding': { rw: 'bound, 1', ro: 'same' },
     });
   });
