@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MatrixRun, Outcomes } from './matrix.js';
+import { RUN_NAMES, type Matrix, type MatrixResults, type MatrixRun, type Outcomes } from './matrix.js';
 
 /** One check: what a user of the library observes, as a string comparable between runs. */
 export type Check = (r: MatrixRun) => Promise<string>;
@@ -24,4 +24,11 @@ export async function runChecks(r: MatrixRun, checks: Record<string, Check>): Pr
     }
   }
   return out;
+}
+
+/** Runs the checks in this process for each of the matrix's four runs, one run after another. */
+export async function runAllChecks(m: Matrix, checks: Record<string, Check>): Promise<MatrixResults> {
+  const out: Partial<MatrixResults> = {};
+  for (const name of RUN_NAMES) out[name] = await runChecks(m.run(name), checks);
+  return out as MatrixResults;
 }

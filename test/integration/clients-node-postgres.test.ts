@@ -1,41 +1,18 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  assertMatrix,
-  recordMatrix,
-  RUN_NAMES,
-  startMatrix,
-  type Matrix,
-  type MatrixResults,
-  COMMON_CHECKS,
-  PIPELINING,
-} from '../clients/matrix.js';
-import { runChecks } from '../clients/node-checks.js';
+import { COMMON_CHECKS, PIPELINING } from '../clients/matrix.js';
+import { clientMatrixSuite } from '../clients/matrix-suite.js';
+import { runAllChecks } from '../clients/node-checks.js';
 import { nodePostgresChecks } from '../clients/node-postgres-checks.js';
 
-let m: Matrix;
-let results: MatrixResults;
-
-beforeAll(async () => {
-  m = await startMatrix(inject('pgCluster'), 'node-postgres');
-  const out: Partial<MatrixResults> = {};
-  for (const name of RUN_NAMES) out[name] = await runChecks(m.run(name), nodePostgresChecks);
-  results = out as MatrixResults;
-  await recordMatrix('node-postgres 8.23.1 (COPY with pg-copy-streams 7.0.0)', results);
-}, 300_000);
-
-afterAll(async () => {
-  await m?.close();
-});
-
-describe('node-postgres (pg) through pgward as directly', () => {
-  it('every check shows through pgward what it shows directly, for a read-write and a read-only grant', () => {
-    assertMatrix(results, {
-      ...COMMON_CHECKS,
-      cancel: { rw: 'cancel 57014, then 1', ro: 'same' },
-      pipelining: PIPELINING,
-      'pipelining after set_config': { rw: 'acme|café', ro: 'same' },
-      'channel binding': { rw: 'SCRAM-SHA-256-PLUS, 1', ro: 'same' },
-    });
-    expect(Object.keys(results)).toEqual(RUN_NAMES);
-  });
+clientMatrixSuite({
+  slug: 'node-postgres',
+  client: 'node-postgres 8.23.1 (COPY with pg-copy-streams 7.0.0)',
+  title: 'node-postgres (pg)',
+  run: (m) => runAllChecks(m, nodePostgresChecks),
+  expected: {
+    ...COMMON_CHECKS,
+    cancel: { rw: 'cancel 57014, then 1', ro: 'same' },
+    pipelining: PIPELINING,
+    'pipelining after set_config': { rw: 'acme|café', ro: 'same' },
+    'channel binding': { rw: 'SCRAM-SHA-256-PLUS, 1', ro: 'same' },
+  },
 });

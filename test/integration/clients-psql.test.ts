@@ -4,24 +4,17 @@ import { pgDumpChecks, psqlChecks } from '../clients/libpq-tools-checks.js';
 import {
   assertMatrix,
   recordMatrix,
-  RUN_NAMES,
   startMatrix,
   type Matrix,
   type MatrixResults,
   COMMON_CHECKS,
 } from '../clients/matrix.js';
-import { runChecks } from '../clients/node-checks.js';
+import { runAllChecks } from '../clients/node-checks.js';
 
 let psqlMatrix: Matrix;
 let dumpMatrix: Matrix;
 let psqlResults: MatrixResults;
 let dumpResults: MatrixResults;
-
-async function runAll(m: Matrix, checks: typeof psqlChecks): Promise<MatrixResults> {
-  const out: Partial<MatrixResults> = {};
-  for (const name of RUN_NAMES) out[name] = await runChecks(m.run(name), checks);
-  return out as MatrixResults;
-}
 
 beforeAll(async () => {
   const cluster = inject('pgCluster');
@@ -34,8 +27,8 @@ beforeAll(async () => {
       dumpMatrix.gw.upstreamDatabase,
     );
   }
-  psqlResults = await runAll(psqlMatrix, psqlChecks);
-  dumpResults = await runAll(dumpMatrix, pgDumpChecks);
+  psqlResults = await runAllChecks(psqlMatrix, psqlChecks);
+  dumpResults = await runAllChecks(dumpMatrix, pgDumpChecks);
   await recordMatrix('psql 15', psqlResults, {
     pipelining: 'psql 15 has no pipeline commands (\\startpipeline is psql 18)',
   });
