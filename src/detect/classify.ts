@@ -200,6 +200,22 @@ export function classifyTrees(stmts: ParseNode[]): Omit<StatementInfo, 'normaliz
   };
 }
 
+const UNPARSABLE: StatementInfo = { normalized: '(unparsable)', category: 'invalid', tables: [], risks: [], count: 0 };
+
+/** Classifies one statement text, uncached (pure: also run off the event loop for large texts). */
+export function inspectText(sql: string): StatementInfo {
+  let normalized: string;
+  try {
+    normalized = normalizeSync(sql);
+  } catch {
+    return UNPARSABLE;
+  }
+  const stmts = parseStatements(sql);
+  return stmts
+    ? { normalized, ...classifyTrees(stmts) }
+    : { normalized, category: 'invalid', tables: [], risks: [], count: 0 };
+}
+
 /**
  * Classifies statement text with Postgres's own parser, at most once per distinct text:
  * an exact-text cache catches repeats (extended protocol, ORMs), a normalized-text cache
@@ -210,11 +226,23 @@ export class StatementInspector {
   private readonly byNormalized = new Map<string, StatementInfo>();
   /** By literal shape (literalKey): the common case costs no WASM call at all. */
   private readonly byShape = new Map<string, StatementInfo>();
+  /** Results worked out elsewhere (off the event loop) for one use each: large texts are not cached. */
+  private readonly primed = new Map<string, StatementInfo>();
   parses = 0;
 
   constructor(private readonly maxEntries = 5_000) {}
 
+  /** Hands in the classification of a text about to be inspected; the next inspect of it takes it. */
+  prime(sql: string, info: StatementInfo): void {
+    this.primed.set(sql, info);
+  }
+
   inspect(sql: string): StatementInfo {
+    const primed = this.primed.get(sql);
+    if (primed) {
+      this.primed.delete(sql);
+      return primed;
+    }
     const hit = this.byText.get(sql);
     if (hit) return hit;
     const shape = literalKey(sql);
@@ -226,13 +254,7 @@ export class StatementInspector {
     try {
       normalized = normalizeSync(sql);
     } catch {
-      return this.remember(this.byText, sql, {
-        normalized: '(unparsable)',
-        category: 'invalid',
-        tables: [],
-        risks: [],
-        count: 0,
-      });
+      return this.remember(this.byText, sql, UNPARSABLE);
     }
     let info = this.byNormalized.get(normalized);
     if (!info) {

@@ -86,6 +86,19 @@ function findSwitch(stmts: ParseNode[]): string | null {
   return found;
 }
 
+/** The verdict on one statement text, uncached (pure: also run off the event loop for large texts). */
+export function readOnlyVerdict(sql: string): BlockReason | null {
+  const stmts = parseStatements(sql);
+  const what = stmts ? findSwitch(stmts) : null;
+  return what
+    ? {
+        code: '25006',
+        message: 'pgward: this session is read-only',
+        detail: `The statement uses ${what}, which this session's access policy does not allow.`,
+      }
+    : null;
+}
+
 /**
  * The relay's half of a read-only session (the upstream's default_transaction_read_only is
  * the other): statements that would switch read-only off are refused before Postgres sees
@@ -94,21 +107,25 @@ function findSwitch(stmts: ParseNode[]): string | null {
  */
 export class ReadOnlyGuard {
   private readonly cache = new Map<string, BlockReason | null>();
+  /** Verdicts worked out elsewhere (off the event loop) for one use each: large texts are not cached. */
+  private readonly primed = new Map<string, BlockReason | null>();
 
   constructor(private readonly maxCached = 2_000) {}
 
+  /** Hands in the verdict for a text about to be checked; the next check of that text takes it. */
+  prime(sql: string, verdict: BlockReason | null): void {
+    this.primed.set(sql, verdict);
+  }
+
   check(sql: string): BlockReason | null {
+    const primed = this.primed.get(sql);
+    if (primed !== undefined) {
+      this.primed.delete(sql);
+      return primed;
+    }
     const hit = this.cache.get(sql);
     if (hit !== undefined) return hit;
-    const stmts = parseStatements(sql);
-    const what = stmts ? findSwitch(stmts) : null;
-    const verdict: BlockReason | null = what
-      ? {
-          code: '25006',
-          message: 'pgward: this session is read-only',
-          detail: `The statement uses ${what}, which this session's access policy does not allow.`,
-        }
-      : null;
+    const verdict = readOnlyVerdict(sql);
     if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(sql, verdict);
     return verdict;
