@@ -1,5 +1,6 @@
 import { PgError } from '../protocol/errors.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import { CONFUSABLE_ENCODINGS, resolveEncoding } from '../protocol/encoding-names.js';
 import { printable, type StartupParams } from '../protocol/startup.js';
 import { OptionsError, parseOptions } from './options.js';
 
@@ -39,11 +40,8 @@ export const BASELINE_SETTINGS = new Set([
   'idle_in_transaction_session_timeout',
 ]);
 
-/** Encodings where 0x5C can be a trail byte, so the client's and server's lexers disagree. */
-const REFUSED_ENCODINGS = new Set(['sjis', 'shiftjis', 'big5', 'gbk', 'uhc', 'gb18030', 'johab']);
 const REPLICATION_VALUES = new Set(['true', 'on', 'yes', '1', 'false', 'off', 'no', '0', 'database']);
 const REPLICATION_OFF = new Set(['false', 'off', 'no', '0']);
-const normalizeEncoding = (v: string): string => v.toLowerCase().replace(/[-_\s]/g, '');
 
 export function notAllowed(name: string): PgError {
   return new PgError(
@@ -109,11 +107,13 @@ export function readStartupSettings(params: StartupParams): StartupSettings {
     effective.set(n, v);
   }
   const encoding = effective.get('client_encoding');
-  if (encoding !== undefined && REFUSED_ENCODINGS.has(normalizeEncoding(encoding))) {
+  const resolved = encoding === undefined ? null : resolveEncoding(encoding);
+  if (encoding !== undefined && resolved !== null && CONFUSABLE_ENCODINGS.has(resolved)) {
     throw new PgError(
       SqlState.featureNotSupported,
       `client_encoding "${printable(encoding)}" is not supported through pgward`,
       {
+        detail: `It is ${resolved}, where the second byte of a character can be a backslash or a quote.`,
         hint: 'Use UTF8.',
       },
     );

@@ -315,6 +315,15 @@ describe('C: startup parameters', () => {
       '0A000',
       /client_encoding/,
     ],
+    // Postgres resolves aliases and ignores case and punctuation: refused by what they resolve to.
+    ...['WIN932', 'mskanji', 'windows936', 'WIN950', 'win949', 'Shift-JIS', 'shift_jis_2004', 'gb-18030'].map(
+      (alias) => [
+        `C22 client_encoding ${alias}`,
+        { user: 'alice', database: 'app', client_encoding: alias },
+        '0A000',
+        /client_encoding/,
+      ],
+    ),
   ] as Array<[string, Record<string, string>, string, string | RegExp]>)('%s', async (_n, params, code, text) => {
     const c = await tlsClient();
     c.write(startupPacket(params));
