@@ -43,6 +43,10 @@ async function api(method, url, body) {
   });
   /** @type {{ error?: string }} */
   const data = await res.json().catch(() => ({}));
+  // 401: the session ended (signed out or revoked elsewhere) or a role needs a new sign-in;
+  // the sign-in brings the person back to this page.
+  if (res.status === 401)
+    location.assign(`/auth/login?next=${encodeURIComponent(location.pathname + location.search)}`);
   if (!res.ok) throw new Error(data.error ?? `HTTP ${res.status}`);
   return data;
 }

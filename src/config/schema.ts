@@ -124,6 +124,11 @@ const oidcSchema = z
 export type OidcConfig = z.infer<typeof oidcSchema>;
 export type ExternalIssuerConfig = z.infer<typeof externalIssuerSchema>;
 
+/** An IPv4 or IPv6 address, or a CIDR range. */
+const ADDRESS_OR_RANGE = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/;
+/** What util/duration.ts parses: 90s, 15m, 8h. */
+const DURATION = /^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d|w)\s*$/;
+
 export const configSchema = z
   .object({
     gatewayId: z.string().min(1).default('gw1'),
@@ -249,9 +254,40 @@ export const configSchema = z
           })
           .strict()
           .default({ admin: ['admins'], auditor: ['auditors'] }),
+        /**
+         * How long the groups read from the identity provider at sign-in carry the admin and
+         * auditor roles; past it the console sends the person through the provider again.
+         */
+        rolesMaxAge: z.string().regex(DURATION).default('15m'),
+        /**
+         * Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed: the
+         * client address (sign-in rate limit, logs, /metrics allowFrom) is the one they name.
+         * Empty: the socket's peer is the client, and forwarding headers are ignored.
+         */
+        trustProxy: z.array(z.string().regex(ADDRESS_OR_RANGE)).default([]),
+        /** Who may read /metrics (docs/console.md). */
+        metrics: z
+          .object({
+            /** A bearer token every /metrics request must present (at least 16 characters). */
+            token: z.string().min(16).optional(),
+            /** Read the token from this environment variable (used when set and non-empty). */
+            tokenEnv: z.string().default('PGWARD_METRICS_TOKEN'),
+            /** Without a token: the client addresses served (default: loopback only). */
+            allowFrom: z.array(z.string().regex(ADDRESS_OR_RANGE)).default(['127.0.0.1', '::1']),
+          })
+          .strict()
+          .default({ tokenEnv: 'PGWARD_METRICS_TOKEN', allowFrom: ['127.0.0.1', '::1'] }),
       })
       .strict()
-      .default({ enabled: true, host: '127.0.0.1', port: 8432, roles: { admin: ['admins'], auditor: ['auditors'] } }),
+      .default({
+        enabled: true,
+        host: '127.0.0.1',
+        port: 8432,
+        roles: { admin: ['admins'], auditor: ['auditors'] },
+        rolesMaxAge: '15m',
+        trustProxy: [],
+        metrics: { tokenEnv: 'PGWARD_METRICS_TOKEN', allowFrom: ['127.0.0.1', '::1'] },
+      }),
     store: z
       .object({
         url: z.string().optional(),

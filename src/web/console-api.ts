@@ -1,37 +1,35 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
-import type { GatewayConfig } from '../config/schema.js';
 import { AuditQueries } from '../store/audit-queries.js';
 import { ConsoleQueries } from '../store/console-queries.js';
 import type { ApiContext, ConsoleDeps } from './api-context.js';
-import { addApiRoute, caller, type Role } from './api-route.js';
+import { addApiRoute, caller } from './api-route.js';
 import * as S from './api-schemas.js';
 import { registerAdminRoutes } from './console-api-admin.js';
 import { registerAuditRoutes } from './console-api-audit.js';
 import { registerPolicyRoutes } from './console-api-policy.js';
+import type { MetricsAccess } from './metrics-access.js';
 import { openApiDocument, type DescribedRoute } from './openapi.js';
+import { sessionRoles } from './roles.js';
 import { csrfMatches, type WebSession } from './session.js';
 
 export type { Role } from './api-route.js';
 export type { ApiContext, ConsoleDeps, LiveSessions } from './api-context.js';
 
-export function rolesOf(groups: string[], config: GatewayConfig): Set<Role> {
-  const roles = new Set<Role>(['developer']);
-  if (groups.some((g) => config.web.roles.admin.includes(g))) roles.add('admin');
-  if (groups.some((g) => config.web.roles.auditor.includes(g))) roles.add('auditor');
-  return roles;
-}
+export { rolesOf } from './roles.js';
 
 /**
  * The console's JSON API, as an encapsulated plugin. Each route declares who may call it
  * and whether it changes state (config.role, config.csrf); one hook enforces both on the
  * server before the body is validated, so a caller without the right gets 401 or 403, never
- * a schema error. Every admin action is written to admin_events. Responses never carry a
+ * a schema error. The caller is the live server-side session (read from the store at each
+ * request) and the role is worked out from it then: a signed-out or revoked session gets 401,
+ * an admin or auditor whose groups need confirming by a new sign-in gets 401 saying so. Every admin action is written to admin_events. Responses never carry a
  * secret (vault values are write-only), and carry only the fields their schemas list.
  */
 export async function registerConsoleApi(
   app: FastifyInstance,
   deps: ConsoleDeps,
-  session: (req: FastifyRequest) => WebSession | null,
+  session: (req: FastifyRequest) => Promise<WebSession | null>,
 ): Promise<void> {
   await app.register(async (api) => {
     const queries = new ConsoleQueries(deps.store);
@@ -66,10 +64,14 @@ export async function registerConsoleApi(
     api.decorateRequest('webSession', null);
     api.addHook('preValidation', async (req, reply) => {
       const { role, csrf } = req.routeOptions.config;
-      const s = session(req);
+      const s = await session(req);
       if (!s) return reply.code(401).send({ error: 'sign in first' });
-      if (role === undefined || (role !== 'signed-in' && !rolesOf(s.groups, deps.config).has(role))) {
-        return reply.code(403).send({ error: `this needs the ${role ?? 'unknown'} role` });
+      if (role === undefined) return reply.code(403).send({ error: 'this needs the unknown role' });
+      if (role !== 'signed-in') {
+        const roles = sessionRoles(s, deps.config);
+        if (roles.toConfirm.has(role))
+          return reply.code(401).send({ error: `sign in again to confirm your ${role} role` });
+        if (!roles.usable.has(role)) return reply.code(403).send({ error: `this needs the ${role} role` });
       }
       if (csrf && !csrfMatches(s, req.headers['x-csrf-token']))
         return reply.code(403).send({ error: 'missing or wrong CSRF token' });
@@ -97,7 +99,7 @@ export async function registerConsoleApi(
         return {
           user: s.user,
           groups: s.groups,
-          roles: [...rolesOf(s.groups, deps.config)],
+          roles: [...sessionRoles(s, deps.config).held],
           csrf: s.csrf,
           tokenExpiresAt: s.expiresAt,
         };
@@ -136,8 +138,14 @@ export async function registerConsoleApi(
 export function registerMetrics(
   app: FastifyInstance,
   metrics: { registry: { metrics(): Promise<string>; contentType: string } } | null,
+  access: MetricsAccess,
 ): void {
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', async (req, reply) => {
+    const verdict = access.check(req);
+    if (!verdict.ok) {
+      if (verdict.status === 401) void reply.header('www-authenticate', 'Bearer realm="pgward metrics"');
+      return reply.code(verdict.status).send({ error: verdict.error });
+    }
     if (!metrics) return reply.code(404).send({ error: 'no gateway in this process' });
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import { caller, type Role } from './api-route.js';
-import { rolesOf } from './console-api.js';
+import { sessionRoles } from './roles.js';
 import { esc, layout } from './html.js';
 import type { WebSession } from './session.js';
 
@@ -12,7 +12,7 @@ import type { WebSession } from './session.js';
 export async function registerConsolePages(
   app: FastifyInstance,
   deps: { config: GatewayConfig },
-  session: (req: FastifyRequest) => WebSession | null,
+  session: (req: FastifyRequest) => Promise<WebSession | null>,
   html: (reply: FastifyReply, body: string, status?: number) => FastifyReply,
 ): Promise<void> {
   await app.register(async (pages) => registerPages(pages, deps, session, html));
@@ -22,16 +22,19 @@ export async function registerConsolePages(
 function registerPages(
   app: FastifyInstance,
   deps: { config: GatewayConfig },
-  session: (req: FastifyRequest) => WebSession | null,
+  session: (req: FastifyRequest) => Promise<WebSession | null>,
   html: (reply: FastifyReply, body: string, status?: number) => FastifyReply,
 ): void {
   app.decorateRequest('webSession', null);
   app.addHook('onRequest', async (req, reply) => {
-    const s = session(req);
+    const s = await session(req);
     if (!s) return reply.redirect(`/auth/login?next=${encodeURIComponent(req.url)}`);
     const role = req.routeOptions.config.role ?? 'admin';
-    const roles = rolesOf(s.groups, deps.config);
-    if (role !== 'signed-in' && !roles.has(role)) {
+    const { held: roles, usable, toConfirm } = sessionRoles(s, deps.config);
+    // The groups behind this role are older than web.rolesMaxAge: the identity provider says again.
+    if (role !== 'signed-in' && toConfirm.has(role))
+      return reply.redirect(`/auth/login?next=${encodeURIComponent(req.url)}`);
+    if (role !== 'signed-in' && !usable.has(role)) {
       return html(
         reply,
         layout('Not allowed', `<p role="alert">This page needs the ${esc(role)} role.</p>`, {
@@ -49,7 +52,7 @@ function registerPages(
     const s = caller(req);
     return html(
       reply,
-      layout(title, body, { user: s.user, csrf: s.csrf, roles: rolesOf(s.groups, deps.config), page: name }),
+      layout(title, body, { user: s.user, csrf: s.csrf, roles: sessionRoles(s, deps.config).held, page: name }),
     );
   };
   const page = (path: string, role: Role, title: string, name: string, body: string): void => {

@@ -67,3 +67,24 @@ export function devicePage(s: WebSession, userCode: string, problem: string | nu
     { user: s.user, csrf: s.csrf },
   );
 }
+
+/**
+ * What a `pgward login` asks before anything is issued: who would be signed in, and where
+ * the one-time code would go. The request's port and the start of its state are both in the
+ * URL the terminal printed, so the person can tell their own terminal from someone else's link.
+ */
+export function cliConfirmPage(s: WebSession, port: number, state: string): string {
+  return layout(
+    'Sign in a terminal',
+    `<p>A terminal asks to be signed in as <strong>${esc(s.user)}</strong>${s.groups.length ? ` (groups: ${esc(s.groups.join(', '))})` : ''}.
+It would get a token of its own, handed to <code>http://127.0.0.1:${port}</code> on this computer.</p>
+<dl class="request"><dt>Port</dt><dd id="cli-port">${port}</dd><dt>Request</dt><dd id="cli-state"><code>${esc(state.slice(0, 8))}…</code></dd></dl>
+<p>Confirm only if you just ran <code>pgward login</code> here and the address it printed ends with
+<code>port=${port}&amp;state=${esc(state.slice(0, 8))}…</code>. If you did not, cancel.</p>
+<form method="post" action="/cli/login"><input type="hidden" name="csrf" value="${esc(s.csrf)}">
+<input type="hidden" name="port" value="${port}"><input type="hidden" name="state" value="${esc(state)}">
+<button type="submit" name="decision" value="confirm">Sign in this terminal</button>
+<button type="submit" name="decision" value="cancel" class="secondary">Cancel</button></form>`,
+    { user: s.user, csrf: s.csrf },
+  );
+}

@@ -11,26 +11,21 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { OidcSso, PendingLogin } from '../identity/oidc-sso.js';
 import type { SigningKeys } from '../identity/signing-keys.js';
 import type { TokenService } from '../identity/token-service.js';
+import { ConsoleSessionQueries } from '../store/console-session-queries.js';
 import type { IdentityQueries } from '../store/identity-queries.js';
 import type { Logger } from '../util/logger.js';
 import { parseDuration } from '../util/duration.js';
 import type { Vault } from '../vault/vault.js';
 import type { PolicySet } from '../policy/schema.js';
 import type { Store } from '../store/store.js';
-import { registerConsoleApi, registerMetrics, rolesOf, type LiveSessions } from './console-api.js';
+import { registerConsoleApi, registerMetrics, type LiveSessions } from './console-api.js';
 import { registerConsolePages } from './console-pages.js';
+import { metricsAccess } from './metrics-access.js';
 import { openApiPath } from './openapi.js';
 import { connectLines, type PgEndpoint } from './connect-lines.js';
-import { developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
-import {
-  csrfMatches,
-  LOGIN_COOKIE,
-  newCsrf,
-  safeNext,
-  SealedCookies,
-  SESSION_COOKIE,
-  type WebSession,
-} from './session.js';
+import { cliConfirmPage, developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
+import { sessionRoles } from './roles.js';
+import { ConsoleSessions, csrfMatches, LOGIN_COOKIE, safeNext, SealedCookies, type WebSession } from './session.js';
 
 export interface WebDeps {
   config: GatewayConfig;
@@ -59,9 +54,13 @@ const chartJsFromDist = fileURLToPath(new URL('../../../node_modules/chart.js/di
 
 /** The browser-facing side of identity: SSO, the connect page, link login, CLI sign-in. */
 export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, trustProxy: false });
+  // Behind reverse proxies, X-Forwarded-For names the client only when a listed proxy sent it,
+  // so the sign-in rate limit counts each client, not the proxy (web.trustProxy).
+  const proxies = deps.config.web.trustProxy;
+  const app = Fastify({ logger: false, trustProxy: proxies.length > 0 ? proxies : false });
   const secure = deps.publicUrl.startsWith('https:');
   const cookies = new SealedCookies(deps.vault, secure);
+  const sessions = new ConsoleSessions(new ConsoleSessionQueries(deps.store), cookies);
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
   // Strict CSP: only our own scripts and styles; nothing embeds us; no Referer leaves.
@@ -111,14 +110,12 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     reply.header('cache-control', 'no-store');
   });
 
-  const session = (req: FastifyRequest): WebSession | null => {
-    const s = cookies.get<WebSession>(req, SESSION_COOKIE);
-    return s && new Date(s.expiresAt).getTime() > Date.now() ? s : null;
-  };
+  /** The live server-side session the cookie names (read from the store at each request). */
+  const session = (req: FastifyRequest): Promise<WebSession | null> => sessions.read(req);
   const html = (reply: FastifyReply, body: string, status = 200): FastifyReply =>
     reply.code(status).type('text/html; charset=utf-8').send(body);
-  const requireSession = (req: FastifyRequest, reply: FastifyReply): WebSession | null => {
-    const s = session(req);
+  const requireSession = async (req: FastifyRequest, reply: FastifyReply): Promise<WebSession | null> => {
+    const s = await session(req);
     if (!s) {
       void reply.redirect(`/auth/login?next=${encodeURIComponent(req.url)}`);
       return null;
@@ -132,10 +129,10 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   app.get('/health', async () => ({ ok: true }));
 
   app.get('/', async (req, reply) => {
-    const s = session(req);
+    const s = await session(req);
     return html(
       reply,
-      s ? developerPage(s, deps.pg, deps.databases, rolesOf(s.groups, deps.config)) : landingPage(deps.sso !== null),
+      s ? developerPage(s, deps.pg, deps.databases, sessionRoles(s, deps.config).held) : landingPage(deps.sso !== null),
     );
   });
 
@@ -153,17 +150,20 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     cookies.clear(reply, LOGIN_COOKIE);
     try {
       const who = await deps.sso.finish(new URL(req.url, deps.publicUrl), pending);
+      const current = await session(req);
+      // Signed in again (to confirm a role, say) with the same groups: the session goes on, confirmed.
+      if (current?.user === who.user && (await sessions.confirmGroups(req, who.groups))) {
+        deps.log.info({ event: 'sso_confirmed', user: who.user, jti: current.jti }, 'groups confirmed by SSO');
+        return reply.redirect(pending.next);
+      }
+      if (current) {
+        // Another person, or groups the identity provider no longer gives: the earlier session
+        // ends here, and so does its token when it carries groups the person no longer has.
+        await sessions.end(req, reply, 'signed in again', { keepCookie: true });
+        if (current.user === who.user) await deps.tokens.revoke(current.jti, 'groups changed at the identity provider');
+      }
       const issued = await deps.tokens.issue({ user: who.user, groups: who.groups, issuedBy: `sso:${who.issuer}` });
-      const s: WebSession = {
-        user: who.user,
-        email: who.email,
-        groups: who.groups,
-        jti: issued.jti,
-        token: issued.token,
-        expiresAt: issued.expiresAt.toISOString(),
-        csrf: newCsrf(),
-      };
-      cookies.set(reply, SESSION_COOKIE, s, Math.floor((issued.expiresAt.getTime() - Date.now()) / 1000));
+      await sessions.start(reply, { user: who.user, email: who.email, groups: who.groups }, issued);
       deps.log.info({ event: 'sso_login', user: who.user, jti: issued.jti }, 'signed in through SSO');
       return reply.redirect(pending.next);
     } catch (err) {
@@ -177,7 +177,7 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   });
 
   app.post('/auth/logout', async (req, reply) => {
-    const s = session(req);
+    const s = await session(req);
     if (s) {
       if (!checkCsrf(s, req.body))
         return html(reply, messagePage('Sign out', 'This form has expired; reload the page.'), 403);
@@ -185,14 +185,15 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
       await deps.tokens.revoke(s.jti, 'signed out', { endSessions });
       deps.log.info({ event: 'sign_out', user: s.user, jti: s.jti, endSessions }, 'signed out; token revoked');
     }
-    cookies.clear(reply, SESSION_COOKIE);
+    // The row ends whatever its state: the cookie names nothing from now on, on any gateway.
+    await sessions.end(req, reply, 'signed out');
     return reply.redirect('/');
   });
 
   // ---- link login -------------------------------------------------------------------
 
   app.get<{ Params: { secret: string } }>('/link/:secret', async (req, reply) => {
-    const s = requireSession(req, reply);
+    const s = await requireSession(req, reply);
     if (!s) return reply;
     const link = await deps.identity.link(hashSecret(req.params.secret));
     if (!link) return html(reply, messagePage('Sign in a psql session', 'This link is not valid.', s), 404);
@@ -202,7 +203,7 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   app.post<{ Params: { secret: string }; Body: { csrf?: string; decision?: string } }>(
     '/link/:secret',
     async (req, reply) => {
-      const s = requireSession(req, reply);
+      const s = await requireSession(req, reply);
       if (!s) return reply;
       if (!checkCsrf(s, req.body))
         return html(reply, messagePage('Sign in a psql session', 'This form has expired; reload the page.', s), 403);
@@ -255,29 +256,54 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     };
   };
 
+  /** The loopback port and state of a CLI sign-in request, or null when malformed. */
+  const cliRequest = (q: { port?: unknown; state?: unknown }): { port: number; state: string } | null => {
+    const port = Number(q.port);
+    const state = typeof q.state === 'string' ? q.state : '';
+    return Number.isInteger(port) && port >= 1024 && port <= 65535 && /^[\w-]{16,128}$/.test(state)
+      ? { port, state }
+      : null;
+  };
+
+  // A GET only shows what is asking: a token is minted when the signed-in person confirms
+  // (a POST with the session's CSRF token), so a link or a cross-site navigation cannot.
   app.get<{ Querystring: { port?: string; state?: string } }>('/cli/login', async (req, reply) => {
-    const port = Number(req.query.port);
-    const state = req.query.state ?? '';
-    if (!Number.isInteger(port) || port < 1024 || port > 65535 || !/^[\w-]{16,128}$/.test(state)) {
-      return html(reply, messagePage('CLI sign-in', 'This sign-in request is malformed.'), 400);
-    }
-    const s = requireSession(req, reply);
+    const asked = cliRequest(req.query);
+    if (!asked) return html(reply, messagePage('CLI sign-in', 'This sign-in request is malformed.'), 400);
+    const s = await requireSession(req, reply);
     if (!s) return reply;
-    const code = randomBytes(24).toString('base64url');
-    await deps.identity.createCliGrant({
-      codeHash: hashSecret(code),
-      kind: 'loopback',
-      userCode: null,
-      expiresAt: new Date(Date.now() + cliTtl),
-      approvedUser: s.user,
-      approvedGroups: s.groups,
-      tokenSealed: await issueForCli(s, 'cli-login'),
-    });
-    // Only the loopback interface: the code must never leave this machine.
-    return reply.redirect(
-      `http://127.0.0.1:${port}/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`,
-    );
+    return html(reply, cliConfirmPage(s, asked.port, asked.state));
   });
+
+  app.post<{ Body: { csrf?: string; port?: string; state?: string; decision?: string } }>(
+    '/cli/login',
+    async (req, reply) => {
+      const s = await requireSession(req, reply);
+      if (!s) return reply;
+      if (!checkCsrf(s, req.body))
+        return html(reply, messagePage('CLI sign-in', 'This form has expired; reload the page.', s), 403);
+      const asked = cliRequest(req.body);
+      if (!asked) return html(reply, messagePage('CLI sign-in', 'This sign-in request is malformed.', s), 400);
+      if (req.body.decision !== 'confirm')
+        return html(reply, messagePage('CLI sign-in', 'Cancelled. No token was issued to the terminal.', s));
+      const code = randomBytes(24).toString('base64url');
+      await deps.identity.createCliGrant({
+        codeHash: hashSecret(code),
+        kind: 'loopback',
+        userCode: null,
+        expiresAt: new Date(Date.now() + cliTtl),
+        approvedUser: s.user,
+        approvedGroups: s.groups,
+        tokenSealed: await issueForCli(s, 'cli-login'),
+      });
+      deps.log.info({ event: 'cli_login_confirmed', user: s.user, port: asked.port }, 'CLI sign-in confirmed');
+      // Only the loopback interface: the code must never leave this machine. 303: followed with a GET.
+      return reply.redirect(
+        `http://127.0.0.1:${asked.port}/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(asked.state)}`,
+        303,
+      );
+    },
+  );
 
   const redeem = async (code: unknown, reply: FastifyReply) => {
     if (typeof code !== 'string' || code.length > 200) return reply.code(400).send({ error: 'invalid_request' });
@@ -325,13 +351,13 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   });
 
   app.get<{ Querystring: { user_code?: string } }>('/device', async (req, reply) => {
-    const s = requireSession(req, reply);
+    const s = await requireSession(req, reply);
     if (!s) return reply;
     return html(reply, devicePage(s, (req.query.user_code ?? '').slice(0, 9), null));
   });
 
   app.post<{ Body: { csrf?: string; user_code?: string } }>('/device', async (req, reply) => {
-    const s = requireSession(req, reply);
+    const s = await requireSession(req, reply);
     if (!s) return reply;
     if (!checkCsrf(s, req.body))
       return html(reply, messagePage('Sign in a device', 'This form has expired; reload the page.', s), 403);
@@ -374,7 +400,11 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     },
     session,
   );
-  registerMetrics(app, deps.metrics);
+  const metricsGuard = metricsAccess(deps.config);
+  deps.log.info({ event: 'metrics_access', mode: metricsGuard.mode }, 'metrics access');
+  registerMetrics(app, deps.metrics, metricsGuard);
+  // Rows of sessions that ended or expired over a week ago; a failure here only delays it.
+  void new ConsoleSessionQueries(deps.store).purge().catch(() => undefined);
   await registerConsolePages(app, { config: deps.config }, session, html);
   app.decorate('apiRoutes', apiRoutes);
 

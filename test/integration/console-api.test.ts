@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { SESSION_COOKIE, type WebSession } from '../../src/web/session.js';
+import { SESSION_COOKIE } from '../../src/web/session.js';
 import { EVERYONE_POLICY, startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { consoleSessions } from './console-signin.js';
 
 /*
  * The console API's role/CSRF matrix, in process with app.inject(): every API route, called
@@ -185,22 +186,11 @@ let gw: TestGateway;
 let app: FastifyInstance;
 const sessions = new Map<Exclude<Who, 'nobody'>, { cookie: string; csrf: string }>();
 
-/** A console session cookie as the SSO callback would set it (sealed with the vault key). */
+/** A console session as the SSO callback makes it: a row in the store, its id and token in the sealed cookie. */
 async function signIn(who: Exclude<Who, 'nobody'>): Promise<{ cookie: string; csrf: string }> {
   const issued = await gw.cp.tokens.issue({ user: USERS[who], groups: GROUPS[who], issuedBy: 'test' });
-  const s: WebSession = {
-    user: USERS[who],
-    email: null,
-    groups: GROUPS[who],
-    jti: issued.jti,
-    token: issued.token,
-    expiresAt: issued.expiresAt.toISOString(),
-    csrf: randomUUID(),
-  };
-  const sealed = gw.cp.vault
-    .sealInternal(`cookie/${SESSION_COOKIE}`, Buffer.from(JSON.stringify(s)))
-    .toString('base64url');
-  return { cookie: `${SESSION_COOKIE}=${sealed}`, csrf: s.csrf };
+  const made = await consoleSessions(gw).create({ user: USERS[who], email: null, groups: GROUPS[who] }, issued);
+  return { cookie: `${SESSION_COOKIE}=${made.cookie}`, csrf: made.session.csrf };
 }
 
 function call(r: Pick<Route, 'method' | 'url' | 'body'>, who: Who, csrf: Csrf, extra: Partial<InjectOptions> = {}) {
