@@ -14,6 +14,13 @@ export interface EndVerdict {
 
 export type StatementVerdict = BlockVerdict | EndVerdict;
 
+/**
+ * What a `prepare` resolves to, called right before the statement is shown to `statement`:
+ * it hands in what was worked out (null), or says why the text could not be (the relay then
+ * shows the statement as unreadable, with that reason).
+ */
+export type PreparedStatement = () => string | null;
+
 export interface CycleResult {
   /** DataRows and bytes sent to the client since the previous ReadyForQuery. */
   rows: number;
@@ -41,6 +48,13 @@ export interface RelayObserver {
     oid?: number,
     unreadable?: string,
   ): StatementVerdict | null;
+  /**
+   * Before `statement`, for a Query or Parse text it will be shown: null to go on now, or a
+   * promise while the text is worked out elsewhere (one too large to parse on the event
+   * loop). The relay then holds that frame and everything after it from the client, in
+   * order, and decides it again once the promise settles.
+   */
+  prepare?(sql: string): Promise<PreparedStatement> | null;
   /** A ParameterStatus from the server (settings that change how SQL text is lexed among them). */
   setting?(name: string, value: string): void;
   /** Bind of a prepared statement (by name; '' is the unnamed one); body is the whole Bind message. */

@@ -63,6 +63,8 @@ export class Relay {
   private stallTimer: NodeJS.Timeout | null = null;
   /** Whole client frames held back (G15), in order, while the server answers earlier ones; null when none. */
   private held: Buffer[] | null = null;
+  /** The blocker's inspection (a held statement worked out elsewhere) the relay already waits for. */
+  private awaited: Promise<void> | null = null;
   /** The session may have left state in the backend that a reset does not remove (session-residue.ts). */
   private residue = false;
 
@@ -99,9 +101,11 @@ export class Relay {
           }
           const verdict = this.decide(type, body);
           if (verdict !== 'hold') return verdict;
-          // G15: held back until the server has answered what may change how it reads.
+          // G15: held back until the server has answered what may change how it reads; or
+          // until a text too large to parse here has been worked out (RelayObserver.prepare).
           this.held = [wholeFrame(type, body!)];
           this.client.pause();
+          this.awaitInspection();
           return Verdict.Drop;
         },
         emit: (bytes) => this.toUpstream(bytes),
@@ -227,12 +231,26 @@ export class Relay {
       const verdict = this.decide(frame[0]!, frame.subarray(5));
       if (verdict === 'hold') {
         this.held = queue.slice(i);
+        this.awaitInspection();
         return;
       }
       if (verdict !== Verdict.Drop) this.toUpstream(verdict === Verdict.Forward ? frame : verdict);
     }
     if (this.afterClientFrames()) return;
     if (!this.upstreamBlocked && !this.phase.is('binding')) this.client.resume();
+  }
+
+  /**
+   * A statement is held while its text is worked out off the event loop: once that settles
+   * it is decided again, with what was held after it (whatever the server has answered).
+   */
+  private awaitInspection(): void {
+    const inspection = this.blocker?.inspection;
+    if (!inspection || inspection === this.awaited) return;
+    this.awaited = inspection;
+    void inspection.then(() => {
+      if (this.held && !this.phase.is('ended')) this.releaseHeld();
+    });
   }
 
   /** After client frames were passed on: a Terminate ends the session (true). */
@@ -410,7 +428,7 @@ export class Relay {
       return;
     }
     if (this.clientBlocked) this.upstream?.pause();
-    if (this.held && this.blocker?.canRelease()) this.releaseHeld();
+    if (this.held && this.blocker?.canRelease() && !this.blocker.inspection) this.releaseHeld();
   }
 
   private violation(side: 'client' | 'upstream', err: unknown): void {

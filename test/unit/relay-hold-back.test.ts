@@ -151,3 +151,131 @@ describe('G15 hold-back: a statement that cannot be read until the server answer
     expect(s.upstream.bytes.toString('utf8')).toContain("select 'café'");
   });
 });
+
+/** A promise the test settles itself. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * A relay whose observer works out texts longer than 100 characters "elsewhere" (the test
+ * settles each one): what the relay holds meanwhile and in what order it lets it go.
+ */
+function setupPrepared() {
+  const client = new FakeSocket();
+  const upstream = new FakeSocket();
+  const seen: Array<string | null> = [];
+  const refused: string[] = [];
+  const pending: Array<{ sql: string; done: (why: string | null) => void }> = [];
+  const applied: string[] = [];
+  const observer: RelayObserver = {
+    prepare(sql) {
+      if (sql.length <= 100) return null;
+      const d = deferred<() => string | null>();
+      pending.push({
+        sql,
+        done: (why) =>
+          d.resolve(() => {
+            applied.push(sql);
+            return why;
+          }),
+      });
+      return d.promise;
+    },
+    statement(_kind, sql, _name, _oid, unreadable): StatementVerdict | null {
+      seen.push(sql);
+      if (unreadable) {
+        refused.push(unreadable);
+        return { action: 'block', code: '0A000', message: 'statement refused: its text cannot be inspected' };
+      }
+      return null;
+    },
+    bind: () => undefined,
+    sync: () => undefined,
+    ready: () => undefined,
+  };
+  let ended = '';
+  const relay = new Relay(client.asDuplex, upstream.asDuplex, {
+    maxMessageBytes: 1 << 20,
+    parameters: [['client_encoding', 'UTF8']],
+    observer,
+    onEnd: (reason) => (ended = reason),
+  });
+  relay.start();
+  return { client, upstream, seen, refused, pending, applied, ended: () => ended };
+}
+
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+const large = `select ${Array.from({ length: 60 }, (_, i) => i).join(', ')}`;
+
+describe('parse budget: a text worked out off the event loop is held, with everything after it', () => {
+  it('the large Query and what follows wait; then go up in order, each shown once', async () => {
+    const s = setupPrepared();
+    const after = [parse('select 2'), bind(), execute(), sync(), query('select 3')];
+    s.client.emit('data', Buffer.concat([query('select 1'), query(large), ...after]));
+    expect(s.upstream.bytes.equals(query('select 1'))).toBe(true);
+    expect(s.client.paused).toBe(true);
+    expect(s.pending.map((p) => p.sql)).toEqual([large]);
+    // The server answering earlier statements releases nothing while the text is worked out.
+    s.upstream.emit('data', Buffer.concat([msg('C', 'SELECT 1\0'), ready()]));
+    expect(s.upstream.written.length).toBe(1);
+    s.pending[0]!.done(null);
+    await settle();
+    expect(s.upstream.bytes.equals(Buffer.concat([query('select 1'), query(large), ...after]))).toBe(true);
+    expect(s.seen).toEqual(['select 1', large, 'select 2', 'select 3']);
+    expect(s.applied).toEqual([large]);
+    expect(s.client.paused).toBe(false);
+  });
+
+  it('two large statements in a row: each is worked out in turn', async () => {
+    const s = setupPrepared();
+    const second = large.replace('select', 'select 99,');
+    s.client.emit('data', Buffer.concat([query(large), query(second), query('select 3')]));
+    expect(s.pending.length).toBe(1);
+    s.pending[0]!.done(null);
+    await settle();
+    expect(s.upstream.bytes.equals(query(large))).toBe(true);
+    expect(s.pending.length).toBe(2);
+    s.pending[1]!.done(null);
+    await settle();
+    expect(s.upstream.bytes.equals(Buffer.concat([query(large), query(second), query('select 3')]))).toBe(true);
+  });
+
+  it('a text that could not be worked out is refused as uninspectable; the session goes on', async () => {
+    const s = setupPrepared();
+    s.client.emit('data', Buffer.concat([parse(large), bind(), execute(), sync(), query('select 3')]));
+    s.pending[0]!.done('pgward could not classify this statement within 30 s');
+    await settle();
+    expect(s.refused).toEqual(['pgward could not classify this statement within 30 s']);
+    // Replaced by a marker the server rejects: nothing of the text goes up, the protocol stays in step.
+    expect(types(s.upstream.bytes)).toBe('PBESQ');
+    expect(s.upstream.bytes.toString('latin1')).not.toContain('select 0, 1');
+    expect(s.upstream.bytes.toString('latin1')).toContain('select 3');
+  });
+
+  it('a client that leaves while its text is worked out: nothing is handed in afterwards', async () => {
+    const s = setupPrepared();
+    s.client.emit('data', query(large));
+    s.client.emit('close');
+    expect(s.ended()).toBe('client-closed');
+    s.pending[0]!.done(null);
+    await settle();
+    expect(s.applied).toEqual([]);
+    expect(s.upstream.written.length).toBe(0);
+  });
+
+  it('a large text held behind a change of client_encoding is read in the new encoding, then worked out', async () => {
+    const s = setupPrepared();
+    const latin = `${large}, 'café'`;
+    s.client.emit('data', Buffer.concat([query("set client_encoding to 'LATIN1'"), query(latin, 'latin1')]));
+    expect(s.pending.length).toBe(0);
+    s.upstream.emit('data', Buffer.concat([status('client_encoding', 'LATIN1'), msg('C', 'SET\0'), ready()]));
+    expect(s.pending.map((p) => p.sql)).toEqual([latin]);
+    s.pending[0]!.done(null);
+    await settle();
+    expect(s.seen.at(-1)).toBe(latin);
+    expect(s.upstream.bytes.subarray(-query(latin, 'latin1').length).equals(query(latin, 'latin1'))).toBe(true);
+  });
+});
