@@ -45,15 +45,26 @@ describe('pgward login / logout', () => {
       if (r.url().includes('/callback?code=')) callback = r.url();
     });
     const said: string[] = [];
+    let confirmPage: string | null = null;
     const result = await login({
       gateway: gw.web!.url,
       env,
       say: (l) => said.push(l),
-      openUrl: (url) => void signInAt(page, url, devUser('alice')),
+      // Signed in, the browser shows which terminal asks; nothing is issued until alice confirms.
+      openUrl: (url) =>
+        void signInAt(page, url, devUser('alice')).then(async () => {
+          confirmPage = await page.locator('main').textContent();
+          await page.click('button[value=confirm]');
+        }),
       timeoutMs: 30_000,
     });
     expect(result.user).toBe('alice');
     expect(said[0]).toMatch(/^Sign in at: http:\/\/127\.0\.0\.1:\d+\/cli\/login\?port=\d+&state=/);
+    const asked = new URL(said[0]!.slice('Sign in at: '.length));
+    expect(confirmPage).toContain('A terminal asks to be signed in as alice');
+    expect(confirmPage).toContain(
+      `port=${asked.searchParams.get('port')}&state=${asked.searchParams.get('state')!.slice(0, 8)}…`,
+    );
     expect(await page.locator('p').textContent()).toBe(
       'Signed in. You can close this tab and go back to your terminal.',
     );
