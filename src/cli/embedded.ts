@@ -10,7 +10,17 @@ export interface EmbeddedDefault {
   certs: DevCertificates;
   storeUrl: string;
   vaultKeyFile: string;
-  demo: { target: string; database: string; role: string; password: string; readRole: string; readPassword: string };
+  demo: {
+    target: string;
+    database: string;
+    role: string;
+    password: string;
+    readRole: string;
+    readPassword: string;
+    /** Creates each person's own upstream login (personRoles is on for the demo target). */
+    provisioner: string;
+    provisionerPassword: string;
+  };
 }
 
 async function persistentSecret(path: string): Promise<string> {
@@ -47,15 +57,27 @@ export async function startEmbedded(
   const demoPassword = randomBytes(24).toString('hex');
   const readRole = 'demo_ro';
   const readPassword = randomBytes(24).toString('hex');
+  const provisioner = 'pgward_provisioner';
+  const provisionerPassword = randomBytes(24).toString('hex');
   await prepareEmbeddedDatabases(cluster, {
     owner: { name: role, password: demoPassword },
     reader: { name: readRole, password: readPassword },
+    provisioner: { name: provisioner, password: provisionerPassword },
   });
   return {
     cluster,
     certs,
     storeUrl: cluster.connectionString('pgward'),
     vaultKeyFile: join(home, 'vault.key'),
-    demo: { target: 'demo', database: 'demo', role, password: demoPassword, readRole, readPassword },
+    demo: {
+      target: 'demo',
+      database: 'demo',
+      role,
+      password: demoPassword,
+      readRole,
+      readPassword,
+      provisioner,
+      provisionerPassword,
+    },
   };
 }

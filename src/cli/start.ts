@@ -48,6 +48,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
   if (embedded) {
     await cp.vault.set(embedded.demo.target, embedded.demo.role, embedded.demo.password);
     await cp.vault.set(embedded.demo.target, embedded.demo.readRole, embedded.demo.readPassword);
+    await cp.vault.set(embedded.demo.target, embedded.demo.provisioner, embedded.demo.provisionerPassword);
   }
   const policyDir = config.policies.dir ?? (embedded ? 'policies' : undefined);
   const policy = await PolicyRuntime.start({
@@ -101,7 +102,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
     say('');
     say(`pgward is listening on ${addr.host}:${addr.port} (TLS; SCRAM-SHA-256 with channel binding)`);
     say(
-      `  upstream: embedded PostgreSQL ${embedded.cluster.binaries.version} on 127.0.0.1:${embedded.cluster.port}, database "demo" as role "demo_app" (credential in the vault)`,
+      `  upstream: embedded PostgreSQL ${embedded.cluster.binaries.version} on 127.0.0.1:${embedded.cluster.port}, database "demo"; each person logs in as their own role per grant (e.g. "alice:demo_ro"), made on first use, password in the vault`,
     );
     say(`  a token for the demo user alice (groups: developers), valid 8 hours:`);
     say('');
@@ -197,5 +198,8 @@ function withEmbedded(config: GatewayConfig, embedded: EmbeddedDefault): void {
       max: 500,
       waitTimeoutMs: 10_000,
     },
+    // On here (off by default for configured targets): the embedded cluster is pgward's own,
+    // so it can give itself a provisioner (docs/person-roles.md).
+    personRoles: { enabled: true, provisioner: embedded.demo.provisioner },
   };
 }

@@ -35,6 +35,25 @@ export const targetSchema = z
      */
     protocol: z.enum(['3.0', '3.2']).default('3.2'),
     /**
+     * A login role per person and granted role (`alice:demo_ro`), created on first use by the
+     * provisioner and member of the granted role only, its password in the vault: sessions
+     * show who runs them, and people cannot read or end each other's backends or change
+     * each other's role settings (docs/person-roles.md). Off by default for configured
+     * targets: it needs a provisioner with CREATEROLE upstream, and objects people create
+     * are then owned by their own role.
+     */
+    personRoles: z
+      .object({
+        enabled: z.boolean().default(false),
+        /**
+         * The upstream role that creates the logins: CREATEROLE, and in Postgres 16+ ADMIN
+         * OPTION on each granted role. Its password is the vault entry (target, provisioner).
+         */
+        provisioner: z.string().min(1).max(63).default('pgward_provisioner'),
+      })
+      .strict()
+      .default({ enabled: false, provisioner: 'pgward_provisioner' }),
+    /**
      * Warm upstream connections per (role, database, read-only, startup settings), each
      * opened with the session's startup settings and reset before each reuse (docs/pooling.md).
      */

@@ -6,6 +6,8 @@ export interface EmbeddedRoles {
   owner: { name: string; password: string };
   /** Reads everything, writes nothing (the read-only grant in policies/demo.yaml). */
   reader: { name: string; password: string };
+  /** Creates each person's own login for owner and reader (target option personRoles). */
+  provisioner?: { name: string; password: string } | undefined;
 }
 
 /**
@@ -37,6 +39,16 @@ export async function prepareEmbeddedDatabases(cluster: PostgresCluster, roles: 
   const reader = await role(roles.reader);
   await cluster.query(`grant connect on database demo to ${reader}`);
   await cluster.query(`grant pg_read_all_data to ${reader}`);
+  if (roles.provisioner) {
+    // CREATEROLE; from Postgres 16 on that alone no longer lets it grant a role: it needs
+    // ADMIN OPTION on each granted role, given here without their privileges (INHERIT
+    // FALSE) or the right to become them (SET FALSE). In 15 ADMIN OPTION would make it a
+    // member of the database owner, and CREATEROLE is enough.
+    const provisioner = await role(roles.provisioner);
+    await cluster.query(`alter role ${provisioner} createrole`);
+    if (cluster.binaries.version >= 16)
+      await cluster.query(`grant ${owner}, ${reader} to ${provisioner} with admin true, inherit false, set false`);
+  }
   await cluster.query(
     `create table if not exists greetings (id serial primary key, message text not null);
      insert into greetings (message) select 'hello from the demo database behind pgward'

@@ -473,6 +473,27 @@ export class Store {
     );
   }
 
+  /**
+   * Stores the entry unless (target, role) has one already: the first of several gateways
+   * to write wins, the others read its entry back. True when this call stored it.
+   */
+  async putVaultEntryIfAbsent(target: string, role: string, sealed: Buffer, kekId: string): Promise<boolean> {
+    const { rowCount } = await this.sql.query(
+      `insert into vault_entries (target, role, sealed, kek_id) values ($1, $2, $3, $4)
+       on conflict (target, role) do nothing`,
+      [target, role, sealed, kekId],
+    );
+    return rowCount === 1;
+  }
+
+  async deleteVaultEntry(target: string, role: string): Promise<boolean> {
+    const { rowCount } = await this.sql.query('delete from vault_entries where target = $1 and role = $2', [
+      target,
+      role,
+    ]);
+    return rowCount === 1;
+  }
+
   async vaultEntry(target: string, role: string): Promise<{ sealed: Buffer; kekId: string; rotatedAt: Date } | null> {
     const { rows } = await answered(
       this.loginSql.query<{ sealed: Buffer; kek_id: string; rotated_at: Date }>(

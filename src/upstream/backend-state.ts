@@ -5,7 +5,7 @@ import { FrameReader } from '../protocol/frame-reader.js';
 import { queryMessage } from '../protocol/frontend-writer.js';
 import { backendLimits } from '../protocol/limits.js';
 import type { UpstreamConnection } from './connector.js';
-import { UpstreamQueryError } from './simple-query.js';
+import { dataRow, UpstreamQueryError } from './simple-query.js';
 
 /**
  * What of a backend's session DISCARD ALL leaves behind, as SQL can see it: a temp
@@ -28,23 +28,6 @@ export interface BackendState {
 export const STATE_SQL =
   'select pg_catalog.pg_my_temp_schema() operator(pg_catalog.<>) 0, ' +
   "(select pg_catalog.count(*) from pg_catalog.pg_settings where pg_catalog.strpos(name, '.') operator(pg_catalog.>) 0)";
-
-/** Reads one DataRow's text columns (nulls as null). */
-function dataRow(body: Buffer): Array<string | null> {
-  const n = body.readInt16BE(0);
-  const out: Array<string | null> = [];
-  let pos = 2;
-  for (let i = 0; i < n; i++) {
-    const len = body.readInt32BE(pos);
-    pos += 4;
-    if (len < 0) out.push(null);
-    else {
-      out.push(body.toString('utf8', pos, pos + len));
-      pos += len;
-    }
-  }
-  return out;
-}
 
 /**
  * Runs `before` (the pool's reset, when given) and the state query pipelined in one round

@@ -6,6 +6,10 @@
  */
 export interface PoolKey {
   target: string;
+  /**
+   * The role the connections log in as: the granted role, or with personRoles the person's
+   * own login for it (`alice:demo_ro`), which makes every pool one person's.
+   */
   role: string;
   database: string;
   readOnly: boolean;

@@ -21,6 +21,20 @@ export class Vault {
     await this.store.putVaultEntry(target, role, sealed, this.kekId);
   }
 
+  /** Stores `secret` unless (target, role) has one; either way returns the stored one (shared by gateways). */
+  async setIfAbsent(target: string, role: string, secret: string): Promise<{ secret: string; stored: boolean }> {
+    const sealed = seal(this.kek, Buffer.from(secret, 'utf8'), `vault/${target}/${role}`);
+    const stored = await this.store.putVaultEntryIfAbsent(target, role, sealed, this.kekId);
+    if (stored) return { secret, stored };
+    const existing = await this.get(target, role);
+    if (existing === null) throw new Error(`vault entry ${target}/${role} vanished while it was being stored`);
+    return { secret: existing, stored };
+  }
+
+  async delete(target: string, role: string): Promise<boolean> {
+    return this.store.deleteVaultEntry(target, role);
+  }
+
   async get(target: string, role: string): Promise<string | null> {
     const entry = await this.store.vaultEntry(target, role);
     if (!entry) return null;

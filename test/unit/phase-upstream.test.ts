@@ -109,4 +109,27 @@ describe('upstream phase', () => {
     await new UpstreamSource(unpooled, grant, { vault, pools: broker }).plan().catch(() => undefined);
     expect(lookups).toBe(2);
   });
+
+  it('personRoles: each person gets the pool of their own login; replication keeps the granted role', async () => {
+    const broker = new UpstreamBroker(log);
+    brokers.push(broker);
+    const personal = { ...target, personRoles: { provisioner: 'prov' } };
+    const opts = { min: 0, idleMs: 60_000, reset: 'DISCARD ALL', max: 1, waitTimeoutMs: 50 };
+    const pools = {
+      alice: broker.pool({ ...grantKey, role: 'alice:app_ro' }, async () => connection(1), opts),
+      bob: broker.pool({ ...grantKey, role: 'bob:app_ro' }, async () => connection(2), opts),
+    };
+    for (const who of ['alice', 'bob'] as const) {
+      const source = new UpstreamSource(personal, grant, { vault: noCredential, pools: broker }, who);
+      expect(source.login).toBe(`${who}:app_ro`);
+      const plan = await source.plan();
+      expect(plan.kind === 'bound' && plan.pool).toBe(pools[who]);
+    }
+    // Without personRoles on the target, or for a replication grant: the granted role.
+    expect(new UpstreamSource(target, grant, { vault: noCredential, pools: broker }, 'alice').login).toBe('app_ro');
+    const replication = { ...grant, replication: 'database' };
+    expect(new UpstreamSource(personal, replication, { vault: noCredential, pools: broker }, 'alice').login).toBe(
+      'app_ro',
+    );
+  });
 });

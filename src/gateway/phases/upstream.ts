@@ -5,8 +5,12 @@ import type { UpstreamBroker } from '../../upstream/broker.js';
 import { connectUpstream, type UpstreamConnection } from '../../upstream/connector.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import { readBackendState } from '../../upstream/backend-state.js';
+import { PersonRoleError, provisionOver, type PersonLogin } from '../../upstream/person-roles.js';
+import { personRoleName } from '../../upstream/role-names.js';
 import { poolSettings } from '../../upstream/pool-key.js';
 import { PoolWaitAbortedError, PoolWaitTimeoutError, type UpstreamPool } from '../../upstream/pool.js';
+import type { Logger } from '../../util/logger.js';
+import { PersonCredentialMismatch, personCredential } from '../../vault/person-credential.js';
 import type { Vault } from '../../vault/vault.js';
 import type { ResolvedTarget } from '../context.js';
 import { controlPlaneDown } from './auth-common.js';
@@ -14,7 +18,12 @@ import { controlPlaneDown } from './auth-common.js';
 export interface UpstreamPorts {
   vault: Vault;
   pools: UpstreamBroker;
+  /** Where provisioning of per-person logins is reported (absent: not reported). */
+  log?: Logger | undefined;
 }
+
+/** A target that gives each person their own upstream login (target option personRoles). */
+export type PersonRolesTarget = ResolvedTarget & { personRoles?: { provisioner: string } | null | undefined };
 
 /** A session's upstream: connected now, or to be had from a pool at its first message. */
 export type UpstreamPlan =
@@ -23,11 +32,26 @@ export type UpstreamPlan =
 
 /** Where the connections of one grant come from; `connect` serves both login and first message. */
 export class UpstreamSource {
+  /**
+   * The role upstream connections log in as: the person's own login for the granted role
+   * (`alice:demo_ro`) when the target provisions them, else the granted role. Replication
+   * connections always use the granted role (a person's login has no REPLICATION).
+   */
+  readonly login: string;
+  /** The person and the provisioner of their login; null when connections use the granted role. */
+  private readonly personal: { person: string; provisioner: string } | null;
+
   constructor(
-    private readonly target: ResolvedTarget,
+    private readonly target: PersonRolesTarget,
     private readonly grant: Grant,
     private readonly ports: UpstreamPorts,
-  ) {}
+    /** The authenticated person (who.user). */
+    person?: string,
+  ) {
+    const provisioner = target.personRoles?.provisioner;
+    this.personal = person !== undefined && provisioner && !grant.replication ? { person, provisioner } : null;
+    this.login = this.personal ? personRoleName(this.personal.person, grant.role) : grant.role;
+  }
 
   /**
    * Deferred when the pool can give this session its connection later and already knows
@@ -66,20 +90,21 @@ export class UpstreamSource {
     return { up, pool };
   }
 
-  /** The warm pool of (target, role, database, read-only, startup settings). */
+  /** The warm pool of (target, login role, database, read-only, startup settings): per person with personRoles. */
   private pool(): UpstreamPool {
     const { target, grant } = this;
     const settings = poolSettings(grant.forward);
     const { min, idleMs, reset, max, waitTimeoutMs, maxPools } = target.pool;
     return this.ports.pools.pool(
-      { target: target.name, role: grant.role, database: grant.database, readOnly: grant.session.readOnly, settings },
+      { target: target.name, role: this.login, database: grant.database, readOnly: grant.session.readOnly, settings },
       () => this.open(settings),
       { min, idleMs, reset, max, waitTimeoutMs, maxPools, readState: (up, before) => readBackendState(up, before) },
     );
   }
 
-  /** Opens a new upstream connection as the grant's role, with the vaulted credential. */
+  /** Opens a new upstream connection as the login role, with the vaulted credential. */
   private async open(params: Array<[string, string]>): Promise<UpstreamConnection> {
+    if (this.personal) return this.openPersonal(this.personal, params);
     const { target, grant } = this;
     let password: string | null;
     try {
@@ -97,22 +122,158 @@ export class UpstreamSource {
         },
       );
     }
+    return connectAs(target, grant.database, grant.role, password, params).catch((err: unknown) => {
+      throw connectFailed(err, target);
+    });
+  }
+
+  /**
+   * As the person's own login: its password from the vault (made and stored on first use,
+   * then shared by every gateway on the store), the role created upstream when the vault
+   * had no entry, and created or repaired once more when the server refuses the login (the
+   * role is gone, or its person changed its password).
+   */
+  private async openPersonal(
+    { person, provisioner }: { person: string; provisioner: string },
+    params: Array<[string, string]>,
+  ): Promise<UpstreamConnection> {
+    const { target, grant, login } = this;
+    let cred: { password: string; created: boolean };
     try {
-      return await connectUpstream(target.endpoint, { user: grant.role, database: grant.database, password, params });
-    } catch (err) {
-      if (err instanceof UpstreamError && err.kind === 'server-error' && err.serverError) {
-        const f = err.serverError;
-        throw new PgError(f.code, f.message, { detail: f.detail, hint: f.hint, internalReason: err.message });
-      }
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new PgError(
-        SqlState.connectionFailure,
-        `pgward could not connect to the server for database "${target.name}"`,
-        {
-          internalReason: reason,
-        },
+      cred = await personCredential(this.ports.vault, target.name, login, { person, role: grant.role }, (t, k) =>
+        vaultSecret(this.ports.vault, t, k),
       );
+    } catch (err) {
+      if (err instanceof PersonCredentialMismatch) {
+        throw new PgError(
+          SqlState.sqlServerRejectedConnection,
+          `pgward cannot log you in to database "${target.name}"`,
+          {
+            internalReason: err.message,
+            hint: 'An administrator can find the reason in the gateway log.',
+          },
+        );
+      }
+      throw controlPlaneDown(err);
     }
+    const provision = (): Promise<void> =>
+      provisionLogin(target, provisioner, { login, person, role: grant.role, password: cred.password }, this.ports);
+    if (cred.created) await provision();
+    try {
+      return await connectAs(target, grant.database, login, cred.password, params);
+    } catch (err) {
+      if (cred.created || !loginRefused(err)) throw connectFailed(err, target);
+    }
+    await provision();
+    return connectAs(target, grant.database, login, cred.password, params).catch((err: unknown) => {
+      throw connectFailed(err, target);
+    });
+  }
+}
+
+function connectAs(
+  target: ResolvedTarget,
+  database: string,
+  user: string,
+  password: string,
+  params: Array<[string, string]>,
+): Promise<UpstreamConnection> {
+  return connectUpstream(target.endpoint, { user, database, password, params });
+}
+
+/** The server refused the login itself: no such role or a wrong password (28P01), or NOLOGIN (28000). */
+function loginRefused(err: unknown): boolean {
+  const code = err instanceof UpstreamError ? err.serverError?.code : undefined;
+  return code === SqlState.invalidPassword || code === SqlState.invalidAuthorizationSpecification;
+}
+
+/** A failed connect as the client sees it: the server's own FATAL, or 08006 naming the target. */
+export function connectFailed(err: unknown, target: ResolvedTarget): PgError {
+  if (err instanceof PgError) return err;
+  if (err instanceof UpstreamError && err.kind === 'server-error' && err.serverError) {
+    const f = err.serverError;
+    return new PgError(f.code, f.message, { detail: f.detail, hint: f.hint, internalReason: err.message });
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  return new PgError(
+    SqlState.connectionFailure,
+    `pgward could not connect to the server for database "${target.name}"`,
+    {
+      internalReason: reason,
+    },
+  );
+}
+
+/** Provisionings under way, per (target, login): a burst of one person's first sessions provisions once. */
+const provisioning = new Map<string, Promise<void>>();
+
+/**
+ * Creates or repairs a person's login with the target's provisioner credential. Refusals
+ * reach the client as 08004 without the upstream's reason (that goes to the log): the
+ * person can do nothing about a provisioner that lacks a privilege.
+ */
+function provisionLogin(
+  target: ResolvedTarget,
+  provisioner: string,
+  who: PersonLogin,
+  ports: UpstreamPorts,
+): Promise<void> {
+  const key = `${target.name}\0${who.login}`;
+  let running = provisioning.get(key);
+  if (!running) {
+    running = provisionOnce(target, provisioner, who, ports).finally(() => provisioning.delete(key));
+    provisioning.set(key, running);
+  }
+  return running;
+}
+
+async function provisionOnce(
+  target: ResolvedTarget,
+  provisioner: string,
+  who: PersonLogin,
+  ports: UpstreamPorts,
+): Promise<void> {
+  let password: string | null;
+  try {
+    password = await vaultSecret(ports.vault, target.name, provisioner);
+  } catch (err) {
+    throw controlPlaneDown(err);
+  }
+  const refuse = (reason: string, hint = 'An administrator can find the reason in the gateway log.'): PgError =>
+    new PgError(
+      SqlState.sqlServerRejectedConnection,
+      `pgward could not prepare your login for database "${target.name}"`,
+      {
+        internalReason: reason,
+        hint,
+      },
+    );
+  if (password === null)
+    throw refuse(
+      `vault has no entry for ${target.name}/${provisioner} (the personRoles provisioner)`,
+      'An administrator must run: pgward vault set TARGET PROVISIONER',
+    );
+  const started = Date.now();
+  try {
+    const outcome = await provisionOver(
+      target.endpoint,
+      { user: provisioner, password, database: target.database },
+      who,
+    );
+    ports.log?.info(
+      {
+        event: `person_role_${outcome}`,
+        target: target.name,
+        login: who.login,
+        role: who.role,
+        ms: Date.now() - started,
+      },
+      outcome === 'created' ? 'created a per-person upstream login' : 'repaired a per-person upstream login',
+    );
+  } catch (err) {
+    if (err instanceof PersonRoleError) throw refuse(`provisioning ${who.login}: ${err.message} (${err.code})`);
+    if (err instanceof UpstreamError) throw refuse(`provisioner ${provisioner} could not connect: ${err.message}`);
+    throw err;
   }
 }
 
@@ -124,7 +285,7 @@ const lookups = new WeakMap<Vault, Map<string, Promise<string | null>>>();
  * first messages each dialling must not queue hundreds of identical lookups on the store's
  * small login pool); nothing is kept once it is answered, so a rotated secret is read next time.
  */
-function vaultSecret(vault: Vault, target: string, role: string): Promise<string | null> {
+export function vaultSecret(vault: Vault, target: string, role: string): Promise<string | null> {
   let pending = lookups.get(vault);
   if (!pending) lookups.set(vault, (pending = new Map()));
   const key = `${target}\0${role}`;
