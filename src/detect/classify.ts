@@ -1,7 +1,15 @@
-import { normalizeSync } from 'libpg-query';
 import type { Risk } from '../policy/profiles.js';
+import { functionRisks, functionWrites } from './function-names.js';
+import { innerSql } from './inner-sql.js';
 import { literalKey } from './literal-key.js';
-import { parseStatements, walk, type ParseNode } from './sql-parser.js';
+import {
+  normalizeStatement,
+  parseFailure,
+  parseStatements,
+  walk,
+  type ParseFailure,
+  type ParseNode,
+} from './sql-parser.js';
 
 export type StatementCategory = 'read' | 'write' | 'ddl' | 'dcl' | 'transaction' | 'utility' | 'invalid';
 
@@ -16,6 +24,13 @@ export interface StatementInfo {
   risks: Risk[];
   /** How many statements the text holds. */
   count: number;
+  /**
+   * Only transaction control, SET and SHOW: nothing that could run a function (so nothing
+   * that could switch read-only off behind the statement check's back).
+   */
+  inert?: boolean;
+  /** Why no grammar of the upstream's major reads the text (Postgres's own syntax error). */
+  failure?: ParseFailure;
 }
 
 const DCL = new Set([
@@ -63,34 +78,6 @@ const DROP = new Set([
   'DropOwnedStmt',
   'DropUserMappingStmt',
 ]);
-const FILE_FUNCTIONS = new Set([
-  'pg_read_file',
-  'pg_read_binary_file',
-  'pg_ls_dir',
-  'pg_stat_file',
-  'pg_file_write',
-  'pg_file_rename',
-  'pg_file_unlink',
-  'pg_ls_logdir',
-  'pg_ls_waldir',
-  'pg_ls_tmpdir',
-  'pg_ls_archive_statusdir',
-]);
-const LO_FUNCTIONS = new Set([
-  'lo_import',
-  'lo_export',
-  'lo_open',
-  'lo_get',
-  'lo_put',
-  'lo_from_bytea',
-  'lo_unlink',
-  'lo_create',
-  'lo_creat',
-  'loread',
-  'lowrite',
-  'lo_truncate',
-]);
-const REMOTE = /^(dblink|dblink_exec|dblink_connect|dblink_connect_u|dblink_open|dblink_send_query|postgres_fdw_.*)$/;
 const REMOTE_STMTS = new Set([
   'CreateForeignServerStmt',
   'CreateUserMappingStmt',
@@ -103,10 +90,23 @@ function topCategory(kind: string, node: ParseNode): StatementCategory {
   if (kind === 'SelectStmt') return (node as { intoClause?: unknown }).intoClause ? 'write' : 'read';
   if (kind === 'CopyStmt') return (node as { is_from?: boolean }).is_from ? 'write' : 'read';
   if (kind === 'TransactionStmt') return 'transaction';
+  // EXPLAIN ANALYZE runs its statement: it weighs what that statement does.
+  if (kind === 'ExplainStmt' && explainRuns(node)) return 'read';
   if (WRITE.has(kind)) return 'write';
   if (DCL.has(kind)) return 'dcl';
   if (UTILITY.has(kind)) return 'utility';
   return 'ddl';
+}
+
+function explainRuns(node: ParseNode): boolean {
+  return ((node as { options?: unknown[] }).options ?? []).some((o) => {
+    const d = (o as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
+    if (d?.defname !== 'analyze') return false;
+    const v = d.arg as { Boolean?: { boolval?: boolean }; String?: { sval?: string } } | undefined;
+    if (!v) return true;
+    if (v.Boolean) return v.Boolean.boolval === true;
+    return !['false', 'off', '0', 'no'].includes(String(v.String?.sval ?? '').toLowerCase());
+  });
 }
 
 const RANK: Record<StatementCategory, number> = {
@@ -119,113 +119,196 @@ const RANK: Record<StatementCategory, number> = {
   dcl: 6,
 };
 
+/** Statements that run no function: transaction control, SET, SHOW. */
+const INERT = new Set(['TransactionStmt', 'VariableSetStmt', 'VariableShowStmt']);
+
 function funcName(node: ParseNode): string {
   const parts = (node as { funcname?: Array<{ String?: { sval?: string } }> }).funcname ?? [];
   return (parts[parts.length - 1]?.String?.sval ?? '').toLowerCase();
 }
 
-/** Classification of parsed statements: the weightiest category, every table, every risk. */
-export function classifyTrees(stmts: ParseNode[]): Omit<StatementInfo, 'normalized'> {
-  let category: StatementCategory = 'utility';
-  let best = -1;
-  const tables = new Set<string>();
-  const ctes = new Set<string>();
-  const risks = new Set<Risk>();
-  if (stmts.length > 1) risks.add('multi-statement');
-  for (const stmt of stmts) {
-    const [kind, node] = (Object.entries(stmt)[0] ?? ['', {}]) as [string, ParseNode];
-    let cat = topCategory(kind, node);
-    walk(stmt, (k, n) => {
-      // A data-modifying CTE makes the whole statement a write.
-      if (WRITE.has(k) && cat === 'read') cat = 'write';
-      switch (k) {
-        case 'CommonTableExpr':
-          ctes.add(String((n as { ctename?: string }).ctename ?? ''));
-          break;
-        case 'RangeVar': {
-          const r = n as { schemaname?: string; relname?: string };
-          if (r.relname) tables.add(r.schemaname ? `${r.schemaname}.${r.relname}` : r.relname);
-          break;
-        }
-        case 'UpdateStmt':
-          if (!(n as { whereClause?: unknown }).whereClause) risks.add('update-without-where');
-          break;
-        case 'DeleteStmt':
-          if (!(n as { whereClause?: unknown }).whereClause) risks.add('delete-without-where');
-          break;
-        case 'TruncateStmt':
-          risks.add('truncate');
-          break;
-        case 'AlterSystemStmt':
-          risks.add('alter-system');
-          break;
-        case 'CopyStmt': {
-          const c = n as { is_program?: boolean; filename?: string };
-          if (c.is_program) risks.add('copy-program');
-          else if (c.filename) risks.add('copy-server-file');
-          break;
-        }
-        case 'CreateExtensionStmt':
-          risks.add('create-extension');
-          break;
-        case 'VariableSetStmt': {
-          const name = String((n as { name?: string }).name ?? '').toLowerCase();
-          if (name === 'role') risks.add('set-role');
-          if (name === 'session_authorization') risks.add('set-session-authorization');
-          break;
-        }
-        case 'FuncCall': {
-          const f = funcName(n);
-          if (FILE_FUNCTIONS.has(f)) risks.add('server-file-function');
-          if (LO_FUNCTIONS.has(f)) risks.add('large-object-function');
-          if (REMOTE.test(f)) risks.add('remote-access');
-          break;
-        }
-        default:
-          if (DROP.has(k)) risks.add('drop');
-          if (REMOTE_STMTS.has(k)) risks.add('remote-access');
+function firstArgConstant(node: ParseNode): string | null {
+  const c = ((node as { args?: unknown[] }).args?.[0] as { A_Const?: { sval?: { sval?: string } } } | undefined)
+    ?.A_Const;
+  return c?.sval ? String(c.sval.sval ?? '').toLowerCase() : null;
+}
+
+interface Tally {
+  category: StatementCategory;
+  best: number;
+  tables: Set<string>;
+  ctes: Set<string>;
+  risks: Set<Risk>;
+  inert: boolean;
+  /** The classification read a constant (a DO body, SQL text, a setting's name): texts alike but for constants may differ. */
+  readsConstants: boolean;
+}
+
+function tallyStatement(t: Tally, stmt: ParseNode): void {
+  const [kind, node] = (Object.entries(stmt)[0] ?? ['', {}]) as [string, ParseNode];
+  let cat = topCategory(kind, node);
+  if (!INERT.has(kind)) t.inert = false;
+  const { tables, ctes, risks } = t;
+  walk(stmt, (k, n) => {
+    // A data-modifying CTE makes the whole statement a write.
+    if (WRITE.has(k) && cat === 'read') cat = 'write';
+    switch (k) {
+      case 'CommonTableExpr':
+        ctes.add(String((n as { ctename?: string }).ctename ?? ''));
+        break;
+      case 'RangeVar': {
+        const r = n as { schemaname?: string; relname?: string };
+        if (r.relname) tables.add(r.schemaname ? `${r.schemaname}.${r.relname}` : r.relname);
+        break;
       }
-    });
-    if (RANK[cat] > best) {
-      best = RANK[cat];
-      category = cat;
+      case 'UpdateStmt':
+        if (!(n as { whereClause?: unknown }).whereClause) risks.add('update-without-where');
+        break;
+      case 'DeleteStmt':
+        if (!(n as { whereClause?: unknown }).whereClause) risks.add('delete-without-where');
+        break;
+      case 'TruncateStmt':
+        risks.add('truncate');
+        break;
+      case 'AlterSystemStmt':
+        risks.add('alter-system');
+        break;
+      case 'CopyStmt': {
+        const c = n as { is_program?: boolean; filename?: string };
+        if (c.is_program) risks.add('copy-program');
+        else if (c.filename) risks.add('copy-server-file');
+        break;
+      }
+      case 'CreateExtensionStmt':
+        risks.add('create-extension');
+        break;
+      case 'VariableSetStmt': {
+        const name = String((n as { name?: string }).name ?? '').toLowerCase();
+        if (name === 'role') risks.add('set-role');
+        if (name === 'session_authorization') risks.add('set-session-authorization');
+        break;
+      }
+      case 'DoStmt':
+        t.readsConstants = true;
+        break;
+      case 'FuncCall': {
+        t.inert = false;
+        const f = funcName(n);
+        const argc = ((n as { args?: unknown[] }).args ?? []).length;
+        for (const r of functionRisks(f, argc)) risks.add(r);
+        if (functionWrites(f) && cat === 'read') cat = 'write';
+        if (f === 'set_config') {
+          // set_config('role', ...) is SET ROLE by another name.
+          t.readsConstants = true;
+          const setting = firstArgConstant(n);
+          if (setting === 'role') risks.add('set-role');
+          if (setting === 'session_authorization') risks.add('set-session-authorization');
+        }
+        if (risks.has('dynamic-sql')) t.readsConstants = true;
+        break;
+      }
+      default:
+        if (DROP.has(k)) risks.add('drop');
+        if (REMOTE_STMTS.has(k)) risks.add('remote-access');
     }
+  });
+  if (RANK[cat] > t.best) {
+    t.best = RANK[cat];
+    t.category = cat;
   }
-  for (const c of ctes) tables.delete(c);
+}
+
+interface Classified {
+  info: Omit<StatementInfo, 'normalized'>;
+  readsConstants: boolean;
+}
+
+function classify(stmts: ParseNode[], major: number | undefined): Classified {
+  const t: Tally = {
+    category: 'utility',
+    best: -1,
+    tables: new Set(),
+    ctes: new Set(),
+    risks: new Set(),
+    inert: true,
+    readsConstants: false,
+  };
+  if (stmts.length > 1) t.risks.add('multi-statement');
+  for (const stmt of stmts) tallyStatement(t, stmt);
+  const inertTop = t.inert;
+  // What runs inside (DO bodies, SQL text handed to functions) weighs as if sent itself.
+  const inner = innerSql(stmts, major);
+  for (const stmt of inner.statements) tallyStatement(t, stmt);
+  if (inner.dynamic.length > 0) t.risks.add('dynamic-sql');
+  for (const c of t.ctes) t.tables.delete(c);
   return {
-    category: stmts.length === 0 ? 'utility' : category,
-    tables: [...tables],
-    risks: [...risks],
-    count: stmts.length,
+    info: {
+      category: stmts.length === 0 ? 'utility' : t.category,
+      tables: [...t.tables],
+      risks: [...t.risks],
+      count: stmts.length,
+      ...(inertTop && stmts.length > 0 ? { inert: true } : {}),
+    },
+    readsConstants: t.readsConstants,
   };
 }
 
-const UNPARSABLE: StatementInfo = { normalized: '(unparsable)', category: 'invalid', tables: [], risks: [], count: 0 };
+/**
+ * Classification of parsed statements: the weightiest category, every table, every risk,
+ * counting what runs inside them (DO bodies, SQL text given to functions). `major` is the
+ * upstream's, for SQL text found inside that only its grammar reads.
+ */
+export function classifyTrees(stmts: ParseNode[], major?: number): Omit<StatementInfo, 'normalized'> {
+  return classify(stmts, major).info;
+}
 
-/** Classifies one statement text, uncached (pure: also run off the event loop for large texts). */
-export function inspectText(sql: string): StatementInfo {
-  let normalized: string;
-  try {
-    normalized = normalizeSync(sql);
-  } catch {
-    return UNPARSABLE;
-  }
-  const stmts = parseStatements(sql);
-  return stmts
-    ? { normalized, ...classifyTrees(stmts) }
-    : { normalized, category: 'invalid', tables: [], risks: [], count: 0 };
+function unparsable(sql: string, major: number | undefined): StatementInfo {
+  return {
+    normalized: '(unparsable)',
+    category: 'invalid',
+    tables: [],
+    risks: [],
+    count: 0,
+    failure: parseFailure(sql, major) ?? { message: 'syntax error', position: 0 },
+  };
+}
+
+function inspectFull(sql: string, major: number | undefined): { info: StatementInfo; readsConstants: boolean } {
+  const normalized = normalizeStatement(sql, major);
+  if (normalized === null) return { info: unparsable(sql, major), readsConstants: true };
+  const stmts = parseStatements(sql, major);
+  if (!stmts) return { info: unparsable(sql, major), readsConstants: true };
+  const c = classify(stmts, major);
+  return { info: { normalized, ...c.info }, readsConstants: c.readsConstants };
+}
+
+/**
+ * Classifies one statement text, uncached (pure: also run off the event loop for large
+ * texts). `major` is the upstream's major version: text only its grammar reads is
+ * classified from its tree, and text no grammar of it reads carries `failure`.
+ */
+export function inspectText(sql: string, major?: number): StatementInfo {
+  return inspectFull(sql, major).info;
+}
+
+interface Caches {
+  byText: Map<string, StatementInfo>;
+  byNormalized: Map<string, StatementInfo>;
+  /** By literal shape (literalKey): the common case costs no WASM call at all. */
+  byShape: Map<string, StatementInfo>;
 }
 
 /**
  * Classifies statement text with Postgres's own parser, at most once per distinct text:
  * an exact-text cache catches repeats (extended protocol, ORMs), a normalized-text cache
- * catches the same statement with other constants (pgbench -S, literals in loops).
+ * catches the same statement with other constants (pgbench -S, literals in loops). Caches
+ * are kept per upstream major (one inspector serves every session of a gateway, and text
+ * only an older grammar reads classifies differently by major). A text whose classification
+ * reads its constants (a DO body, SQL text given to query_to_xml, set_config's setting name)
+ * is cached by exact text only: the same shape with other constants may run something else.
  */
 export class StatementInspector {
-  private readonly byText = new Map<string, StatementInfo>();
-  private readonly byNormalized = new Map<string, StatementInfo>();
-  /** By literal shape (literalKey): the common case costs no WASM call at all. */
-  private readonly byShape = new Map<string, StatementInfo>();
+  private readonly caches = new Map<number, Caches>();
   /** Results worked out elsewhere (off the event loop) for one use each: large texts are not cached. */
   private readonly primed = new Map<string, StatementInfo>();
   parses = 0;
@@ -237,36 +320,42 @@ export class StatementInspector {
     this.primed.set(sql, info);
   }
 
-  inspect(sql: string): StatementInfo {
+  private cachesFor(major: number | undefined): Caches {
+    const key = major ?? 0;
+    let c = this.caches.get(key);
+    if (!c) {
+      c = { byText: new Map(), byNormalized: new Map(), byShape: new Map() };
+      this.caches.set(key, c);
+    }
+    return c;
+  }
+
+  inspect(sql: string, major?: number): StatementInfo {
     const primed = this.primed.get(sql);
     if (primed) {
       this.primed.delete(sql);
       return primed;
     }
-    const hit = this.byText.get(sql);
+    const { byText, byNormalized, byShape } = this.cachesFor(major);
+    const hit = byText.get(sql);
     if (hit) return hit;
     const shape = literalKey(sql);
     if (shape !== null) {
-      const same = this.byShape.get(shape);
+      const same = byShape.get(shape);
       if (same) return same;
     }
-    let normalized: string;
-    try {
-      normalized = normalizeSync(sql);
-    } catch {
-      return this.remember(this.byText, sql, UNPARSABLE);
-    }
-    let info = this.byNormalized.get(normalized);
+    const normalized = normalizeStatement(sql, major);
+    if (normalized === null) return this.remember(byText, sql, unparsable(sql, major));
+    let info = byNormalized.get(normalized);
     if (!info) {
       this.parses++;
-      const stmts = parseStatements(sql);
-      info = stmts
-        ? { normalized, ...classifyTrees(stmts) }
-        : { normalized, category: 'invalid', tables: [], risks: [], count: 0 };
-      this.remember(this.byNormalized, normalized, info);
+      const full = inspectFull(sql, major);
+      info = full.info;
+      if (full.readsConstants) return this.remember(byText, sql, info);
+      this.remember(byNormalized, normalized, info);
     }
-    if (shape !== null) this.remember(this.byShape, shape, info);
-    return this.remember(this.byText, sql, info);
+    if (shape !== null) this.remember(byShape, shape, info);
+    return this.remember(byText, sql, info);
   }
 
   private remember(map: Map<string, StatementInfo>, key: string, info: StatementInfo): StatementInfo {

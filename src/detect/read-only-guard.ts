@@ -1,3 +1,5 @@
+import { functionRisks, READ_ONLY_SETTINGS } from './function-names.js';
+import { innerSql } from './inner-sql.js';
 import { parseStatements, walk, type ParseNode } from './sql-parser.js';
 
 /** Why a statement is refused in a read-only session (for the client and the audit). */
@@ -6,8 +8,6 @@ export interface BlockReason {
   message: string;
   detail: string;
 }
-
-const READ_ONLY_SETTINGS = new Set(['default_transaction_read_only', 'transaction_read_only']);
 
 function constValue(node: unknown): string | null {
   const c = (node as { A_Const?: Record<string, unknown> } | null)?.A_Const;
@@ -43,6 +43,11 @@ function variableSetTurnsOff(node: ParseNode): string | null {
   const name = (v.name ?? '').toLowerCase();
   if (v.kind === 'VAR_SET_VALUE' && READ_ONLY_SETTINGS.has(name) && isFalse(constValue(v.args?.[0])))
     return `SET ${name}`;
+  // transaction_read_only's reset value is off: RESET (or SET ... TO DEFAULT) before the
+  // transaction's first query makes it writable. default_transaction_read_only resets to the
+  // value pgward gave at connection start (on).
+  if ((v.kind === 'VAR_RESET' || v.kind === 'VAR_SET_DEFAULT') && name === 'transaction_read_only')
+    return `RESET ${name}`;
   if (
     v.kind === 'VAR_SET_MULTI' &&
     (v.args ?? []).some((a) => defElemTurnsOff((a as { DefElem?: ParseNode }).DefElem ?? {}))
@@ -77,36 +82,88 @@ function findSwitch(stmts: ParseNode[]): string | null {
         if ((setting === null || named) && isFalse(constValue(f.args?.[1])))
           found = 'set_config() on read-only settings';
       }
-    } else if (kind === 'DoStmt') {
-      // PL/pgSQL bodies are not parsed here: refuse the ones that touch the switch at all.
-      if (/read[_\s]*(only|write)|set_config/i.test(JSON.stringify(node)))
-        found = 'a DO block that changes read-only settings';
     }
   });
   return found;
 }
 
-/** The verdict on one statement text, uncached (pure: also run off the event loop for large texts). */
-export function readOnlyVerdict(sql: string): BlockReason | null {
-  const stmts = parseStatements(sql);
-  const what = stmts ? findSwitch(stmts) : null;
-  return what
-    ? {
-        code: '25006',
-        message: 'pgward: this session is read-only',
-        detail: `The statement uses ${what}, which this session's access policy does not allow.`,
-      }
-    : null;
+/** COMMIT, ROLLBACK and the like: the next statement starts a new transaction (AND CHAIN keeps the old one's mode). */
+function endsTransaction(stmt: ParseNode): boolean {
+  const t = stmt['TransactionStmt'] as { kind?: string; chain?: boolean } | undefined;
+  if (!t || t.chain) return false;
+  return ['TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_PREPARE'].includes(t.kind ?? '');
+}
+
+const INERT = new Set(['TransactionStmt', 'VariableSetStmt', 'VariableShowStmt']);
+
+/**
+ * A text that runs statements after a COMMIT or ROLLBACK, when something before it could
+ * have run a function: the function may have switched default_transaction_read_only off
+ * (the server reports that only at the end of the whole text), and the statements after
+ * the COMMIT would run in a writable transaction.
+ */
+function commitsAfterCode(stmts: ParseNode[]): boolean {
+  let code = false;
+  for (let i = 0; i < stmts.length - 1; i++) {
+    const stmt = stmts[i]!;
+    const kind = Object.keys(stmt)[0] ?? '';
+    if (!INERT.has(kind)) code = true;
+    else if (endsTransaction(stmt) && code) return true;
+  }
+  return false;
+}
+
+function refusal(what: string): BlockReason {
+  return {
+    code: '25006',
+    message: 'pgward: this session is read-only',
+    detail: `The statement uses ${what}, which this session's access policy does not allow.`,
+  };
+}
+
+/**
+ * The verdict on one statement text, uncached (pure: also run off the event loop for large
+ * texts). `major` is the upstream's major version, for text only its grammar reads. Text
+ * that no grammar reads gets no verdict here: the session monitor refuses it with its
+ * syntax error.
+ */
+export function readOnlyVerdict(sql: string, major?: number): BlockReason | null {
+  const stmts = parseStatements(sql, major);
+  if (!stmts) return null;
+  const inner = innerSql(stmts, major);
+  const what = findSwitch(stmts) ?? findSwitch(inner.statements);
+  if (what) return refusal(what);
+  if (inner.dynamic.length > 0) return refusal(`SQL text that pgward cannot read before it runs (${inner.dynamic[0]})`);
+  const runsText = stmts.some((s) => walkFinds(s, (k, n) => k === 'FuncCall' && runsSqlText(n)));
+  if (runsText) return refusal('a function that runs SQL text');
+  if (inner.transactionControl) return refusal('a DO block that commits or rolls back');
+  if (commitsAfterCode(stmts))
+    return refusal('statements after a COMMIT or ROLLBACK that follows statements which may run functions');
+  return null;
+}
+
+function runsSqlText(node: ParseNode): boolean {
+  const f = node as { funcname?: Array<{ String?: { sval?: string } }>; args?: unknown[] };
+  const name = (f.funcname?.[f.funcname.length - 1]?.String?.sval ?? '').toLowerCase();
+  return functionRisks(name, f.args?.length ?? 0).includes('dynamic-sql');
+}
+
+function walkFinds(root: unknown, test: (kind: string, node: ParseNode) => boolean): boolean {
+  let found = false;
+  walk(root, (k, n) => {
+    if (!found && test(k, n)) found = true;
+  });
+  return found;
 }
 
 /**
  * The relay's half of a read-only session (the upstream's default_transaction_read_only is
- * the other): statements that would switch read-only off are refused before Postgres sees
- * them. Verdicts are cached by statement text; text that does not parse is passed on, for
- * Postgres to refuse with its own syntax error.
+ * the other): statements that would switch read-only off, run SQL text pgward cannot read,
+ * or run statements past a COMMIT after code that might have switched it off are refused
+ * before Postgres sees them. Verdicts are cached by statement text, per upstream major.
  */
 export class ReadOnlyGuard {
-  private readonly cache = new Map<string, BlockReason | null>();
+  private readonly caches = new Map<number, Map<string, BlockReason | null>>();
   /** Verdicts worked out elsewhere (off the event loop) for one use each: large texts are not cached. */
   private readonly primed = new Map<string, BlockReason | null>();
 
@@ -117,17 +174,19 @@ export class ReadOnlyGuard {
     this.primed.set(sql, verdict);
   }
 
-  check(sql: string): BlockReason | null {
+  check(sql: string, major?: number): BlockReason | null {
     const primed = this.primed.get(sql);
     if (primed !== undefined) {
       this.primed.delete(sql);
       return primed;
     }
-    const hit = this.cache.get(sql);
+    let cache = this.caches.get(major ?? 0);
+    if (!cache) this.caches.set(major ?? 0, (cache = new Map()));
+    const hit = cache.get(sql);
     if (hit !== undefined) return hit;
-    const verdict = readOnlyVerdict(sql);
-    if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(sql, verdict);
+    const verdict = readOnlyVerdict(sql, major);
+    if (cache.size >= this.maxCached) cache.delete(cache.keys().next().value as string);
+    cache.set(sql, verdict);
     return verdict;
   }
 }

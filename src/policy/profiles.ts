@@ -17,6 +17,8 @@ export const RISKS = [
   'create-extension',
   'multi-statement',
   'function-call-message',
+  'dynamic-sql',
+  'signal-backend',
 ] as const;
 export type Risk = (typeof RISKS)[number];
 
@@ -60,8 +62,32 @@ export type DetectorProfile = z.infer<typeof profileSchema>;
 /** What applies when a grant names a profile nobody defined: observe and record everything. */
 export const DEFAULT_PROFILE: DetectorProfile = profileSchema.parse({});
 
+const STOPS = new Set<StatementAction>(['block', 'end-session', 'revoke-token']);
+
+/** Whether the profile stops any statement (so what pgward cannot read must not pass it). */
+export function blocksAnything(p: DetectorProfile): boolean {
+  return Object.values(p.risks).some((a) => a !== undefined && STOPS.has(a));
+}
+
+/**
+ * What a profile does with a risk. Two risks have their own default where the profile does
+ * not name them: dynamic-sql (SQL text pgward cannot read before it runs: EXECUTE of a
+ * computed string, query_to_xml, dblink_exec, ...) can carry any other risk, so a profile that
+ * stops anything blocks it (else one level of indirection would walk past every block), and
+ * one that stops nothing alerts on it: migrations and admin scripts use it, and it should be
+ * seen. signal-backend (pg_terminate_backend, pg_cancel_backend) alerts: ending or cancelling
+ * another session's work is worth a look, and is a DBA's everyday tool.
+ */
 export function statementAction(p: DetectorProfile, risk: Risk): StatementAction {
-  return p.risks[risk] ?? p.risks['*'] ?? 'log';
+  const named = p.risks[risk];
+  if (named) return named;
+  const star = p.risks['*'];
+  if (risk === 'dynamic-sql') {
+    if (!blocksAnything(p)) return star ?? 'alert';
+    return star === 'end-session' || star === 'revoke-token' ? star : 'block';
+  }
+  if (risk === 'signal-backend') return star ?? 'alert';
+  return star ?? 'log';
 }
 
 export function anomalyAction(p: DetectorProfile, kind: AnomalyKind): AnomalyAction {
