@@ -1,6 +1,7 @@
 import { asStandardConforming } from './escape-strings.js';
 import {
   anomalyAction,
+  blocksAnything,
   statementAction,
   type AnomalyKind,
   type DetectorProfile,
@@ -11,7 +12,8 @@ import type { CycleResult, RelayObserver, StatementVerdict } from '../relay/obse
 import { parseDuration } from '../util/duration.js';
 import { bulkReadThreshold, learnWindow, rememberSource, rememberTable, type BaselineState } from './baseline.js';
 import type { StatementInfo, StatementInspector } from './classify.js';
-import type { ReadOnlyGuard } from './read-only-guard.js';
+import { judgeFunctionCall, readFunctionCall } from './function-call.js';
+import type { BlockReason, ReadOnlyGuard } from './read-only-guard.js';
 
 /** Where a monitor's findings go; the gateway wires these to the audit chain, store and webhooks. */
 export interface MonitorSinks {
@@ -33,7 +35,21 @@ export interface MonitorOptions {
   clientAddr: string;
   sinks: MonitorSinks;
   now?: () => number;
+  /**
+   * What the server reported when the session started (the ParameterStatus values the
+   * client was given): server_version picks the grammar, default_transaction_read_only is
+   * watched from there on. Later changes arrive through setting().
+   */
+  server?: ReadonlyArray<readonly [string, string]>;
 }
+
+/** The major version in a server_version such as `15.20 (Debian 15.20-0+deb12u1)` or `18beta1`. */
+export function majorOf(serverVersion: string): number | undefined {
+  const m = /^(\d+)/.exec(serverVersion);
+  return m ? Number(m[1]) : undefined;
+}
+
+const WRITE_CATEGORIES = new Set(['write', 'ddl', 'dcl']);
 
 interface Executed {
   info: StatementInfo;
@@ -105,6 +121,12 @@ export class SessionMonitor implements RelayObserver {
   private pendingTimer: NodeJS.Timeout | null = null;
   /** standard_conforming_strings as the server last reported it (on unless told otherwise). */
   private standardStrings = true;
+  /** The upstream's major version (its grammar reads what 18's does not). */
+  private major: number | undefined;
+  /** The server reports default_transaction_read_only (GUC_REPORT since Postgres 14). */
+  private reportsReadOnly = false;
+  /** A read-only session's server said default_transaction_read_only is off: it is ending. */
+  private lifted = false;
   private readonly now: () => number;
 
   private get prepared(): Map<string, StatementInfo & { sql: string }> {
@@ -123,6 +145,12 @@ export class SessionMonitor implements RelayObserver {
     this.now = o.now ?? Date.now;
     this.windowMs = parseDuration(o.profile.baseline.window);
     this.window.start = this.now();
+    for (const [name, value] of o.server ?? []) this.setting(name, value);
+  }
+
+  /** Text no grammar of the upstream reads is refused, not passed, where something is guarded. */
+  private get strict(): boolean {
+    return this.o.readOnly !== null || blocksAnything(this.o.profile);
   }
 
   /** At session start: where from and when, against what this person usually does. */
@@ -142,26 +170,29 @@ export class SessionMonitor implements RelayObserver {
     name: string,
     oid?: number,
     unreadable?: string,
+    call?: Buffer,
   ): StatementVerdict | null {
+    // The server said read-only is off: nothing more goes upstream (the FATAL is on its way).
+    if (this.lifted) return { action: 'end', message: 'read-only-lifted' };
     if (kind !== 'F' && sql === null) return this.refuseUnreadable(kind, unreadable ?? 'statement text cannot be read');
+    if (kind === 'F') return this.functionCall(oid ?? 0, call);
     // With standard_conforming_strings off the server reads backslashes in plain literals as
     // escapes: the parser (always on) gets text that means the same to it.
-    const lexed = sql !== null && !this.standardStrings ? asStandardConforming(sql) : sql;
-    const info: StatementInfo =
-      kind === 'F'
-        ? {
-            normalized: `FunctionCall oid ${oid ?? 0}`,
-            category: 'utility',
-            tables: [],
-            risks: ['function-call-message'],
-            count: 1,
-          }
-        : this.o.inspector.inspect(lexed ?? '');
-    const text = sql ?? info.normalized;
-    const ro = kind !== 'F' && this.o.readOnly ? this.o.readOnly.check(lexed ?? text) : null;
-    const verdict: StatementVerdict | null = ro
-      ? { action: 'block', code: ro.code, message: ro.message, detail: ro.detail }
-      : this.applyProfile(info);
+    const lexed = !this.standardStrings ? asStandardConforming(sql!) : sql!;
+    const info = this.o.inspector.inspect(lexed, this.major);
+    if (info.failure && this.strict) return this.refuseUnparsable(kind, sql!, info);
+    const ro = this.o.readOnly ? (this.o.readOnly.check(lexed, this.major) ?? this.writeRefusal(info)) : null;
+    return this.decided(kind, name, sql!, info, ro ? this.readOnlyBlock(ro) : this.applyProfile(info));
+  }
+
+  /** Records a statement with its verdict (a blocked one too: it still yields a result to pair with). */
+  private decided(
+    kind: 'Q' | 'P' | 'F',
+    name: string,
+    text: string,
+    info: StatementInfo,
+    verdict: StatementVerdict | null,
+  ): StatementVerdict | null {
     const executed: Executed = {
       info,
       sql: text,
@@ -181,8 +212,113 @@ export class SessionMonitor implements RelayObserver {
     return verdict;
   }
 
+  private readOnlyBlock(r: BlockReason): StatementVerdict {
+    return { action: 'block', code: r.code, message: r.message, detail: r.detail };
+  }
+
+  /**
+   * A write in a read-only session, refused by pgward itself where the server's read-only
+   * cannot be relied on: on a server that does not report default_transaction_read_only
+   * (before 14), always; on one that does, while statements sent earlier that could have
+   * switched it off (any that runs a function) have not been answered yet, since the
+   * report comes with their answer. Elsewhere Postgres refuses writes with its own 25006.
+   */
+  private writeRefusal(info: StatementInfo): BlockReason | null {
+    if (!WRITE_CATEGORIES.has(info.category)) return null;
+    const base = { code: '25006', message: 'pgward: this session is read-only' };
+    if (!this.reportsReadOnly)
+      return {
+        ...base,
+        detail: `The statement writes (${info.category}); this server does not report default_transaction_read_only (PostgreSQL 13 and older), so pgward refuses writes in read-only sessions itself.`,
+      };
+    const pending = [...this.units, ...(this.current ? [this.current] : [])];
+    const unanswered = pending.some((u) => u.statements.some((s) => !s.blocked && !s.info.inert));
+    if (!unanswered) return null;
+    return {
+      ...base,
+      detail:
+        'The statement writes and was sent before the server answered earlier statements that may have changed read-only; send it after their results.',
+    };
+  }
+
+  /** A FunctionCall message, judged by the function its OID names. */
+  private functionCall(oid: number, body: Buffer | undefined): StatementVerdict | null {
+    const call = readFunctionCall(body, oid, this.major);
+    const judged = judgeFunctionCall(call);
+    const info: StatementInfo = {
+      normalized: judged.normalized,
+      category: judged.writes ? 'write' : 'utility',
+      tables: [],
+      risks: judged.risks,
+      count: 1,
+    };
+    let verdict: StatementVerdict | null;
+    if (call.name === null && this.strict) {
+      this.flushStatements();
+      this.anomalies++;
+      this.o.sinks.anomaly('unknown-function-call', 'medium', 'block', { oid });
+      verdict = {
+        action: 'block',
+        code: this.o.readOnly ? '25006' : '42501',
+        message: `pgward: FunctionCall refused: function ${oid} is not a built-in function pgward can name`,
+        detail:
+          "This session's access policy only lets FunctionCall messages call built-in functions; call the function in SQL instead.",
+      };
+    } else {
+      const ro = this.o.readOnly ? (judged.readOnly ? refusalOf(judged.readOnly) : this.writeRefusal(info)) : null;
+      verdict = ro ? this.readOnlyBlock(ro) : this.applyProfile(info);
+    }
+    return this.decided('F', '', info.normalized, info, verdict);
+  }
+
+  /**
+   * Text that no grammar of the upstream's major reads, where the session is guarded (read
+   * only, or a profile that stops anything): refused with the error Postgres would give,
+   * since what pgward cannot read it cannot vouch for.
+   */
+  private refuseUnparsable(kind: 'Q' | 'P', sql: string, info: StatementInfo): StatementVerdict {
+    const failure = info.failure!;
+    this.flushStatements();
+    this.anomalies++;
+    this.o.sinks.anomaly('unparsable-statement', 'medium', 'block', {
+      message: failure.message,
+      position: failure.position,
+    });
+    const verdict: StatementVerdict = {
+      action: 'block',
+      code: '42601',
+      message: failure.message,
+      position: failure.position,
+    };
+    this.decided(kind, '', sql, { ...info }, { ...verdict, detail: `unparsable: ${failure.message}` });
+    return verdict;
+  }
+
   setting(name: string, value: string): void {
     if (name === 'standard_conforming_strings') this.standardStrings = value !== 'off';
+    else if (name === 'server_version') this.major = majorOf(value);
+    else if (name === 'default_transaction_read_only') {
+      this.reportsReadOnly = true;
+      if (this.o.readOnly && value !== 'on' && !this.lifted) this.readOnlyLifted(value);
+    }
+  }
+
+  /**
+   * The server reports default_transaction_read_only off in a read-only session: whatever
+   * switched it (a function calling set_config, anything the statement check could not
+   * see), the session ends now, with an anomaly. Its upstream connection is closed, not
+   * pooled: it ends by the detector, never by the client.
+   */
+  private readOnlyLifted(value: string): void {
+    this.lifted = true;
+    this.flushStatements();
+    this.anomalies++;
+    this.o.sinks.anomaly('read-only-lifted', 'high', 'end-session', { reported: value });
+    queueMicrotask(() =>
+      this.o.sinks.end(
+        'terminating connection: the server reported default_transaction_read_only = off in a read-only session',
+      ),
+    );
   }
 
   /** Text pgward cannot read as the server will is never forwarded: blocked, recorded, flagged. */
@@ -384,4 +520,12 @@ export class SessionMonitor implements RelayObserver {
       queueMicrotask(() => this.o.sinks.end(`terminating connection: anomaly detected (${kind})`));
     if (action === 'revoke-token') queueMicrotask(() => this.o.sinks.revoke(`detector: ${kind}`));
   }
+}
+
+function refusalOf(what: string): BlockReason {
+  return {
+    code: '25006',
+    message: 'pgward: this session is read-only',
+    detail: `The statement uses ${what}, which this session's access policy does not allow.`,
+  };
 }

@@ -247,6 +247,8 @@ export class LiveSession {
       baseline: baseline ?? emptyBaseline(),
       readOnly: grant.session.readOnly ? ports.readOnlyGuard : null,
       clientAddr: spec.link.addr,
+      // What the client was told at start: the upstream's version and read-only as reported.
+      server: spec.upstream.kind === 'bound' ? spec.upstream.up.parameters : spec.upstream.parameters,
       sinks: {
         record: (kind, payload) => this.audit.append(kind, payload),
         anomaly: (kind, severity, action, detail) => {

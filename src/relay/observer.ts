@@ -5,6 +5,8 @@ export interface BlockVerdict {
   code: string;
   message: string;
   detail?: string | undefined;
+  /** 1-based character position in the statement text the error points at (a syntax error's P field). */
+  position?: number | undefined;
 }
 
 export interface EndVerdict {
@@ -37,9 +39,10 @@ export interface CycleResult {
  */
 export interface RelayObserver {
   /**
-   * kind Q (Query), P (Parse), F (FunctionCall: sql is null, oid given). For Q and P, sql
-   * is null when the text cannot be read as the server will read it (`unreadable` says
-   * why); such a statement must be blocked. Return a verdict to stop it.
+   * kind Q (Query), P (Parse), F (FunctionCall: sql is null, oid given, and `call` the
+   * whole FunctionCall body, so its arguments can be read). For Q and P, sql is null when
+   * the text cannot be read as the server will read it (`unreadable` says why); such a
+   * statement must be blocked. Return a verdict to stop it.
    */
   statement(
     kind: 'Q' | 'P' | 'F',
@@ -47,6 +50,7 @@ export interface RelayObserver {
     name: string,
     oid?: number,
     unreadable?: string,
+    call?: Buffer,
   ): StatementVerdict | null;
   /**
    * Before `statement`, for a Query or Parse text it will be shown: null to go on now, or a
