@@ -200,6 +200,14 @@ const pages = {
     const editor = $('#editor', HTMLTextAreaElement);
     const validation = $el('#validation');
     const save = $('#save', HTMLButtonElement);
+    // Files are the source of the policy in force: the editor shows it, checks drafts, saves nothing.
+    const readOnly = current.readOnly;
+    if (readOnly) {
+      const note = $el('#policy-source');
+      note.textContent = readOnly;
+      note.hidden = false;
+      editor.readOnly = true;
+    }
     let name = select.value;
     editor.value = docs[name] ?? '';
     select.addEventListener('change', () => {
@@ -214,7 +222,7 @@ const pages = {
       );
       validation.textContent = r.ok ? `Valid: ${r.rules} rules.` : r.problems.map((p) => p.text).join('\n');
       validation.className = r.ok ? 'ok' : 'err';
-      save.disabled = !r.ok;
+      save.disabled = !r.ok || readOnly !== null;
     };
     editor.addEventListener('input', () => {
       docs[name] = editor.value;
@@ -290,13 +298,15 @@ const pages = {
             (r) =>
               r.id === rows[0]?.id
                 ? 'in force'
-                : button(`Roll back to ${r.id}`, async () => {
-                    const out = /** @type {Answer<Schemas['rolledBack']>} */ (
-                      await api('POST', '/api/policy/rollback', { version: r.id })
-                    );
-                    validation.textContent = `Version ${out.version} restores version ${r.id}.`;
-                    await versions();
-                  }),
+                : readOnly
+                  ? ''
+                  : button(`Roll back to ${r.id}`, async () => {
+                      const out = /** @type {Answer<Schemas['rolledBack']>} */ (
+                        await api('POST', '/api/policy/rollback', { version: r.id })
+                      );
+                      validation.textContent = `Version ${out.version} restores version ${r.id}.`;
+                      await versions();
+                    }),
           ],
         ],
         rows,

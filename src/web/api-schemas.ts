@@ -58,6 +58,10 @@ export const policyInForce = z.object({
   documents: z.record(z.string(), z.string()),
   author: text,
   createdAt: maybeTime,
+  /** Where the version in force came from: files (a gateway's policies.dir), console, rollback, cli. */
+  source: z.enum(['files', 'console', 'rollback', 'cli']).nullable(),
+  /** Why the console may not change the policy (files are its source), or null when it may. */
+  readOnly: z.string().nullable(),
 });
 
 export const validation = z.object({

@@ -2,10 +2,24 @@ import type { FastifyInstance } from 'fastify';
 import { dryRun, DryRunError, rulesForTarget } from '../policy/dry-run.js';
 import { formatProblem, parsePolicyDocuments } from '../policy/loader.js';
 import { policyDiff, policyDigest } from '../policy/versioning.js';
-import { PolicyQueries } from '../store/policy-queries.js';
+import { PolicyQueries, type PolicyVersionRow } from '../store/policy-queries.js';
 import { addApiRoute, caller } from './api-route.js';
 import * as S from './api-schemas.js';
 import type { ApiContext } from './api-context.js';
+
+/**
+ * One source of truth (policies/README.md): while the version in force was loaded from policy
+ * files, the files are the source and the console changes nothing. Any gateway with a
+ * policies.dir stores its files as a version at start and at each change, which would replace
+ * a console edit without a word; so the console says so instead of saving.
+ */
+export function readOnlyReason(latest: Pick<PolicyVersionRow, 'id' | 'source' | 'author'> | null): string | null {
+  if (latest?.source !== 'files') return null;
+  return (
+    `The policy in force (version ${latest.id}) was loaded from policy files by ${latest.author}. ` +
+    'Edit the files in policies.dir instead: a change saved here would be replaced by the files at their next change or restart.'
+  );
+}
 
 /** Admin: the policy editor, its versions, dry runs. */
 export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): void {
@@ -30,6 +44,8 @@ export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): voi
         documents: latest?.documents ?? {},
         author: latest?.author ?? null,
         createdAt: latest?.createdAt ?? null,
+        source: latest?.source ?? null,
+        readOnly: readOnlyReason(latest),
       };
     },
   });
@@ -66,6 +82,8 @@ export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): voi
     schema: { summary: 'Save documents as a new version (validated whole)', body: S.saveDocuments, response: S.saved },
     handler: async (req, reply) => {
       const s = caller(req);
+      const refused = readOnlyReason(await policies.latest());
+      if (refused) return reply.code(409).send({ error: refused });
       const { documents, comment } = req.body;
       const loaded = parsePolicyDocuments(documents);
       if (!loaded.ok)
@@ -100,6 +118,8 @@ export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): voi
     },
     handler: async (req, reply) => {
       const s = caller(req);
+      const refused = readOnlyReason(await policies.latest());
+      if (refused) return reply.code(409).send({ error: refused });
       const to = req.body.version;
       const v = await policies.version(to);
       if (!v) return reply.code(404).send({ error: 'no such version' });

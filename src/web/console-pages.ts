@@ -73,6 +73,7 @@ function registerPages(
     'Policies',
     'policy',
     `<p>Edit the policy documents; they are validated as you type against the same schema as the files in policies/.</p>
+<p id="policy-source" role="alert" hidden></p>
 <div id="files"></div>
 <label for="editor">Document <select id="doc"></select></label>
 <textarea id="editor" spellcheck="false" rows="24"></textarea>

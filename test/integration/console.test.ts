@@ -1,8 +1,10 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { verifyExport } from '../../src/audit/verify.js';
+import { policyRollback } from '../../src/cli/policy-commands.js';
 import type { DevUser } from '../../src/identity/dev-idp.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
 import { run } from '../harness/clients.js';
@@ -13,6 +15,8 @@ const SHOTS = 'test-results/screenshots';
 const WAIT = { timeout: 20_000, interval: 25 };
 let gw: TestGateway;
 let browser: Browser;
+/** A config naming the test gateway's store, for the CLI's own commands. */
+let configPath: string;
 /** Every API response body seen in the browser, to check that none carries a secret. */
 const bodies: string[] = [];
 
@@ -45,6 +49,11 @@ const psqlFrom = (line: string, sql: string) =>
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   gw = await startTestGateway(inject('pgCluster'), {}, { web: true });
+  configPath = join(await mkdtemp(join(tmpdir(), 'pgward-console-')), 'pgward.yaml');
+  await writeFile(
+    configPath,
+    `store: { url: '${gw.storeUrl}', caFile: '${gw.caPath}' }\nvault: { keyFile: '${gw.vaultKeyFile}' }\n`,
+  );
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -71,6 +80,24 @@ describe('console journeys in Chromium', () => {
     const { ctx, page, psqlLine } = await signedIn('bob');
     await page.goto(gw.web!.url + '/admin/policy');
     await ready(page);
+    // The gateway read its policy from files: those are the source, and the editor says so.
+    expect(await text(page, '#policy-source')).toMatch(
+      /^The policy in force \(version \d+\) was loaded from policy files by .+\. Edit the files in policies\.dir instead/,
+    );
+    expect(await page.isDisabled('#save')).toBe(true);
+    expect(await page.getAttribute('#editor', 'readonly')).not.toBeNull();
+    expect(await page.locator('#versions button').count()).toBe(0);
+    // `pgward policy rollback` stores the version as the store's own: from here the store is the source.
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      await policyRollback(configPath, gw.policy.current().version!);
+    } finally {
+      process.stdout.write = write;
+    }
+    await page.reload();
+    await ready(page);
+    expect(await page.isHidden('#policy-source')).toBe(true);
     expect(await text(page, '#validation')).toBe('Valid: 1 rules.');
     const original = await page.inputValue('#editor');
 
