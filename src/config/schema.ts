@@ -116,6 +116,11 @@ const externalIssuerSchema = z
     requiredClaims: z.record(z.string(), z.string()).default({}),
     usernameClaim: z.string().default('sub'),
     groupsClaim: z.string().default('groups'),
+    /**
+     * The issuer's groups (groupsClaim) that count here, each with the pgward group or groups
+     * it gives; a group not listed gives none, so an issuer cannot name pgward's groups.
+     */
+    groupMap: z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1))])).default({}),
     /** Only for development issuers on plain http. */
     allowInsecure: z.boolean().default(false),
   })
@@ -193,7 +198,10 @@ export const configSchema = z
         maxTtl: z.string().default('30d'),
         /** Lifetime caps per group (e.g. admins: 1h); a member of several gets the shortest. */
         groupTtl: z.record(z.string(), z.string()).default({}),
-        /** Clients with no live token get a one-time sign-in URL instead of a password prompt. */
+        /**
+         * Sign-in links for clients that ask (PGOPTIONS='-c pgward.login=link'): a one-time URL
+         * approved in the console (docs/login.md). Everyone else is always asked for a token.
+         */
         linkLogin: z.boolean().default(true),
         linkTtl: z.string().default('2m'),
         /** What happens to a live session when its token expires. */
@@ -206,9 +214,25 @@ export const configSchema = z
             perAddress: z.number().int().positive().default(200),
             perUser: z.number().int().positive().default(20),
             maxDelayMs: z.number().int().min(0).default(5_000),
+            /** Sign-in links per minute from one address and for the whole gateway; beyond, FATAL 53300. */
+            linksPerAddress: z.number().int().positive().default(10),
+            linksPerGateway: z.number().int().positive().default(300),
+            /** CancelRequests per second from one address; beyond, dropped (as Postgres drops a wrong key). */
+            cancelsPerAddress: z.number().int().positive().default(50),
+            /** Cancels per second relayed to peer gateways through the store; beyond, dropped. */
+            cancelsRelayedPerGateway: z.number().int().positive().default(100),
           })
           .strict()
-          .default({ window: '1m', perAddress: 200, perUser: 20, maxDelayMs: 5_000 }),
+          .default({
+            window: '1m',
+            perAddress: 200,
+            perUser: 20,
+            maxDelayMs: 5_000,
+            linksPerAddress: 10,
+            linksPerGateway: 300,
+            cancelsPerAddress: 50,
+            cancelsRelayedPerGateway: 100,
+          }),
       })
       .strict()
       .refine((a) => a.allowWeakScramIterations || a.scramIterations >= MIN_SCRAM_ITERATIONS, {
@@ -229,7 +253,16 @@ export const configSchema = z
         linkTtl: '2m',
         onTokenExpiry: 'end',
         externalIssuers: [],
-        throttle: { window: '1m', perAddress: 200, perUser: 20, maxDelayMs: 5_000 },
+        throttle: {
+          window: '1m',
+          perAddress: 200,
+          perUser: 20,
+          maxDelayMs: 5_000,
+          linksPerAddress: 10,
+          linksPerGateway: 300,
+          cancelsPerAddress: 50,
+          cancelsRelayedPerGateway: 100,
+        },
       }),
     limits: z
       .object({

@@ -1,3 +1,5 @@
+import { SourceLimit } from './rate-limit.js';
+
 /** How failed logins slow the next ones (BAD_INPUTS D32: Postgres itself has no such brake). */
 export interface ThrottleOptions {
   windowMs: number;
@@ -7,6 +9,9 @@ export interface ThrottleOptions {
   perUser: number;
   /** The longest a failure answer is held back. */
   maxDelayMs: number;
+  /** Sign-in links per minute from one address, and for the whole gateway (default 10 and 300). */
+  linksPerAddress?: number | undefined;
+  linksPerGateway?: number | undefined;
 }
 
 /** Keys kept per map: a spray of addresses or user names must not grow memory without end. */
@@ -21,11 +26,26 @@ const MAX_KEYS = 50_000;
 export class AuthThrottle {
   private readonly byAddress = new Map<string, number[]>();
   private readonly byUser = new Map<string, number[]>();
+  private readonly links: SourceLimit;
 
   constructor(
     private readonly opts: ThrottleOptions,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.links = new SourceLimit(
+      { per: opts.linksPerAddress ?? 10, periodMs: 60_000 },
+      { per: opts.linksPerGateway ?? 300, periodMs: 60_000 },
+      now,
+    );
+  }
+
+  /**
+   * Whether this address may have a sign-in link now (each is a store row and a held
+   * connection): null when it may, else which budget is spent and when to try again.
+   */
+  linkRefused(address: string): { scope: 'address' | 'gateway'; retryAfterS: number } | null {
+    return this.links.admit(address);
+  }
 
   /** Records a failed login. */
   failed(address: string, user: string): void {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import type { GatewayConfig } from '../config/schema.js';
 import type { TokenService } from '../identity/token-service.js';
 import { WorkloadIdentity } from '../identity/workload.js';
-import type { IdentityQueries } from '../store/identity-queries.js';
+import { IdentityQueries } from '../store/identity-queries.js';
 import { parseDuration } from '../util/duration.js';
 import type { Store } from '../store/store.js';
 import type { NoticeOf } from '../store/notices.js';
@@ -29,6 +29,8 @@ import { AddressSet } from '../util/address-set.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { SessionRegistry } from './session-registry.js';
 import { UpstreamBroker } from '../upstream/broker.js';
+import { LinkWatch } from './link-watch.js';
+import type { LinkLoginPorts } from './phases/auth-common.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -81,7 +83,11 @@ export class Gateway {
   readonly sessions: SessionRegistry;
   readonly cancels: CancelRouter;
 
-  private constructor(private readonly ctx: GatewayContext) {
+  private constructor(
+    private readonly ctx: GatewayContext,
+    /** What link login needs beyond the configuration (rebuilt from it at each reload); null: no console known. */
+    private readonly linkDeps: LinkDeps | null,
+  ) {
     this.sessions = ctx.sessions;
     this.cancels = ctx.cancels;
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -133,6 +139,10 @@ export class Gateway {
   static async create(deps: GatewayDeps): Promise<Gateway> {
     await loadSqlParser();
     const detectorQueries = new DetectorQueries(deps.store);
+    const linkDeps: LinkDeps | null = deps.linkLogin
+      ? { ...deps.linkLogin, watch: new LinkWatch(deps.store, deps.log) }
+      : null;
+    const identity = new IdentityQueries(deps.store);
     const ctx: GatewayContext = {
       readOnlyGuard: new ReadOnlyGuard(),
       inspector: new StatementInspector(),
@@ -149,25 +159,19 @@ export class Gateway {
       metrics: deps.metrics ?? new GatewayMetrics(),
       pools: new UpstreamBroker(deps.log),
       ...deps,
-      cancels: new CancelRouter(),
+      // Cancel keys carry a tag every gateway sharing the vault key can check (cancel-router.ts).
+      cancels: new CancelRouter({ tagSecret: deps.vault.derive('cancel-key-tag'), limits: cancelLimits(deps.config) }),
       sessions: new SessionRegistry(),
       targets: await resolveTargets(deps.config),
       scramMockSecret: deps.vault.derive('scram-mock-salt'),
       proxyFrom: deps.config.listen.proxyProtocolFrom.length
         ? new AddressSet(deps.config.listen.proxyProtocolFrom)
         : null,
-      throttle: new AuthThrottle({
-        ...deps.config.auth.throttle,
-        windowMs: parseDuration(deps.config.auth.throttle.window),
-      }),
-      linkLogin:
-        deps.linkLogin && deps.config.auth.linkLogin
-          ? { ...deps.linkLogin, ttlMs: parseDuration(deps.config.auth.linkTtl), pollMs: 250 }
-          : null,
-      workload:
-        deps.config.auth.externalIssuers.length > 0 ? new WorkloadIdentity(deps.config.auth.externalIssuers) : null,
+      throttle: makeThrottle(deps.config),
+      linkLogin: makeLinkLogin(deps.config, linkDeps),
+      workload: makeWorkload(deps.config, deps.tokens, identity),
     };
-    return new Gateway(ctx);
+    return new Gateway(ctx, linkDeps);
   }
 
   listen(
@@ -200,56 +204,47 @@ export class Gateway {
   }
 
   /**
-   * SIGHUP: a re-read configuration. What connections read when they need it (targets,
-   * limits, auth method and password users, token-expiry rule, plaintext, detector on/off)
-   * applies to new connections at once; pools of changed or removed targets are closed
-   * (sessions keep the connection they have). Anything else needs a restart and is named.
+   * SIGHUP: a re-read configuration, key by key (`limits.maxMessageBytes`, `auth.linkLogin`,
+   * `targets.<name>`...). What is read per connection or rebuilt here applies to new
+   * connections at once: targets (pools of changed or removed ones are closed; sessions keep
+   * the connection they have), limits but shutdownGraceMs, every auth key (sign-in links and
+   * external issuers are rebuilt, throttles start afresh, token lifetimes apply from the next
+   * token), detector.enabled, tls.allowPlaintext, log.level. Every other changed key is left
+   * as started and named in needsRestart, as is auth.linkLogin turned on where no console URL
+   * was known at start (links would have nowhere to point).
    */
   async reloadConfig(next: GatewayConfig): Promise<{ applied: string[]; needsRestart: string[] }> {
     const prev = this.ctx.config;
-    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-    const targets = await resolveTargets(next);
     const applied: string[] = [];
-    for (const [name, t] of Object.entries(prev.targets)) {
-      if (same(t, next.targets[name])) continue;
-      applied.push(`targets.${name}`);
-      this.ctx.pools.invalidateTarget(name);
+    const needsRestart: string[] = [];
+    for (const key of changedKeys(prev, next)) {
+      const live = LIVE_KEYS.some((k) => key === k || key.startsWith(`${k}.`)) && !RESTART_KEYS.includes(key);
+      const nowhere = key === 'auth.linkLogin' && next.auth.linkLogin && !this.linkDeps;
+      (live && !nowhere ? applied : needsRestart).push(key);
     }
-    for (const name of Object.keys(next.targets)) if (!(name in prev.targets)) applied.push(`targets.${name}`);
-    const live: Array<keyof GatewayConfig> = ['limits', 'auth', 'detector'];
-    for (const k of live) if (!same(prev[k], next[k])) applied.push(k);
-    if (prev.tls.allowPlaintext !== next.tls.allowPlaintext) applied.push('tls.allowPlaintext');
-    const needsRestart = (Object.keys(next) as Array<keyof GatewayConfig>).filter(
-      (k) =>
-        k !== 'targets' &&
-        !live.includes(k) &&
-        !same(
-          k === 'tls' ? { ...prev.tls, allowPlaintext: null } : prev[k],
-          k === 'tls' ? { ...next.tls, allowPlaintext: null } : next[k],
-        ),
-    );
-    // Only what is read at use time is swapped; the rest keeps running as started.
-    const merged: GatewayConfig = {
-      ...prev,
-      targets: next.targets,
-      limits: next.limits,
-      auth: next.auth,
-      detector: next.detector,
-      tls: { ...prev.tls, allowPlaintext: next.tls.allowPlaintext },
-    };
-    if (!same(prev.auth.throttle, next.auth.throttle)) {
+    const merged = structuredClone(prev);
+    for (const key of applied) setKey(merged, next, key);
+    // Resolved before anything changes: a target that cannot be read fails the whole reload.
+    const targets = await resolveTargets(merged);
+    for (const key of applied) if (key.startsWith('targets.')) this.ctx.pools.invalidateTarget(key.slice(8));
+    const touched = (k: string): boolean => applied.some((a) => a === k || a.startsWith(`${k}.`));
+    if (touched('auth.throttle')) {
       // New budgets start from a clean slate (the counts so far are dropped).
-      this.ctx.throttle = new AuthThrottle({
-        ...next.auth.throttle,
-        windowMs: parseDuration(next.auth.throttle.window),
-      });
+      this.ctx.throttle = makeThrottle(merged);
+      this.ctx.cancels.setLimits(cancelLimits(merged));
     }
+    if (TOKEN_POLICY_KEYS.some(touched)) this.ctx.tokens.updatePolicy(merged.auth);
+    if (touched('auth.linkLogin') || touched('auth.linkTtl') || touched('limits.startupTimeoutMs'))
+      this.ctx.linkLogin = makeLinkLogin(merged, this.linkDeps);
+    if (touched('auth.externalIssuers'))
+      this.ctx.workload = makeWorkload(merged, this.ctx.tokens, new IdentityQueries(this.ctx.store));
+    if (touched('log.level')) this.ctx.log.level = merged.log.level;
     this.ctx.config = merged;
     this.ctx.targets = targets;
     this.ctx.log.info({ event: 'config_reloaded', applied, needsRestart }, 'configuration reloaded');
     if (needsRestart.length)
       this.ctx.log.warn(
-        { event: 'config_needs_restart', sections: needsRestart },
+        { event: 'config_needs_restart', keys: needsRestart },
         'some changed settings apply only after a restart',
       );
     return { applied, needsRestart };
@@ -313,6 +308,7 @@ export class Gateway {
     for (const socket of this.connections) socket.destroy();
     await this.revocations.close();
     await this.peerCancels.close();
+    await this.linkDeps?.watch.close();
     this.ctx.pools.close();
     if (this.retention) clearInterval(this.retention);
     await this.settled();
@@ -320,4 +316,94 @@ export class Gateway {
     await this.ctx.alerts.drain();
     await closed;
   }
+}
+
+interface LinkDeps {
+  queries: IdentityQueries;
+  baseUrl: string;
+  watch: LinkWatch;
+}
+
+/** Sign-in links as configured, or null when off or when no console URL is known. */
+function makeLinkLogin(config: GatewayConfig, deps: LinkDeps | null): LinkLoginPorts | null {
+  if (!deps || !config.auth.linkLogin) return null;
+  return {
+    ...deps,
+    ttlMs: parseDuration(config.auth.linkTtl),
+    // Reads of the row only while the LISTEN connection is down (link-watch.ts).
+    pollMs: 1_000,
+    openWithinMs: config.limits.startupTimeoutMs,
+  };
+}
+
+function makeWorkload(config: GatewayConfig, tokens: TokenService, identity: IdentityQueries): WorkloadIdentity | null {
+  if (config.auth.externalIssuers.length === 0) return null;
+  return new WorkloadIdentity(config.auth.externalIssuers, {
+    lifetimeCap: (groups) => tokens.lifetimeCap(groups),
+    revokedAt: (user) => identity.userRevokedAt(user),
+  });
+}
+
+function makeThrottle(config: GatewayConfig): AuthThrottle {
+  return new AuthThrottle({ ...config.auth.throttle, windowMs: parseDuration(config.auth.throttle.window) });
+}
+
+function cancelLimits(config: GatewayConfig): { perAddress: number; relayedPerGateway: number } {
+  return {
+    perAddress: config.auth.throttle.cancelsPerAddress,
+    relayedPerGateway: config.auth.throttle.cancelsRelayedPerGateway,
+  };
+}
+
+/** Sections (or keys) whose changes a reload applies; RESTART_KEYS are the exceptions inside them. */
+const LIVE_KEYS = ['targets', 'limits', 'auth', 'detector', 'tls.allowPlaintext', 'log.level'];
+/** Read once at start (cli/start.ts waits this long at SIGTERM from the configuration it started with). */
+const RESTART_KEYS = ['limits.shutdownGraceMs'];
+/** What the token service reads (identity/token-service.ts TokenPolicy). */
+const TOKEN_POLICY_KEYS = [
+  'auth.issuer',
+  'auth.audience',
+  'auth.scramIterations',
+  'auth.defaultTtl',
+  'auth.maxTtl',
+  'auth.groupTtl',
+];
+
+/**
+ * The keys that differ, one level into each section (`auth.linkLogin`, `targets.app`); a
+ * section that is not an object, or is missing on one side, is named whole.
+ */
+export function changedKeys(prev: GatewayConfig, next: GatewayConfig): string[] {
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  const out: string[] = [];
+  const a = prev as unknown as Record<string, unknown>;
+  const b = next as unknown as Record<string, unknown>;
+  for (const section of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const pa = a[section];
+    const pb = b[section];
+    if (same(pa, pb)) continue;
+    if (!isObject(pa) || !isObject(pb)) {
+      out.push(section);
+      continue;
+    }
+    for (const key of new Set([...Object.keys(pa), ...Object.keys(pb)]))
+      if (!same(pa[key], pb[key])) out.push(`${section}.${key}`);
+  }
+  return out;
+}
+
+/** Copies one `section.key` (or a whole section) from next into config, deleting what next lacks. */
+function setKey(config: GatewayConfig, next: GatewayConfig, key: string): void {
+  const [section, sub] = key.split(/\.(.*)/s) as [string, string | undefined];
+  const to = config as unknown as Record<string, Record<string, unknown>>;
+  const from = next as unknown as Record<string, Record<string, unknown> | undefined>;
+  if (sub === undefined || sub === '') {
+    to[section] = structuredClone(from[section]) as Record<string, unknown>;
+    return;
+  }
+  const value = from[section]?.[sub];
+  if (value === undefined) delete to[section]![sub];
+  else to[section]![sub] = structuredClone(value);
 }

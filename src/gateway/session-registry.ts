@@ -15,11 +15,42 @@ export interface RegisteredSession {
   drain(reason: string): void;
 }
 
+/** A revocation notice applied here, kept for sessions that register after it. */
+interface RecentRevocation {
+  jti?: string | undefined;
+  user?: string | undefined;
+  reason: string;
+  at: number;
+}
+
+/** How long applied revocations are remembered: longer than any session takes from accept to registration. */
+const REMEMBER_MS = 60 * 60_000;
+/** At most this many are remembered (a storm of revocations must not grow memory without end). */
+const REMEMBER_MAX = 10_000;
+
 export class SessionRegistry {
   private readonly sessions = new Map<string, RegisteredSession>();
+  private readonly recent: RecentRevocation[] = [];
 
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /**
+   * Registers a live session. A revocation notice can arrive after the session's login
+   * checked its token and before this call (while its upstream connection was being made):
+   * such a session is ended here, right after it registers, as if it had been live then.
+   * A revoked token ends every session that logs in with it; a revoked user ends the
+   * sessions that connected before the notice (one that connected after it logged in with
+   * what the revocation left valid).
+   */
   add(session: RegisteredSession): void {
     this.sessions.set(session.id, session);
+    const missed = this.missedRevocation(session);
+    if (missed) {
+      // After the caller has finished starting the session, so the kill finds it whole.
+      setImmediate(() => {
+        if (this.sessions.get(session.id) === session) session.kill(missed.reason, 'token-revoked');
+      });
+    }
   }
 
   remove(id: string): void {
@@ -34,8 +65,9 @@ export class SessionRegistry {
     return [...this.sessions.values()];
   }
 
-  /** Ends every session matching a revocation notice; returns how many. */
+  /** Ends every session matching a revocation notice (and remembers it for sessions still starting); returns how many. */
   endRevoked(notice: { jti?: string; user?: string }, reason: string): number {
+    this.remember({ jti: notice.jti, user: notice.user, reason, at: this.now() });
     let n = 0;
     for (const s of this.sessions.values()) {
       const hit =
@@ -51,5 +83,26 @@ export class SessionRegistry {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  private missedRevocation(s: RegisteredSession): RecentRevocation | undefined {
+    this.prune();
+    return this.recent.find(
+      (r) =>
+        (r.jti !== undefined && s.tokenJti === r.jti) ||
+        (r.user !== undefined && s.user === r.user && s.startedAt.getTime() <= r.at),
+    );
+  }
+
+  private remember(r: RecentRevocation): void {
+    this.recent.push(r);
+    if (this.recent.length > REMEMBER_MAX) this.recent.splice(0, this.recent.length - REMEMBER_MAX);
+  }
+
+  private prune(): void {
+    const since = this.now() - REMEMBER_MS;
+    let drop = 0;
+    while (drop < this.recent.length && this.recent[drop]!.at < since) drop++;
+    if (drop) this.recent.splice(0, drop);
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { makeVerifier } from '../auth/scram-primitives.js';
 import type { ScramCredentialSet } from '../auth/scram-server.js';
 import { mintToken, TokenError, verifyToken, type TokenIdentity } from '../auth/token.js';
+import { IdentityQueries } from '../store/identity-queries.js';
 import { ScramMoves, type IssueState, type IssueWrite } from '../store/scram-moves.js';
 import type { NewToken, Store, UserScram } from '../store/store.js';
 import { parseDuration } from '../util/duration.js';
@@ -42,13 +43,25 @@ export interface ScramLookup {
  */
 export class TokenService {
   private readonly moves: ScramMoves;
+  private readonly identity: IdentityQueries;
+  private policy: TokenPolicy;
 
   constructor(
     private readonly store: Store,
     private readonly keys: SigningKeys,
-    private readonly policy: TokenPolicy,
+    policy: TokenPolicy,
   ) {
+    this.policy = pickPolicy(policy);
     this.moves = new ScramMoves(store);
+    this.identity = new IdentityQueries(store);
+  }
+
+  /**
+   * SIGHUP: lifetimes, caps, SCRAM rounds, issuer and audience of a re-read configuration
+   * apply from the next token issued or checked (tokens already issued keep their expiry).
+   */
+  updatePolicy(policy: TokenPolicy): void {
+    this.policy = pickPolicy(policy);
   }
 
   /** The longest lifetime these groups allow, and where that cap comes from. */
@@ -153,9 +166,25 @@ export class TokenService {
     return this.store.revokeToken(jti, reason, opts.endSessions ?? false);
   }
 
+  /**
+   * Every gateway token of the user, and every workload JWT of theirs issued until now
+   * (identity/workload.ts reads the instant); returns how many gateway tokens were live.
+   */
   async revokeUser(user: string, reason: string, opts: { endSessions?: boolean } = {}): Promise<number> {
-    return this.store.revokeUserTokens(user, reason, opts.endSessions ?? false);
+    return this.identity.revokeUser(user, reason, opts.endSessions ?? false);
   }
+}
+
+/** Only the fields the service reads, copied: the caller's configuration object may be swapped or changed. */
+function pickPolicy(p: TokenPolicy): TokenPolicy {
+  return {
+    issuer: p.issuer,
+    audience: p.audience,
+    scramIterations: p.scramIterations,
+    defaultTtl: p.defaultTtl,
+    maxTtl: p.maxTtl,
+    groupTtl: { ...p.groupTtl },
+  };
 }
 
 /** How one token issue treats the user's SCRAM salt and count; see docs/scram-iterations.md. */

@@ -26,6 +26,16 @@ export const NoticeSchema = z.discriminatedUnion('kind', [
   }),
   /** A new policy version was stored: load it for new connections. */
   z.object({ kind: z.literal('policy-version'), version: z.number().int().positive() }),
+  /**
+   * A sign-in link was opened in the browser or decided (approved or refused): the gateway
+   * holding its connection reads the row once. `link` is the hex SHA-256 of the link's
+   * secret, as login_links stores it (the secret itself never travels).
+   */
+  z.object({
+    kind: z.literal('link-changed'),
+    link: z.string().regex(/^[0-9a-f]{64}$/),
+    state: z.enum(['opened', 'decided']),
+  }),
 ]);
 
 export type Notice = z.infer<typeof NoticeSchema>;
@@ -42,6 +52,7 @@ const CHANNELS = {
   'session-killed': 'pgward_revocations',
   cancel: 'pgward_cancels',
   'policy-version': 'pgward_policy',
+  'link-changed': 'pgward_links',
 } as const satisfies Record<NoticeKind, string>;
 
 export function noticeChannel(kind: NoticeKind): string {

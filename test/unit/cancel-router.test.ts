@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CancelRouter, type CancelTarget } from '../../src/gateway/cancel-router.js';
 
@@ -80,5 +80,40 @@ describe('cancel router', () => {
     t.busyNow = false;
     expect(r.routeHashed(pid, hash(key))).toBe(false);
     expect(r.routeHashed(pid + 1, hash(key))).toBe(false);
+  });
+});
+
+describe('cancel key tags: only keys a gateway of the cluster issued are relayed', () => {
+  it('keys carry a tag every router with the same secret checks; made-up keys almost never pass', () => {
+    const secret = Buffer.alloc(32, 7);
+    const here = new CancelRouter({ tagSecret: secret });
+    const peer = new CancelRouter({ tagSecret: secret });
+    const stranger = new CancelRouter();
+    for (const len of [4, 32]) {
+      const { pid, key } = here.register(target(), len);
+      expect(peer.issuedByCluster(pid, key)).toBe(true);
+      expect(stranger.issuedByCluster(pid, key)).toBe(false);
+      const flipped = Buffer.from(key);
+      flipped[0]! ^= 1;
+      expect(peer.issuedByCluster(pid, flipped)).toBe(false);
+      expect(peer.issuedByCluster(pid ^ 1, key)).toBe(false);
+    }
+    let passed = 0;
+    for (let i = 0; i < 3_000; i++) if (peer.issuedByCluster(i + 1, randomBytes(4))) passed++;
+    // 2 tag bytes: 1 in 65,536 made-up 4-byte keys passes.
+    expect(passed).toBeLessThanOrEqual(2);
+    for (let i = 0; i < 300; i++) expect(peer.issuedByCluster(i + 1, randomBytes(32))).toBe(false);
+  });
+
+  it('budgets: per address, and for relays in all', () => {
+    const r = new CancelRouter({ limits: { perAddress: 2, relayedPerGateway: 1 } });
+    expect([r.sourceAllows('a'), r.sourceAllows('a'), r.sourceAllows('a'), r.sourceAllows('b')]).toEqual([
+      true,
+      true,
+      false,
+      true,
+    ]);
+    expect(r.sourceAllows(null)).toBe(true);
+    expect([r.relayAllows(), r.relayAllows()]).toEqual([true, false]);
   });
 });

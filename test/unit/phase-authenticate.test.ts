@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ScramClientExchange } from '../../src/auth/scram-client.js';
 import { makeVerifier } from '../../src/auth/scram-primitives.js';
 import { AuthThrottle } from '../../src/gateway/auth-throttle.js';
+import { LinkWatch } from '../../src/gateway/link-watch.js';
 import { ClientLink } from '../../src/gateway/client-link.js';
 import { authenticate, type AuthenticatePorts } from '../../src/gateway/phases/authenticate.js';
 import { LoginFailures } from '../../src/gateway/phases/failures.js';
 import type { ScramLookup, TokenService } from '../../src/identity/token-service.js';
 import { PgError } from '../../src/protocol/errors.js';
 import type { IdentityQueries, LoginLinkRow } from '../../src/store/identity-queries.js';
+import type { Notice } from '../../src/store/notices.js';
+import type { Store } from '../../src/store/store.js';
 import { createLogger } from '../../src/util/logger.js';
 import { errorFields, MessageQueue, msg, socketPair } from '../harness/socket-pair.js';
 
@@ -79,8 +82,43 @@ async function setup(over: Partial<AuthenticatePorts> = {}) {
   return { ...pair, link, ports, events, throttle, extended, from: new MessageQueue(pair.client) };
 }
 
+function linkRow(username: string, expiresAt: Date): LoginLinkRow {
+  return {
+    username,
+    clientAddr: null,
+    database: null,
+    createdAt: new Date(),
+    expiresAt,
+    approvedAt: null,
+    approvedGroups: null,
+    refusedAt: null,
+    usedAt: null,
+    openedAt: null,
+  };
+}
+
+/** Store.subscribe in memory: `send` delivers a notice to every subscriber of its kind. */
+function fakeNoticeBus(): { store: Pick<Store, 'subscribe'>; send(n: Notice): void } {
+  const subs: Array<{ kinds: readonly string[]; notice(n: Notice): void }> = [];
+  return {
+    store: {
+      subscribe: (kinds, handlers) => {
+        subs.push({ kinds, notice: (n) => handlers.notice(n as never) });
+        return { ready: Promise.resolve(), close: async () => undefined };
+      },
+    },
+    send: (n) => {
+      for (const s of subs) if (s.kinds.includes(n.kind)) s.notice(n);
+    },
+  };
+}
+
 /** Plays a SCRAM client on the test's end of the pair. */
-async function scramClient(s: Awaited<ReturnType<typeof setup>>, password: string): Promise<string[]> {
+async function scramClient(
+  s: Awaited<ReturnType<typeof setup>>,
+  password: string,
+  seen: { serverFirst?: string } = {},
+): Promise<string[]> {
   const sasl = await s.from.next();
   expect(sasl?.type).toBe('R');
   expect(sasl!.body.readUInt32BE(0)).toBe(10);
@@ -91,7 +129,8 @@ async function scramClient(s: Awaited<ReturnType<typeof setup>>, password: strin
   s.client.write(msg('p', Buffer.concat([Buffer.from(`${client.mechanism}\0`), len, first])));
   const cont = await s.from.next();
   expect(cont!.body.readUInt32BE(0)).toBe(11);
-  s.client.write(msg('p', client.serverFirst(cont!.body.subarray(4).toString())));
+  seen.serverFirst = cont!.body.subarray(4).toString();
+  s.client.write(msg('p', client.serverFirst(seen.serverFirst)));
   const answers: string[] = [];
   for (;;) {
     const m = await s.from.next();
@@ -143,17 +182,7 @@ describe('authenticate phase (over a socket pair)', () => {
     let polls = 0;
     const queries = {
       createLink: async (l: { idHash: Buffer; username: string; expiresAt: Date }) =>
-        void rows.set(l.idHash.toString('hex'), {
-          username: l.username,
-          clientAddr: null,
-          database: null,
-          createdAt: new Date(),
-          expiresAt: l.expiresAt,
-          approvedAt: null,
-          approvedGroups: null,
-          refusedAt: null,
-          usedAt: null,
-        }),
+        void rows.set(l.idHash.toString('hex'), linkRow(l.username, l.expiresAt)),
       // Approved by the person at the third poll.
       link: async (idHash: Buffer) => {
         const row = rows.get(idHash.toString('hex')) ?? null;
@@ -173,26 +202,120 @@ describe('authenticate phase (over a socket pair)', () => {
       /^pgward: sign in to continue: https:\/\/console\.example\/link\/[A-Za-z0-9_-]+$/,
     );
     expect(await who).toMatchObject({ user: 'dana', groups: ['ops'], tokenJti: null, method: 'link' });
-    // The startup deadline gave way to the link's own lifetime.
-    expect(s.extended).toEqual([65_000]);
+    // Without an open window the link's lifetime (plus the slack for the FATAL) bounds the wait.
+    expect(s.extended).toHaveLength(1);
+    expect(s.extended[0]).toBeGreaterThan(64_000);
+    expect(s.extended[0]).toBeLessThanOrEqual(65_000);
   });
 
-  it('no live token and links on: the link is offered instead of a password prompt that could only fail', async () => {
+  it('a link wait is woken by its notices: one row read for the decision, the open window widened once opened', async () => {
+    const rows = new Map<string, LoginLinkRow>();
+    let reads = 0;
+    const queries = {
+      createLink: async (l: { idHash: Buffer; username: string; expiresAt: Date }) =>
+        void rows.set(l.idHash.toString('hex'), linkRow(l.username, l.expiresAt)),
+      link: async (idHash: Buffer) => {
+        reads++;
+        return rows.get(idHash.toString('hex')) ?? null;
+      },
+      useLink: async () => true,
+    } as unknown as IdentityQueries;
+    const bus = fakeNoticeBus();
+    const watch = new LinkWatch(bus.store, log);
+    const s = await setup({
+      linkLogin: { queries, baseUrl: 'https://c', ttlMs: 120_000, pollMs: 5, watch, openWithinMs: 60_000 },
+    });
+    const who = authenticate(s.link, 'dana', 'app', true, s.ports);
+    await s.from.next();
+    await s.from.next();
+    const [hex] = [...rows.keys()];
+    // At most the normal authentication timeout until the person opens the page.
+    expect(s.extended[0]).toBeLessThanOrEqual(65_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(reads).toBe(0);
+    bus.send({ kind: 'link-changed', link: hex!, state: 'opened' });
+    await vi.waitFor(() => expect(s.extended[1]).toBeGreaterThan(120_000));
+    Object.assign(rows.get(hex!)!, { approvedAt: new Date(), approvedGroups: ['ops'] });
+    bus.send({ kind: 'link-changed', link: hex!, state: 'decided' });
+    expect(await who).toMatchObject({ user: 'dana', groups: ['ops'], method: 'link' });
+    expect(reads).toBe(1);
+    expect(watch.waiting).toBe(0);
+  });
+
+  it('a link not opened within the open window: 28000 that says so, audited as link not opened', async () => {
     const queries = {
       createLink: async () => undefined,
       link: async () => null,
       useLink: async () => false,
     } as unknown as IdentityQueries;
+    const bus = fakeNoticeBus();
     const s = await setup({
-      linkLogin: { queries, baseUrl: 'https://c', ttlMs: 30, pollMs: 5 },
+      linkLogin: {
+        queries,
+        baseUrl: 'https://c',
+        ttlMs: 60_000,
+        pollMs: 5,
+        watch: new LinkWatch(bus.store, log),
+        openWithinMs: 200,
+      },
+    });
+    const err = (await authenticate(s.link, 'erin', 'app', true, s.ports).catch((e: unknown) => e)) as PgError;
+    expect(err.code).toBe('28000');
+    expect(err.message).toBe('sign-in link was not opened in time');
+    expect(s.events).toEqual([{ username: 'erin', method: 'link', reason: 'link not opened' }]);
+  });
+
+  it('sign-in links over the address budget: 53300 before any store work, and no audit row', async () => {
+    let created = 0;
+    const queries = {
+      createLink: async () => void created++,
+      link: async () => null,
+      useLink: async () => false,
+    } as unknown as IdentityQueries;
+    const throttle = new AuthThrottle({
+      windowMs: 60_000,
+      perAddress: 100,
+      perUser: 100,
+      maxDelayMs: 0,
+      linksPerAddress: 1,
+    });
+    const s = await setup({ linkLogin: { queries, baseUrl: 'https://c', ttlMs: 30, pollMs: 5 }, throttle });
+    await authenticate(s.link, 'erin', 'app', true, s.ports).catch(() => undefined);
+    const err = (await authenticate(s.link, 'erin', 'app', true, s.ports).catch((e: unknown) => e)) as PgError;
+    expect(err.code).toBe('53300');
+    expect(err.message).toBe('too many sign-in links requested from this address');
+    expect(err.hint).toMatch(/^Try again in \d+ seconds, or use a token\.$/);
+    expect(created).toBe(1);
+    expect(s.events.map((e) => e.reason)).toEqual(['link expired']);
+  });
+
+  it('no live token: the same SCRAM exchange and the same failure as a wrong token of a holder (no oracle)', async () => {
+    const queries = { createLink: async () => undefined } as unknown as IdentityQueries;
+    const linkLogin = { queries, baseUrl: 'https://c', ttlMs: 30, pollMs: 5 };
+    const holder = await setup({ linkLogin });
+    const stranger = await setup({
+      linkLogin,
       tokens: {
-        scramLookup: async () => ({ ...lookup(), liveCount: 0 }),
+        scramLookup: async () => ({ credentials: null, tokens: new Map(), liveCount: 0 }),
         lifetime: () => 1,
       } as unknown as TokenService,
     });
-    const err = (await authenticate(s.link, 'erin', 'app', false, s.ports).catch((e: unknown) => e)) as PgError;
-    expect(err.message).toBe('sign-in link expired before it was approved');
-    expect(s.events).toEqual([{ username: 'erin', method: 'scram-sha-256', reason: 'link expired' }]);
+    const answers: Array<{ serverFirst: string; code: string; message: string; hint: string | undefined }> = [];
+    for (const [s, user] of [
+      [holder, 'alice'],
+      [stranger, 'carol'],
+    ] as const) {
+      const who = authenticate(s.link, user, 'app', false, s.ports).catch((e: unknown) => e);
+      const seen: { serverFirst?: string } = {};
+      void scramClient(s, 'wrong', seen);
+      const err = (await who) as PgError;
+      // The salt differs per user (as for any two users); its length and the count do not.
+      const serverFirst = seen.serverFirst!.replace(/r=[^,]+/, 'r=NONCE').replace(/s=[^,]+/, (m) => `s=${m.length}`);
+      answers.push({ serverFirst, code: err.code, message: err.message.replace(user, 'USER'), hint: err.hint });
+    }
+    expect(answers[0]).toEqual(answers[1]);
+    expect(answers[0]).toMatchObject({ code: '28P01', message: 'password authentication failed for user "USER"' });
+    expect(answers[0]!.hint).toMatch(/pgward\.login=link/);
   });
 
   it('the control plane down: 57P03, fail closed', async () => {

@@ -5,6 +5,7 @@ import { SqlState } from '../../protocol/sqlstate.js';
 import type { IdentityQueries } from '../../store/identity-queries.js';
 import type { Logger } from '../../util/logger.js';
 import type { AuthThrottle } from '../auth-throttle.js';
+import type { LinkWatch } from '../link-watch.js';
 import type { ServerTls } from '../server-tls.js';
 import type { LoginFailures } from './failures.js';
 
@@ -22,8 +23,18 @@ export interface Authenticated {
 export interface LinkLoginPorts {
   queries: IdentityQueries;
   baseUrl: string;
+  /** How long a link may be approved (auth.linkTtl), once the person has opened it. */
   ttlMs: number;
+  /** How often a waiting link reads its row when notices cannot be counted on (no watch, or its LISTEN dropped). */
   pollMs: number;
+  /** The gateway's LISTEN on link notices; without it the wait reads its row every pollMs. */
+  watch?: LinkWatch | undefined;
+  /**
+   * How long from accept until the person must have opened the link (the normal
+   * authentication timeout, limits.startupTimeoutMs); the link's own lifetime applies only
+   * once it is opened. Without it, the whole lifetime.
+   */
+  openWithinMs?: number | undefined;
 }
 
 export interface AuthenticatePorts {

@@ -14,10 +14,12 @@ export function configuredMethod(auth: AuthenticatePorts['auth'], user: string):
 }
 
 /**
- * Proves the person: a sign-in link when asked for (or when the user has no live token and
- * links are on), else SCRAM or cleartext (a gateway token or a workload JWT) as configured.
- * Failures are audited; a wrong secret counts against the login brake and, past the user's
- * budget, is answered later.
+ * Proves the person: a sign-in link when the client asks for one (pgward.login=link), else
+ * SCRAM or cleartext (a gateway token or a workload JWT) as configured. Whether the user
+ * holds a live token changes nothing the client can see before the proof is checked: an
+ * unknown user gets the same exchange with a salt derived from a server secret, and the same
+ * failure (docs/login.md). Failures are audited; a wrong secret counts against the login
+ * brake and, past the user's budget, is answered later.
  */
 export async function authenticate(
   link: ClientLink,
@@ -34,6 +36,9 @@ export async function authenticate(
           hint: 'Remove pgward.login=link from the connection options and use a token.',
         });
       }
+      // Before any store work: a link is a row and a held connection.
+      const refused = ports.throttle.linkRefused(link.addr);
+      if (refused) throw new LinkRateLimited(refused.scope, refused.retryAfterS);
       return await linkLogin(link, user, database, { ...ports, linkLogin: ports.linkLogin });
     }
     // Success is recorded in the session row (auth_method); failures get their own event.
@@ -41,12 +46,13 @@ export async function authenticate(
     const lookup = await ports.tokens.scramLookup(user).catch((err: unknown) => {
       throw controlPlaneDown(err);
     });
-    // No live token at all: a password prompt could only fail, so offer a sign-in link.
-    if (ports.linkLogin && lookup.liveCount === 0) {
-      return await linkLogin(link, user, database, { ...ports, linkLogin: ports.linkLogin });
-    }
     return await scramAuth(link, user, lookup, ports);
   } catch (err) {
+    if (err instanceof LinkRateLimited) {
+      // Counted in memory only: writing an audit row per refusal would be the store work the limit saves.
+      ports.log.info({ event: 'link_login_limited', scope: err.scope }, 'sign-in link refused: over the rate limit');
+      throw err;
+    }
     const reason =
       err instanceof PgError ? (err.internalReason ?? err.message) : err instanceof Error ? err.message : String(err);
     if (!(err instanceof PeerClosedError)) ports.failures.record(user, method, reason);
@@ -55,9 +61,38 @@ export async function authenticate(
       ports.throttle.failed(link.addr, user);
       const delay = ports.throttle.failureDelayMs(user);
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      // The same words for every user, with or without a token: where links are on, say how to get one.
+      if (ports.linkLogin) throw withLinkHint(err);
     }
     throw err;
   }
+}
+
+/** Over the sign-in link budget of the address or of the gateway: refused before any store work. */
+export class LinkRateLimited extends PgError {
+  constructor(
+    readonly scope: 'address' | 'gateway',
+    retryAfterS: number,
+  ) {
+    super(
+      SqlState.tooManyConnections,
+      scope === 'address'
+        ? 'too many sign-in links requested from this address'
+        : 'too many sign-in links requested on this gateway',
+      {
+        hint: `Try again in ${retryAfterS} seconds, or use a token.`,
+        internalReason: `link rate limited (${scope})`,
+      },
+    );
+  }
+}
+
+function withLinkHint(err: PgError): PgError {
+  return new PgError(err.code, err.message, {
+    detail: err.detail,
+    hint: "To sign in through the browser instead, connect with PGOPTIONS='-c pgward.login=link'.",
+    internalReason: err.internalReason,
+  });
 }
 
 export { controlPlaneDown, type Authenticated, type AuthenticatePorts, type LinkLoginPorts } from './auth-common.js';
