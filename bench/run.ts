@@ -15,6 +15,7 @@ import { startNodeTlsPipe } from './node-tls-pipe.js';
 import { scramIterationsOf } from './scram-probe.js';
 import { measurePropagation, PROPAGATION_MEASURES, type PropagationReport } from './propagation.js';
 import { ensurePgBouncer, startPgBouncer } from './pgbouncer.js';
+import { measurePersonRoles, type PersonRolesReport } from './person-roles.js';
 
 const exec = promisify(execFile);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6);
@@ -24,7 +25,7 @@ const SCALE = Number(process.env['BENCH_SCALE'] ?? 4);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 
 interface Endpoint {
-  name: 'direct' | 'pgbouncer' | 'pgward' | 'pgward-nodetect' | 'node-tls-pipe' | 'pgward-pool8';
+  name: 'direct' | 'pgbouncer' | 'pgward' | 'pgward-nodetect' | 'node-tls-pipe' | 'pgward-pool8' | 'pgward-person';
   /** Extra libpq settings for this endpoint. */
   env?: Record<string, string>;
   port: number;
@@ -126,6 +127,14 @@ const scenarios: Scenario[] = [
     args: ['-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)],
   },
   { name: 'one-client latency -S -c1', args: ['-S', '-M', 'simple', '-c', '1', '-T', String(SECONDS)] },
+  // Per-person upstream logins (target option personRoles) against the shared role, one
+  // person connecting per transaction: steady state, the person's login long made. First
+  // connects and many people at once are measured by measurePersonRoles (BENCH_ONLY=person-roles).
+  {
+    name: 'person-roles: connect per transaction, TLS -C -c8',
+    args: ['-S', '-C', '-M', 'simple', '-c', '8', '-j', '2', '-T', String(SECONDS)],
+    targets: ['direct', 'pgward', 'pgward-person'],
+  },
   { name: 'COPY 1M rows in', args: [], custom: 'copy' },
 ];
 
@@ -171,7 +180,14 @@ async function copyIn(ep: Endpoint, caPath: string, file: string): Promise<Pgben
   return { tps: COPY_ROWS / seconds, failed: 0, latencyMs: seconds * 1000 };
 }
 
-/** BENCH_ONLY=prepared (a substring) runs just the matching scenarios. */
+/** New people whose first connect is timed, and people connecting at once, in the person-roles measure. */
+const PERSON_ROLES_NEW = Number(process.env['BENCH_PERSON_NEW'] ?? 30);
+const PERSON_ROLES_PEOPLE = Number(process.env['BENCH_PERSON_PEOPLE'] ?? 8);
+
+/**
+ * BENCH_ONLY=prepared (a substring) runs just the matching scenarios; BENCH_ONLY=person-roles
+ * also runs the person-roles measure. A filtered run leaves bench/results/latest.json alone.
+ */
 const only = process.env['BENCH_ONLY'];
 
 const git = async (...args: string[]): Promise<string> =>
@@ -212,6 +228,12 @@ async function main(): Promise<void> {
   await cluster.query(`create role bench login password '${benchPassword}'`);
   await cluster.query('create database bench owner bench');
   await cluster.query('create database pgward_cp');
+  // The provisioner of per-person logins (target benchp): CREATEROLE, and from Postgres 16 on
+  // ADMIN OPTION on the granted role (without its privileges or SET).
+  const provisionerPassword = randomBytes(12).toString('hex');
+  await cluster.query(`create role bench_prov login createrole password '${provisionerPassword}'`);
+  if (cluster.binaries.version >= 16)
+    await cluster.query('grant bench to bench_prov with admin true, inherit false, set false');
   log(`pgbench -i -s ${SCALE}`);
   await exec(
     'pgbench',
@@ -282,6 +304,14 @@ async function main(): Promise<void> {
         tls: { mode: 'verify-full', caFile: certs.caCertPath },
         pool: { max: SMALL_POOL_MAX },
       },
+      benchp: {
+        host: '127.0.0.1',
+        port: cluster.port,
+        database: 'bench',
+        role: 'bench',
+        tls: { mode: 'verify-full', caFile: certs.caCertPath },
+        personRoles: { enabled: true, provisioner: 'bench_prov' },
+      },
     },
     log: { level: 'warn' },
   });
@@ -289,6 +319,7 @@ async function main(): Promise<void> {
   const cp = await openControlPlane(config, { storeUrl: cluster.connectionString('pgward_cp'), createVaultKey: true });
   await cp.vault.set('bench', 'bench', benchPassword);
   await cp.vault.set('bench8', 'bench', benchPassword);
+  await cp.vault.set('benchp', 'bench_prov', provisionerPassword);
   const serverTls = await loadServerTls({
     certPath: certs.certPath,
     keyPath: certs.keyPath,
@@ -300,6 +331,8 @@ async function main(): Promise<void> {
   const policyDocuments = {
     'bench.yaml':
       'rules:\n  - name: bench\n    effect: allow\n    subjects: { users: [bench, bench-probe] }\n    targets: [bench, bench8]\n',
+    'people.yaml':
+      "rules:\n  - name: people\n    effect: allow\n    subjects: { users: [bench, 'person-*'] }\n    targets: [bench, benchp]\n",
   };
   for (const [name, text] of Object.entries(policyDocuments)) await writeFile(join(policyDir, name), text);
   const policy = await PolicyRuntime.start({
@@ -367,6 +400,13 @@ async function main(): Promise<void> {
     password: token,
     database: 'bench8',
   };
+  const personEndpoint: Endpoint = {
+    name: 'pgward-person',
+    port: gwAddr.port,
+    user: 'bench',
+    password: token,
+    database: 'benchp',
+  };
   const quietEndpoint: Endpoint = {
     name: 'pgward-nodetect',
     port: quietAddr.port,
@@ -398,6 +438,7 @@ async function main(): Promise<void> {
     return (Number(stat[11]) + Number(stat[12])) * 10_000;
   };
   let propagation: PropagationReport = {};
+  let personRoles: PersonRolesReport | null = null;
   const loadBefore = (await readFile('/proc/loadavg', 'utf8')).trim();
   const results: Array<{
     scenario: string;
@@ -413,7 +454,7 @@ async function main(): Promise<void> {
         const all = [
           ...endpoints,
           ...(sc.detectorCost ? [quietEndpoint] : []),
-          ...(sc.targets ? [smallPoolEndpoint] : []),
+          ...(sc.targets ? [smallPoolEndpoint, personEndpoint] : []),
         ];
         const targets = all.filter(
           (e) => (!wanted || wanted.includes(e.name)) && (!sc.targets || sc.targets.includes(e.name)),
@@ -449,6 +490,7 @@ async function main(): Promise<void> {
         ...r('node-tls-pipe', 'pgbouncer'),
         ...r('pgward', 'node-tls-pipe'),
         ...r('pgward-pool8', 'pgward'),
+        ...r('pgward-person', 'pgward'),
       };
       const lat = (n: string): number | null => runs[n]?.latencyMs ?? null;
       const [ld, lb, lw] = [lat('direct'), lat('pgbouncer'), lat('pgward')];
@@ -470,6 +512,21 @@ async function main(): Promise<void> {
           upstreamQuery: (sql) => cluster.query(sql),
           tries: PROPAGATION_TRIES,
         },
+        log,
+      );
+    }
+    if (!only || only === 'person-roles') {
+      const side = (database: string) => ({
+        port: gwAddr.port,
+        database,
+        token: async (person: string) =>
+          (await cp.tokens.issue({ user: person, groups: [], ttl: '2h', issuedBy: 'bench' })).token,
+      });
+      personRoles = await measurePersonRoles(
+        { off: side('bench'), on: side('benchp') },
+        caText,
+        certs.caCertPath,
+        { newPeople: PERSON_ROLES_NEW, people: PERSON_ROLES_PEOPLE, seconds: SECONDS },
         log,
       );
     }
@@ -570,6 +627,10 @@ async function main(): Promise<void> {
     uncommittedSrc,
     scramIterations,
     propagation: { measures: PROPAGATION_MEASURES, results: propagation },
+    /** Per-person upstream logins (docs/person-roles.md): first and second connects, many people at once. */
+    personRoles,
+    /** BENCH_ONLY of this run (null: everything ran). */
+    only: only ?? null,
     idleClients: idle,
     onboarding,
     at: new Date().toISOString(),
@@ -594,8 +655,9 @@ async function main(): Promise<void> {
   };
   await mkdir('bench/results', { recursive: true });
   const stamp = report.at.replace(/[:.]/g, '-');
-  await writeFile(`bench/results/${stamp}.json`, JSON.stringify(report, null, 2) + '\n');
-  await writeFile('bench/results/latest.json', JSON.stringify(report, null, 2) + '\n');
+  const file = only ? `${stamp}-${only.replace(/[^A-Za-z0-9_-]/g, '_')}` : stamp;
+  await writeFile(`bench/results/${file}.json`, JSON.stringify(report, null, 2) + '\n');
+  if (!only) await writeFile('bench/results/latest.json', JSON.stringify(report, null, 2) + '\n');
 
   const pad = (s: string, n: number): string => s.padEnd(n);
   console.log(
@@ -668,7 +730,25 @@ async function main(): Promise<void> {
         `  Node floor, ${r.scenario}: bare Node TLS pipe/pgbouncer ${floor.toFixed(3)}x, pgward/pipe ${r.ratios['pgward/node-tls-pipe']?.toFixed(3)}x`,
       );
   }
-  console.log(`\nresults: bench/results/${stamp}.json`);
+  const person = results.find((r) => r.scenario.startsWith('person-roles'));
+  if (person) {
+    const c = (n: string): string => `${person.runs[n]?.tps.toFixed(0) ?? '?'}/s`;
+    console.log(
+      `person roles, one person connecting per transaction (-C -c8): direct ${c('direct')}, pgward shared role ${c('pgward')}, pgward per-person login ${c('pgward-person')} = ${person.ratios['pgward-person/pgward']?.toFixed(3)}x`,
+    );
+  }
+  if (personRoles) {
+    const l = (s: { medianMs: number; p95Ms: number }): string => `median ${s.medianMs} ms, p95 ${s.p95Ms} ms`;
+    const p = personRoles;
+    console.log(
+      `person roles, first connect of a new person: off ${l(p.firstConnect.off)}; on (login created) ${l(p.firstConnect.on)}`,
+    );
+    console.log(`person roles, second connect: off ${l(p.secondConnect.off)}; on ${l(p.secondConnect.on)}`);
+    console.log(
+      `person roles, ${p.manyPeople.people} people at once, -C -c1 each: off ${p.manyPeople.off}/s, on ${p.manyPeople.on}/s (failed ${p.manyPeople.failed.off}/${p.manyPeople.failed.on})`,
+    );
+  }
+  console.log(`\nresults: bench/results/${file}.json`);
   await rm(work, { recursive: true, force: true });
   await rm(HOLD_SCRIPT, { force: true });
 }

@@ -11,6 +11,7 @@ import {
   policyVersions,
 } from './policy-commands.js';
 import { auditExport, auditKey, auditRetention, auditVerify } from './audit-commands.js';
+import { personRolesDrop, personRolesList } from './person-role-commands.js';
 import { start } from './start.js';
 
 const port = (v: string): number => {
@@ -185,6 +186,23 @@ vault
   .command('list')
   .description('list vault entries (names and rotation dates, never secrets)')
   .action(() => vaultList(program.opts<{ config?: string }>().config));
+
+const personRoles = program
+  .command('person-roles')
+  .description("per-person upstream logins a target's provisioner made (target option personRoles)");
+personRoles
+  .command('list')
+  .description('every login pgward made on TARGET: person, granted role, membership, backends, vault entry')
+  .argument('<target>')
+  .action((target: string) => personRolesList(program.opts<{ config?: string }>().config, target));
+personRoles
+  .command('drop')
+  .description('drop a login pgward made (a person who left, a grant removed) and its vault entry')
+  .argument('<target>')
+  .argument('<login>')
+  .action((target: string, login: string) =>
+    personRolesDrop(program.opts<{ config?: string }>().config, target, login),
+  );
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`pgward: ${err instanceof Error ? err.message : String(err)}\n`);

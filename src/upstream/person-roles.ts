@@ -148,7 +148,7 @@ export function serverMajor(parameters: ReadonlyArray<readonly [string, string]>
   return major;
 }
 
-async function inspect(provisioner: UpstreamConnection, login: string): Promise<ExistingRole | null> {
+export async function inspect(provisioner: UpstreamConnection, login: string): Promise<ExistingRole | null> {
   const { rows } = await runSimpleQuery(provisioner, inspectSql(login));
   const text = rows[0]?.[0];
   return text ? (JSON.parse(text) as ExistingRole) : null;
@@ -212,6 +212,17 @@ export async function provisionOver(
   who: PersonLogin,
 ): Promise<'created' | 'repaired'> {
   const verifier = formatVerifier(makeVerifier(who.password, randomBytes(16), MIN_SCRAM_ITERATIONS));
+  return asProvisioner(endpoint, provisioner, (up) =>
+    provisionPersonRole(up, { login: who.login, person: who.person, role: who.role, verifier }),
+  );
+}
+
+/** Runs `work` on a new connection as the provisioner (search_path pg_catalog), then closes it. */
+export async function asProvisioner<T>(
+  endpoint: UpstreamEndpoint,
+  provisioner: { user: string; password: string; database: string },
+  work: (up: UpstreamConnection) => Promise<T>,
+): Promise<T> {
   const up = await connectUpstream(endpoint, {
     ...provisioner,
     params: [
@@ -220,7 +231,7 @@ export async function provisionOver(
     ],
   });
   try {
-    return await provisionPersonRole(up, { login: who.login, person: who.person, role: who.role, verifier });
+    return await work(up);
   } finally {
     // Terminate, so the server logs a clean disconnection rather than an EOF.
     up.socket.end(Buffer.from([0x58, 0, 0, 0, 4]));

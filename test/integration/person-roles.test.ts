@@ -7,7 +7,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PostgresCluster } from '../../src/store/postgres-launcher.js';
 import type { UpstreamEndpoint } from '../../src/upstream/connector.js';
-import { provisionOver } from '../../src/upstream/person-roles.js';
+import { dropPersonRole, listPersonRoles } from '../../src/upstream/person-role-admin.js';
+import { asProvisioner, provisionOver } from '../../src/upstream/person-roles.js';
 import { personRoleName } from '../../src/upstream/role-names.js';
 import { personVaultKey } from '../../src/vault/person-credential.js';
 import { eventually } from '../harness/eventually.js';
@@ -309,6 +310,37 @@ describe('per-person upstream logins (Postgres 15)', () => {
     } finally {
       await frank.end();
     }
+  });
+
+  it("pgward person-roles: lists the logins it made; drops one only when it is unused and is pgward's", async () => {
+    const endpoint: UpstreamEndpoint = {
+      host: cluster.host,
+      port: cluster.port,
+      tlsMode: 'verify-full',
+      ca,
+      serverName: 'localhost',
+      allowedAuth: ['scram-sha-256'],
+      connectTimeoutMs: 10_000,
+    };
+    const held = await connect('gina', ['developers']);
+    await asProvisioner(endpoint, { user: prov, password: provPassword, database: db }, async (up) => {
+      const mine = (await listPersonRoles(up)).filter((l) => l.role === ro || l.role === rw);
+      expect(mine.find((l) => l.login === `alice:${ro}`)).toMatchObject({ person: 'alice', role: ro, member: true });
+      expect(mine.find((l) => l.login === `gina:${ro}`)?.backends).toBeGreaterThan(0);
+      expect(mine.map((l) => l.login)).not.toContain(ro);
+      const code = (e: unknown): string | undefined => (e as { code?: string }).code;
+      // In use (her session, or an idle pooled backend of a gateway): refused.
+      expect(code(await dropPersonRole(up, `gina:${ro}`).catch((e: unknown) => e))).toBe('55006');
+      // Not made by pgward: refused, whatever its name.
+      expect(code(await dropPersonRole(up, ro).catch((e: unknown) => e))).toBe('42501');
+      // frank's login (made above, no backend left): dropped.
+      await eventually(async () => {
+        await upstream(`select pg_terminate_backend(pid) from pg_stat_activity where usename = $1`, [`frank:${ro}`]);
+        await dropPersonRole(up, personRoleName('frank', ro));
+      });
+    });
+    expect((await upstream(`select 1 from pg_roles where rolname = $1`, [`frank:${ro}`])).rowCount).toBe(0);
+    await held.end();
   });
 
   it('a provisioner without CREATEROLE is refused with 08004, and the reason goes to the log', async () => {
