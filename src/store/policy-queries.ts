@@ -72,7 +72,11 @@ export class PolicyQueries {
       await client.query("select pg_advisory_xact_lock(hashtext('pgward.policy'))");
       const { rows } = await client.query<Row>('select * from policy_versions order by id desc limit 1');
       const prev = rows[0];
-      if (prev && prev.digest === v.digest && v.source !== 'rollback') return { id: Number(prev.id), created: false };
+      // Same documents, same origin: nothing new. Files equal to a version the console or a
+      // rollback made are still recorded, so the version in force says the files feed it.
+      const sameOrigin = v.source !== 'files' || prev?.source === 'files';
+      if (prev && prev.digest === v.digest && v.source !== 'rollback' && sameOrigin)
+        return { id: Number(prev.id), created: false };
       const ins = await client.query<{ id: string }>(
         `insert into policy_versions (author, source, documents, digest, diff, comment)
          values ($1, $2, $3, $4, $5, $6) returning id`,
