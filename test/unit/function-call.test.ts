@@ -12,6 +12,7 @@ describe('built-in functions by OID', () => {
     [764, 'lo_import'],
     [2924, 'query_to_xml'],
     [2624, 'pg_read_file'],
+    [3036, 'pg_notify'],
   ])('%i is %s', (oid, name) => expect(builtinFunctionName(oid, 15)).toBe(name));
 
   it('names an OID as the upstream major does where a later major reused it', () => {
