@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PreparedStatement } from '../relay/observer.js';
 import type { StatementInfo, StatementInspector } from './classify.js';
+import { asStandardConforming } from './escape-strings.js';
 import type { BlockReason, ReadOnlyGuard } from './read-only-guard.js';
 
 /** One text for the worker. */
@@ -339,4 +340,25 @@ export async function inspectOffThread(p: OffThreadInspection): Promise<Prepared
     p.guard?.prime(p.sql, answer.verdict);
     return null;
   };
+}
+
+/** What a session monitor knows that prepareStatement needs. */
+export interface MonitorView {
+  inspector: Pick<StatementInspector, 'prime'>;
+  /** The session's read-only guard; null when its grant is not read-only. */
+  guard: Pick<ReadOnlyGuard, 'prime'> | null;
+  /** standard_conforming_strings as the server last reported it. */
+  standardStrings: boolean;
+  major?: number | undefined;
+}
+
+/**
+ * RelayObserver.prepare for a session monitor: null for a text within the budget (parsed on
+ * the event loop as before), else its classification by a worker, for the text exactly as
+ * the monitor will inspect it.
+ */
+export function prepareStatement(sql: string, m: MonitorView): Promise<PreparedStatement> | null {
+  if (!overParseBudget(sql)) return null;
+  const lexed = m.standardStrings ? sql : asStandardConforming(sql);
+  return inspectOffThread({ inspector: m.inspector, guard: m.guard, sql: lexed, major: m.major });
 }

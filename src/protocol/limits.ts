@@ -6,6 +6,7 @@ import {
   MAX_AUTH_TOKEN_LENGTH,
   SMALL_MESSAGE_LIMIT,
 } from './constants.js';
+import { PgError } from './errors.js';
 
 /**
  * Largest allowed length word per type byte, 0 for a type that may not appear.
@@ -39,6 +40,25 @@ function buildFrontendLimits(maxMessage: number): LengthLimits {
     t[type] = SMALL_MESSAGE_LIMIT;
   }
   return t;
+}
+
+/** program_limit_exceeded (Postgres Appendix A, class 54). */
+const PROGRAM_LIMIT_EXCEEDED = '54000';
+
+/**
+ * A client message Postgres would take (up to its 1 GiB) but over the gateway's
+ * limits.maxMessageBytes: a FATAL that says so. Closing without a word, as Postgres does for
+ * lengths it cannot take at all, would leave someone whose large INSERT or bytea parameter
+ * crossed the gateway's lower limit with only "server closed the connection unexpectedly".
+ */
+export function messageTooLarge(length: number, maxMessage: number): PgError {
+  return new PgError(
+    PROGRAM_LIMIT_EXCEEDED,
+    `pgward: message of ${length - 4} bytes is over the gateway's limit of ${maxMessage - 4} bytes`,
+    {
+      hint: 'Send bulk data with COPY, or in smaller statements; the limit is the gateway setting limits.maxMessageBytes.',
+    },
+  );
 }
 
 /**

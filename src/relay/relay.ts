@@ -1,10 +1,10 @@
 import type { Duplex } from 'node:stream';
 import { parameterStatus } from '../protocol/backend-messages.js';
 import { errorResponse, parameterStatus as parameterStatusMessage } from '../protocol/backend-writer.js';
-import { Be, Fe, TxStatusByte } from '../protocol/constants.js';
+import { Be, Fe, LARGE_MESSAGE_LIMIT, TxStatusByte } from '../protocol/constants.js';
 import { PgError } from '../protocol/errors.js';
 import { FrameScanner, Verdict } from '../protocol/frame-scanner.js';
-import { backendLimits, frontendLimits } from '../protocol/limits.js';
+import { backendLimits, frontendLimits, messageTooLarge } from '../protocol/limits.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import type { RelayObserver } from './observer.js';
 import { RelayPhase, type RelayPhaseName } from './relay-phase.js';
@@ -16,6 +16,12 @@ export type { BoundUpstream, EndReason, RelayOptions, RelayStats } from './relay
 
 /** A frame rebuilt whole from its type and body (only for frames held back: rare). */
 function wholeFrame(type: number, body: Buffer): Buffer {
+  // A frame that came in several reads was assembled into a buffer of its own, header first:
+  // held as it is (copying a 10 MB statement again cost 8 ms of the event loop).
+  if (body.byteOffset === 5 && body.buffer.byteLength === body.length + 5) {
+    const own = Buffer.from(body.buffer, 0, body.length + 5);
+    if (own[0] === type && own.readUInt32BE(1) === body.length + 4) return own;
+  }
   const frame = Buffer.allocUnsafe(5 + body.length);
   frame[0] = type;
   frame.writeUInt32BE(body.length + 4, 1);
@@ -82,18 +88,18 @@ export class Relay {
     let cycleRows = 0;
     let cycleBytes = 0;
     let cycleError: string | null = null;
+    // Lengths Postgres itself refuses close the connection without a word, as Postgres does;
+    // over the gateway's lower limit (limits.maxMessageBytes), a FATAL says why.
+    const capped = frontendLimits(opts.maxMessageBytes);
     this.fromClient = new FrameScanner(
-      frontendLimits(opts.maxMessageBytes),
+      frontendLimits(LARGE_MESSAGE_LIMIT),
       {
         // Only statement-bearing frames are held, and only when the session is observed or
         // pooled; while statements are held back, every frame is (they wait in order).
-        wantsBody: (type) =>
-          this.held !== null ||
-          this.phase.is('terminated', 'refusing') ||
-          (opts.keepUpstream === true &&
-            (type === Fe.Terminate || (!this.residue && (type === Fe.Query || type === Fe.Parse)))) ||
-          (observer !== null &&
-            (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)),
+        wantsBody: (type, length) => {
+          if (length > capped[type]!) throw messageTooLarge(length, opts.maxMessageBytes);
+          return this.wantsClientBody(type);
+        },
         onFrame: (type, _length, body) => {
           if (this.held) {
             if (!this.phase.is('terminated', 'refusing')) this.held.push(wholeFrame(type, body!));
@@ -113,7 +119,9 @@ export class Relay {
       'frontend',
     );
     this.fromUpstream = new FrameScanner(
-      backendLimits(opts.maxMessageBytes),
+      // The server's rows and COPY data stream through (the gateway holds none of them whole):
+      // only Postgres's own limit applies, so a row with a large value is never cut off.
+      backendLimits(LARGE_MESSAGE_LIMIT),
       {
         // Nothing server-side is held (one write per read keeps the relay at Node's pace),
         // except an ErrorResponse while a blocked statement's error is on its way.
@@ -168,6 +176,18 @@ export class Relay {
         },
       },
       'backend',
+    );
+  }
+
+  /** Whether a client frame is looked at whole (limits.maxMessageBytes bounds what that holds). */
+  private wantsClientBody(type: number): boolean {
+    const { opts, observer } = this;
+    return (
+      this.held !== null ||
+      this.phase.is('terminated', 'refusing') ||
+      (opts.keepUpstream === true &&
+        (type === Fe.Terminate || (!this.residue && (type === Fe.Query || type === Fe.Parse)))) ||
+      (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall))
     );
   }
 

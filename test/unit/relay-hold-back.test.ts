@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RelayObserver, StatementVerdict } from '../../src/relay/observer.js';
 import { Relay } from '../../src/relay/relay.js';
+import { parseFields } from '../../src/protocol/backend-messages.js';
 import { FakeSocket, msg, types } from '../harness/socket-pair.js';
 
 /** Statement text as a client in `encoding` sends it. */
@@ -229,6 +230,18 @@ describe('parse budget: a text worked out off the event loop is held, with every
     expect(s.client.paused).toBe(false);
   });
 
+  it('a large Query that came in several reads goes up byte for byte', async () => {
+    const s = setupPrepared();
+    const frame = query(large);
+    s.client.emit('data', frame.subarray(0, 3));
+    s.client.emit('data', frame.subarray(3, 100));
+    s.client.emit('data', Buffer.concat([frame.subarray(100), query('select 2')]));
+    expect(s.pending.length).toBe(1);
+    s.pending[0]!.done(null);
+    await settle();
+    expect(s.upstream.bytes.equals(Buffer.concat([frame, query('select 2')]))).toBe(true);
+  });
+
   it('two large statements in a row: each is worked out in turn', async () => {
     const s = setupPrepared();
     const second = large.replace('select', 'select 99,');
@@ -277,5 +290,47 @@ describe('parse budget: a text worked out off the event loop is held, with every
     await settle();
     expect(s.seen.at(-1)).toBe(latin);
     expect(s.upstream.bytes.subarray(-query(latin, 'latin1').length).equals(query(latin, 'latin1'))).toBe(true);
+  });
+});
+
+describe('limits.maxMessageBytes: what the gateway holds whole', () => {
+  function small(maxMessageBytes: number) {
+    const client = new FakeSocket();
+    const upstream = new FakeSocket();
+    let ended = '';
+    const relay = new Relay(client.asDuplex, upstream.asDuplex, {
+      maxMessageBytes,
+      observer: { statement: () => null, bind: () => undefined, sync: () => undefined, ready: () => undefined },
+      onEnd: (reason) => (ended = reason),
+    });
+    relay.start();
+    return { client, upstream, ended: () => ended };
+  }
+
+  it('a client message over it gets FATAL 54000 saying so (Postgres would have taken it), before anything goes up', () => {
+    const s = small(4096);
+    // Only the header and a little of the body have arrived: the length word is enough.
+    s.client.emit('data', query(`select '${'x'.repeat(5000)}'`).subarray(0, 100));
+    const fatal = parseFields(s.client.bytes.subarray(5));
+    expect(fatal).toMatchObject({ severity: 'FATAL', code: '54000' });
+    expect(fatal.message).toBe("pgward: message of 5010 bytes is over the gateway's limit of 4092 bytes");
+    expect(s.ended()).toBe('client-protocol-violation');
+    expect(s.upstream.written.length).toBe(0);
+  });
+
+  it('a length Postgres itself cannot take still closes without a word, as Postgres does', () => {
+    const s = small(4096);
+    s.client.emit('data', Buffer.from([0x51, 0x40, 0, 0, 0]));
+    expect(s.client.written.length).toBe(0);
+    expect(s.ended()).toBe('client-protocol-violation');
+  });
+
+  it("the server's rows stream through whatever their size: only Postgres's own limit applies", () => {
+    const s = small(4096);
+    s.client.emit('data', query('select big from t'));
+    const row = msg('D', Buffer.concat([Buffer.from([0, 1, 0, 0, 0x4e, 0x20]), Buffer.alloc(20_000, 0x61)]));
+    s.upstream.emit('data', Buffer.concat([row, msg('C', 'SELECT 1\0'), ready()]));
+    expect(types(s.client.bytes)).toBe('DCZ');
+    expect(s.ended()).toBe('');
   });
 });
