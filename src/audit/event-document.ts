@@ -1,14 +1,26 @@
 import type { ChainedEvent } from './chain.js';
 
 /**
- * The wire form of an audit batch: one JSON array of {i, s, a, k, u, p, h0, h} objects,
+ * The wire form of an audit batch: one JSON array of {i, s, a, k, u, p, h0, h, m, x} objects,
  * sent to the store as a single parameter (no per-element escaping, one parse in Postgres)
  * and kept one batch per line in the spool.
  */
 
-/** One event as an element of a batch document; payloadJson is its canonical payload. */
-export function eventElement(e: ChainedEvent, payloadJson: string): string {
-  return `{"i":${JSON.stringify(e.session_id)},"s":${e.seq},"a":${JSON.stringify(e.at)},"k":${JSON.stringify(e.kind)},"u":${JSON.stringify(e.username)},"p":${payloadJson},"h0":"${e.prev_hash}","h":"${e.hash}"}`;
+/** What the store keeps of one event besides its chain fields. */
+export interface StoredForm {
+  /** The payload as the store's jsonb can hold it (storableJson). */
+  payloadJson: string;
+  /** The username as a text column can hold it (storableText). */
+  username: string | null;
+  /** Hex HMAC of the event's hash (keys.ts eventMac), or null from a writer without the audit key. */
+  mac: string | null;
+  /** The hashed body exactly (chain.ts eventBody), only when the payload or username had to be changed to be stored. */
+  exactBody: string | null;
+}
+
+/** One event as an element of a batch document. */
+export function eventElement(e: ChainedEvent, f: StoredForm): string {
+  return `{"i":${JSON.stringify(e.session_id)},"s":${e.seq},"a":${JSON.stringify(e.at)},"k":${JSON.stringify(e.kind)},"u":${JSON.stringify(f.username)},"p":${f.payloadJson},"h0":"${e.prev_hash}","h":"${e.hash}"${f.mac ? `,"m":"${f.mac}"` : ''}${f.exactBody !== null ? `,"x":${JSON.stringify(f.exactBody)}` : ''}}`;
 }
 
 export function batchDocument(elements: readonly string[]): string {

@@ -1,12 +1,24 @@
-import { appendFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../util/logger.js';
-import { canonicalJson, eventHash, genesisHash, type ChainedEvent } from './chain.js';
+import {
+  bodyHash,
+  canonicalJson,
+  eventBody,
+  genesisHash,
+  storable,
+  storableJson,
+  storableText,
+  storableValue,
+  type ChainedEvent,
+} from './chain.js';
+import { Checkpointer, CHECKPOINT_INTERVAL_MS, defaultCheckpointFile, type CheckpointOptions } from './checkpoint.js';
+import { AUDIT_WRITE_TIMEOUT_MS, Delivery, type AuditSink, type Outcome } from './delivery.js';
 import { batchDocument, batchElements, boundedRuns, eventElement } from './event-document.js';
-import { within } from '../util/deadline.js';
+import { eventMac, type AuditKeys } from './keys.js';
 
-/** A store that takes longer than this to take a batch is treated as down: the batch goes to the spool. */
-const AUDIT_WRITE_TIMEOUT_MS = 5_000;
+export type { AuditSink } from './delivery.js';
 
 /**
  * The most events one insert carries. A burst (a COPY, a bulk load through the gateway)
@@ -19,23 +31,31 @@ export const MAX_BATCH_EVENTS = 1_000;
 /** The most characters of batch document one insert carries (events with large statements). */
 export const MAX_BATCH_CHARS = 1 << 20;
 
-/** What the writer needs from the store (AuditQueries). */
-export interface AuditSink {
-  /** Inserts a batch document (see event-document.ts); a repeat of a stored event is ignored. */
-  insertEvents(document: string): Promise<void>;
-  /** True when the store refused the data itself, so the same batch can never be written. */
-  rejectedAsData(err: unknown): boolean;
+/**
+ * A spooled batch that gets no answer this many replays in a row, while the store answers the
+ * probe, is taken apart and the events that never get an answer are set aside.
+ */
+const STUCK_REPLAYS = 3;
+
+export interface AuditWriterOptions {
+  flushMs?: number;
+  batch?: number;
+  maxBuffered?: number;
+  replayMs?: number;
+  /** How long one insert may go unanswered before the store counts as not answering (default AUDIT_WRITE_TIMEOUT_MS). */
+  writeTimeoutMs?: number;
+  /**
+   * The audit keys (keys.ts, derived from the vault key): with them every event carries a MAC
+   * and checkpoints are signed. Without them (tools, some tests) events are chained, unkeyed.
+   */
+  keys?: AuditKeys | undefined;
+  /** Where checkpoints go (with keys): by default the spool directory's audit-checkpoints.jsonl, every 60 s. */
+  checkpoint?: Partial<CheckpointOptions> | undefined;
 }
 
 interface ChainState {
   seq: number;
   head: string;
-}
-
-/** Elements the store did not take because it did not answer, in order, and why. */
-interface Undelivered {
-  rest: string[];
-  err: Error;
 }
 
 /**
@@ -44,8 +64,9 @@ interface Undelivered {
  * itself; batches are written in append order. A failed write keeps the batch and retries
  * (or spools it to disk), so nothing is dropped while the store is down (up to maxBuffered
  * events, after which the oldest sessions' events are still kept and new ones are refused
- * loudly). An event the store refuses as data is set aside in a dead-letter file rather
- * than blocking every later batch.
+ * loudly). Events the store refuses while taking others are set aside in a dead-letter file
+ * (delivery.ts) rather than blocking every later batch. With the audit keys, every event
+ * carries a MAC and a checkpoint of the chains is signed and kept outside the store.
  */
 export class AuditWriter {
   /** Events as batch-document elements, serialized once at append time. */
@@ -58,21 +79,50 @@ export class AuditWriter {
   private failures = 0;
   private closed = false;
   private readonly maxEvents: number;
+  private readonly delivery: Delivery;
+  private readonly checkpoints: Checkpointer | null;
+  /** Replays in a row in which a spooled run got no answer while the store answered the probe, by the run's digest. */
+  private readonly stuck = new Map<string, number>();
 
   constructor(
-    private readonly sink: AuditSink,
+    sink: AuditSink,
     private readonly log: Logger,
-    private readonly opts: { flushMs?: number; batch?: number; maxBuffered?: number; replayMs?: number } = {},
+    private readonly opts: AuditWriterOptions = {},
     /** Where batches wait, on disk, while the store is unreachable (and across restarts). */
     private readonly spoolDir: string | null = null,
   ) {
     this.maxEvents = Math.max(1, Math.min(opts.batch ?? MAX_BATCH_EVENTS, MAX_BATCH_EVENTS));
+    const c = opts.checkpoint ?? {};
+    this.checkpoints = opts.keys
+      ? new Checkpointer(
+          opts.keys,
+          {
+            gatewayId: c.gatewayId ?? 'gateway',
+            file: c.file !== undefined ? c.file : spoolDir ? defaultCheckpointFile(spoolDir) : null,
+            webhook: c.webhook ?? null,
+            intervalMs: c.intervalMs ?? CHECKPOINT_INTERVAL_MS,
+          },
+          log,
+        )
+      : null;
+    this.delivery = new Delivery(
+      sink,
+      log,
+      spoolDir,
+      (q) => this.checkpoints?.noteQuarantined(q),
+      opts.writeTimeoutMs ?? AUDIT_WRITE_TIMEOUT_MS,
+    );
     // Batches left by an earlier run (the store was down when it stopped) go first.
     if (spoolDir) void this.replay().then(() => undefined);
   }
 
   get pending(): number {
     return this.buffer.length;
+  }
+
+  /** True when events carry a MAC (the writer holds the audit keys). */
+  get keyed(): boolean {
+    return this.opts.keys !== undefined;
   }
 
   append(
@@ -94,10 +144,10 @@ export class AuditWriter {
       kind,
       username,
       payload,
-      prev_hash: chain.head,
     };
     const json = canonicalJson(payload);
-    const event: ChainedEvent = { ...partial, hash: eventHash(partial, json) };
+    const body = eventBody(partial, json);
+    const event: ChainedEvent = { ...partial, prev_hash: chain.head, hash: bodyHash(chain.head, body) };
     chain.seq = event.seq;
     chain.head = event.hash;
     if (this.buffer.length >= (this.opts.maxBuffered ?? 1_000_000)) {
@@ -106,7 +156,16 @@ export class AuditWriter {
         'audit buffer full: the store has been unreachable too long',
       );
     }
-    const element = eventElement(event, json);
+    // What jsonb and text cannot hold (U+0000, an unpaired surrogate) is stored as a
+    // searchable copy, with the event exactly as hashed beside it.
+    const asIs = storableValue(payload) && (username === null || storable(username));
+    const element = eventElement(event, {
+      payloadJson: asIs ? json : storableJson(payload),
+      username: username === null ? null : storableText(username),
+      mac: this.opts.keys ? eventMac(this.opts.keys.macKey, event.hash) : null,
+      exactBody: asIs ? null : body,
+    });
+    this.checkpoints?.seen(event);
     this.buffer.push(element);
     this.bufferedChars += element.length + 1;
     if (this.buffer.length >= this.maxEvents || this.bufferedChars >= MAX_BATCH_CHARS) void this.flush();
@@ -118,7 +177,14 @@ export class AuditWriter {
   endChain(sessionId: string): ChainState | null {
     const c = this.chains.get(sessionId) ?? null;
     this.chains.delete(sessionId);
+    this.checkpoints?.ended(sessionId);
     return c;
+  }
+
+  /** Writes what is buffered, then signs a checkpoint now (the writer does so every interval and at close). */
+  async checkpoint(): Promise<void> {
+    await this.flush();
+    await this.checkpoints?.take();
   }
 
   /** Writes everything appended so far, in bounded batches (retrying until written, spooled, or the writer closes). */
@@ -165,81 +231,29 @@ export class AuditWriter {
       return true;
     }
     for (;;) {
-      const undelivered = await this.deliver(batch);
-      if (!undelivered) {
+      const outcome = await this.delivery.deliver(batch);
+      if (outcome.kind === 'delivered') {
         this.failures = 0;
         return true;
       }
       this.failures++;
       this.log.error(
-        {
-          event: 'audit_write_failed',
-          events: undelivered.rest.length,
-          attempt: this.failures,
-          err: undelivered.err.message,
-        },
-        'audit events not written yet',
+        { event: 'audit_write_failed', events: outcome.rest.length, attempt: this.failures, ...why(outcome) },
+        `audit events not written yet: ${describe(outcome)}`,
       );
       // With a spool, the batch goes to disk at once: memory stays flat and a crash loses nothing.
       if (this.spoolDir) {
-        await this.spool(undelivered.rest);
+        await this.spool(outcome.rest);
         return true;
       }
       if (this.closed && this.failures > 3) {
-        this.buffer = undelivered.rest.concat(this.buffer);
-        this.bufferedChars += undelivered.rest.reduce((n, el) => n + el.length + 1, 0);
+        this.buffer = outcome.rest.concat(this.buffer);
+        this.bufferedChars += outcome.rest.reduce((n, el) => n + el.length + 1, 0);
         return false;
       }
-      batch = undelivered.rest;
+      batch = outcome.rest;
       await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6))));
     }
-  }
-
-  /**
-   * Inserts the elements in order. When the store refuses a batch as data, halves are tried
-   * until the refused events are alone, and those are set aside; the others are written.
-   * Returns what is left, in order, when the store did not answer; null when all is done.
-   */
-  private async deliver(elements: string[]): Promise<Undelivered | null> {
-    try {
-      await within(this.sink.insertEvents(batchDocument(elements)), AUDIT_WRITE_TIMEOUT_MS, 'audit write');
-      return null;
-    } catch (err) {
-      if (!this.sink.rejectedAsData(err)) return { rest: elements, err: err as Error };
-      if (elements.length === 1) {
-        await this.setAside(elements, err as Error);
-        return null;
-      }
-      const mid = elements.length >> 1;
-      const first = await this.deliver(elements.slice(0, mid));
-      if (first) return { rest: first.rest.concat(elements.slice(mid)), err: first.err };
-      return this.deliver(elements.slice(mid));
-    }
-  }
-
-  private get deadLetterFile(): string {
-    return join(this.spoolDir!, 'audit-dead-letter.jsonl');
-  }
-
-  /**
-   * Keeps events the store will never take in a dead-letter file next to the spool (one
-   * batch document per line, as spooled), and says so: their sessions' chains show the gap.
-   */
-  private async setAside(elements: string[], err: Error): Promise<void> {
-    const code = (err as { code?: unknown }).code;
-    if (!this.spoolDir) {
-      this.log.error(
-        { event: 'audit_events_refused', events: elements.length, code },
-        'the store refused audit events as data; they are lost',
-      );
-      return;
-    }
-    await mkdir(this.spoolDir, { recursive: true, mode: 0o700 });
-    await appendFile(this.deadLetterFile, batchDocument(elements) + '\n', { mode: 0o600 });
-    this.log.error(
-      { event: 'audit_dead_letter', events: elements.length, code, file: this.deadLetterFile },
-      'the store refused audit events as data; they are kept in the dead-letter file',
-    );
   }
 
   /**
@@ -277,7 +291,7 @@ export class AuditWriter {
     });
     this.log.warn(
       { event: 'audit_spooled', events: batch.length, spooledBatches: spooled },
-      'audit events kept in the local spool until the store is back',
+      'audit events kept in the local spool until the store takes them',
     );
     this.scheduleReplay();
   }
@@ -292,10 +306,12 @@ export class AuditWriter {
   }
 
   /**
-   * Delivers spooled batches in order, each line in bounded batches (lines written by
-   * earlier versions may hold a whole burst); stops at the first batch the store does not
-   * answer and tries again later. Lines the store refuses as data, or cut short by a crash,
-   * go to the dead-letter file.
+   * Delivers spooled batches in order, each line in bounded runs (lines written by earlier
+   * versions may hold a whole burst). Stops only while the store answers nothing (not even
+   * the probe) or refuses every insert, and tries again later. Events the store refuses
+   * while taking others, and runs that keep getting no answer while the store answers
+   * everything else, are set aside (dead-letter file), so no line holds back the lines
+   * after it. Lines cut short by a crash go to the dead-letter file as they are.
    */
   replay(): Promise<void> {
     this.replaying ??= this.locked(async () => {
@@ -309,7 +325,8 @@ export class AuditWriter {
       }
       const left: string[] = [];
       let delivered = 0;
-      let stopped: Error | null = null;
+      let kept = 0;
+      let stopped: Exclude<Outcome, { kind: 'delivered' }> | null = null;
       for (const line of text.split('\n').filter(Boolean)) {
         if (stopped) {
           left.push(line);
@@ -317,7 +334,7 @@ export class AuditWriter {
         }
         const elements = batchElements(line);
         if (!elements) {
-          await this.setAsideLine(line);
+          await this.delivery.setAsideLine(line);
           continue;
         }
         for (const run of boundedRuns(elements, this.maxEvents, MAX_BATCH_CHARS)) {
@@ -325,17 +342,26 @@ export class AuditWriter {
             left.push(batchDocument(run));
             continue;
           }
-          const undelivered = await this.deliver(run);
-          if (undelivered) {
-            stopped = undelivered.err;
-            left.push(batchDocument(undelivered.rest));
-          } else delivered += run.length;
+          const outcome = await this.replayRun(run);
+          if (outcome === 'kept') {
+            left.push(batchDocument(run));
+            kept++;
+          } else if (outcome.kind === 'delivered') delivered += run.length;
+          else {
+            stopped = outcome;
+            left.push(batchDocument(outcome.rest));
+          }
         }
       }
       if (stopped) {
         this.log.warn(
-          { event: 'audit_replay_failed', delivered, leftBatches: left.length, err: stopped.message },
-          'store still unreachable',
+          { event: 'audit_replay_failed', delivered, leftBatches: left.length, ...why(stopped) },
+          `spooled audit events wait: ${describe(stopped)}`,
+        );
+      } else if (kept > 0) {
+        this.log.warn(
+          { event: 'audit_replay_partial', delivered, keptBatches: kept },
+          `${kept} spooled batch(es) got no answer while the store answered everything else; the batches after them were delivered, and these are tried again (then taken apart, and what never gets an answer set aside)`,
         );
       }
       // Rewrite what is left (nothing, normally) atomically.
@@ -353,13 +379,24 @@ export class AuditWriter {
     return this.replaying;
   }
 
-  /** A spool line that is not a whole batch document (cut short by a crash mid-write): kept as it is, aside. */
-  private async setAsideLine(line: string): Promise<void> {
-    await appendFile(this.deadLetterFile, line + '\n', { mode: 0o600 });
-    this.log.error(
-      { event: 'audit_dead_letter', damaged: true, chars: line.length, file: this.deadLetterFile },
-      'a damaged spool line was set aside in the dead-letter file',
-    );
+  /**
+   * One bounded run of a spool line. A run that gets no answer while the store answers the
+   * probe is kept for the next replay (the runs after it go on); after STUCK_REPLAYS such
+   * replays it is taken apart and what never gets an answer is set aside.
+   */
+  private async replayRun(run: string[]): Promise<Outcome | 'kept'> {
+    const outcome = await this.delivery.deliver(run);
+    if (outcome.kind !== 'unanswered') return outcome;
+    if ((await this.delivery.storeState()) !== 'takes-inserts') return outcome;
+    const key = createHash('sha256').update(batchDocument(run)).digest('hex');
+    const times = (this.stuck.get(key) ?? 0) + 1;
+    if (times < STUCK_REPLAYS) {
+      this.stuck.set(key, times);
+      return 'kept';
+    }
+    this.stuck.delete(key);
+    const last = await this.delivery.deliverStuck(run);
+    return last.kind === 'unanswered' ? 'kept' : last;
   }
 
   async close(): Promise<void> {
@@ -367,5 +404,20 @@ export class AuditWriter {
     await this.flush();
     if (this.replayTimer) clearTimeout(this.replayTimer);
     await this.replaying;
+    await this.checkpoints?.close();
   }
+}
+
+/** The log fields of an outcome that is not delivered: what the store answered, or that it did not answer. */
+function why(o: Exclude<Outcome, { kind: 'delivered' }>): Record<string, unknown> {
+  return o.kind === 'refused'
+    ? { storeAnswered: true, code: o.refusal.code, err: o.refusal.message }
+    : { storeAnswered: false, err: o.reason };
+}
+
+/** An outcome that is not delivered, as a person reads it in the log. */
+function describe(o: Exclude<Outcome, { kind: 'delivered' }>): string {
+  return o.kind === 'refused'
+    ? `the store refuses every audit insert, an empty one too (${o.refusal.code}: ${o.refusal.message}): its state, not these events; kept and tried again`
+    : `the store did not answer (${o.reason}); kept and tried again`;
 }

@@ -23,7 +23,7 @@ function flaky(): { store: AuditSink; down: { value: boolean } } {
   const real = new AuditQueries(gw.cp.store);
   const store: AuditSink = {
     insertEvents: (doc) => (down.value ? Promise.reject(new Error('connect ECONNREFUSED')) : real.insertEvents(doc)),
-    rejectedAsData: (err) => real.rejectedAsData(err),
+    refusal: (err) => real.refusal(err),
   };
   return { store, down };
 }

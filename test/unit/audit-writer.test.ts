@@ -32,7 +32,7 @@ function recording(): { sink: AuditSink; inserts: number[]; down: { value: boole
       await audit.insertEvents(doc);
       inserts.push((JSON.parse(doc) as unknown[]).length);
     },
-    rejectedAsData: (err) => audit.rejectedAsData(err),
+    refusal: (err) => audit.refusal(err),
   };
   return { sink, inserts, down };
 }
@@ -44,7 +44,7 @@ const intactChain = (sessionId: string): Promise<number> => chainLength(store, s
 async function elementsOf(fill: (w: AuditWriter) => void): Promise<string[]> {
   const elements: string[] = [];
   const w = new AuditWriter(
-    { insertEvents: async (doc) => void elements.push(...batchElements(doc)!), rejectedAsData: () => false },
+    { insertEvents: async (doc) => void elements.push(...batchElements(doc)!), refusal: () => null },
     createLogger('silent'),
   );
   fill(w);
@@ -113,7 +113,7 @@ describe('AuditWriter spool order', () => {
     let gate: Promise<void> | null = null;
     const gated: AuditSink = {
       insertEvents: async (doc) => (await gate, sink.insertEvents(doc)),
-      rejectedAsData: sink.rejectedAsData,
+      refusal: sink.refusal,
     };
     const w = new AuditWriter(gated, createLogger('silent'), { batch: 20, replayMs: 60_000 }, dir);
     const id = randomUUID();
@@ -143,14 +143,38 @@ describe('AuditWriter spool order', () => {
 });
 
 describe('AuditWriter and what the store refuses', () => {
-  it('stores a value containing NUL with the NUL written as \\u0000, its hash intact', async () => {
+  it('stores any string exactly (U+0000, unpaired surrogates, a literal \\u0000), searchable with stand-ins, its hash intact', async () => {
     const { sink } = recording();
     const w = new AuditWriter(sink, createLogger('silent'));
     const id = randomUUID();
-    w.append(id, 'dave', 'statement', { sql: 'select $1', params: ['a\0b'], 'key\0': 1 });
+    const payload = {
+      sql: 'select $1',
+      params: ['a\0b', 'lone \ud800 high', 'lone \udfff low', 'typed \\u0000'],
+      'key\0': 1,
+    };
+    w.append(id, 'dave\0x', 'statement', payload);
+    w.append(id, 'dave', 'statement', { plain: 'é 😀' });
     await w.flush();
-    expect(await intactChain(id)).toBe(1);
-    expect((await stored(id))[0]!.payload).toEqual({ sql: 'select $1', params: ['a\\u0000b'], 'key\\u0000': 1 });
+    expect(await intactChain(id)).toBe(2);
+    const [first, second] = await stored(id);
+    expect(first!.payload).toEqual(payload);
+    expect(first!.username).toBe('dave\0x');
+    expect(second!.payload).toEqual({ plain: 'é 😀' });
+    // The searchable columns: U+0000 as the six characters \u0000, an unpaired surrogate as U+FFFD.
+    const { rows } = await store.sql.query<{ username: string; payload: unknown; exact: boolean }>(
+      'select username, payload, exact_body is not null as exact from session_events where session_id = $1 order by seq',
+      [id],
+    );
+    expect(rows[0]).toEqual({
+      username: 'dave\\u0000x',
+      payload: {
+        sql: 'select $1',
+        params: ['a\\u0000b', 'lone \ufffd high', 'lone \ufffd low', 'typed \\u0000'],
+        'key\\u0000': 1,
+      },
+      exact: true,
+    });
+    expect(rows[1]!.exact).toBe(false);
     await w.close();
   });
 
@@ -179,7 +203,11 @@ describe('AuditWriter and what the store refuses', () => {
     expect(await readFile(join(dir, 'audit-spool.jsonl'), 'utf8')).toBe('');
     const dead = (await readFile(join(dir, 'audit-dead-letter.jsonl'), 'utf8')).trim().split('\n');
     expect(dead).toEqual([batchDocument([bEvents[2]!])]);
-    expect(entries().filter((e) => e['event'] === 'audit_dead_letter')).toMatchObject([{ events: 1, code: '22P05' }]);
+    // The log says what the store answered and which event it was, not that the store was unreachable.
+    expect(entries().filter((e) => e['event'] === 'audit_quarantined')).toMatchObject([
+      { events: 1, code: '22P05', sessions: [{ session: b, seq: 3 }], storeMessage: expect.stringMatching(/Unicode/) },
+    ]);
+    expect(entries().some((e) => /unreachable|did not answer/.test(String(e['msg'])))).toBe(false);
     await w.close();
   });
 
