@@ -104,8 +104,8 @@ describe('SIGHUP: configuration reload', () => {
     await gw.cp.vault.set('fresh', gw.upstreamRole, gw.upstreamPassword);
     const result = await gw.gateway.reloadConfig(next);
     try {
-      expect(result.applied).toEqual(expect.arrayContaining(['targets.fresh', 'limits']));
-      expect(result.needsRestart).toEqual(['listen']);
+      expect(result.applied).toEqual(['limits.maxMessageBytes', 'targets.fresh']);
+      expect(result.needsRestart).toEqual(['listen.port']);
       expect((await psql(gw, 'alice', 'fresh', token, ['-c', 'select 7'])).stdout.trim()).toBe('7');
       const tooBig = await psql(gw, 'alice', gw.database, token, ['-c', big]);
       expect(tooBig.code).not.toBe(0);
@@ -116,6 +116,78 @@ describe('SIGHUP: configuration reload', () => {
       expect((await gw.gateway.reloadConfig(structuredClone(gw.config))).needsRestart).toEqual([]);
       await c.end();
     }
+  });
+});
+
+describe('SIGHUP: each changed key applied or named truthfully', () => {
+  it('an external issuer added takes effect for the next connection, and removed, no longer', async () => {
+    const { startTestIssuer } = await import('../harness/jwt-issuer.js');
+    const { psql } = await import('../harness/clients.js');
+    const ci = await startTestIssuer();
+    try {
+      const jwt = await ci.sign({}, { subject: 'ci-reload' });
+      const added = structuredClone(gw.config);
+      added.auth.passwordUsers = ['ci-*'];
+      added.auth.externalIssuers = [
+        {
+          issuer: ci.issuer,
+          audience: 'pgward',
+          algorithms: ['RS256'],
+          allowInsecure: true,
+          requiredClaims: {},
+          usernameClaim: 'sub',
+          groupsClaim: 'groups',
+          groupMap: {},
+        },
+      ];
+      expect(await gw.gateway.reloadConfig(added)).toEqual({
+        applied: ['auth.passwordUsers', 'auth.externalIssuers'],
+        needsRestart: [],
+      });
+      expect((await psql(gw, 'ci-reload', gw.database, jwt, ['-c', 'select 11'])).stdout.trim()).toBe('11');
+      const removed = structuredClone(added);
+      removed.auth.externalIssuers = [];
+      expect((await gw.gateway.reloadConfig(removed)).applied).toEqual(['auth.externalIssuers']);
+      const refused = await psql(gw, 'ci-reload', gw.database, jwt, ['-c', 'select 11']);
+      expect(refused.stderr).toContain('FATAL:  password authentication failed for user "ci-reload"');
+    } finally {
+      await gw.gateway.reloadConfig(structuredClone(gw.config));
+      await ci.close();
+    }
+  });
+
+  it('token lifetimes apply from the next token; keys read only at start are named and left as they were', async () => {
+    const off = structuredClone(gw.config);
+    off.auth.linkLogin = false;
+    expect((await gw.gateway.reloadConfig(off)).applied).toEqual(['auth.linkLogin']);
+    const next = structuredClone(off);
+    next.auth.maxTtl = '1h';
+    next.limits.shutdownGraceMs = 1;
+    next.gatewayId = 'renamed';
+    next.audit.retention = '30d';
+    // Turning links on needs a console URL, which this gateway was started without.
+    next.auth.linkLogin = true;
+    const r = await gw.gateway.reloadConfig(next);
+    try {
+      expect(r.applied).toEqual(['auth.maxTtl']);
+      expect(r.needsRestart).toEqual(['gatewayId', 'auth.linkLogin', 'limits.shutdownGraceMs', 'audit.retention']);
+      await expect(gw.issue('alice', { ttl: '2h' })).rejects.toThrow(
+        'token lifetime 2h is over the limit of maxTtl 1h',
+      );
+      // What needs a restart stays as started.
+      const { c } = await client();
+      const { rows } = await gw.cp.store.sql.query<{ gateway_id: string }>(
+        `select gateway_id from sessions order by started_at desc limit 1`,
+      );
+      expect(rows[0]?.gateway_id).toBe(gw.config.gatewayId);
+      await c.end();
+    } finally {
+      expect(await gw.gateway.reloadConfig(structuredClone(gw.config))).toEqual({
+        applied: ['auth.maxTtl'],
+        needsRestart: ['auth.linkLogin'],
+      });
+    }
+    expect((await gw.issue('alice', { ttl: '2h' })).token).toMatch(/^ey/);
   });
 });
 

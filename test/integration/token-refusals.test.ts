@@ -1,20 +1,35 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TokenService } from '../../src/identity/token-service.js';
 import { pastInstant } from '../harness/activity.js';
 import { psql } from '../harness/clients.js';
+import { eventually } from '../harness/eventually.js';
 import { lastAuthFailure, startTestGateway, type TestGateway } from '../harness/gateway.js';
 import { startTestIssuer, type TestIssuer } from '../harness/jwt-issuer.js';
 
 let gw: TestGateway;
 let ci: TestIssuer;
+/** An issuer whose discovery endpoint accepts connections and never answers. */
+let silent: { url: string; close(): Promise<void> };
+/** An issuer whose discovery document sends key fetches to a plain-http host elsewhere. */
+let plainKeys: { url: string; close(): Promise<void> };
 
 beforeAll(async () => {
   ci = await startTestIssuer();
+  silent = await serve(() => undefined);
+  plainKeys = await serve((req, res, url) =>
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ issuer: url, jwks_uri: 'http://keys.example.net/jwks' })),
+  );
   gw = await startTestGateway(inject('pgCluster'), {
     auth: {
       // Jobs and services send their token as a cleartext password (over TLS only).
       passwordUsers: ['ci-*', 'svc-*'],
+      // A workload session is capped like a gateway token of its (mapped) groups.
+      groupTtl: { short: '3s' },
       externalIssuers: [
         {
           issuer: ci.issuer,
@@ -22,7 +37,10 @@ beforeAll(async () => {
           algorithms: ['RS256'],
           allowInsecure: true,
           requiredClaims: { repository: 'acme/app' },
+          groupMap: { 'acme/deployers': 'deployers', 'acme/brief': 'short' },
         },
+        { issuer: silent.url, audience: 'pgward', algorithms: ['RS256'], allowInsecure: true },
+        { issuer: plainKeys.url, audience: 'pgward', algorithms: ['RS256'], allowInsecure: true },
       ],
     },
   });
@@ -30,7 +48,27 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
   await ci?.close();
+  await silent?.close();
+  await plainKeys?.close();
 });
+
+/** A local HTTP server standing in for an external issuer. */
+async function serve(
+  answer: (req: http.IncomingMessage, res: http.ServerResponse, url: string) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('request', (req, res) => answer(req, res, url));
+  return {
+    url,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
 
 /** Every refusal looks the same to the client: 28P01 and Postgres's own words. */
 async function expectRefused(user: string, secret: string, reason: string): Promise<void> {
@@ -114,6 +152,59 @@ describe('workload identity: JWTs from an external issuer as cleartext passwords
       await ci.sign({ repository: 'acme/app' }, { subject: 'ci-attacker' }),
       'token wrong-user',
     );
+  });
+
+  it("maps the issuer's groups through groupMap: unlisted ones (even pgward's own names) give nothing", async () => {
+    const jwt = await ci.sign(
+      { repository: 'acme/app', groups: ['acme/deployers', 'admins', 'developers'] },
+      { subject: 'ci-groups' },
+    );
+    const r = await psql(gw, 'ci-groups', gw.database, jwt, ['-c', 'select 1']);
+    expect(r.stderr).toBe('');
+    await gw.gateway.settled();
+    const { rows } = await gw.cp.store.sql.query<{ groups: string[] }>(
+      `select groups from sessions where username = 'ci-groups'`,
+    );
+    expect(rows.map((x) => x.groups)).toEqual([['deployers']]);
+  });
+
+  it("a session ends at its groups' lifetime cap counted from iat; past the cap the token is refused", async () => {
+    const jwt = await ci.sign({ repository: 'acme/app', groups: ['acme/brief'] }, { subject: 'ci-brief' });
+    // The JWT itself lives 5 minutes; the group `short` allows 3 seconds.
+    const r = await psql(gw, 'ci-brief', gw.database, jwt, ['-c', 'select pg_sleep(20)']);
+    expect(r.stderr).toContain('FATAL:  terminating connection: the token of this session expired');
+    await expectRefused('ci-brief', jwt, 'token expired');
+  });
+
+  it('revoking the user ends live workload sessions and refuses JWTs issued until then; later ones work', async () => {
+    const before = await ci.sign({ repository: 'acme/app' }, { subject: 'ci-revoke' });
+    const running = psql(gw, 'ci-revoke', gw.database, before, ['-c', 'select pg_sleep(20)']);
+    await eventually(() => expect(gw.gateway.sessions.list().map((x) => x.user)).toContain('ci-revoke'));
+    await gw.cp.tokens.revokeUser('ci-revoke', 'test', { endSessions: true });
+    expect((await running).stderr).toContain('FATAL:  terminating connection: the token of this session was revoked');
+    await expectRefused('ci-revoke', before, 'token revoked');
+    // iat has whole seconds: a token minted in a later second is newer than the revocation.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const after = await ci.sign({ repository: 'acme/app' }, { subject: 'ci-revoke' });
+    expect((await psql(gw, 'ci-revoke', gw.database, after, ['-c', 'select 3'])).stdout.trim()).toBe('3');
+  });
+
+  it('an issuer whose discovery does not answer: refused within the fetch timeout as unavailable (57P03)', async () => {
+    const jwt = await ci.sign({ repository: 'acme/app' }, { subject: 'ci-silent', issuer: silent.url });
+    const t0 = performance.now();
+    const r = await psql(gw, 'ci-silent', gw.database, jwt, ['-c', 'select 1']);
+    expect(performance.now() - t0).toBeLessThan(15_000);
+    expect(r.stderr).toContain('FATAL:  pgward cannot verify credentials right now');
+    expect(await lastAuthFailure(gw, 'ci-silent')).toMatch(
+      /^external issuer unavailable: discovery failed for http:\/\/127\.0\.0\.1:\d+: /,
+    );
+  });
+
+  it('a discovered jwks_uri on plain http elsewhere is not fetched', async () => {
+    const jwt = await ci.sign({ repository: 'acme/app' }, { subject: 'ci-plainkeys', issuer: plainKeys.url });
+    const r = await psql(gw, 'ci-plainkeys', gw.database, jwt, ['-c', 'select 1']);
+    expect(r.stderr).toContain('FATAL:  pgward cannot verify credentials right now');
+    expect(await lastAuthFailure(gw, 'ci-plainkeys')).toMatch(/jwks_uri of http:\/\/127\.0\.0\.1:\d+ must use https/);
   });
 
   it('refuses a token from an issuer that is not configured', async () => {

@@ -3,6 +3,7 @@ import { parsePasswordMessage } from '../../protocol/auth-messages.js';
 import * as W from '../../protocol/backend-writer.js';
 import { passwordFailed, PgError } from '../../protocol/errors.js';
 import { SqlState } from '../../protocol/sqlstate.js';
+import { IssuerUnavailableError } from '../../identity/workload.js';
 import type { ClientLink } from '../client-link.js';
 import { controlPlaneDown, type Authenticated, type AuthenticatePorts } from './auth-common.js';
 
@@ -41,6 +42,11 @@ export async function cleartextAuth(
     };
   } catch (err) {
     if (err instanceof TokenError) throw passwordFailed(user, `token ${err.reason}`);
+    // The issuer's keys cannot be had: fail closed, and say it is not the client's token.
+    if (err instanceof IssuerUnavailableError)
+      throw new PgError(SqlState.cannotConnectNow, 'pgward cannot verify credentials right now', {
+        internalReason: `external issuer unavailable: ${err.message}`,
+      });
     throw controlPlaneDown(err);
   }
 }
