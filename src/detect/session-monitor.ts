@@ -8,11 +8,12 @@ import {
   type Risk,
   type StatementAction,
 } from '../policy/profiles.js';
-import type { CycleResult, RelayObserver, StatementVerdict } from '../relay/observer.js';
+import type { CycleResult, PreparedStatement, RelayObserver, StatementVerdict } from '../relay/observer.js';
 import { parseDuration } from '../util/duration.js';
 import { bulkReadThreshold, learnWindow, rememberSource, rememberTable, type BaselineState } from './baseline.js';
 import type { StatementInfo, StatementInspector } from './classify.js';
 import { judgeFunctionCall, readFunctionCall } from './function-call.js';
+import { prepareStatement } from './offthread-inspection.js';
 import type { BlockReason, ReadOnlyGuard } from './read-only-guard.js';
 
 /** Where a monitor's findings go; the gateway wires these to the audit chain, store and webhooks. */
@@ -162,6 +163,16 @@ export class SessionMonitor implements RelayObserver {
     }
     const hour = new Date(this.now()).getUTCHours();
     if (established && (b.hours[hour] ?? 0) === 0) this.raise('unusual-hour', 'low', { hourUtc: hour });
+  }
+
+  /** A text over the parse budget is classified by a worker (with this upstream's grammar) before it is shown. */
+  prepare(sql: string): Promise<PreparedStatement> | null {
+    return prepareStatement(sql, {
+      inspector: this.o.inspector,
+      guard: this.o.readOnly,
+      standardStrings: this.standardStrings,
+      major: this.major,
+    });
   }
 
   statement(
