@@ -267,12 +267,13 @@ export const configSchema = z
     limits: z
       .object({
         startupTimeoutMs: z.number().int().positive().default(60_000),
+        /** The largest client message (statement, Bind, CopyData): 64 MiB; docs/limits.md says why. */
         maxMessageBytes: z
           .number()
           .int()
           .min(1024)
           .max(0x3ffffffe)
-          .default(256 * 1024 * 1024),
+          .default(64 * 1024 * 1024),
         maxConnections: z.number().int().positive().default(10_000),
         /** On SIGTERM: how long running statements and transactions may finish. */
         shutdownGraceMs: z.number().int().min(0).default(30_000),
@@ -282,7 +283,7 @@ export const configSchema = z
       .strict()
       .default({
         startupTimeoutMs: 60_000,
-        maxMessageBytes: 256 * 1024 * 1024,
+        maxMessageBytes: 64 * 1024 * 1024,
         maxConnections: 10_000,
         shutdownGraceMs: 30_000,
         messageStallMs: 60_000,

@@ -161,3 +161,53 @@ describe('statement blocker', () => {
     expect(inert.filter((sql) => mayChangeLexing(sql))).toEqual([]);
   });
 });
+
+describe('statement blocker: texts worked out elsewhere (RelayObserver.prepare)', () => {
+  function preparing(why: string | null) {
+    const { o, seen } = observer();
+    const asked: string[] = [];
+    let settle!: () => void;
+    o.prepare = (sql) => {
+      asked.push(sql);
+      if (!sql.includes('large')) return null;
+      return new Promise((resolve) => (settle = () => resolve(() => why)));
+    };
+    return { o, seen, asked, settle: () => settle() };
+  }
+
+  it('holds the text until it is worked out, then shows it once, as read the first time', async () => {
+    const b = new StatementBlocker();
+    const p = preparing(null);
+    const body = queryBody("select 'large'");
+    expect(b.onClientFrame(Fe.Query, body, p.o)).toBe('hold');
+    const inspection = b.inspection;
+    expect(inspection).not.toBeNull();
+    // Asked again before it settles (nothing else is decided meanwhile): still held, not asked twice.
+    expect(b.onClientFrame(Fe.Query, body, p.o)).toBe('hold');
+    expect(p.asked).toEqual(["select 'large'"]);
+    expect(p.seen).toEqual([]);
+    p.settle();
+    await inspection;
+    expect(b.inspection).toBeNull();
+    expect(b.onClientFrame(Fe.Query, body, p.o)).toBeNull();
+    expect(p.seen).toEqual([{ kind: 'Q', sql: "select 'large'", name: '', unreadable: undefined }]);
+    // The next statement is asked about as usual.
+    expect(b.onClientFrame(Fe.Query, queryBody('select 1'), p.o)).toBeNull();
+    expect(p.asked).toEqual(["select 'large'", 'select 1']);
+  });
+
+  it('a text that could not be worked out is shown as unreadable, with why, and so blocked', async () => {
+    const b = new StatementBlocker();
+    const p = preparing('pgward ran out of memory classifying this statement');
+    const body = parseBody('s1', "select 'large'");
+    expect(b.onClientFrame(Fe.Parse, body, p.o)).toBe('hold');
+    p.settle();
+    await b.inspection;
+    const replaced = b.onClientFrame(Fe.Parse, body, p.o);
+    expect(Buffer.isBuffer(replaced)).toBe(true);
+    expect((replaced as Buffer).toString('latin1')).not.toContain('large');
+    expect(p.seen).toEqual([
+      { kind: 'P', sql: null, name: 's1', unreadable: 'pgward ran out of memory classifying this statement' },
+    ]);
+  });
+});
