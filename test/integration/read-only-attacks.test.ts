@@ -243,13 +243,25 @@ describe('item 1: read-only switched off by a statement (psql)', () => {
 
   it('a function that lifts it (set_config inside): the server reports it off, the session ends with FATAL before the next statement', async () => {
     const before = await victimRows();
-    const r = await attack(gw, 'ro-lifter', gw.database, 'select lift_ro()', 'insert into victim values (20)');
-    expect(r.stdout.trim()).toBe('off');
+    const r = await attack(
+      gw,
+      'ro-lifter',
+      gw.database,
+      'select pg_backend_pid()',
+      'select lift_ro()',
+      'insert into victim values (20)',
+    );
+    const [pid, shown] = r.stdout.trim().split('\n');
+    expect(shown).toBe('off');
     expect(errors(r.stderr)[0]).toBe(
       'FATAL: terminating connection: the server reported default_transaction_read_only = off in a read-only session',
     );
     expect(await victimRows()).toBe(before);
     expect(await anomalies('ro-lifter')).toEqual([{ kind: 'read-only-lifted', severity: 'high' }]);
+    // Its upstream connection was closed, not pooled for the next session.
+    await eventually(async () =>
+      expect((await upstream(`select count(*)::int as n from pg_stat_activity where pid = ${pid}`)).rows[0].n).toBe(0),
+    );
   });
 
   it('the same function, then COMMIT and a write in one Query: refused whole', async () => {
