@@ -81,6 +81,8 @@ export interface NoticeFields {
   message: string;
   detail?: string | undefined;
   hint?: string | undefined;
+  /** 1-based character position in the statement text (psql draws its LINE caret from it). */
+  position?: number | undefined;
 }
 
 /** ErrorResponse / NoticeResponse always carry S, V, C and M (clients dereference C). */
@@ -93,6 +95,7 @@ function fieldsMessage(type: number, f: NoticeFields): Buffer {
   ];
   if (f.detail !== undefined) pairs.push(['D', f.detail]);
   if (f.hint !== undefined) pairs.push(['H', f.hint]);
+  if (f.position !== undefined) pairs.push(['P', String(f.position)]);
   const size = pairs.reduce((n, [, v]) => n + 1 + cstrLength(v), 1);
   const { buf, at } = message(type, size);
   let p = at;

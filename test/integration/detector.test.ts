@@ -119,7 +119,8 @@ describe('risky statements through psql', () => {
     ["copy t to '/tmp/x.csv'", 'copy-server-file', 'alert'],
     ["select pg_read_file('/etc/hostname')", 'server-file-function', 'alert'],
     ["select lo_import('/etc/hostname')", 'large-object-function', 'alert'],
-    ["select dblink_exec('host=x', 'select 1')", 'remote-access', 'alert'],
+    // SQL text run elsewhere is dynamic-sql, blocked by a profile that blocks anything.
+    ["select dblink_exec('host=x', 'select 1')", 'dynamic-sql', 'block'],
     ['set role none', 'set-role', 'alert'],
     ['set session authorization default', 'set-session-authorization', 'alert'],
     ['create extension if not exists pg_trgm', 'create-extension', 'alert'],
