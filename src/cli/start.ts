@@ -118,9 +118,9 @@ export async function start(opts: { config?: string | undefined; port?: number |
         for (const u of web.devIdp.users)
           say(`    ${u.username.padEnd(6)} password ${u.password}   (${u.groups.join(', ')})`);
       }
-      say(`  or, as a user with no token yet, connect with no password and open the link psql prints:`);
+      say(`  or, as a user with no token yet, ask for a sign-in link and open the one psql prints:`);
       say(
-        `    psql "host=${pgHost} port=${addr.port} dbname=demo user=bob sslmode=verify-full sslrootcert=${caPath ?? ''}"`,
+        `    PGOPTIONS='-c pgward.login=link' psql "host=${pgHost} port=${addr.port} dbname=demo user=bob sslmode=verify-full sslrootcert=${caPath ?? ''}"`,
       );
     }
     say(`  more tokens: npm run -s pgward -- token issue --user NAME [--groups a,b] [--ttl 8h]`);

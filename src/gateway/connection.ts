@@ -63,7 +63,13 @@ export class ClientConnection {
     }
     if (negotiated.kind === 'cancel') {
       relayCancel(
-        { cancels: ctx.cancels, publish: (n) => ctx.store.publish(n), gatewayId: ctx.config.gatewayId, log: this.log },
+        {
+          cancels: ctx.cancels,
+          publish: (n) => ctx.store.publish(n),
+          gatewayId: ctx.config.gatewayId,
+          log: this.log,
+          addr: link.addr,
+        },
         negotiated.pid,
         negotiated.key,
       );

@@ -11,7 +11,6 @@ import type { GatewayMetrics } from './metrics.js';
 import type { UpstreamBroker } from '../upstream/broker.js';
 import type { TokenService } from '../identity/token-service.js';
 import type { WorkloadIdentity } from '../identity/workload.js';
-import type { IdentityQueries } from '../store/identity-queries.js';
 import type { Store } from '../store/store.js';
 import type { UpstreamEndpoint } from '../upstream/connector.js';
 import type { Logger } from '../util/logger.js';
@@ -20,6 +19,7 @@ import type { CancelRouter } from './cancel-router.js';
 import type { ServerTls } from './server-tls.js';
 import type { PolicySource } from './policy-runtime.js';
 import type { SessionRegistry } from './session-registry.js';
+import type { LinkLoginPorts } from './phases/auth-common.js';
 
 export interface ResolvedTarget {
   name: string;
@@ -65,7 +65,7 @@ export interface GatewayContext {
   /** Records still being written: session ends, auth failures, anomalies (awaited at shutdown). */
   sessionEnds: Set<Promise<void>>;
   /** Set when a console URL is known: clients with no live token get a sign-in link. */
-  linkLogin: { queries: IdentityQueries; baseUrl: string; ttlMs: number; pollMs: number } | null;
+  linkLogin: LinkLoginPorts | null;
   /** External issuers whose JWTs are accepted as cleartext passwords. */
   workload: WorkloadIdentity | null;
   /** Keys the SCRAM mock salt for unknown users, stable across gateways sharing a vault key. */

@@ -195,7 +195,9 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   app.get<{ Params: { secret: string } }>('/link/:secret', async (req, reply) => {
     const s = await requireSession(req, reply);
     if (!s) return reply;
-    const link = await deps.identity.link(hashSecret(req.params.secret));
+    // Opening the link starts its approval window (auth.linkTtl); before that the waiting
+    // connection has only the authentication timeout.
+    const link = await deps.identity.openLink(hashSecret(req.params.secret));
     if (!link) return html(reply, messagePage('Sign in a psql session', 'This link is not valid.', s), 404);
     return html(reply, linkPage(link, s, req.params.secret, linkProblem(link, s)));
   });

@@ -81,13 +81,12 @@ describe('browser single sign-on (Chromium, development IdP)', () => {
     await page.click('button:has-text("Sign out")');
     await page.waitForURL(gw.web!.url + '/');
     expect(await text(page, 'a.button[href="/auth/login"]')).toBe('Sign in with single sign-on');
-    // alice now holds no live token, so the revoked one is never even asked for: the
-    // connection is offered a sign-in link instead, and psql gives up waiting on it.
+    // The revoked token is refused like any wrong password (the answer does not tell
+    // whether the user holds another token); a sign-in link comes only when asked for.
     const refused = await run('bash', ['-c', cmd], { env: { PGPASSFILE: '/dev/null', PGCONNECT_TIMEOUT: '10' } });
     expect(refused.code).not.toBe(0);
     expect(refused.stdout).toBe('');
-    expect(refused.stderr).toContain('sign in to continue');
-    expect(refused.stderr).toContain('timeout expired');
+    expect(refused.stderr).toContain('password authentication failed for user "alice"');
     const revoked = await gw.cp.store.sql.query<{ revoked_at: Date | null }>(
       `select revoked_at from tokens where username = 'alice'`,
     );
@@ -134,6 +133,7 @@ describe('link login from plain psql', () => {
     const client = psql(gw, 'bob', gw.database, null, ['-c', 'select current_user, 7 * 6'], {
       onStderr: (text) => (url ??= linkFrom(text)),
       timeoutMs: 30_000,
+      env: { PGOPTIONS: '-c pgward.login=link' },
     });
     const link = await waitFor(() => url);
     expect(link.startsWith(gw.web!.url + '/link/')).toBe(true);
@@ -158,20 +158,25 @@ describe('link login from plain psql', () => {
     await ctx.close();
   });
 
-  it('an unused link expires and psql gets a clear FATAL', async () => {
+  it('a link opened but not approved within auth.linkTtl expires, and psql gets a clear FATAL', async () => {
     const brief = await startTestGateway(inject('pgCluster'), { auth: { linkTtl: '4s' } }, { web: true });
     try {
       let url: string | null = null;
-      const r = await psql(brief, 'carol', brief.database, null, ['-c', 'select 1'], {
+      const client = psql(brief, 'carol', brief.database, null, ['-c', 'select 1'], {
         onStderr: (text) => (url ??= linkFrom(text)),
         timeoutMs: 30_000,
+        env: { PGOPTIONS: '-c pgward.login=link' },
       });
-      expect(url).not.toBeNull();
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain('FATAL:  sign-in link expired before it was approved');
+      const link = await waitFor(() => url);
       const ctx = await browser.newContext();
       const page = await ctx.newPage();
-      await signInAt(page, url!, devUser('carol', brief));
+      // Opening the link starts its approval window; nobody approves.
+      await signInAt(page, link, devUser('carol', brief));
+      expect(await text(page, 'h1')).toBe('Sign in a psql session');
+      const r = await client;
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('FATAL:  sign-in link expired before it was approved');
+      await page.goto(link);
       expect(await text(page, '[role=alert]')).toContain('This link has expired');
       await ctx.close();
       const { rows } = await brief.cp.store.sql.query<{ reason: string }>(
