@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { CompactSign, exportJWK, type CryptoKey } from 'jose';
 import type { EventRange, StoredEvent } from '../store/audit-queries.js';
 import type { ChainedEvent } from './chain.js';
+import { decodePayload } from './checkpoint.js';
 import { formatEvent, header, type ExportFormat } from './formats.js';
+import { macMatches, type AuditKeys } from './keys.js';
 
 /** Per session: where its exported stretch of chain starts and ends. */
 export interface ManifestSession {
@@ -14,6 +18,35 @@ export interface ManifestSession {
   last_seq: number;
   last_hash: string;
   events: number;
+}
+
+/** An event whose MAC is missing or wrong, as the export found it. */
+export interface MacProblem {
+  session: string;
+  seq: number;
+  at: string;
+  problem: 'no MAC' | 'MAC does not match';
+}
+
+/** What the export found checking every event's MAC with the audit key (keys.ts). */
+export interface ManifestMac {
+  /** The audit keys' id (the checkpoint key's thumbprint). */
+  kid: string;
+  /** Events recorded from then on must carry a MAC: the store's keyed migration, or the earliest checkpoint log's start. */
+  keyed_since: string | null;
+  valid: number;
+  /** Events without a MAC recorded before keyed_since (written before keyed chains). */
+  legacy: number;
+  problems: number;
+  /** The first problems (at most MAX_MAC_PROBLEMS listed). */
+  first_problems: MacProblem[];
+}
+
+/** The checkpoint logs copied next to the export (EXPORT.checkpoints.jsonl), as signed. */
+export interface ManifestCheckpoints {
+  file: string;
+  sha256: string;
+  lines: number;
 }
 
 export interface Manifest {
@@ -26,7 +59,13 @@ export interface Manifest {
   events: number;
   sha256: string;
   sessions: ManifestSession[];
+  /** Absent when the export was made without the audit key (then MACs were not checked). */
+  mac?: ManifestMac;
+  /** Absent when no checkpoint log was attached. */
+  checkpoints?: ManifestCheckpoints;
 }
+
+const MAX_MAC_PROBLEMS = 100;
 
 export interface ExportOptions {
   from: Date;
@@ -38,6 +77,10 @@ export interface ExportOptions {
   /** Called every batch with (written, total). */
   progress?: (written: number, total: number) => void;
   batchSize?: number;
+  /** With the audit keys, every event's MAC is checked and the result signed in the manifest. */
+  mac?: { keys: AuditKeys; keyedSince: Date | null } | undefined;
+  /** Checkpoint logs (signed JSONL, from the gateways' state directories or their webhook) to attach. */
+  checkpoints?: string[] | undefined;
 }
 
 /** Where the events come from (AuditQueries): a range in chain order, batch by batch, in one snapshot. */
@@ -68,6 +111,8 @@ export async function exportAudit(
   let current: ManifestSession | null = null;
   let written = 0;
   let total = 0;
+  const attached = o.checkpoints?.length ? await attachCheckpoints(o.checkpoints, `${o.out}.checkpoints.jsonl`) : null;
+  const macs = o.mac ? new MacCheck(o.mac.keys, earliest(o.mac.keyedSince, attached?.keyedSince ?? null)) : null;
   try {
     await write(header(o.format));
     await source.readEvents({ from: o.from, to: o.to, user: o.user }, o.batchSize ?? 2_000, {
@@ -101,6 +146,7 @@ export async function exportAudit(
           current.last_seq = e.seq;
           current.last_hash = e.hash;
           current.events++;
+          macs?.check(e, r.mac);
           chunk += formatEvent(o.format, e);
         }
         await write(chunk);
@@ -124,6 +170,8 @@ export async function exportAudit(
     events: written,
     sha256: digest.digest('hex'),
     sessions,
+    ...(macs ? { mac: macs.summary() } : {}),
+    ...(attached ? { checkpoints: attached.manifest } : {}),
   };
   const jwk = await exportJWK(o.signer.publicKey);
   const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(manifest)))
@@ -135,7 +183,80 @@ export async function exportAudit(
     })
     .sign(o.signer.privateKey);
   const manifestPath = `${o.out}.manifest.jws`;
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(manifestPath, jws + '\n', { mode: 0o600 });
   return { manifest, manifestPath };
+}
+
+function earliest(a: Date | null, b: Date | null): Date | null {
+  if (!a || !b) return a ?? b;
+  return a < b ? a : b;
+}
+
+/** Checks each exported event's MAC with the audit key; what it finds is signed in the manifest. */
+class MacCheck {
+  private valid = 0;
+  private legacy = 0;
+  private problems: MacProblem[] = [];
+  private count = 0;
+  private readonly since: string | null;
+
+  constructor(
+    private readonly keys: AuditKeys,
+    keyedSince: Date | null,
+  ) {
+    this.since = keyedSince?.toISOString() ?? null;
+  }
+
+  check(e: ChainedEvent, mac: Buffer | null): void {
+    if (mac && macMatches(this.keys.macKey, e.hash, mac)) this.valid++;
+    else if (!mac && this.since !== null && e.at < this.since) this.legacy++;
+    else {
+      this.count++;
+      if (this.problems.length < MAX_MAC_PROBLEMS)
+        this.problems.push({
+          session: e.session_id,
+          seq: e.seq,
+          at: e.at,
+          problem: mac ? 'MAC does not match' : 'no MAC',
+        });
+    }
+  }
+
+  summary(): ManifestMac {
+    return {
+      kid: this.keys.kid,
+      keyed_since: this.since,
+      valid: this.valid,
+      legacy: this.legacy,
+      problems: this.count,
+      first_problems: this.problems,
+    };
+  }
+}
+
+/**
+ * Copies checkpoint logs into one file next to the export (their lines as they are, file
+ * after file), so the export carries what it is verified against; the manifest signs its
+ * digest. Returns also the earliest time a log says its gateway began keying events.
+ */
+async function attachCheckpoints(
+  paths: string[],
+  out: string,
+): Promise<{ manifest: ManifestCheckpoints; keyedSince: Date | null }> {
+  const lines: string[] = [];
+  let keyedSince: Date | null = null;
+  for (const path of paths) {
+    for (const line of (await readFile(path, 'utf8')).split('\n')) {
+      if (!line.trim()) continue;
+      lines.push(line.trim());
+      const since = decodePayload(line.trim())?.keyed_since;
+      if (since) keyedSince = earliest(keyedSince, new Date(since));
+    }
+  }
+  const text = lines.map((l) => l + '\n').join('');
+  await writeFile(out, text, { mode: 0o600 });
+  return {
+    manifest: { file: basename(out), sha256: createHash('sha256').update(text).digest('hex'), lines: lines.length },
+    keyedSince,
+  };
 }

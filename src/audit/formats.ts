@@ -1,4 +1,4 @@
-import type { ChainedEvent } from './chain.js';
+import { storable, type ChainedEvent } from './chain.js';
 
 export const EXPORT_FORMATS = ['jsonl', 'csv', 'ocsf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -7,6 +7,21 @@ const CSV_COLUMNS = ['session_id', 'seq', 'at', 'kind', 'username', 'payload', '
 
 function csvField(v: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/**
+ * The username column of a CSV export: the name as it is, or, when a UTF-8 file cannot carry
+ * it exactly (an unpaired surrogate; U+0000, which tools reading CSV trip over) or it begins
+ * with a double quote, the name as a JSON string, so a leading quote always means JSON.
+ */
+function csvUsername(u: string | null): string {
+  if (u === null) return '';
+  return storable(u) && !u.startsWith('"') ? u : JSON.stringify(u);
+}
+
+function parseCsvUsername(v: string): string | null {
+  if (v === '') return null;
+  return v.startsWith('"') ? (JSON.parse(v) as string) : v;
 }
 
 /** OCSF 1.x Datastore Activity (class 6005) with the chained event kept whole under unmapped. */
@@ -38,7 +53,16 @@ export function formatEvent(format: ExportFormat, e: ChainedEvent): string {
       return JSON.stringify(ocsf(e)) + '\n';
     case 'csv':
       return (
-        [e.session_id, String(e.seq), e.at, e.kind, e.username ?? '', JSON.stringify(e.payload), e.prev_hash, e.hash]
+        [
+          e.session_id,
+          String(e.seq),
+          e.at,
+          e.kind,
+          csvUsername(e.username),
+          JSON.stringify(e.payload),
+          e.prev_hash,
+          e.hash,
+        ]
           .map(csvField)
           .join(',') + '\n'
       );
@@ -91,7 +115,7 @@ export function parseEvent(format: ExportFormat, record: string): ChainedEvent {
         seq: Number(f[1]),
         at: f[2]!,
         kind: f[3]!,
-        username: f[4] === '' ? null : f[4]!,
+        username: parseCsvUsername(f[4]!),
         payload: JSON.parse(f[5]!),
         prev_hash: f[6]!,
         hash: f[7]!,

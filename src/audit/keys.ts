@@ -79,9 +79,14 @@ export function macMatches(macKey: Buffer, hashHex: string, mac: Buffer): boolea
   return mac.length === expected.length && timingSafeEqual(mac, expected);
 }
 
-/** A compact JWS (EdDSA) over a JSON payload, signed with the checkpoint key. */
+/**
+ * A compact JWS (EdDSA) over a JSON payload, signed with the checkpoint key. The public key
+ * rides in the header (as in export manifests), so a verifier can name its thumbprint; it
+ * is trusted only when pinned (audit verify --jwks / --pin).
+ */
 export function signJws(keys: AuditKeys, typ: string, payload: unknown): string {
-  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: keys.kid, typ })).toString('base64url');
+  const jwk = { kty: 'OKP', crv: 'Ed25519', x: keys.publicJwk.x };
+  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: keys.kid, typ, jwk })).toString('base64url');
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   const signature = sign(null, Buffer.from(`${header}.${body}`), keys.signingKey).toString('base64url');
   return `${header}.${body}.${signature}`;

@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, EmbeddedJWK, importJWK, type JWK } from 'jose';
 import { eventHash } from './chain.js';
+import { CheckpointComparison, pinsGiven, readCheckpoints, type Trust } from './checkpoint-verify.js';
 import type { Manifest } from './export.js';
 import { csvOpen, EXPORT_FORMATS, ExportParseError, parseEvent } from './formats.js';
+
+export type { Trust } from './checkpoint-verify.js';
 
 export interface VerifyResult {
   ok: boolean;
@@ -13,22 +17,41 @@ export interface VerifyResult {
   sessions: number;
   /** SHA-256 thumbprint of the key that signed the manifest (compare with the gateway's). */
   keyThumbprint: string | null;
+  /** Thumbprints of the keys that signed the checkpoints checked. */
+  checkpointThumbprints: string[];
+  /** True when every signature checked was made with a pinned key (--jwks or --pin); false when taken on first use. */
+  pinned: boolean;
+  /** What was checked beyond the export itself, one line each (MACs, checkpoints), for the report. */
+  notes: string[];
   /** The first problem, naming the event (line, session, seq) where there is one. */
   problem: string | null;
 }
 
-const fail = (r: Omit<VerifyResult, 'ok' | 'problem'>, problem: string): VerifyResult => ({ ...r, ok: false, problem });
+export interface VerifyOptions extends Trust {
+  manifestPath?: string | undefined;
+  /** Checkpoint logs besides the one the export carries (other gateways', a webhook's collection). */
+  checkpoints?: string[] | undefined;
+}
+
+type Progress = Omit<VerifyResult, 'ok' | 'problem'>;
+const fail = (r: Progress, problem: string): VerifyResult => ({ ...r, ok: false, problem });
 
 /**
- * Checks an export offline against its signed manifest: the signature (with the embedded
- * key, or a pinned JWKS), the file digest, and every event's hash and place in its chain.
- * Stops at the first broken event and names it.
+ * Checks an export offline against its signed manifest: the signature (with a pinned key,
+ * else the embedded one, which the caller must then refuse or take on first use), the file
+ * digest, every event's hash and place in its chain, what the export found checking MACs,
+ * and the checkpoints the export carries (or that are given): a session rewritten,
+ * deleted or cut short after a checkpoint saw it fails. Stops at the first problem and names it.
  */
-export async function verifyExport(
-  path: string,
-  opts: { manifestPath?: string; jwks?: { keys: JWK[] } } = {},
-): Promise<VerifyResult> {
-  const base = { events: 0, sessions: 0, keyThumbprint: null as string | null };
+export async function verifyExport(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const base: Progress = {
+    events: 0,
+    sessions: 0,
+    keyThumbprint: null,
+    checkpointThumbprints: [],
+    pinned: false,
+    notes: [],
+  };
   let jws: string;
   try {
     jws = (await readFile(opts.manifestPath ?? `${path}.manifest.jws`, 'utf8')).trim();
@@ -38,18 +61,27 @@ export async function verifyExport(
   let manifest: Manifest;
   try {
     const header = decodeProtectedHeader(jws);
+    base.keyThumbprint = header.jwk ? await calculateJwkThumbprint(header.jwk as JWK) : null;
     const pinned = opts.jwks?.keys.find((k) => k.kid === header.kid);
     if (opts.jwks && !pinned)
       return fail(base, `the manifest is signed by key ${header.kid ?? '?'}, which the given JWKS does not hold`);
+    if (!opts.jwks && opts.thumbprints?.length && !opts.thumbprints.includes(base.keyThumbprint ?? ''))
+      return fail(base, `the manifest is signed by key thumbprint ${base.keyThumbprint ?? '?'}, which is not pinned`);
     const { payload } = pinned
       ? await compactVerify(jws, await importJWK(pinned, 'ES256'))
       : await compactVerify(jws, EmbeddedJWK);
-    base.keyThumbprint = header.jwk ? await calculateJwkThumbprint(header.jwk as JWK) : null;
     manifest = JSON.parse(new TextDecoder().decode(payload)) as Manifest;
   } catch (err) {
     return fail(base, `the manifest signature does not verify (${(err as Error).message})`);
   }
+  base.pinned = pinsGiven(opts);
   if (!EXPORT_FORMATS.includes(manifest.format)) return fail(base, `unknown export format ${String(manifest.format)}`);
+
+  const macProblem = checkMacs(manifest, base);
+  if (macProblem) return fail(base, macProblem);
+  const compared = await checkpointsFor(path, manifest, opts, base);
+  if (typeof compared === 'string') return fail(base, compared);
+
   const expected = new Map(manifest.sessions.map((s) => [s.id, s]));
   const digest = createHash('sha256');
   const seen = new Set<string>();
@@ -66,7 +98,7 @@ export async function verifyExport(
     if (lastSeq !== m.last_seq || lastHash !== m.last_hash) {
       return `session ${session} ends at seq ${lastSeq}, but the manifest says ${m.last_seq}: events were removed from its end`;
     }
-    return null;
+    return compared?.sessionEnd(session, lastSeq) ?? null;
   };
   for await (const line of lines) {
     lineNo++;
@@ -104,12 +136,17 @@ export async function verifyExport(
       base.sessions++;
     } else {
       if (e.seq !== lastSeq + 1)
-        return fail(base, `${where}: expected seq ${lastSeq + 1}: events were removed or reordered`);
+        return fail(
+          base,
+          `${where}: expected seq ${lastSeq + 1}: events were removed or reordered${compared?.quarantined(e.session_id, lastSeq + 1) ?? ''}`,
+        );
       if (e.prev_hash !== lastHash) return fail(base, `${where}: does not follow the event before it in the chain`);
     }
     const { hash, ...rest } = e;
     if (eventHash(rest) !== hash)
       return fail(base, `${where}: the event was changed (its hash does not match its content)`);
+    const differs = compared?.event(e.session_id, e.seq, hash);
+    if (differs) return fail(base, `${where}: ${differs}`);
     lastSeq = e.seq;
     lastHash = hash;
     base.events++;
@@ -121,5 +158,78 @@ export async function verifyExport(
     return fail(base, `the export holds ${base.events} events, the manifest ${manifest.events}`);
   if (digest.digest('hex') !== manifest.sha256)
     return fail(base, 'the file differs from the one the manifest was signed for');
+  const gone = compared?.missing();
+  if (gone) return fail(base, gone);
   return { ...base, ok: true, problem: null };
+}
+
+/** What the export found checking MACs (signed in the manifest): any event without a valid one fails. */
+function checkMacs(manifest: Manifest, base: Progress): string | null {
+  const mac = manifest.mac;
+  if (!mac) {
+    base.notes.push('MACs: not checked (the export was made without the audit key)');
+    return null;
+  }
+  const first = mac.first_problems[0];
+  if (mac.problems > 0 && first) {
+    const why =
+      first.problem === 'no MAC'
+        ? `carries no MAC, though events recorded since ${mac.keyed_since ?? '?'} must: it was written by something without the audit key (a writer of the store)`
+        : 'has a MAC that does not match its content: it was rewritten by something without the audit key (a writer of the store)';
+    const more = mac.problems > 1 ? ` (${mac.problems} events in all)` : '';
+    return `session ${first.session} seq ${first.seq} (${first.at}) ${why}${more}`;
+  }
+  base.notes.push(
+    `MACs: ${mac.valid} events keyed with audit key ${mac.kid}${mac.legacy ? `; ${mac.legacy} recorded before keyed chains began (${mac.keyed_since ?? '?'}) carry none` : ''}`,
+  );
+  return null;
+}
+
+/** The checkpoints the export carries plus those given, read and ready to compare; a string is a problem. */
+async function checkpointsFor(
+  path: string,
+  manifest: Manifest,
+  opts: VerifyOptions,
+  base: Progress,
+): Promise<CheckpointComparison | null | string> {
+  const texts: string[] = [];
+  if (manifest.checkpoints) {
+    const file = join(dirname(path), manifest.checkpoints.file);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      return `the checkpoints the export carries (${manifest.checkpoints.file}) are missing`;
+    }
+    if (createHash('sha256').update(text).digest('hex') !== manifest.checkpoints.sha256)
+      return `the checkpoints the export carries (${manifest.checkpoints.file}) differ from those the manifest was signed with`;
+    texts.push(text);
+  }
+  for (const extra of opts.checkpoints ?? []) {
+    try {
+      texts.push(await readFile(extra, 'utf8'));
+    } catch {
+      return `checkpoint log ${extra} cannot be read`;
+    }
+  }
+  if (texts.length === 0) {
+    base.notes.push('checkpoints: none (a whole session deleted from the store cannot be detected without one)');
+    return null;
+  }
+  const set = readCheckpoints(texts, opts);
+  if ('problem' in set) return set.problem;
+  base.checkpointThumbprints = [...set.thumbprints];
+  let compared: CheckpointComparison;
+  try {
+    compared = new CheckpointComparison(set, { from: manifest.from, to: manifest.to, user: manifest.user });
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const gateways = [...set.gateways].map(
+    ([g, s]) => `${g} #${s.first}-#${s.last} (latest ${s.at}${s.gaps ? `, ${s.gaps} gap(s) in the log given` : ''})`,
+  );
+  base.notes.push(
+    `checkpoints: ${compared.sessions} session(s) in range seen by ${set.gateways.size} gateway log(s): ${gateways.join('; ')}`,
+  );
+  return compared;
 }

@@ -1,14 +1,20 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
+import { defaultCheckpointFile } from '../audit/checkpoint.js';
 import { exportAudit } from '../audit/export.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../audit/formats.js';
+import { AUDIT_KEY_LABEL, deriveAuditKeys } from '../audit/keys.js';
 import { applyRetention } from '../audit/retention.js';
-import { verifyExport } from '../audit/verify.js';
+import { verifyExport, type VerifyResult } from '../audit/verify.js';
+import type { GatewayConfig } from '../config/schema.js';
 import { AuditQueries } from '../store/audit-queries.js';
 import { parseDuration } from '../util/duration.js';
 import { withControlPlane } from './admin-commands.js';
 import { CliUsageError } from './policy-commands.js';
+import { loadConfig } from './start.js';
 
 function time(v: string, what: string): Date {
   const d = new Date(v);
@@ -16,27 +22,56 @@ function time(v: string, what: string): Date {
   return d;
 }
 
-/** `pgward audit export`: streams events to a file and signs a manifest next to it. */
-export function auditExport(
+/** The checkpoint log a gateway with this config keeps (beside its spool, as gateway.ts places the spool). */
+export function localCheckpointFile(config: GatewayConfig): string {
+  return defaultCheckpointFile(resolve(config.audit.spoolDir ?? `.pgward/spool/${config.gatewayId}`));
+}
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+export interface ExportCommandOptions {
+  from: string;
+  to?: string | undefined;
+  user?: string | undefined;
+  format: string;
+  out: string;
+  /** Checkpoint logs to attach besides this host's gateway's (other gateways', a webhook's collection). */
+  checkpoint?: string[] | undefined;
+}
+
+/**
+ * `pgward audit export`: streams events to a file and signs a manifest next to it. Where the
+ * vault key is, every event's MAC is checked, and the checkpoint log of this host's gateway
+ * (and any given) is attached, so the export can be verified against them offline.
+ */
+export async function auditExport(
   configPath: string | undefined,
-  o: { from: string; to?: string | undefined; user?: string | undefined; format: string; out: string },
-): Promise<{ events: number; manifestPath: string }> {
+  o: ExportCommandOptions,
+): Promise<{ events: number; manifestPath: string; macProblems: number }> {
   if (!EXPORT_FORMATS.includes(o.format as ExportFormat))
     throw new CliUsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  const config = await loadConfig(configPath);
+  const local = localCheckpointFile(config);
+  const checkpoints = [...((await exists(local)) ? [local] : []), ...(o.checkpoint ?? [])];
   return withControlPlane(configPath, async (cp) => {
     const key = cp.keys.signingKey();
-    const jwk = cp.keys.publicJwks().keys.find((k) => k.kid === key.kid);
-    if (!jwk) throw new Error('the signing key has no public half in the store');
-    const publicKey = (await importJWK(jwk, 'ES256')) as CryptoKey;
+    const publicKey = (await importJWK(cp.keys.activePublicJwk(), 'ES256')) as CryptoKey;
+    const audit = new AuditQueries(cp.store);
     const tty = process.stderr.isTTY;
     const started = Date.now();
-    const { manifest, manifestPath } = await exportAudit(new AuditQueries(cp.store), {
+    const { manifest, manifestPath } = await exportAudit(audit, {
       from: time(o.from, 'from'),
       to: o.to ? time(o.to, 'to') : new Date(),
       user: o.user,
       format: o.format as ExportFormat,
       out: o.out,
       signer: { kid: key.kid, privateKey: key.privateKey, publicKey },
+      mac: { keys: deriveAuditKeys(cp.vault.derive(AUDIT_KEY_LABEL)), keyedSince: await audit.keyedSince() },
+      checkpoints,
       progress: (n, total) => {
         if (!tty) return;
         const width = 30;
@@ -46,36 +81,114 @@ export function auditExport(
       },
     });
     if (tty) process.stderr.write('\n');
+    const problems = manifest.mac?.problems ?? 0;
     process.stderr.write(
-      `exported ${manifest.events} events of ${manifest.sessions.length} sessions to ${o.out}\nsigned manifest: ${manifestPath}\n`,
+      [
+        `exported ${manifest.events} events of ${manifest.sessions.length} sessions to ${o.out}`,
+        `signed manifest: ${manifestPath}`,
+        manifest.checkpoints
+          ? `checkpoints attached: ${manifest.checkpoints.file} (${manifest.checkpoints.lines} from ${checkpoints.join(', ')})`
+          : `no checkpoint log attached (none at ${local}; add others with --checkpoint FILE): deleted sessions cannot be shown`,
+        ...(problems
+          ? [
+              `WARNING: ${problems} event(s) carry no valid MAC (written without the audit key); audit verify will fail and name them`,
+            ]
+          : []),
+      ].join('\n') + '\n',
     );
-    return { events: manifest.events, manifestPath };
+    return { events: manifest.events, manifestPath, macProblems: problems };
   });
 }
 
-/** `pgward audit verify`: exit 0 only if the export is complete and unchanged. */
-export async function auditVerify(
-  path: string,
-  o: { manifest?: string | undefined; jwks?: string | undefined },
-): Promise<boolean> {
-  const jwks = o.jwks ? (JSON.parse(await readFile(o.jwks, 'utf8')) as { keys: JWK[] }) : undefined;
-  const r = await verifyExport(path, { manifestPath: o.manifest, jwks });
-  if (r.ok) {
-    process.stdout.write(
-      `OK: ${r.events} events in ${r.sessions} sessions; every hash and chain link checks out against the signed manifest\n`,
-    );
-    if (r.keyThumbprint && !jwks)
-      process.stdout.write(`signed by key thumbprint ${r.keyThumbprint} (compare with: pgward audit key)\n`);
-  } else {
-    process.stdout.write(`BROKEN: ${r.problem}\n`);
-  }
-  return r.ok;
+export interface VerifyCommandOptions {
+  manifest?: string | undefined;
+  /** Pinned keys: JWKS files or https URLs (from `pgward audit key`). */
+  jwks?: string | string[] | undefined;
+  /** Pinned key thumbprints (RFC 7638, base64url). */
+  pin?: string[] | undefined;
+  /** Accept the keys the files carry, printing their thumbprints and how to pin them. */
+  trustOnFirstUse?: boolean | undefined;
+  /** Checkpoint logs besides the ones the export carries. */
+  checkpoint?: string[] | undefined;
 }
 
-/** `pgward audit key`: the public key (JWKS) auditors pin for offline verification. */
+/** A JWKS from a file, or from an https URL (http only to this machine). */
+async function loadJwks(source: string): Promise<JWK[]> {
+  let text: string;
+  if (/^https?:\/\//i.test(source)) {
+    const url = new URL(source);
+    if (url.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname))
+      throw new CliUsageError(`--jwks ${source}: a pinned key is fetched over https only`);
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new CliUsageError(`--jwks ${source}: HTTP ${res.status}`);
+    text = await res.text();
+  } else text = await readFile(source, 'utf8');
+  const keys = (JSON.parse(text) as { keys?: unknown }).keys;
+  if (!Array.isArray(keys)) throw new CliUsageError(`--jwks ${source}: not a JWKS (no "keys" array)`);
+  return keys as JWK[];
+}
+
+/**
+ * `pgward audit verify`: exit 0 only if the export is complete and unchanged, signed by a
+ * pinned key (or one taken on first use when asked), with every MAC the export checked
+ * valid, and nothing a checkpoint saw rewritten, deleted or cut short.
+ */
+export async function auditVerify(path: string, o: VerifyCommandOptions): Promise<boolean> {
+  const sources = o.jwks === undefined ? [] : Array.isArray(o.jwks) ? o.jwks : [o.jwks];
+  const keys = (await Promise.all(sources.map(loadJwks))).flat();
+  const r = await verifyExport(path, {
+    manifestPath: o.manifest,
+    jwks: sources.length ? { keys } : undefined,
+    thumbprints: o.pin,
+    checkpoints: o.checkpoint,
+  });
+  const out = (line: string): boolean => process.stdout.write(line + '\n');
+  if (!r.ok) {
+    out(`BROKEN: ${r.problem}`);
+    return false;
+  }
+  if (!r.pinned && !o.trustOnFirstUse) {
+    out(refusedUnpinned(path, r));
+    return false;
+  }
+  out(
+    `OK: ${r.events} events in ${r.sessions} sessions; every hash and chain link checks out against the signed manifest`,
+  );
+  for (const note of r.notes) out(`  ${note}`);
+  if (!r.pinned) {
+    out(`trusted on first use: manifest key ${r.keyThumbprint ?? '?'}${thumbs(r)}`);
+    out(`pin them for every later check: ${pinAdvice(path, r)}`);
+  }
+  return true;
+}
+
+const thumbs = (r: VerifyResult): string =>
+  r.checkpointThumbprints.length ? `, checkpoint key ${r.checkpointThumbprints.join(', ')}` : '';
+
+function pinAdvice(path: string, r: VerifyResult): string {
+  const pins = [r.keyThumbprint, ...r.checkpointThumbprints].filter(Boolean).map((t) => `--pin ${t}`);
+  return `pgward audit key > audit-jwks.json (where the vault key is), then pgward audit verify ${path} --jwks audit-jwks.json; or compare the thumbprints with that file and use ${pins.join(' ')}`;
+}
+
+function refusedUnpinned(path: string, r: VerifyResult): string {
+  return [
+    `REFUSED: the export checks out against its manifest, but the manifest is signed by a key that is not pinned (thumbprint ${r.keyThumbprint ?? '?'}${thumbs(r)}).`,
+    'Anyone can sign a manifest with a key of their own; only a pinned key shows it came from your gateways.',
+    `Pin it: ${pinAdvice(path, r)}.`,
+    'To accept the key this once (and see its thumbprint), add --trust-on-first-use.',
+  ].join('\n');
+}
+
+/**
+ * `pgward audit key`: the public keys auditors pin (JWKS): the active manifest-signing key,
+ * taken from its private half (opened with the vault key), and the audit checkpoint key
+ * (derived from the vault key). Neither comes from a column someone who can write only to
+ * the store could change.
+ */
 export function auditKey(configPath: string | undefined): Promise<void> {
   return withControlPlane(configPath, async (cp) => {
-    process.stdout.write(JSON.stringify(cp.keys.publicJwks(), null, 2) + '\n');
+    const audit = deriveAuditKeys(cp.vault.derive(AUDIT_KEY_LABEL));
+    process.stdout.write(JSON.stringify({ keys: [cp.keys.activePublicJwk(), audit.publicJwk] }, null, 2) + '\n');
   });
 }
 
@@ -88,4 +201,46 @@ export function auditRetention(configPath: string | undefined, olderThan: string
     );
     return n;
   });
+}
+
+const collect = (v: string, all: string[] = []): string[] => [...all, v];
+
+/** The `pgward audit` commands, on the program main.ts builds (cfg: the --config path). */
+export function registerAuditCommands(program: Command, cfg: () => string | undefined): void {
+  const audit = program.command('audit').description('session audit: export, verify, key, retention');
+  audit
+    .command('export')
+    .description('stream session events to a file with a signed manifest (FILE.manifest.jws) and checkpoints')
+    .requiredOption('--from <time>', 'start (ISO time, inclusive)')
+    .option('--to <time>', 'end (ISO time, exclusive; default now)')
+    .option('-u, --user <name>', 'only this person')
+    .option('-f, --format <format>', 'jsonl, csv or ocsf', 'jsonl')
+    .requiredOption('-o, --out <file>', 'output file')
+    .option('--checkpoint <file>', "attach another gateway's checkpoint log (repeatable)", collect)
+    .action(async (o: ExportCommandOptions) => {
+      await auditExport(cfg(), o);
+    });
+  audit
+    .command('verify')
+    .description('prove an export complete and unchanged, offline; names the first broken event')
+    .argument('<export>')
+    .option('--manifest <file>', 'the signed manifest (default: EXPORT.manifest.jws)')
+    .option('--jwks <file|url>', 'pinned keys, from: pgward audit key (repeatable)', collect)
+    .option('--pin <thumbprint>', 'a pinned key thumbprint (repeatable)', collect)
+    .option('--trust-on-first-use', 'accept the keys the files carry this once (prints their thumbprints)')
+    .option('--checkpoint <file>', 'a checkpoint log besides those the export carries (repeatable)', collect)
+    .action(async (path: string, o: VerifyCommandOptions) => {
+      if (!(await auditVerify(path, o))) process.exitCode = 1;
+    });
+  audit
+    .command('key')
+    .description('print the public keys auditors pin (JWKS: manifest key and checkpoint key)')
+    .action(() => auditKey(cfg()));
+  audit
+    .command('retention')
+    .description('delete events older than a duration now (recorded as an admin event)')
+    .requiredOption('--older-than <duration>', 'e.g. 90d')
+    .action(async (o: { olderThan: string }) => {
+      await auditRetention(cfg(), o.olderThan);
+    });
 }

@@ -10,6 +10,7 @@ import type { Vault } from '../vault/vault.js';
  */
 export class SigningKeys {
   private active: SigningKey | null = null;
+  private activePublic: JWK | null = null;
   private jwks: JSONWebKeySet = { keys: [] };
 
   constructor(
@@ -31,6 +32,15 @@ export class SigningKeys {
       this.vault.openInternal(`signing-key/${row.kid}`, row.privateJwkSealed).toString('utf8'),
     ) as JWK;
     this.active = { kid: row.kid, privateKey: (await importJWK(privateJwk, TOKEN_ALG)) as CryptoKey };
+    this.activePublic = {
+      kty: privateJwk.kty!,
+      crv: privateJwk.crv!,
+      x: privateJwk.x!,
+      y: privateJwk.y!,
+      kid: row.kid,
+      alg: TOKEN_ALG,
+      use: 'sig',
+    };
     await this.refreshJwks();
   }
 
@@ -45,5 +55,15 @@ export class SigningKeys {
 
   publicJwks(): JSONWebKeySet {
     return this.jwks;
+  }
+
+  /**
+   * The active key's public half as taken from its private half (opened with the vault key),
+   * not from the store's public column: what auditors pin, which someone able only to write
+   * to the store cannot replace with a key of their own.
+   */
+  activePublicJwk(): JWK {
+    if (!this.activePublic) throw new Error('signing keys not loaded');
+    return this.activePublic;
   }
 }
