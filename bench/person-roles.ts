@@ -23,8 +23,15 @@ export interface PersonRolesReport {
   firstConnect: { off: LatencySummary; on: LatencySummary };
   /** The same people once more: their login exists (and their pool has the connection they left). */
   secondConnect: { off: LatencySummary; on: LatencySummary };
-  /** PEOPLE people at once, each connecting per transaction (pgbench -C -c1 each): connects/s summed. */
-  manyPeople: { people: number; seconds: number; off: number; on: number; failed: { off: number; on: number } };
+  /** PEOPLE people at once, each connecting per transaction (pgbench -C -c1 each): connects/s summed, median of the rounds. */
+  manyPeople: {
+    people: number;
+    seconds: number;
+    off: number;
+    on: number;
+    rounds: { off: number[]; on: number[] };
+    failed: { off: number; on: number };
+  };
 }
 
 function summary(ms: number[]): LatencySummary {
@@ -87,33 +94,39 @@ export async function measurePersonRoles(
   sides: { off: PersonRolesSide; on: PersonRolesSide },
   ca: string,
   caPath: string,
-  opts: { newPeople: number; people: number; seconds: number },
+  opts: { newPeople: number; people: number; seconds: number; rounds: number },
   log: (line: string) => void,
 ): Promise<PersonRolesReport> {
   const stamp = Date.now().toString(36);
   const first = { off: [] as number[], on: [] as number[] };
   const second = { off: [] as number[], on: [] as number[] };
-  for (const mode of ['off', 'on'] as const) {
-    const side = sides[mode];
-    const people = Array.from({ length: opts.newPeople }, (_, i) => `person-${stamp}-${mode}-${i}`);
-    const tokens = await Promise.all(people.map((p) => side.token(p)));
-    log(`person roles ${mode}: first connect of ${people.length} new people`);
-    for (const [i, p] of people.entries()) first[mode].push(await timedSession(side, ca, p, tokens[i]!));
-    for (const [i, p] of people.entries()) second[mode].push(await timedSession(side, ca, p, tokens[i]!));
-  }
+  const modes = ['off', 'on'] as const;
+  // Off and on alternate person by person, so a change in the machine's load falls on both.
+  const people = Array.from({ length: opts.newPeople }, (_, i) => `person-${stamp}-${i}`);
+  const tokens = { off: new Map<string, string>(), on: new Map<string, string>() };
+  for (const mode of modes) for (const p of people) tokens[mode].set(p, await sides[mode].token(p));
+  log(`person roles: first and second connect of ${people.length} new people, off and on in turn`);
+  for (const p of people)
+    for (const mode of modes) first[mode].push(await timedSession(sides[mode], ca, p, tokens[mode].get(p)!));
+  for (const p of people)
+    for (const mode of modes) second[mode].push(await timedSession(sides[mode], ca, p, tokens[mode].get(p)!));
   const many = { off: 0, on: 0, failed: { off: 0, on: 0 } };
-  for (const mode of ['off', 'on'] as const) {
-    const people = Array.from({ length: opts.people }, (_, i) => `person-${stamp}-many-${i}`);
-    log(`person roles ${mode}: ${people.length} people, pgbench -C -c1 each, ${opts.seconds}s`);
-    // A warm-up connect each, so the "on" run measures steady state, not the first provisioning.
-    for (const p of people) await timedSession(sides[mode], ca, p, await sides[mode].token(p));
-    const runs = await Promise.all(people.map((p) => pgbenchAs(sides[mode], caPath, p, opts.seconds)));
-    many[mode] = Math.round(runs.reduce((n, r) => n + r.tps, 0));
-    many.failed[mode] = runs.reduce((n, r) => n + r.failed, 0);
+  const crowd = Array.from({ length: opts.people }, (_, i) => `person-${stamp}-many-${i}`);
+  // A warm-up connect each, so the "on" run measures steady state, not the first provisioning.
+  for (const mode of modes) for (const p of crowd) await timedSession(sides[mode], ca, p, await sides[mode].token(p));
+  const rounds = { off: [] as number[], on: [] as number[] };
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const mode of round % 2 ? [...modes].reverse() : modes) {
+      log(`person roles ${mode}: ${crowd.length} people, pgbench -C -c1 each, ${opts.seconds}s (round ${round + 1})`);
+      const runs = await Promise.all(crowd.map((p) => pgbenchAs(sides[mode], caPath, p, opts.seconds)));
+      rounds[mode].push(Math.round(runs.reduce((n, r) => n + r.tps, 0)));
+      many.failed[mode] += runs.reduce((n, r) => n + r.failed, 0);
+    }
   }
+  for (const mode of modes) many[mode] = [...rounds[mode]].sort((a, b) => a - b)[Math.floor(rounds[mode].length / 2)]!;
   return {
     firstConnect: { off: summary(first.off), on: summary(first.on) },
     secondConnect: { off: summary(second.off), on: summary(second.on) },
-    manyPeople: { people: opts.people, seconds: opts.seconds, ...many },
+    manyPeople: { people: opts.people, seconds: opts.seconds, ...many, rounds },
   };
 }

@@ -526,7 +526,7 @@ async function main(): Promise<void> {
         { off: side('bench'), on: side('benchp') },
         caText,
         certs.caCertPath,
-        { newPeople: PERSON_ROLES_NEW, people: PERSON_ROLES_PEOPLE, seconds: SECONDS },
+        { newPeople: PERSON_ROLES_NEW, people: PERSON_ROLES_PEOPLE, seconds: SECONDS, rounds: ROUNDS },
         log,
       );
     }
