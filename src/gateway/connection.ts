@@ -110,7 +110,7 @@ export class ClientConnection {
     const { target, grant } = authorize(link, request, who, { targets: ctx.targets, policy: ctx.policy, failures });
     link.mark('policy');
     const baseline = ctx.config.detector.enabled ? await ctx.baselines.get(request.user) : null;
-    const source = new UpstreamSource(target, grant, { vault: ctx.vault, pools: ctx.pools });
+    const source = new UpstreamSource(target, grant, { vault: ctx.vault, pools: ctx.pools, log: this.log }, who.user);
     const upstream = await source.plan(this.gone.signal);
     link.mark('upstream');
 

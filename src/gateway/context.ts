@@ -28,6 +28,8 @@ export interface ResolvedTarget {
   databases: string[];
   role: string;
   endpoint: UpstreamEndpoint;
+  /** Each person logs in as their own role per grant, made by this provisioner (personRoles); null: as the granted role. */
+  personRoles?: { provisioner: string } | null;
   pool: {
     enabled: boolean;
     min: number;

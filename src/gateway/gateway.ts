@@ -55,6 +55,7 @@ async function resolveTargets(config: GatewayConfig): Promise<Map<string, Resolv
       databases: t.databases,
       role: t.role,
       pool: t.pool,
+      personRoles: t.personRoles.enabled ? { provisioner: t.personRoles.provisioner } : null,
       endpoint: {
         host: t.host,
         port: t.port,
