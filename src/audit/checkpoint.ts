@@ -101,15 +101,22 @@ export class Checkpointer {
     this.timer.unref();
   }
 
-  /** An event appended to a chain. */
+  /** An event appended to a chain (on the writer's path: updates one entry in place). */
   seen(e: ChainedEvent): void {
+    this.totals.events++;
+    const d = this.dirty.get(e.session_id);
+    if (d) {
+      d.seq = e.seq;
+      d.head = e.hash;
+      d.at = e.at;
+      return;
+    }
     let live = this.live.get(e.session_id);
     if (!live) {
       live = { user: e.username, first_at: e.at };
       this.live.set(e.session_id, live);
       if (e.seq === 1) this.totals.sessions++;
     }
-    this.totals.events++;
     this.dirty.set(e.session_id, {
       id: e.session_id,
       user: live.user,
@@ -225,7 +232,8 @@ export class Checkpointer {
     this.seq = p.seq;
     this.prev = createHash('sha256').update(last).digest('hex');
     this.keyedSince = p.keyed_since;
-    this.totals = { ...p.totals };
+    // Events appended while the log was being read count on top of the log's totals.
+    this.totals = { sessions: p.totals.sessions + this.totals.sessions, events: p.totals.events + this.totals.events };
   }
 }
 

@@ -22,9 +22,15 @@ function time(v: string, what: string): Date {
   return d;
 }
 
-/** The checkpoint log a gateway with this config keeps (beside its spool, as gateway.ts places the spool). */
+/**
+ * The checkpoint log a gateway with this config keeps: audit.checkpoint.file, else beside its
+ * spool (placed as gateway.ts places it). Read through a wider type: the checkpoint keys are
+ * optional in the configuration.
+ */
 export function localCheckpointFile(config: GatewayConfig): string {
-  return defaultCheckpointFile(resolve(config.audit.spoolDir ?? `.pgward/spool/${config.gatewayId}`));
+  const audit = config.audit as GatewayConfig['audit'] & { checkpoint?: { file?: string } };
+  if (audit.checkpoint?.file) return resolve(audit.checkpoint.file);
+  return defaultCheckpointFile(resolve(audit.spoolDir ?? `.pgward/spool/${config.gatewayId}`));
 }
 
 const exists = (path: string): Promise<boolean> =>

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { auditExport, auditRetention } from '../../src/cli/audit-commands.js';
+import { AUDIT_KEY_LABEL, deriveAuditKeys } from '../../src/audit/keys.js';
 import { verifyExport } from '../../src/audit/verify.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 
@@ -57,9 +58,14 @@ describe('audit export and offline verification', () => {
     const out = join(dir, 'all.jsonl');
     const { events } = await silently(() => auditExport(configPath, { from, format: 'jsonl', out }));
     expect(events).toBe(100_000);
-    const r = await verifyExport(out);
-    expect(r).toMatchObject({ ok: true, events: 100_000, sessions: 200, problem: null });
+    const jwks = {
+      keys: [gw.cp.keys.activePublicJwk(), deriveAuditKeys(gw.cp.vault.derive(AUDIT_KEY_LABEL)).publicJwk],
+    };
+    const r = await verifyExport(out, { jwks });
+    expect(r).toMatchObject({ ok: true, pinned: true, events: 100_000, sessions: 200, problem: null });
     expect(r.keyThumbprint).toMatch(/^[\w-]{43}$/);
+    // Every event carries a valid MAC: the gateway's writer holds the audit key.
+    expect(r.notes).toContainEqual(expect.stringMatching(/^MACs: 100000 events keyed with audit key /));
   }, 120_000);
 
   it.each(['csv', 'ocsf'])(
