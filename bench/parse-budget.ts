@@ -205,7 +205,6 @@ async function main(): Promise<void> {
   });
   const file = join(work, 'big.sql');
   const sql = valuesList(MB * 1024 * 1024, 'insert into big (a, b) values ');
-  await writeFile(file, `${sql};\n`);
   log(`statement: ${(sql.length / 1048576).toFixed(1)} MiB, ${ROUNDS} rounds per mode`);
 
   const rounds: Round[] = [];
@@ -223,6 +222,9 @@ async function main(): Promise<void> {
         const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 20);
         const stop = await startProbe(probeConn);
         await new Promise((res) => setTimeout(res, 500));
+        // Another shape each round (one row more): the inspector's caches would answer a text,
+        // or a text with other literals, that they saw before.
+        await writeFile(file, `${sql}${",(0,'extra')".repeat(rounds.length + 1)};\n`);
         const loop = monitorEventLoopDelay({ resolution: 5 });
         loop.enable();
         const parsed = parsePool().counts.parsed;

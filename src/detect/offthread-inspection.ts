@@ -120,6 +120,9 @@ interface Slot {
   idle: NodeJS.Timeout | null;
 }
 
+/** How long after its last answer a worker that parsed a large text is stopped. */
+const RETIRE_AFTER_MS = 1_000;
+
 /** Why a text could not be classified, as the client reads it (statement refused, 0A000). */
 function failure(id: number, error: string): ParseAnswer {
   return { id, error, ms: 0 };
@@ -223,10 +226,12 @@ export class ParsePool {
     this.counts.parsed++;
     this.settle(job, answer);
     if (job.bytes > this.options.recycleAboveBytes) {
-      // Its WASM memory now holds the largest parse: a fresh worker starts small.
+      // Its WASM memory now holds the largest parse: a fresh worker starts small. Stopped a
+      // moment later: freeing a gigabyte competes with the event loop, which is busy just now
+      // passing the statement on.
       this.counts.recycled++;
       this.remove(slot);
-      void this.stop(slot);
+      setTimeout(() => void this.stop(slot), RETIRE_AFTER_MS).unref();
     } else {
       slot.idle = setTimeout(() => {
         this.remove(slot);
