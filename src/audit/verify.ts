@@ -174,7 +174,7 @@ function checkMacs(manifest: Manifest, base: Progress): string | null {
   if (mac.problems > 0 && first) {
     const why =
       first.problem === 'no MAC'
-        ? `carries no MAC, though events recorded since ${mac.keyed_since ?? '?'} must: it was written by something without the audit key (a writer of the store)`
+        ? `carries no MAC, though events recorded since ${mac.keyed_since ?? '?'} must: it was written by something without the audit key (a writer of the store, or a gateway not given the key)`
         : 'has a MAC that does not match its content: it was rewritten by something without the audit key (a writer of the store)';
     const more = mac.problems > 1 ? ` (${mac.problems} events in all)` : '';
     return `session ${first.session} seq ${first.seq} (${first.at}) ${why}${more}`;

@@ -1,3 +1,4 @@
+import { storableText } from '../audit/chain.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Grant } from '../policy/evaluate.js';
 import type { StartupSettings } from '../policy/startup-settings.js';
@@ -55,8 +56,9 @@ export class SessionRecord {
         clientAddr: link.addr,
         clientPort: link.port,
         startedAt: link.startedAt,
-        username: who.user,
-        groups: who.groups,
+        // The row's text columns cannot hold U+0000 (a claim of an external issuer may): a searchable copy; the events keep it exactly.
+        username: storableText(who.user),
+        groups: who.groups.map(storableText),
         tokenJti: who.tokenJti,
         target: target.name,
         database: grant.database,
