@@ -149,6 +149,8 @@ export class CheckpointComparison {
   /** Sessions that started inside the range (first_at), with the latest point seen of each. */
   private readonly started = new Map<string, CheckpointPoint>();
   private readonly present = new Set<string>();
+  /** Every session any checkpoint saw, in range or not. */
+  private readonly known = new Set<string>();
   readonly sessions: number;
 
   constructor(
@@ -157,6 +159,7 @@ export class CheckpointComparison {
   ) {
     const inRange = (t: string): boolean => t >= range.from && t < range.to;
     for (const p of set.points) {
+      this.known.add(p.session);
       if (range.user !== null && p.user !== range.user) continue;
       if (inRange(p.at)) {
         const m = this.heads.get(p.session) ?? new Map<number, CheckpointPoint>();
@@ -187,7 +190,7 @@ export class CheckpointComparison {
     const beyond = [...(this.heads.get(session)?.values() ?? [])].filter((p) => p.seq > lastSeq);
     if (beyond.length === 0) return null;
     const p = beyond.reduce((a, b) => (a.seq > b.seq ? a : b));
-    return `session ${session} ends at seq ${lastSeq} in the export, but checkpoint ${p.checkpoint} of gateway ${p.gateway} saw it reach seq ${p.seq} at ${p.at}: events were deleted from its end (the log was truncated)`;
+    return `session ${session} ends at seq ${lastSeq} in the export, but checkpoint ${p.checkpoint} of gateway ${p.gateway} saw it reach seq ${p.seq} at ${p.at}: events were deleted from its end (the log was truncated), unless they still wait in that gateway's spool`;
   }
 
   /** After the whole export: sessions a checkpoint saw in the range that the export does not hold. */
@@ -198,7 +201,14 @@ export class CheckpointComparison {
     if (gone.size === 0) return null;
     const [session, p] = [...gone][0]!;
     const more = gone.size > 1 ? ` (and ${gone.size - 1} more checkpointed session(s))` : '';
-    return `session ${session} (user ${p.user ?? '?'}) is missing from the export, but checkpoint ${p.checkpoint} of gateway ${p.gateway} saw it at seq ${p.seq} (${p.at}): it was deleted from the store${more}`;
+    return `session ${session} (user ${p.user ?? '?'}) is missing from the export, but checkpoint ${p.checkpoint} of gateway ${p.gateway} saw it at seq ${p.seq} (${p.at}): it was deleted from the store, unless it still waits in that gateway's spool${more}`;
+  }
+
+  /** Exported sessions no checkpoint saw: recorded after the latest checkpoint given, or by a gateway whose log was not given. */
+  uncovered(): number {
+    let n = 0;
+    for (const s of this.present) if (!this.known.has(s)) n++;
+    return n;
   }
 
   /** Why a gap at session/seq may be there: the gateway set it aside. */

@@ -160,6 +160,11 @@ export async function verifyExport(path: string, opts: VerifyOptions = {}): Prom
     return fail(base, 'the file differs from the one the manifest was signed for');
   const gone = compared?.missing();
   if (gone) return fail(base, gone);
+  const uncovered = compared?.uncovered() ?? 0;
+  if (uncovered > 0)
+    base.notes.push(
+      `${uncovered} exported session(s) are in no checkpoint given: recorded after the latest one, or by a gateway whose checkpoint log was not given (--checkpoint); for them only the MACs speak`,
+    );
   return { ...base, ok: true, problem: null };
 }
 
