@@ -10,7 +10,7 @@ import {
   policyShow,
   policyVersions,
 } from './policy-commands.js';
-import { auditExport, auditKey, auditRetention, auditVerify } from './audit-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
 import { personRolesDrop, personRolesList } from './person-role-commands.js';
 import { start } from './start.js';
 
@@ -142,38 +142,7 @@ policy
     await policyRollback(cfg(), id);
   });
 
-const audit = program.command('audit').description('session audit: export, verify, retention');
-audit
-  .command('export')
-  .description('stream session events to a file with a signed manifest (FILE.manifest.jws)')
-  .requiredOption('--from <time>', 'start (ISO time, inclusive)')
-  .option('--to <time>', 'end (ISO time, exclusive; default now)')
-  .option('-u, --user <name>', 'only this person')
-  .option('-f, --format <format>', 'jsonl, csv or ocsf', 'jsonl')
-  .requiredOption('-o, --out <file>', 'output file')
-  .action(async (o: { from: string; to?: string; user?: string; format: string; out: string }) => {
-    await auditExport(cfg(), o);
-  });
-audit
-  .command('verify')
-  .description('prove an export complete and unchanged, offline; names the first broken event')
-  .argument('<export>')
-  .option('--manifest <file>', 'the signed manifest (default: EXPORT.manifest.jws)')
-  .option('--jwks <file>', 'pin the gateway key (from: pgward audit key)')
-  .action(async (path: string, o: { manifest?: string; jwks?: string }) => {
-    if (!(await auditVerify(path, o))) process.exitCode = 1;
-  });
-audit
-  .command('key')
-  .description('print the public key that signs manifests (JWKS)')
-  .action(() => auditKey(cfg()));
-audit
-  .command('retention')
-  .description('delete events older than a duration now (recorded as an admin event)')
-  .requiredOption('--older-than <duration>', 'e.g. 90d')
-  .action(async (o: { olderThan: string }) => {
-    await auditRetention(cfg(), o.olderThan);
-  });
+registerAuditCommands(program, cfg);
 
 const vault = program.command('vault').description('upstream credentials');
 vault

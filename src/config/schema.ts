@@ -367,9 +367,24 @@ export const configSchema = z
         retention: z.string().optional(),
         /** Where audit batches wait on disk while the store is unreachable (default .pgward/spool/GATEWAY_ID). */
         spoolDir: z.string().optional(),
+        /** Signed checkpoints of every chain head, kept outside the store (docs/audit.md). */
+        checkpoint: z
+          .object({
+            /** The checkpoint log (default SPOOL_DIR/audit-checkpoints.jsonl). */
+            file: z.string().optional(),
+            /** Each checkpoint is POSTed here too, as JSON {gateway, seq, checkpoint}; in production, storage the store's admins cannot write. */
+            webhook: z.string().url().optional(),
+            /** How often a checkpoint is signed when something was recorded. */
+            interval: z
+              .string()
+              .regex(/^\d+(ms|s|m|h)$/, 'a duration such as 30s or 5m')
+              .default('60s'),
+          })
+          .strict()
+          .default({ interval: '60s' }),
       })
       .strict()
-      .default({}),
+      .default({ checkpoint: { interval: '60s' } }),
     policies: z
       .object({
         /** YAML policy files; edits are stored as versions and applied within a second. Without it, the newest stored version applies. */

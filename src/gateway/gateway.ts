@@ -15,6 +15,7 @@ import { ClientConnection } from './connection.js';
 import { ReadOnlyGuard } from '../detect/read-only-guard.js';
 import { loadSqlParser } from '../detect/sql-parser.js';
 import { applyRetention } from '../audit/retention.js';
+import { AUDIT_KEY_LABEL, deriveAuditKeys } from '../audit/keys.js';
 import { AuditWriter } from '../audit/writer.js';
 import { AlertSender } from '../detect/alerts.js';
 import { StatementInspector } from '../detect/classify.js';
@@ -150,7 +151,16 @@ export class Gateway {
       audit: new AuditWriter(
         new AuditQueries(deps.store),
         deps.log,
-        {},
+        {
+          // Every event carries a MAC and checkpoints are signed with keys from the vault key (docs/audit.md).
+          keys: deriveAuditKeys(deps.vault.derive(AUDIT_KEY_LABEL)),
+          checkpoint: {
+            gatewayId: deps.config.gatewayId,
+            file: deps.config.audit.checkpoint.file,
+            webhook: deps.config.audit.checkpoint.webhook ?? null,
+            intervalMs: parseDuration(deps.config.audit.checkpoint.interval),
+          },
+        },
         resolve(deps.config.audit.spoolDir ?? `.pgward/spool/${deps.config.gatewayId}`),
       ),
       baselines: new BaselineCache(detectorQueries, deps.log),
