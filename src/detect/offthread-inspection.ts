@@ -137,6 +137,7 @@ export class ParsePool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
+  private dispatchSoon: NodeJS.Immediate | null = null;
   /** Texts classified, workers started and replaced (for tests and the bench). */
   readonly counts = { parsed: 0, started: 0, recycled: 0, failed: 0 };
 
@@ -163,7 +164,12 @@ export class ParsePool {
       };
       entry.timer.unref();
       this.queue.push(entry);
-      this.dispatch();
+      // Handing over copies the text (7 ms for 10 MB): in a turn of its own, not in the one
+      // that has just assembled and decoded the message, so other sessions get a turn between.
+      this.dispatchSoon ??= setImmediate(() => {
+        this.dispatchSoon = null;
+        this.dispatch();
+      });
     });
   }
 

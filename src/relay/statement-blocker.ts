@@ -47,6 +47,7 @@ function encodingSensitive(sql: string): boolean {
 interface Preparing {
   /** The frame's body length and decoded text: the frame is not decoded a second time. */
   bodyLength: number;
+  sensitive: boolean;
   statement: string;
   sql: string;
   /** What the promise resolved to; null while it is pending. */
@@ -116,7 +117,8 @@ export class StatementBlocker {
         return null; // malformed: Postgres answers it (with a ReadyForQuery for a Query)
       }
       statement = text.statement;
-      const sensitive = text.sql === null || encodingSensitive(text.sql);
+      // Read once: the held statement's answer cannot have changed (nothing was decided since).
+      const sensitive = held ? held.sensitive : text.sql === null || encodingSensitive(text.sql);
       // Only earlier cycles may change how it reads: their ReadyForQuery will say how.
       if (!held && sensitive && !this.cycleChanges && this.cycles.includes(true)) return 'hold';
       let unreadable: string | undefined;
@@ -135,6 +137,7 @@ export class StatementBlocker {
           // Too large to work out here: held, with everything after it, until it is worked out.
           const p: Preparing = {
             bodyLength: body.length,
+            sensitive,
             statement: text.statement,
             sql: text.sql,
             prepared: null,
