@@ -50,6 +50,8 @@ interface Preparing {
   sensitive: boolean;
   statement: string;
   sql: string;
+  /** Whether it may change how text is read, worked out in a turn of its own while it waits. */
+  changesLexing: boolean | null;
   /** What the promise resolved to; null while it is pending. */
   prepared: PreparedStatement | null;
   settled: Promise<void>;
@@ -140,6 +142,7 @@ export class StatementBlocker {
             sensitive,
             statement: text.statement,
             sql: text.sql,
+            changesLexing: null,
             prepared: null,
             settled: pending.then(
               (prepared) => void (p.prepared = prepared),
@@ -147,10 +150,12 @@ export class StatementBlocker {
             ),
           };
           this.preparing = p;
+          // Each pass over a large text costs the event loop (2-25 ms for 10 MB): not all in one turn.
+          setImmediate(() => (p.changesLexing ??= mayChangeLexing(p.sql)));
           return 'hold';
         }
       }
-      if (text.sql !== null && mayChangeLexing(text.sql)) {
+      if (text.sql !== null && (held?.changesLexing ?? mayChangeLexing(text.sql))) {
         this.cycleChanges = true;
         if (kind === 'P') (this.changingStatements ??= new Set()).add(text.statement);
       }

@@ -334,3 +334,33 @@ describe('limits.maxMessageBytes: what the gateway holds whole', () => {
     expect(s.ended()).toBe('');
   });
 });
+
+describe('parse budget on a pooled session: the placeholder check of a held text', () => {
+  it('a large text that defines a placeholder setting keeps its backend out of the pool', async () => {
+    const client = new FakeSocket();
+    const upstream = new FakeSocket();
+    let reusable: boolean | undefined;
+    let done!: () => void;
+    const observer: RelayObserver = {
+      prepare: (sql) => (sql.length > 100 ? new Promise((resolve) => (done = () => resolve(() => null))) : null),
+      statement: () => null,
+      bind: () => undefined,
+      sync: () => undefined,
+      ready: () => undefined,
+    };
+    const relay = new Relay(client.asDuplex, upstream.asDuplex, {
+      maxMessageBytes: 1 << 20,
+      observer,
+      keepUpstream: true,
+      onEnd: (_reason, _detail, r) => (reusable = r),
+    });
+    relay.start();
+    client.emit('data', query(`${large}; set app.tenant = 'acme'`));
+    await settle(); // the placeholder check runs while the text is worked out
+    done();
+    await settle();
+    upstream.emit('data', Buffer.concat([msg('C', 'SELECT 1\0'), msg('C', 'SET\0'), ready()]));
+    client.emit('data', msg('X'));
+    expect(reusable).toBe(false);
+  });
+});
