@@ -1,8 +1,9 @@
 /**
  * Issue 13 item 5: another session's latency while one session sends a 10 MB statement,
- * with the parse budget (texts over it classified by a worker thread) and without it (the
- * budget set huge: every text parsed on the event loop, as before), and the gateway's RSS
- * before, at the peak and after. Writes bench/results/parse-budget-<time>.json.
+ * straight to Postgres (the floor on this machine), through pgward with the parse budget
+ * (texts over it classified by a worker thread) and without it (the budget set huge: every
+ * text parsed on the event loop, as before), and the gateway's RSS before, at the peak and
+ * after. Writes bench/results/parse-budget-<time>.json.
  *
  *   npm run -s build && node --expose-gc dist/bench/parse-budget.js
  *   PARSE_BENCH_MB=8.9 PARSE_BENCH_ROUNDS=3 ...
@@ -113,8 +114,11 @@ const quantile = (xs: number[], q: number): number => {
 };
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
+/** direct: both sessions straight to Postgres, the floor on this machine; the others through pgward. */
+const MODES = ['direct', 'budget', 'no-budget'] as const;
+
 interface Round {
-  mode: 'budget' | 'no-budget';
+  mode: (typeof MODES)[number];
   statementMs: number;
   probes: number;
   maxMs: number;
@@ -200,6 +204,18 @@ async function main(): Promise<void> {
     PGSSLROOTCERT: certs.caCertPath,
   };
   const psqlArgs = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(addr.port), '-U', 'loader'];
+  const directArgs = [
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(cluster.port),
+    '-U',
+    'bench',
+  ];
   await exec('psql', [...psqlArgs, '-d', 'bench', '-c', 'create unlogged table big (a int, b text)'], {
     env: psqlEnv,
   });
@@ -210,17 +226,20 @@ async function main(): Promise<void> {
   const rounds: Round[] = [];
   const gc = (globalThis as { gc?: () => void }).gc;
   try {
-    // The budget first: once the event loop has parsed a 10 MB text, its WASM memory stays grown.
-    for (const mode of ['budget', 'no-budget'] as const) {
+    // The budget before none: once the event loop has parsed a 10 MB text, its WASM memory stays grown.
+    for (const mode of MODES) {
       configureParseBudget({
-        budgetBytes: mode === 'budget' ? PARSE_BUDGET_DEFAULTS.budgetBytes : 0x3fffffff,
+        budgetBytes: mode === 'no-budget' ? 0x3fffffff : PARSE_BUDGET_DEFAULTS.budgetBytes,
       });
       for (let r = 0; r < ROUNDS; r++) {
         gc?.();
         const rssBefore = rssMb();
         let peak = rssBefore;
         const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 20);
-        const stop = await startProbe(probeConn);
+        const direct = mode === 'direct';
+        const stop = await startProbe(
+          direct ? { ...probeConn, port: cluster.port, user: 'bench', password } : probeConn,
+        );
         await new Promise((res) => setTimeout(res, 500));
         // Another shape each round (one row more): the inspector's caches would answer a text,
         // or a text with other literals, that they saw before.
@@ -229,7 +248,10 @@ async function main(): Promise<void> {
         loop.enable();
         const parsed = parsePool().counts.parsed;
         const started = Date.now();
-        await exec('psql', [...psqlArgs, '-d', 'bench', '-f', file], { env: psqlEnv, maxBuffer: 1 << 20 });
+        await exec('psql', [...(direct ? directArgs : psqlArgs), '-d', 'bench', '-f', file], {
+          env: direct ? { ...psqlEnv, PGPASSWORD: password } : psqlEnv,
+          maxBuffer: 1 << 20,
+        });
         const statementMs = Date.now() - started;
         loop.disable();
         const latencies = (await stop()).filter(([at]) => at >= started).map(([, ms]) => ms);
@@ -274,7 +296,7 @@ async function main(): Promise<void> {
   };
   await mkdir('bench/results', { recursive: true });
   await writeFile(`bench/results/parse-budget-${stamp}.json`, JSON.stringify(report, null, 2) + '\n');
-  for (const mode of ['budget', 'no-budget'] as const) {
+  for (const mode of MODES) {
     const rs = rounds.filter((r) => r.mode === mode);
     console.log(
       `${mode.padEnd(10)} other session select 1: max ${rs.map((r) => r.maxMs).join('/')} ms, p99 ${rs.map((r) => r.p99Ms).join('/')} ms; ` +

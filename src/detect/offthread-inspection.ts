@@ -14,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PreparedStatement } from '../relay/observer.js';
+import { inTurn } from '../relay/statement-blocker.js';
 import type { StatementInfo, StatementInspector } from './classify.js';
 import { asStandardConforming } from './escape-strings.js';
 import type { BlockReason, ReadOnlyGuard } from './read-only-guard.js';
@@ -137,7 +138,7 @@ export class ParsePool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
-  private dispatchSoon: NodeJS.Immediate | null = null;
+  private dispatchSoon = false;
   /** Texts classified, workers started and replaced (for tests and the bench). */
   readonly counts = { parsed: 0, started: 0, recycled: 0, failed: 0 };
 
@@ -166,10 +167,13 @@ export class ParsePool {
       this.queue.push(entry);
       // Handing over copies the text (7 ms for 10 MB): in a turn of its own, not in the one
       // that has just assembled and decoded the message, so other sessions get a turn between.
-      this.dispatchSoon ??= setImmediate(() => {
-        this.dispatchSoon = null;
-        this.dispatch();
-      });
+      if (!this.dispatchSoon) {
+        this.dispatchSoon = true;
+        inTurn(() => {
+          this.dispatchSoon = false;
+          this.dispatch();
+        });
+      }
     });
   }
 

@@ -10,7 +10,7 @@ import type { RelayObserver } from './observer.js';
 import { RelayPhase, type RelayPhaseName } from './relay-phase.js';
 import type { EndReason, RelayOptions, RelayStats } from './relay-types.js';
 import { mayDefinePlaceholder } from './session-residue.js';
-import { StatementBlocker } from './statement-blocker.js';
+import { inTurn, StatementBlocker } from './statement-blocker.js';
 
 export type { BoundUpstream, EndReason, RelayOptions, RelayStats } from './relay-types.js';
 
@@ -280,7 +280,7 @@ export class Relay {
     // for 10 MB), so passing it on later costs the event loop that much less at once.
     const frame = this.held?.[0];
     if (frame && this.opts.keepUpstream && !this.residue && (frame[0] === Fe.Query || frame[0] === Fe.Parse))
-      setImmediate(() => {
+      inTurn(() => {
         if (this.held?.[0] === frame)
           this.heldPlaceholder = { body: frame.length - 5, defines: mayDefinePlaceholder(frame.subarray(5)) };
       });

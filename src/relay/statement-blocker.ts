@@ -43,6 +43,26 @@ function encodingSensitive(sql: string): boolean {
   return sql.includes('\\') || Buffer.byteLength(sql, 'utf8') !== sql.length;
 }
 
+/**
+ * Work on a large held text, one piece per turn of the event loop: immediates queued in one
+ * turn all run back to back, so each piece queues the next from its own turn and other
+ * sessions' I/O runs between them (10 MB: 3-20 ms a piece, one after another 60 ms).
+ */
+const turns: Array<() => void> = [];
+
+export function inTurn(piece: () => void): void {
+  turns.push(piece);
+  if (turns.length === 1) setImmediate(nextTurn);
+}
+
+function nextTurn(): void {
+  try {
+    turns.shift()?.();
+  } finally {
+    if (turns.length > 0) setImmediate(nextTurn);
+  }
+}
+
 /** A statement held while its text is worked out elsewhere (RelayObserver.prepare). */
 interface Preparing {
   /** The frame's body length and decoded text: the frame is not decoded a second time. */
@@ -151,7 +171,7 @@ export class StatementBlocker {
           };
           this.preparing = p;
           // Each pass over a large text costs the event loop (2-25 ms for 10 MB): not all in one turn.
-          setImmediate(() => (p.changesLexing ??= mayChangeLexing(p.sql)));
+          inTurn(() => (p.changesLexing ??= mayChangeLexing(p.sql)));
           return 'hold';
         }
       }
