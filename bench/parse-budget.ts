@@ -22,12 +22,9 @@ import {
   configureParseBudget,
   parsePool,
   PARSE_BUDGET_DEFAULTS,
-  prepareStatement,
 } from '../src/detect/offthread-inspection.js';
-import { SessionMonitor, type MonitorOptions } from '../src/detect/session-monitor.js';
 import { PolicyRuntime } from '../src/gateway/policy-runtime.js';
 import { loadServerTls } from '../src/gateway/server-tls.js';
-import type { PreparedStatement } from '../src/relay/observer.js';
 import { PostgresCluster } from '../src/store/postgres-launcher.js';
 import { ensureDevCertificates } from '../src/tls/dev-ca.js';
 import { createLogger } from '../src/util/logger.js';
@@ -37,22 +34,6 @@ const MB = Number(process.env['PARSE_BENCH_MB'] ?? 10);
 const ROUNDS = Number(process.env['PARSE_BENCH_ROUNDS'] ?? 2);
 /** The other session's pace. */
 const PROBE_EVERY_MS = 10;
-
-// SessionMonitor.prepare, where the monitor does not have it yet (the same call it makes).
-if (!('prepare' in SessionMonitor.prototype)) {
-  type Internals = { o: MonitorOptions; standardStrings: boolean; major?: number };
-  Object.defineProperty(SessionMonitor.prototype, 'prepare', {
-    value(this: Internals, sql: string): Promise<PreparedStatement> | null {
-      const { inspector, readOnly } = this.o;
-      return prepareStatement(sql, {
-        inspector,
-        guard: readOnly,
-        standardStrings: this.standardStrings,
-        major: this.major,
-      });
-    },
-  });
-}
 
 function valuesList(bytes: number, head: string): string {
   const rows: string[] = [];

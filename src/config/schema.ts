@@ -274,6 +274,15 @@ export const configSchema = z
           .min(1024)
           .max(0x3ffffffe)
           .default(64 * 1024 * 1024),
+        /**
+         * Statement texts longer than this are classified by a worker thread, not on the event
+         * loop, so one large statement cannot stall other sessions (docs/limits.md).
+         */
+        parseBudgetBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024),
         maxConnections: z.number().int().positive().default(10_000),
         /** On SIGTERM: how long running statements and transactions may finish. */
         shutdownGraceMs: z.number().int().min(0).default(30_000),
@@ -284,6 +293,7 @@ export const configSchema = z
       .default({
         startupTimeoutMs: 60_000,
         maxMessageBytes: 64 * 1024 * 1024,
+        parseBudgetBytes: 64 * 1024,
         maxConnections: 10_000,
         shutdownGraceMs: 30_000,
         messageStallMs: 60_000,

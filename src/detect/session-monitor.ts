@@ -91,6 +91,8 @@ interface Unit {
 }
 
 const STATEMENTS_PER_EVENT = 500;
+/** The longest statement text a parameter-logging profile keeps as sent (the default parse budget). */
+const MAX_LOGGED_TEXT = 64 * 1024;
 /** One run of a batch: which statement(s), rows and bytes returned, duration, ms after the batch start, outcome, SQLSTATE. */
 const RUN_COLUMNS = ['statement', 'rows', 'bytes', 'ms', 'offsetMs', 'outcome', 'error', 'params'];
 const STATEMENT_EVENT_DELAY_MS = 500;
@@ -344,7 +346,10 @@ export class SessionMonitor implements RelayObserver {
       action: 'block',
       code: '0A000',
       message: 'pgward: statement refused: its text cannot be inspected',
-      detail: `${reason}. Send statements in UTF8, or after the setting change has completed.`,
+      // The advice fits only what the encoding or a pending setting change made unreadable.
+      detail: /client_encoding|standard_conforming_strings/.test(reason)
+        ? `${reason}. Send statements in UTF8, or after the setting change has completed.`
+        : `${reason}.`,
     };
   }
 
@@ -449,7 +454,9 @@ export class SessionMonitor implements RelayObserver {
 
   /** The index of a statement in the pending event's dictionary (added on first use). */
   private ref(s: Executed): number {
-    const sql = this.o.profile.logParameters ? s.sql : s.info.normalized;
+    // A profile that logs parameters keeps the text as sent, but not megabytes of it: a text
+    // over the parse budget is kept as the (cut) normalized form the worker made.
+    const sql = this.o.profile.logParameters && s.sql.length <= MAX_LOGGED_TEXT ? s.sql : s.info.normalized;
     const key = s.blocked ? `${sql}\0${s.blocked}` : sql;
     let idx = this.pendingIndex.get(key);
     if (idx === undefined) {

@@ -13,6 +13,7 @@ import type { Vault } from '../vault/vault.js';
 import { CancelRouter } from './cancel-router.js';
 import { ClientConnection } from './connection.js';
 import { ReadOnlyGuard } from '../detect/read-only-guard.js';
+import { closeParseWorkers, configureParseBudget } from '../detect/offthread-inspection.js';
 import { loadSqlParser } from '../detect/sql-parser.js';
 import { applyRetention } from '../audit/retention.js';
 import { AUDIT_KEY_LABEL, deriveAuditKeys } from '../audit/keys.js';
@@ -140,6 +141,7 @@ export class Gateway {
 
   static async create(deps: GatewayDeps): Promise<Gateway> {
     await loadSqlParser();
+    configureParseBudget({ budgetBytes: deps.config.limits.parseBudgetBytes });
     const detectorQueries = new DetectorQueries(deps.store);
     const linkDeps: LinkDeps | null = deps.linkLogin
       ? { ...deps.linkLogin, watch: new LinkWatch(deps.store, deps.log) }
@@ -250,6 +252,7 @@ export class Gateway {
     if (touched('auth.externalIssuers'))
       this.ctx.workload = makeWorkload(merged, this.ctx.tokens, new IdentityQueries(this.ctx.store));
     if (touched('log.level')) this.ctx.log.level = merged.log.level;
+    if (touched('limits.parseBudgetBytes')) configureParseBudget({ budgetBytes: merged.limits.parseBudgetBytes });
     this.ctx.config = merged;
     this.ctx.targets = targets;
     this.ctx.log.info({ event: 'config_reloaded', applied, needsRestart }, 'configuration reloaded');
@@ -325,6 +328,7 @@ export class Gateway {
     await this.settled();
     await this.ctx.audit.close();
     await this.ctx.alerts.drain();
+    await closeParseWorkers();
     await closed;
   }
 }

@@ -6,6 +6,7 @@ import {
   MAX_AUTH_TOKEN_LENGTH,
   SMALL_MESSAGE_LIMIT,
 } from './constants.js';
+import { SqlState } from './sqlstate.js';
 import { PgError } from './errors.js';
 
 /**
@@ -42,9 +43,6 @@ function buildFrontendLimits(maxMessage: number): LengthLimits {
   return t;
 }
 
-/** program_limit_exceeded (Postgres Appendix A, class 54). */
-const PROGRAM_LIMIT_EXCEEDED = '54000';
-
 /**
  * A client message Postgres would take (up to its 1 GiB) but over the gateway's
  * limits.maxMessageBytes: a FATAL that says so. Closing without a word, as Postgres does for
@@ -53,7 +51,7 @@ const PROGRAM_LIMIT_EXCEEDED = '54000';
  */
 export function messageTooLarge(length: number, maxMessage: number): PgError {
   return new PgError(
-    PROGRAM_LIMIT_EXCEEDED,
+    SqlState.programLimitExceeded,
     `pgward: message of ${length - 4} bytes is over the gateway's limit of ${maxMessage - 4} bytes`,
     {
       hint: 'Send bulk data with COPY, or in smaller statements; the limit is the gateway setting limits.maxMessageBytes.',

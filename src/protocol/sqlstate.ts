@@ -7,6 +7,7 @@ export const SqlState = {
   sqlServerRejectedConnection: '08004',
   protocolViolation: '08P01',
   featureNotSupported: '0A000',
+  programLimitExceeded: '54000',
   invalidParameterValue: '22023',
   characterNotInRepertoire: '22021',
   invalidAuthorizationSpecification: '28000',

@@ -560,10 +560,13 @@ describe('F: the relayed session', () => {
     expect(await c.closedSilently()).toBe(true);
   });
 
-  it('F4 a Query over the configured cap: closed without an answer', async () => {
+  it('F4 a Query over the configured cap gets FATAL 54000; one over what Postgres takes closes without an answer', async () => {
     const c = await session();
     c.write(Buffer.concat([Buffer.from('Q'), int32((1 << 20) + 100)]));
-    expect(await c.closedSilently()).toBe(true);
+    await expectFatal(c, '54000', "pgward: message of 1048672 bytes is over the gateway's limit of 1048572 bytes");
+    const d = await session();
+    d.write(Buffer.concat([Buffer.from('Q'), int32(0x40000000)]));
+    expect(await d.closedSilently()).toBe(true);
   });
 
   it('F6 a Query with no NUL gets the server error and the session goes on', async () => {

@@ -15,31 +15,9 @@ import {
   configureParseBudget,
   parsePool,
   PARSE_BUDGET_DEFAULTS,
-  prepareStatement,
 } from '../../src/detect/offthread-inspection.js';
-import { SessionMonitor, type MonitorOptions } from '../../src/detect/session-monitor.js';
-import type { PreparedStatement } from '../../src/relay/observer.js';
 import { psql } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
-
-/**
- * SessionMonitor.prepare as the gateway has it; installed here only while the monitor does
- * not have it yet (it is the coordinator's file), so this test runs the same path either way.
- */
-if (!('prepare' in SessionMonitor.prototype)) {
-  type Internals = { o: MonitorOptions; standardStrings: boolean; major?: number };
-  Object.defineProperty(SessionMonitor.prototype, 'prepare', {
-    value(this: Internals, sql: string): Promise<PreparedStatement> | null {
-      const { inspector, readOnly } = this.o;
-      return prepareStatement(sql, {
-        inspector,
-        guard: readOnly,
-        standardStrings: this.standardStrings,
-        major: this.major,
-      });
-    },
-  });
-}
 
 let gw: TestGateway;
 let ca: string;
