@@ -124,7 +124,7 @@ export class StatementBlocker {
     if (type === Fe.FunctionCall) {
       // A function called by OID may be set_config: treat it as changing how text is read.
       this.cycleChanges = true;
-      verdict = observer.statement('F', null, '', body.length >= 4 ? body.readUInt32BE(0) : 0);
+      verdict = observer.statement('F', null, '', body.length >= 4 ? body.readUInt32BE(0) : 0, undefined, body);
       this.endCycle();
     } else {
       const kind = type === Fe.Query ? 'Q' : 'P';
@@ -187,7 +187,13 @@ export class StatementBlocker {
     const marker = `pgward_blocked_${randomBytes(8).toString('hex')}`;
     (this.waiting ??= new Map()).set(
       marker,
-      errorResponse({ severity: 'ERROR', code: verdict.code, message: verdict.message, detail: verdict.detail }),
+      errorResponse({
+        severity: 'ERROR',
+        code: verdict.code,
+        message: verdict.message,
+        detail: verdict.detail,
+        position: verdict.position,
+      }),
     );
     return type === Fe.Parse ? parseMessage(statement, marker) : queryMessage(marker);
   }

@@ -430,6 +430,8 @@ describe('item 4: text only the upstream grammar reads, and text none reads', ()
   it("text no grammar reads: refused with Postgres's own syntax error where guarded, forwarded elsewhere", async () => {
     const ro = await attack(gw, 'ro-erin', gw.database, 'selec 1');
     expect(errors(ro.stderr)).toEqual(['ERROR: syntax error at or near "selec"']);
+    // The position goes with it, so psql draws the same caret Postgres would.
+    expect(ro.stderr).toContain('ERROR:  syntax error at or near "selec"\nLINE 1: selec 1\n        ^');
     expect(await anomalies('ro-erin')).toEqual([{ kind: 'unparsable-statement', severity: 'medium' }]);
     const admin = await attack(gw, 'admin-erin', gw.database, 'selec 1');
     expect(errors(admin.stderr)).toEqual(['ERROR: syntax error at or near "selec"']);
