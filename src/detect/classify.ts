@@ -29,6 +29,8 @@ export interface StatementInfo {
    * that could switch read-only off behind the statement check's back).
    */
   inert?: boolean;
+  /** It ends a transaction (COMMIT, ROLLBACK, PREPARE TRANSACTION): what follows starts a new one. */
+  endsTransaction?: boolean;
   /** Why no grammar of the upstream's major reads the text (Postgres's own syntax error). */
   failure?: ParseFailure;
 }
@@ -223,6 +225,19 @@ interface Classified {
   readsConstants: boolean;
 }
 
+const TRANSACTION_ENDS = new Set([
+  'TRANS_STMT_COMMIT',
+  'TRANS_STMT_ROLLBACK',
+  'TRANS_STMT_PREPARE',
+  'TRANS_STMT_COMMIT_PREPARED',
+  'TRANS_STMT_ROLLBACK_PREPARED',
+]);
+
+function endsTransaction(stmt: ParseNode): boolean {
+  const t = (stmt as { TransactionStmt?: { kind?: string } }).TransactionStmt;
+  return t !== undefined && TRANSACTION_ENDS.has(t.kind ?? '');
+}
+
 function classify(stmts: ParseNode[], major: number | undefined): Classified {
   const t: Tally = {
     category: 'utility',
@@ -248,6 +263,7 @@ function classify(stmts: ParseNode[], major: number | undefined): Classified {
       risks: [...t.risks],
       count: stmts.length,
       ...(inertTop && stmts.length > 0 ? { inert: true } : {}),
+      ...(stmts.some(endsTransaction) ? { endsTransaction: true } : {}),
     },
     readsConstants: t.readsConstants,
   };

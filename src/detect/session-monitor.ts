@@ -353,9 +353,30 @@ export class SessionMonitor implements RelayObserver {
     };
   }
 
-  bind(statement: string, body: Buffer): void {
+  /**
+   * In a read-only session on a server that reports default_transaction_read_only, the next
+   * cycle waits until those sent before it are answered when any of them could have run a
+   * function (and so switched read-only off): the report comes with that answer, so nothing
+   * pipelined behind such a statement reaches the server before pgward has read it.
+   */
+  mustWait(): boolean {
+    if (!this.o.readOnly || !this.reportsReadOnly || this.lifted) return false;
+    return this.units.some((u) => u.statements.some((s) => !s.blocked && !s.info.inert));
+  }
+
+  bind(statement: string, body: Buffer): StatementVerdict | null {
+    if (this.lifted) return { action: 'end', message: 'read-only-lifted' };
     const p = this.prepared.get(statement);
-    if (!p) return;
+    if (!p) return null;
+    // Within one pipeline step nothing can wait for the server's report: a COMMIT bound after
+    // statements that could have switched read-only off would let the next ones run writable.
+    const afterCode = this.current?.statements.some((s) => !s.blocked && !s.info.inert) ?? false;
+    if (this.o.readOnly && p.endsTransaction && afterCode) {
+      const detail =
+        'A transaction end bound in the same pipeline step (before Sync) after statements that may run functions; send it after their results.';
+      this.unit().statements.push({ info: p, sql: p.sql, blocked: detail });
+      return { action: 'block', code: '25006', message: 'pgward: this session is read-only', detail };
+    }
     const executed: Executed = { info: p, sql: p.sql, blocked: null };
     if (this.o.profile.logParameters) {
       try {
@@ -365,6 +386,7 @@ export class SessionMonitor implements RelayObserver {
       }
     }
     this.unit().statements.push(executed);
+    return null;
   }
 
   sync(): void {

@@ -47,6 +47,16 @@ export function parseMessage(statement: string, sql: string): Buffer {
   return typed('P', body);
 }
 
+/** A Bind body with its statement name replaced (portal, parameters and formats kept). */
+export function rebindMessage(bind: Buffer, statement: string): Buffer {
+  const portalEnd = bind.indexOf(0);
+  const stmtEnd = bind.indexOf(0, portalEnd + 1);
+  return typed(
+    'B',
+    Buffer.concat([bind.subarray(0, portalEnd + 1), Buffer.from(`${statement}\0`, 'utf8'), bind.subarray(stmtEnd + 1)]),
+  );
+}
+
 /**
  * The SQL text of a Query body, or of a Parse body with its statement name; null if
  * malformed. Read in the session's client_encoding when given; sql is null when it cannot be.

@@ -61,8 +61,17 @@ export interface RelayObserver {
   prepare?(sql: string): Promise<PreparedStatement> | null;
   /** A ParameterStatus from the server (settings that change how SQL text is lexed among them). */
   setting?(name: string, value: string): void;
-  /** Bind of a prepared statement (by name; '' is the unnamed one); body is the whole Bind message. */
-  bind(statement: string, body: Buffer): void;
+  /**
+   * Bind of a prepared statement (by name; '' is the unnamed one); body is the whole Bind
+   * message. A verdict stops it (the prepared statement was allowed, running it here is not).
+   */
+  bind(statement: string, body: Buffer): StatementVerdict | null | void;
+  /**
+   * Whether client statements must wait until every cycle sent so far is answered (the relay
+   * holds them, in order, and shows them again then): what the server reports with those
+   * answers may change how they are judged (a read-only session's switch).
+   */
+  mustWait?(): boolean;
   /** Sync: the end of an extended-protocol batch. */
   sync(): void;
   /** ReadyForQuery came back. */

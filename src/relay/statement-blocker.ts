@@ -3,8 +3,8 @@ import { parseFields } from '../protocol/backend-messages.js';
 import { errorResponse } from '../protocol/backend-writer.js';
 import { ClientText } from '../protocol/client-text.js';
 import { Fe } from '../protocol/constants.js';
-import { parseMessage, queryMessage, statementText } from '../protocol/frontend-writer.js';
-import type { PreparedStatement, RelayObserver } from './observer.js';
+import { parseMessage, queryMessage, rebindMessage, statementText } from '../protocol/frontend-writer.js';
+import type { BlockVerdict, PreparedStatement, RelayObserver } from './observer.js';
 
 /**
  * Blocks a statement without taking the protocol out of step. The blocked Query, Parse or
@@ -93,6 +93,8 @@ export class StatementBlocker {
   private changingStatements: Set<string> | null = null;
   /** The held statement being worked out elsewhere; it is the next Query or Parse decided. */
   private preparing: Preparing | null = null;
+  /** The held frame waits for every cycle in flight to be answered (RelayObserver.mustWait). */
+  private waitingForAll = false;
 
   /**
    * Settles when the statement held for RelayObserver.prepare may be decided again (null when
@@ -111,15 +113,22 @@ export class StatementBlocker {
   onClientFrame(type: number, body: Buffer, observer: RelayObserver): Buffer | 'end' | 'hold' | null {
     let verdict;
     let statement = '';
+    this.waitingForAll = false;
+    if (this.cycles.length > 0 && observer.mustWait?.()) {
+      this.waitingForAll = true;
+      return 'hold';
+    }
     if (type === Fe.Bind) {
       const portalEnd = body.indexOf(0);
       const stmtEnd = portalEnd < 0 ? -1 : body.indexOf(0, portalEnd + 1);
-      if (stmtEnd > portalEnd) {
-        const name = this.text.decode(body, portalEnd + 1, stmtEnd) ?? body.toString('latin1', portalEnd + 1, stmtEnd);
-        if (this.changingStatements?.has(name)) this.cycleChanges = true;
-        observer.bind(name, body);
-      }
-      return null;
+      if (stmtEnd <= portalEnd) return null;
+      const name = this.text.decode(body, portalEnd + 1, stmtEnd) ?? body.toString('latin1', portalEnd + 1, stmtEnd);
+      if (this.changingStatements?.has(name)) this.cycleChanges = true;
+      const refused = observer.bind(name, body);
+      if (!refused) return null;
+      if (refused.action === 'end') return 'end';
+      // Bound to a statement that does not exist: Postgres refuses it and skips to Sync.
+      return rebindMessage(body, this.remember(refused));
     }
     if (type === Fe.FunctionCall) {
       // A function called by OID may be set_config: treat it as changing how text is read.
@@ -184,6 +193,12 @@ export class StatementBlocker {
     }
     if (!verdict) return null;
     if (verdict.action === 'end') return 'end';
+    const marker = this.remember(verdict);
+    return type === Fe.Parse ? parseMessage(statement, marker) : queryMessage(marker);
+  }
+
+  /** A one-time marker for a blocked step, with the error the client gets when Postgres refuses it. */
+  private remember(verdict: BlockVerdict): string {
     const marker = `pgward_blocked_${randomBytes(8).toString('hex')}`;
     (this.waiting ??= new Map()).set(
       marker,
@@ -195,7 +210,7 @@ export class StatementBlocker {
         position: verdict.position,
       }),
     );
-    return type === Fe.Parse ? parseMessage(statement, marker) : queryMessage(marker);
+    return marker;
   }
 
   /** Sync ends an extended-protocol cycle. */
@@ -215,6 +230,7 @@ export class StatementBlocker {
 
   /** No cycle in flight may change how text is read: a held statement can be read now. */
   canRelease(): boolean {
+    if (this.waitingForAll) return this.cycles.length === 0;
     return !this.cycles.includes(true);
   }
 
