@@ -271,19 +271,19 @@ describe('item 1: read-only switched off by a statement (psql)', () => {
     expect(await victimRows()).toBe(before);
   });
 
-  it('the same function pipelined with a write in the next Query: the write is refused, the session ends', async () => {
+  it('the same function pipelined with a write in the next Query: the write waits for the report and never runs', async () => {
     const before = await victimRows();
     const c = await rawSession(gw, 'raw-ro-pipeliner');
     c.write(Buffer.concat([query('select lift_ro()'), query('insert into victim values (22)')]));
-    // The INSERT is refused on arrival (the lift's report has not come back); the report then
-    // ends the session before the refusal's error is relayed.
+    // The INSERT is held until the lift's answer (and its report) is in; the report then ends
+    // the session, so the INSERT never reaches the server.
     expect(errorsIn(await readAll(c))).toEqual([LIFTED]);
     expect(c.isClosed).toBe(true);
     expect(await victimRows()).toBe(before);
-    expect(await blockedStatements('raw-ro-pipeliner')).toEqual(['insert into victim values ($1)']);
+    expect(await anomalies('raw-ro-pipeliner')).toEqual([{ kind: 'read-only-lifted', severity: 'high' }]);
   });
 
-  it('the same in the extended protocol, pipelined batches (Parse/Bind/Execute/Sync twice): the write is refused', async () => {
+  it('the same in the extended protocol, pipelined batches (Parse/Bind/Execute/Sync twice): the write never runs', async () => {
     const before = await victimRows();
     const c = await rawSession(gw, 'raw-ro-extended');
     c.write(
@@ -300,17 +300,29 @@ describe('item 1: read-only switched off by a statement (psql)', () => {
     );
     expect(errorsIn(await readAll(c))).toEqual([LIFTED]);
     expect(await victimRows()).toBe(before);
-    expect(await blockedStatements('raw-ro-extended')).toEqual(['insert into victim values ($1)']);
   });
 
-  it('residual (documented): a pipelined SELECT of a function that writes runs before the report arrives; the session then ends with an anomaly', async () => {
+  it('a pipelined SELECT of a function that writes waits for the report too: it never runs', async () => {
     const before = await victimRows();
     const c = await rawSession(gw, 'raw-ro-residual');
     c.write(Buffer.concat([query('select lift_ro()'), query('select write_row()')]));
     expect(errorsIn(await readAll(c))).toEqual([LIFTED]);
-    expect(await victimRows()).toBe(before + 1);
-    await upstream('delete from victim where i = 99');
+    expect(await victimRows()).toBe(before);
     expect(await anomalies('raw-ro-residual')).toEqual([{ kind: 'read-only-lifted', severity: 'high' }]);
+  });
+
+  it('statements prepared earlier, bound as lift, COMMIT and write in one step: the COMMIT is refused, nothing is written', async () => {
+    const before = await victimRows();
+    const c = await rawSession(gw, 'raw-ro-bound');
+    c.write(
+      Buffer.concat([parse('select lift_ro()', 'l'), parse('commit', 'c'), parse('select write_row()', 'w'), SYNC]),
+    );
+    expect(errorsIn(await c.until_('Z'))).toEqual([]);
+    c.write(Buffer.concat([bind('l'), execute(), bind('c'), execute(), bind('w'), execute(), SYNC]));
+    const errors = errorsIn(await readAll(c));
+    expect(errors[0]).toMatchObject({ C: '25006', M: 'pgward: this session is read-only' });
+    expect(errors[0]?.['D']).toContain('A transaction end bound in the same pipeline step');
+    expect(await victimRows()).toBe(before);
   });
 });
 
