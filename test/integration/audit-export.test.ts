@@ -19,7 +19,8 @@ beforeAll(async () => {
   configPath = join(dir, 'pgward.yaml');
   await writeFile(
     configPath,
-    `store: { url: '${gw.storeUrl}', caFile: '${gw.caPath}' }\nvault: { keyFile: '${gw.vaultKeyFile}' }\n`,
+    // The gateway's own spool dir: the export attaches its checkpoint log, no other's.
+    `store: { url: '${gw.storeUrl}', caFile: '${gw.caPath}' }\nvault: { keyFile: '${gw.vaultKeyFile}' }\naudit: { spoolDir: '${gw.config.audit.spoolDir}' }\n`,
   );
   // 100,000 events in 200 sessions, through the gateway's own writer: chained and batched
   // exactly as live sessions are, with payloads that need escaping in every format.

@@ -279,7 +279,11 @@ describe('authenticate phase (over a socket pair)', () => {
       maxDelayMs: 0,
       linksPerAddress: 1,
     });
-    const s = await setup({ linkLogin: { queries, baseUrl: 'https://c', ttlMs: 30, pollMs: 5 }, throttle });
+    // Open-by no earlier than expiry: the first link ends as expired however busy the machine is.
+    const s = await setup({
+      linkLogin: { queries, baseUrl: 'https://c', ttlMs: 30, pollMs: 5, openWithinMs: 60_000 },
+      throttle,
+    });
     await authenticate(s.link, 'erin', 'app', true, s.ports).catch(() => undefined);
     const err = (await authenticate(s.link, 'erin', 'app', true, s.ports).catch((e: unknown) => e)) as PgError;
     expect(err.code).toBe('53300');
