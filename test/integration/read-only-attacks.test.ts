@@ -323,6 +323,7 @@ describe('item 1: read-only switched off by a statement (psql)', () => {
     expect(errors[0]).toMatchObject({ C: '25006', M: 'pgward: this session is read-only' });
     expect(errors[0]?.['D']).toContain('A transaction end bound in the same pipeline step');
     expect(await victimRows()).toBe(before);
+    expect(await blockedStatements('raw-ro-bound')).toEqual(['commit']);
   });
 });
 
