@@ -114,6 +114,9 @@ interface Round {
 
 async function main(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(line + '\n');
+  // `npm run bench` runs this after bench/run.ts; BENCH_ONLY naming another measure skips it.
+  const only = process.env['BENCH_ONLY'];
+  if (only && only !== 'parse-budget') return log(`parse budget: skipped (BENCH_ONLY=${only})`);
   const work = await mkdtemp(join(tmpdir(), 'pgward-parse-bench-'));
   const certs = await ensureDevCertificates(join(work, 'certs'));
   log('starting PostgreSQL');
