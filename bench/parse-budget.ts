@@ -288,6 +288,20 @@ async function main(): Promise<void> {
         `RSS before/peak/after ${rs.map((r) => `${r.rssBeforeMb}/${r.rssPeakMb}/${r.rssAfterMb}`).join(', ')} MB`,
     );
   }
+  // Issue 13's figure: another session's latency while a 10 MB statement is inspected.
+  const worst = (mode: (typeof MODES)[number]): number =>
+    Math.max(...rounds.filter((r) => r.mode === mode).map((r) => r.maxMs));
+  const median = (mode: (typeof MODES)[number]): number => {
+    const xs = rounds
+      .filter((r) => r.mode === mode)
+      .map((r) => r.maxMs)
+      .sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)] ?? NaN;
+  };
+  console.log(
+    `other session's max latency during the statement, median of rounds: budget ${median('budget')} ms (target < 50 ms: ${median('budget') < 50 ? 'met' : 'NOT met'}; worst round ${worst('budget')} ms), ` +
+      `no budget ${median('no-budget')} ms, direct ${median('direct')} ms; budget/no-budget ${(median('budget') / median('no-budget')).toFixed(3)}x`,
+  );
   console.log(`results: bench/results/parse-budget-${stamp}.json`);
 }
 
