@@ -173,6 +173,14 @@ export class AuditWriter {
     return event;
   }
 
+  /**
+   * Continues a chain that another process started (an access request's chain, whose head
+   * the store keeps under the request's row lock): the next append follows `head` at `seq`.
+   */
+  continueChain(chainId: string, seq: number, head: string | null): void {
+    this.chains.set(chainId, { seq, head: head ?? genesisHash(chainId) });
+  }
+
   /** The chain's end for a session, and forgets it (the session is over). */
   endChain(sessionId: string): ChainState | null {
     const c = this.chains.get(sessionId) ?? null;

@@ -11,6 +11,7 @@ import {
   policyVersions,
 } from './policy-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerRequestCommands } from './request-commands.js';
 import { personRolesDrop, personRolesList } from './person-role-commands.js';
 import { start } from './start.js';
 
@@ -143,6 +144,7 @@ policy
   });
 
 registerAuditCommands(program, cfg);
+registerRequestCommands(program, cfg);
 
 const vault = program.command('vault').description('upstream credentials');
 vault

@@ -141,6 +141,17 @@ function printDecision(d: Decision, set: PolicySet): void {
     out(`DENY${d.rule ? ` by rule ${d.rule}` : ''} (${version})`);
     out(`  reason: ${d.reason}`);
     out(`  the client sees: FATAL ${d.code} ${d.message}`);
+    if (d.hint) out(`  hint: ${d.hint}`);
+  }
+  for (const { rule } of set.rules) {
+    if (rule.effect !== 'allow' || !rule.requestable) continue;
+    const r = rule.requestable;
+    const reason = r.reason.required
+      ? `reason required${r.reason.pattern ? ` matching /${r.reason.pattern}/` : ''}`
+      : 'reason optional';
+    out(
+      `  requestable: rule ${rule.name}, approvers ${r.approvers.groups.join(',')} x${r.approvals}, at most ${r.maxDuration}, ${reason}, self-approval ${r.selfApproval}`,
+    );
   }
 }
 

@@ -9,6 +9,8 @@ export interface Alert {
   gateway: string;
   at: string;
   detail: Record<string, unknown>;
+  /** One line for chat webhooks (a Slack incoming webhook shows `text`). */
+  text?: string;
 }
 
 /**

@@ -107,7 +107,12 @@ export class ClientConnection {
     link.mark('auth');
     this.log.info({ event: 'authenticated', user: request.user, method: who.method }, 'client authenticated');
 
-    const { target, grant } = authorize(link, request, who, { targets: ctx.targets, policy: ctx.policy, failures });
+    const { target, grant } = authorize(link, request, who, {
+      targets: ctx.targets,
+      policy: ctx.policy,
+      temporary: ctx.temporary,
+      failures,
+    });
     link.mark('policy');
     const baseline = ctx.config.detector.enabled ? await ctx.baselines.get(request.user) : null;
     const source = new UpstreamSource(target, grant, { vault: ctx.vault, pools: ctx.pools, log: this.log }, who.user);

@@ -18,6 +18,7 @@ import type { Vault } from '../vault/vault.js';
 import type { CancelRouter } from './cancel-router.js';
 import type { ServerTls } from './server-tls.js';
 import type { PolicySource } from './policy-runtime.js';
+import type { TemporaryGrantSource } from '../access/temporary-grants.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { LinkLoginPorts } from './phases/auth-common.js';
 
@@ -54,6 +55,8 @@ export interface GatewayContext {
   sessions: SessionRegistry;
   targets: Map<string, ResolvedTarget>;
   policy: PolicySource;
+  /** Approved access requests in force here (src/access/temporary-grants.ts). */
+  temporary: TemporaryGrantSource & { close(): Promise<void> };
   /** The relay's check for read-only sessions (its verdicts are cached by statement text). */
   readOnlyGuard: ReadOnlyGuard;
   inspector: StatementInspector;

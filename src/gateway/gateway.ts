@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { AccessRequests } from '../access/access-requests.js';
+import { TemporaryGrants } from '../access/temporary-grants.js';
 import { resolve } from 'node:path';
 import net from 'node:net';
 import type { GatewayConfig } from '../config/schema.js';
@@ -33,6 +35,9 @@ import { SessionRegistry } from './session-registry.js';
 import { UpstreamBroker } from '../upstream/broker.js';
 import { LinkWatch } from './link-watch.js';
 import type { LinkLoginPorts } from './phases/auth-common.js';
+
+/** Until the store has been read at start. */
+const NO_TEMPORARY_GRANTS = { current: () => [], close: () => Promise.resolve() };
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -175,6 +180,7 @@ export class Gateway {
       // Cancel keys carry a tag every gateway sharing the vault key can check (cancel-router.ts).
       cancels: new CancelRouter({ tagSecret: deps.vault.derive('cancel-key-tag'), limits: cancelLimits(deps.config) }),
       sessions: new SessionRegistry(),
+      temporary: NO_TEMPORARY_GRANTS,
       targets: await resolveTargets(deps.config),
       scramMockSecret: deps.vault.derive('scram-mock-salt'),
       proxyFrom: deps.config.listen.proxyProtocolFrom.length
@@ -184,6 +190,25 @@ export class Gateway {
       linkLogin: makeLinkLogin(deps.config, linkDeps),
       workload: makeWorkload(deps.config, deps.tokens, identity),
     };
+    const requests = new AccessRequests({
+      store: deps.store,
+      audit: ctx.audit,
+      alerts: ctx.alerts,
+      policy: () => deps.policy.current(),
+      log: deps.log,
+      actor: deps.config.gatewayId,
+    });
+    ctx.temporary = await TemporaryGrants.start({
+      requests,
+      sessions: ctx.sessions,
+      log: deps.log,
+      finishes: (rule) =>
+        deps.policy
+          .current()
+          .rules.some(
+            (r) => r.rule.name === rule && r.rule.effect === 'allow' && r.rule.requestable?.onExpiry === 'finish',
+          ),
+    });
     return new Gateway(ctx, linkDeps);
   }
 
@@ -321,6 +346,7 @@ export class Gateway {
     await this.connectionsClosed(1_000);
     for (const socket of this.connections) socket.destroy();
     await this.revocations.close();
+    await this.ctx.temporary.close();
     await this.peerCancels.close();
     await this.linkDeps?.watch.close();
     this.ctx.pools.close();

@@ -151,6 +151,7 @@ export class LiveSession {
       clientAddr: link.addr,
       startedAt: link.startedAt,
       tokenJti: who.tokenJti,
+      request: grant.request ?? null,
       kill: (reason, endReason) => this.kill(reason, endReason),
       drain: (reason) => this.relay.endWhenIdle(`terminating connection: ${reason}`),
     });

@@ -94,7 +94,10 @@ export class SessionRecord {
       version: grant.policyVersion,
       readOnly: grant.session.readOnly,
       detector: grant.session.detector,
+      ...(grant.request ? { request: grant.request } : {}),
     });
+    // The use of a temporary grant, in the session's chain (its request's own chain holds the rest).
+    if (grant.request) this.append('access_used', { request: grant.request, rule: grant.rule, role: grant.role });
   }
 
   /** The end: the last event, the chain closed, the row completed (after the events are written), then `after`. */

@@ -9,6 +9,8 @@ export interface RegisteredSession {
   startedAt: Date;
   /** The gateway token the session logged in with (null for link login and workload JWTs). */
   tokenJti: string | null;
+  /** The access request whose temporary grant admitted the session (ended with it). */
+  request?: string | null;
   /** Ends the session with a FATAL the client can read. */
   kill(reason: string, endReason?: EndReason): void;
   /** Ends the session once it is between transactions (graceful shutdown). */

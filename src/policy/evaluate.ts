@@ -46,6 +46,18 @@ export interface Grant {
   replication: string | null;
   session: SessionRules;
   policyVersion: number | null;
+  /** The access request whose approval made this grant (requestable rules only). */
+  request?: string;
+}
+
+/** An approved access request in force: one requestable rule for one person, target and database. */
+export interface TemporaryGrant {
+  request: string;
+  user: string;
+  rule: string;
+  target: string;
+  database: string;
+  expiresAt: Date;
 }
 
 export interface Denial {
@@ -72,7 +84,7 @@ function inSources(rule: Rule, source: string): boolean {
   return set.has(source);
 }
 
-function subjectMatches(rule: Rule, req: AccessRequest): boolean {
+export function subjectMatches(rule: Rule, req: Pick<AccessRequest, 'user' | 'groups' | 'claims'>): boolean {
   const s = rule.subjects;
   const named = s.users !== undefined || s.groups !== undefined;
   const byName =
@@ -82,7 +94,7 @@ function subjectMatches(rule: Rule, req: AccessRequest): boolean {
   return true;
 }
 
-function placeMatches(rule: Rule, req: AccessRequest): boolean {
+export function placeMatches(rule: Rule, req: Pick<AccessRequest, 'target' | 'database' | 'targetDatabase'>): boolean {
   if (!rule.targets.some((t) => globMatch(t, req.target))) return false;
   // An allow rule without databases covers the target's own database; a deny rule covers all.
   const dbs = rule.databases ?? (rule.effect === 'allow' ? [req.targetDatabase] : ['*']);
@@ -204,7 +216,7 @@ function checkSettings(rule: AllowRule, req: AccessRequest, where: string): Deni
  * The decision for one connection. Deny rules win over allow rules; among allow rules the
  * first (by file name, then position) whose every condition holds grants; no match denies.
  */
-export function evaluate(policy: PolicySet, req: AccessRequest): Decision {
+export function evaluate(policy: PolicySet, req: AccessRequest, temporary: readonly TemporaryGrant[] = []): Decision {
   const user = printable(req.user);
   const db = printable(req.clientDatabase);
   for (const sr of policy.rules) {
@@ -221,25 +233,49 @@ export function evaluate(policy: PolicySet, req: AccessRequest): Decision {
     );
   }
   let first: Denial | null = null;
+  let askable: AllowRule | null = null;
   for (const sr of policy.rules) {
     const r = sr.rule;
     if (r.effect !== 'allow' || !subjectMatches(r, req) || !placeMatches(r, req)) continue;
+    let request: string | undefined;
+    if (r.requestable) {
+      // A requestable rule grants only through an approved request in force now.
+      request = temporary.find(
+        (t) =>
+          t.rule === r.name &&
+          t.user === req.user &&
+          t.target === req.target &&
+          t.database === req.database &&
+          t.expiresAt.getTime() > req.at.getTime(),
+      )?.request;
+      if (request === undefined) {
+        askable ??= r;
+        continue;
+      }
+    }
     const failed = checkAllow(sr, r, req);
     if (failed) {
       first ??= failed;
       continue;
     }
-    return grant(sr, r, req, policy.version);
+    const g = grant(sr, r, req, policy.version);
+    return request === undefined ? g : { ...g, request };
   }
-  return (
-    first ??
-    denial(
+  if (first) return first;
+  const reason = `no allow rule matches user ${req.user} (groups: ${req.groups.join(', ') || 'none'}) on ${req.target}/${req.database}`;
+  const message = `pgward: user "${user}" has no access to database "${db}"`;
+  if (askable) {
+    // Refused only for want of a grant that can be asked for: say how to ask, in the terminal in use.
+    const role = askable.role ?? req.targetRole;
+    return denial(
       null,
-      `no allow rule matches user ${req.user} (groups: ${req.groups.join(', ') || 'none'}) on ${req.target}/${req.database}`,
+      `${reason}; requestable by rule ${askable.name}`,
       SqlState.invalidAuthorizationSpecification,
-      `pgward: user "${user}" has no access to database "${db}"`,
-    )
-  );
+      message,
+      `Ask for access: pgward request create --target ${printable(req.target)} --database ${printable(req.database)} --role ${printable(role)} --reason "..."`,
+    );
+  }
+  return denial(null, reason, SqlState.invalidAuthorizationSpecification, message);
 }
 
 function grant(sr: SourcedRule, r: AllowRule, req: AccessRequest, version: number | null): Grant {

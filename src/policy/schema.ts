@@ -58,6 +58,40 @@ const sessionSchema = z
   })
   .strict();
 
+/**
+ * A rule marked requestable grants nothing standing: its subjects may ask for it, and it
+ * applies to one person, target and database from the approval to the expiry of a request
+ * (docs/access-requests.md).
+ */
+const requestableSchema = z
+  .object({
+    /** Who decides: members of any of these groups. */
+    approvers: z.object({ groups: z.array(z.string().min(1)).min(1) }).strict(),
+    /** Distinct approvers needed before the grant starts. */
+    approvals: z.number().int().min(1).max(10).default(1),
+    /** The longest a grant lasts; a request may ask for less. */
+    maxDuration: duration.default('1h'),
+    reason: z
+      .object({
+        required: z.boolean().default(true),
+        /** The whole reason, or a part of it, must match (a ticket id such as OPS-123). */
+        pattern: z.string().refine(isRegex, 'not a valid regular expression').optional(),
+      })
+      .strict()
+      .default({ required: true }),
+    /**
+     * never: a requester's own approval does not count. break-glass: an approver may approve
+     * their own request alone, which raises an alert at once.
+     */
+    selfApproval: z.enum(['never', 'break-glass']).default('never'),
+    /** At expiry or revocation: end the live sessions (FATAL) or let them finish. */
+    onExpiry: z.enum(['end-sessions', 'finish']).default('end-sessions'),
+    /** Posted each new request and each decision (JSON with a Slack-compatible `text`), retried like alerts. */
+    webhook: z.string().url().optional(),
+  })
+  .strict();
+export type Requestable = z.infer<typeof requestableSchema>;
+
 const conditions = {
   /** CIDR ranges of client addresses (IPv4 or IPv6); a bare address means a single host. */
   sources: z.array(z.string().refine(isCidr, 'not an IP address or CIDR range')).optional(),
@@ -97,6 +131,7 @@ const allowRuleSchema = z
       .strict()
       .default({ required: true, channelBinding: 'optional' }),
     session: sessionSchema.default({ readOnly: false, detector: 'default' }),
+    requestable: requestableSchema.optional(),
   })
   .strict();
 

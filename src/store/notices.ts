@@ -36,6 +36,15 @@ export const NoticeSchema = z.discriminatedUnion('kind', [
     link: z.string().regex(/^[0-9a-f]{64}$/),
     state: z.enum(['opened', 'decided']),
   }),
+  /**
+   * An access request changed (approved, expired, revoked...): gateways reload the temporary
+   * grants in force, and end the live sessions of a grant that ended.
+   */
+  z.object({
+    kind: z.literal('access-request'),
+    id: z.string().uuid(),
+    state: z.enum(['pending', 'approved', 'denied', 'cancelled', 'expired', 'revoked']),
+  }),
 ]);
 
 export type Notice = z.infer<typeof NoticeSchema>;
@@ -53,6 +62,7 @@ const CHANNELS = {
   cancel: 'pgward_cancels',
   'policy-version': 'pgward_policy',
   'link-changed': 'pgward_links',
+  'access-request': 'pgward_access',
 } as const satisfies Record<NoticeKind, string>;
 
 export function noticeChannel(kind: NoticeKind): string {

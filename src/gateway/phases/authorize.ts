@@ -8,6 +8,7 @@ import { paramValue, printable, truncateIdentifier } from '../../protocol/startu
 import type { AuthThrottle } from '../auth-throttle.js';
 import type { ClientLink } from '../client-link.js';
 import type { ResolvedTarget } from '../context.js';
+import type { TemporaryGrantSource } from '../../access/temporary-grants.js';
 import type { PolicySource } from '../policy-runtime.js';
 import type { Authenticated } from './authenticate.js';
 import type { LoginFailures } from './failures.js';
@@ -84,6 +85,8 @@ export function precheckRequest(
 export interface AuthorizePorts {
   targets: Map<string, ResolvedTarget>;
   policy: PolicySource;
+  /** Approved access requests in force (none when absent). */
+  temporary?: TemporaryGrantSource;
   failures: LoginFailures;
 }
 
@@ -106,21 +109,25 @@ export function authorize(
       internalReason: 'no target serves that database',
     });
   }
-  const decision = evaluate(ports.policy.current(), {
-    user: request.user,
-    groups: who.groups,
-    claims: who.claims,
-    method: who.method,
-    source: link.addr,
-    tls: { version: link.tls?.getProtocol() ?? null, channelBinding: who.method === 'scram-sha-256-plus' },
-    target: place.target.name,
-    clientDatabase: request.database,
-    database: place.database,
-    targetDatabase: place.target.database,
-    targetRole: place.target.role,
-    settings: request.settings,
-    at: new Date(),
-  });
+  const decision = evaluate(
+    ports.policy.current(),
+    {
+      user: request.user,
+      groups: who.groups,
+      claims: who.claims,
+      method: who.method,
+      source: link.addr,
+      tls: { version: link.tls?.getProtocol() ?? null, channelBinding: who.method === 'scram-sha-256-plus' },
+      target: place.target.name,
+      clientDatabase: request.database,
+      database: place.database,
+      targetDatabase: place.target.database,
+      targetRole: place.target.role,
+      settings: request.settings,
+      at: new Date(),
+    },
+    ports.temporary?.current() ?? [],
+  );
   if (decision.kind === 'deny') throw ports.failures.denied(request.user, who.method, decision);
   return { target: place.target, grant: decision };
 }
