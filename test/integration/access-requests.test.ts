@@ -261,26 +261,25 @@ describe('just-in-time access requests', () => {
     expect(anomalies.rows).toEqual([{ kind: 'break-glass', severity: 'high' }]);
   });
 
-  it('the request events are in exports, and audit verify covers them', async () => {
-    const out = join(dir, 'all.jsonl');
-    await ok('audit', 'export', '--from', new Date(Date.now() - 3_600_000).toISOString(), '-o', out);
-    const kinds = (await readFile(out, 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { kind: string }).kind);
-    for (const k of [
-      'access_requested',
-      'access_approval',
-      'access_approved',
-      'access_denied',
-      'access_cancelled',
-      'access_expired',
-      'access_revoked',
-      'access_used',
-    ])
-      expect(kinds).toContain(k);
-    const verified = await cli('audit', 'verify', out, '--trust-on-first-use');
-    expect(verified.stderr + verified.stdout).not.toContain('FAIL');
-    expect(verified.code).toBe(0);
+  it('the request events are in exports (JSONL, CSV, OCSF), and audit verify covers them', async () => {
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    for (const format of ['jsonl', 'csv', 'ocsf']) {
+      const out = join(dir, `all.${format}`);
+      await ok('audit', 'export', '--from', from, '--format', format, '-o', out);
+      const text = await readFile(out, 'utf8');
+      for (const k of [
+        'access_requested',
+        'access_approval',
+        'access_approved',
+        'access_denied',
+        'access_cancelled',
+        'access_expired',
+        'access_revoked',
+        'access_used',
+      ])
+        expect(text).toContain(k);
+      const verified = await cli('audit', 'verify', out, '--trust-on-first-use');
+      expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    }
   });
 });
