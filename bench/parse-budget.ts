@@ -27,6 +27,7 @@ import { PolicyRuntime } from '../src/gateway/policy-runtime.js';
 import { loadServerTls } from '../src/gateway/server-tls.js';
 import { PostgresCluster } from '../src/store/postgres-launcher.js';
 import { ensureDevCertificates } from '../src/tls/dev-ca.js';
+import { valuesList } from '../test/harness/values-list.js';
 import { createLogger } from '../src/util/logger.js';
 
 const exec = promisify(execFile);
@@ -34,17 +35,6 @@ const MB = Number(process.env['PARSE_BENCH_MB'] ?? 10);
 const ROUNDS = Number(process.env['PARSE_BENCH_ROUNDS'] ?? 2);
 /** The other session's pace. */
 const PROBE_EVERY_MS = 10;
-
-function valuesList(bytes: number, head: string): string {
-  const rows: string[] = [];
-  let n = head.length;
-  for (let i = 0; n < bytes; i++) {
-    const row = `(${i},'row ${i}')`;
-    rows.push(row);
-    n += row.length + 1;
-  }
-  return head + rows.join(',');
-}
 
 const PROBE = `
 import pg from 'pg';

@@ -18,23 +18,12 @@ import {
 } from '../../src/detect/offthread-inspection.js';
 import { psql } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { valuesList } from '../harness/values-list.js';
 
 let gw: TestGateway;
 let ca: string;
 let dir: string;
 const tokens: Record<string, string> = {};
-
-/** A statement of about `bytes` bytes: `head` then a VALUES list of (int, text) rows. */
-function valuesList(bytes: number, head: string): string {
-  const rows: string[] = [];
-  let n = head.length;
-  for (let i = 0; n < bytes; i++) {
-    const row = `(${i},'row ${i}')`;
-    rows.push(row);
-    n += row.length + 1;
-  }
-  return head + rows.join(',');
-}
 
 beforeAll(async () => {
   gw = await startTestGateway(
