@@ -43,5 +43,5 @@ ${opts.csrf ? `<meta name="csrf-token" content="${esc(opts.csrf)}">` : ''}
 <title>${esc(title)} · pgward</title><link rel="stylesheet" href="/static/app.css"></head>
 <body${opts.page ? ` data-page="${esc(opts.page)}"` : ''}><header><a href="/" class="brand">pgward</a>${nav(opts.roles)}${signOut}</header><main><h1>${esc(title)}</h1>${body}</main>
 ${opts.page === 'anomalies' ? '<script src="/static/vendor/chart/chart.umd.min.js"></script>' : ''}
-<script src="/static/app.js"></script>${opts.page ? '<script src="/static/console.js"></script>' : ''}</body></html>`;
+<script src="/static/app.js"></script>${opts.page ? `<script type="module" src="/static/console/${esc(opts.page)}.js"></script>` : ''}</body></html>`;
 }

@@ -1,0 +1,176 @@
+// @ts-check
+// Shared by the console's page modules (web/console/<page>.js): data from /api, changes with the session's CSRF token in a header.
+// Type-checked (tsconfig.web.json) against the API's own response schemas in src/web/api-schemas.ts.
+
+/** @typedef {typeof import('../../src/web/api-schemas.js')} Schemas */
+/** @template {import('zod').ZodType} S @typedef {import('../../src/web/api-schemas.js').ApiResponse<S>} Answer */
+/** @template {import('zod').ZodType} S @typedef {import('../../src/web/api-schemas.js').ApiRequestBody<S>} Ask */
+/** @typedef {Answer<Schemas['decision']>} Decision */
+/** @typedef {Answer<Schemas['sessionDetail']>['events'][number]} TimelineEvent */
+
+export const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+
+/**
+ * The element for a selector, checked to be of the expected kind.
+ * @template {Element} T
+ * @param {string} selector
+ * @param {{ new (): T; prototype: T }} kind
+ * @returns {T}
+ */
+export function $(selector, kind) {
+  const el = document.querySelector(selector);
+  if (!(el instanceof kind)) throw new Error(`the page has no ${selector}`);
+  return el;
+}
+/** @param {string} selector */
+export const $el = (selector) => $(selector, HTMLElement);
+/** @param {string} selector */
+export const $table = (selector) => $(selector, HTMLTableElement);
+
+/**
+ * @param {'GET' | 'POST' | 'PUT'} method
+ * @param {string} url
+ * @param {unknown} [body]
+ * @returns {Promise<unknown>}
+ */
+export async function api(method, url, body) {
+  const res = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers:
+      body === undefined ? { 'x-csrf-token': csrf } : { 'content-type': 'application/json', 'x-csrf-token': csrf },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  /** @type {{ error?: string }} */
+  const data = await res.json().catch(() => ({}));
+  // 401: the session ended (signed out or revoked elsewhere) or a role needs a new sign-in;
+  // the sign-in brings the person back to this page.
+  if (res.status === 401)
+    location.assign(`/auth/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+  if (!res.ok) throw new Error(data.error ?? `HTTP ${res.status}`);
+  return data;
+}
+
+/** @param {unknown} err */
+export const message = (err) => (err instanceof Error ? err.message : String(err));
+
+/** @param {unknown} value */
+export function text(value) {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/**
+ * Fills a table from rows; columns are [header, row => value or Node].
+ * @template R
+ * @param {HTMLTableElement} el
+ * @param {Array<[string, (row: R) => unknown]>} columns
+ * @param {readonly R[]} rows
+ */
+export function table(el, columns, rows) {
+  el.replaceChildren();
+  const head = el.createTHead().insertRow();
+  for (const [h] of columns) head.appendChild(document.createElement('th')).textContent = h;
+  const body = el.createTBody();
+  for (const row of rows) {
+    const tr = body.insertRow();
+    for (const [, get] of columns) {
+      const v = get(row);
+      const td = tr.insertCell();
+      if (v instanceof Node) td.appendChild(v);
+      else td.textContent = text(v);
+    }
+  }
+  if (rows.length === 0) body.insertRow().insertCell().textContent = 'Nothing yet.';
+}
+
+/**
+ * @param {string} label
+ * @param {() => void | Promise<void>} onClick
+ * @param {string} [cls]
+ */
+export function button(label, onClick, cls) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  if (cls) b.className = cls;
+  b.addEventListener('click', () => void onClick());
+  return b;
+}
+
+/** @param {string} href @param {string} label */
+export function link(href, label) {
+  const a = document.createElement('a');
+  a.href = href;
+  a.textContent = label;
+  return a;
+}
+
+/** @param {string | null | undefined} t */
+export const time = (t) => (t ? new Date(t).toISOString().replace('T', ' ').slice(0, 19) : '');
+
+/**
+ * The non-empty fields of a form, trimmed.
+ * @param {EventTarget | null} form
+ * @returns {Record<string, string>}
+ */
+export function formData(form) {
+  if (!(form instanceof HTMLFormElement)) return {};
+  return Object.fromEntries([...new FormData(form)].map(([k, v]) => [k, String(v).trim()]).filter(([, v]) => v !== ''));
+}
+
+/** @param {Decision} d */
+export function decisionText(d) {
+  return d.kind === 'grant'
+    ? `GRANT by ${d.rule}: ${d.database} as role ${d.role}${d.session.readOnly ? ', read-only' : ''}`
+    : `DENY${d.rule ? ` by ${d.rule}` : ''}: ${d.reason}\nThe client sees: ${d.code} ${d.message}`;
+}
+
+/**
+ * One row per statement run; other events as they are.
+ * @param {readonly TimelineEvent[]} events
+ */
+export function timelineRows(events) {
+  /** @type {Array<{ at: string; kind: string; what: string; detail: string }>} */
+  const rows = [];
+  for (const e of events) {
+    if (e.runs) {
+      for (const run of e.runs) {
+        rows.push({
+          at: run.at,
+          kind: 'statement',
+          what: run.sql.join('; '),
+          detail: `${run.outcome}, ${run.rows} rows, ${run.ms} ms${run.error ? `, ${run.error}` : ''}`,
+        });
+      }
+    } else if (e.kind === 'anomaly' && e.payload) {
+      const p = e.payload;
+      rows.push({
+        at: e.at,
+        kind: 'anomaly',
+        what: `${text(p['kind'])} (${text(p['severity'])})`,
+        detail: `${text(p['action'])}${p['risk'] ? `: ${text(p['risk'])}` : ''}`,
+      });
+    } else {
+      rows.push({ at: e.at, kind: e.kind, what: '', detail: JSON.stringify(e.payload) });
+    }
+  }
+  return rows;
+}
+
+/**
+ * Runs a page's loader and marks the body ready (tests wait for data-ready), or shows the error.
+ * @param {() => Promise<void>} load
+ */
+export function runPage(load) {
+  load()
+    .then(() => document.body.setAttribute('data-ready', 'true'))
+    .catch((err) => {
+      const p = document.createElement('p');
+      p.setAttribute('role', 'alert');
+      p.textContent = message(err);
+      document.querySelector('main')?.appendChild(p);
+      document.body.setAttribute('data-ready', 'error');
+    });
+}

@@ -1,0 +1,135 @@
+// @ts-check
+// The policy page's data (console page 'policy').
+import { $, $el, $table, api, message, table, button, time, formData, decisionText, runPage } from './lib.js';
+
+/** @typedef {typeof import('../../src/web/api-schemas.js')} Schemas */
+/** @template {import('zod').ZodType} S @typedef {import('../../src/web/api-schemas.js').ApiResponse<S>} Answer */
+/** @template {import('zod').ZodType} S @typedef {import('../../src/web/api-schemas.js').ApiRequestBody<S>} Ask */
+/** @typedef {Answer<Schemas['decision']>} Decision */
+/** @typedef {Answer<Schemas['sessionDetail']>['events'][number]} TimelineEvent */
+
+runPage(async () => {
+  const current = /** @type {Answer<Schemas['policyInForce']>} */ (await api('GET', '/api/policy'));
+  /** @type {Ask<Schemas['documents']>['documents']} */
+  const docs = { ...current.documents };
+  if (Object.keys(docs).length === 0) docs['policy.yaml'] = 'rules: []\n';
+  const select = $('#doc', HTMLSelectElement);
+  for (const name of Object.keys(docs)) select.appendChild(new Option(name, name));
+  const editor = $('#editor', HTMLTextAreaElement);
+  const validation = $el('#validation');
+  const save = $('#save', HTMLButtonElement);
+  // Files are the source of the policy in force: the editor shows it, checks drafts, saves nothing.
+  const readOnly = current.readOnly;
+  if (readOnly) {
+    const note = $el('#policy-source');
+    note.textContent = readOnly;
+    note.hidden = false;
+    editor.readOnly = true;
+  }
+  let name = select.value;
+  editor.value = docs[name] ?? '';
+  select.addEventListener('change', () => {
+    name = select.value;
+    editor.value = docs[name] ?? '';
+  });
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const validate = async () => {
+    const r = /** @type {Answer<Schemas['validation']>} */ (
+      await api('POST', '/api/policy/validate', { documents: docs })
+    );
+    validation.textContent = r.ok ? `Valid: ${r.rules} rules.` : r.problems.map((p) => p.text).join('\n');
+    validation.className = r.ok ? 'ok' : 'err';
+    save.disabled = !r.ok || readOnly !== null;
+  };
+  editor.addEventListener('input', () => {
+    docs[name] = editor.value;
+    save.disabled = true;
+    clearTimeout(timer);
+    timer = setTimeout(() => void validate(), 250);
+  });
+  $el('#preview').addEventListener('click', async () => {
+    const r = /** @type {Answer<Schemas['diff']>} */ (await api('POST', '/api/policy/diff', { documents: docs }));
+    $el('#diff').textContent = r.diff || '(no changes)';
+  });
+  save.addEventListener('click', async () => {
+    try {
+      /** @type {Ask<Schemas['saveDocuments']>} */
+      const body = { documents: docs, comment: $('#comment', HTMLInputElement).value || undefined };
+      const r = /** @type {Answer<Schemas['saved']>} */ (await api('POST', '/api/policy', body));
+      validation.textContent = r.created ? `Saved as version ${r.version}.` : `No change from version ${r.version}.`;
+      await versions();
+    } catch (err) {
+      validation.textContent = message(err);
+    }
+  });
+  $el('#dry-run').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = formData(e.target);
+    /** @type {Ask<Schemas['dryRunRequest']>} */
+    const body = {
+      user: f['user'] ?? '',
+      database: f['database'] ?? '',
+      groups: (f['groups'] ?? '')
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean),
+      from: f['from'],
+      at: f['at'],
+    };
+    const out = $el('#dry-run-result');
+    try {
+      out.textContent = decisionText(/** @type {Decision} */ (await api('POST', '/api/policy/dry-run', body)));
+    } catch (err) {
+      out.textContent = message(err);
+    }
+  });
+  $el('#who').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const rows = /** @type {Answer<Schemas['reachingRules']>} */ (
+      await api('GET', `/api/policy/who-can-reach?target=${encodeURIComponent(formData(e.target)['target'] ?? '')}`)
+    );
+    table(
+      $table('#who-result'),
+      [
+        ['Rule', (r) => r.name],
+        ['Effect', (r) => r.effect],
+        ['Who', (r) => r.subjects],
+        ['Role', (r) => r.role],
+        ['Conditions', (r) => r.conditions.join('; ')],
+      ],
+      rows,
+    );
+  });
+  const versions = async () => {
+    const rows = /** @type {Answer<Schemas['versions']>} */ (await api('GET', '/api/policy/versions'));
+    table(
+      $table('#versions'),
+      [
+        ['Version', (r) => r.id],
+        ['When', (r) => time(r.createdAt)],
+        ['Author', (r) => r.author],
+        ['Source', (r) => r.source],
+        ['Comment', (r) => r.comment],
+        [
+          '',
+          (r) =>
+            r.id === rows[0]?.id
+              ? 'in force'
+              : readOnly
+                ? ''
+                : button(`Roll back to ${r.id}`, async () => {
+                    const out = /** @type {Answer<Schemas['rolledBack']>} */ (
+                      await api('POST', '/api/policy/rollback', { version: r.id })
+                    );
+                    validation.textContent = `Version ${out.version} restores version ${r.id}.`;
+                    await versions();
+                  }),
+        ],
+      ],
+      rows,
+    );
+  };
+  await versions();
+  await validate();
+});
