@@ -174,3 +174,27 @@ export function runPage(load) {
       document.body.setAttribute('data-ready', 'error');
     });
 }
+
+/**
+ * A time for people: shown in the viewer's own time zone, with the UTC instant on hover
+ * (a <time> element, so screen readers and copy/paste get the machine-readable value too).
+ * @param {string | Date | null | undefined} t
+ * @returns {HTMLTimeElement | string}
+ */
+export function localTime(t) {
+  if (!t) return '';
+  const d = t instanceof Date ? t : new Date(t);
+  if (Number.isNaN(d.getTime())) return String(t);
+  const el = document.createElement('time');
+  el.dateTime = d.toISOString();
+  el.title = `${d.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+  el.textContent = d.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+  return el;
+}
