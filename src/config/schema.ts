@@ -400,6 +400,11 @@ export const configSchema = z
         /** YAML policy files; edits are stored as versions and applied within a second. Without it, the newest stored version applies. */
         dir: z.string().optional(),
         watch: z.boolean().default(true),
+        /**
+         * The groups people can have (your identity provider's, after any groupMap). When set,
+         * policy checks warn about a group name outside it (a typo grants nobody anything).
+         */
+        knownGroups: z.array(z.string().min(1)).optional(),
       })
       .strict()
       .default({ watch: true }),

@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { formatProblem, parsePolicyDocuments, readPolicyDir } from '../policy/loader.js';
+import type { PolicyContext } from '../policy/meaning-check.js';
 import type { PolicySet } from '../policy/schema.js';
 import { policyDiff, policyDigest } from '../policy/versioning.js';
 import { PolicyQueries } from '../store/policy-queries.js';
@@ -37,12 +38,23 @@ export class PolicyRuntime implements PolicySource {
     store: Store,
     private readonly log: Logger,
     private readonly dir: string | null,
+    private readonly context: PolicyContext | null,
   ) {
     this.queries = new PolicyQueries(store);
   }
 
-  static async start(opts: { store: Store; log: Logger; dir: string | null; watch?: boolean }): Promise<PolicyRuntime> {
-    const rt = new PolicyRuntime(opts.store, opts.log, opts.dir);
+  /**
+   * `context`: what file edits' names are checked against (targets, groups); versions stored
+   * by others are checked for detector profiles only, since another gateway's targets may differ.
+   */
+  static async start(opts: {
+    store: Store;
+    log: Logger;
+    dir: string | null;
+    watch?: boolean;
+    context?: PolicyContext;
+  }): Promise<PolicyRuntime> {
+    const rt = new PolicyRuntime(opts.store, opts.log, opts.dir, opts.context ?? null);
     rt.subscription = opts.store.subscribe(['policy-version'], {
       notice: (n) => rt.enqueue(() => rt.applyVersion(n.version)),
       down: (err) => opts.log.warn({ event: 'policy_listener_down', err: err.message }, 'policy listener reconnecting'),
@@ -84,7 +96,7 @@ export class PolicyRuntime implements PolicySource {
   /** Validates the directory; stores it as a new version if it differs. False if invalid. */
   private async syncFiles(): Promise<boolean> {
     const documents = await readPolicyDir(this.dir!);
-    const loaded = parsePolicyDocuments(documents);
+    const loaded = parsePolicyDocuments(documents, null, this.context);
     if (!loaded.ok) {
       for (const p of loaded.problems)
         this.log.error(
@@ -93,6 +105,8 @@ export class PolicyRuntime implements PolicySource {
         );
       return false;
     }
+    for (const w of loaded.warnings)
+      this.log.warn({ event: 'policy_warning', problem: formatProblem(w) }, 'policy stored with a warning');
     const { id, created } = await this.queries.append({
       author: `${userInfo().username}@${hostname()} (files)`,
       source: 'files',

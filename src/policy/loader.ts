@@ -1,7 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { ZodError } from 'zod';
+import { didYouMean } from '../util/did-you-mean.js';
+import { checkPolicyMeaning, type PolicyContext } from './meaning-check.js';
+import { keysAt } from './schema-keys.js';
 import { policyDocumentSchema, type PolicySet, type SourcedRule } from './schema.js';
 
 /** One problem in a policy file, with where it is. */
@@ -10,10 +13,12 @@ export interface PolicyProblem {
   line: number;
   column: number;
   message: string;
+  /** A warning is shown and lets the policy through; anything else rejects it. */
+  severity?: 'warning';
 }
 
 export type PolicyLoad =
-  | { ok: true; set: PolicySet; documents: Record<string, string> }
+  | { ok: true; set: PolicySet; documents: Record<string, string>; warnings: PolicyProblem[] }
   | { ok: false; problems: PolicyProblem[]; documents: Record<string, string> };
 
 export const isPolicyFile = (name: string): boolean => /\.ya?ml$/i.test(name) && !name.startsWith('.');
@@ -42,20 +47,83 @@ function position(
   return { line: 1, column: 1 };
 }
 
+/** Where a key itself is written (for an unknown key: its value may be on another line). */
+function keyPosition(
+  doc: Document,
+  counter: LineCounter,
+  mapPath: ReadonlyArray<PropertyKey>,
+  key: string,
+): { line: number; column: number } {
+  const map = mapPath.length ? doc.getIn(mapPath as unknown[], true) : doc.contents;
+  if (isMap(map)) {
+    const pair = map.items.find((i) => isScalar(i.key) && String(i.key.value) === key);
+    if (pair && isNode(pair.key) && pair.key.range) {
+      const { line, col } = counter.linePos(pair.key.range[0]);
+      return { line, column: col };
+    }
+  }
+  return position(doc, counter, [...mapPath, key]);
+}
+
 function zodProblems(file: string, doc: Document, counter: LineCounter, err: ZodError): PolicyProblem[] {
-  return err.issues.map((issue) => {
-    const where = position(doc, counter, issue.path);
+  return err.issues.flatMap((issue): PolicyProblem[] => {
     const path = issue.path.length ? `${issue.path.join('.')}: ` : '';
-    return { file, ...where, message: `${path}${issue.message}` };
+    if (issue.code === 'unrecognized_keys') {
+      // One problem per key, at the key, with the nearest key the language has there.
+      const known = keysAt(policyDocumentSchema, issue.path);
+      return issue.keys.map((key) => ({
+        file,
+        ...keyPosition(doc, counter, issue.path, key),
+        message: `${path}unknown key "${key}"${didYouMean(key, known)}`,
+      }));
+    }
+    if (issue.code === 'invalid_union' && issue.path.at(-1) === 'effect') {
+      // A rule without a valid effect: say what is missing, and which key was probably meant.
+      const rulePath = issue.path.slice(0, -1);
+      const rule = doc.getIn(rulePath as unknown[]);
+      const value = isMap(rule) ? rule.get('effect') : undefined;
+      if (value === undefined) {
+        const keys = isMap(rule) ? rule.items.map((i) => String(isScalar(i.key) ? i.key.value : i.key)) : [];
+        const meant = keys.find((k) => didYouMean(k, ['effect']) !== '');
+        return [
+          meant
+            ? {
+                file,
+                ...keyPosition(doc, counter, rulePath, meant),
+                message: `${rulePath.join('.')}: unknown key "${meant}" (did you mean "effect"?)`,
+              }
+            : {
+                file,
+                ...position(doc, counter, rulePath),
+                message: `${rulePath.join('.')}: every rule needs effect: allow or effect: deny`,
+              },
+        ];
+      }
+      return [
+        {
+          file,
+          ...position(doc, counter, issue.path),
+          message: `${path}effect must be allow or deny, not "${String(value)}"${didYouMean(String(value), ['allow', 'deny'])}`,
+        },
+      ];
+    }
+    return [{ file, ...position(doc, counter, issue.path), message: `${path}${issue.message}` }];
   });
 }
 
 /**
  * Parses and validates a whole set of policy documents. Any problem rejects the whole set:
- * a half-applied policy is worse than the last good one.
+ * a half-applied policy is worse than the last good one. With a context, names are checked
+ * for meaning too (targets, groups, roles: src/policy/meaning-check.ts); detector profiles
+ * always are.
  */
-export function parsePolicyDocuments(documents: Record<string, string>, version: number | null = null): PolicyLoad {
+export function parsePolicyDocuments(
+  documents: Record<string, string>,
+  version: number | null = null,
+  context: PolicyContext | null = null,
+): PolicyLoad {
   const problems: PolicyProblem[] = [];
+  const parsedFiles = new Map<string, { doc: Document; counter: LineCounter }>();
   const rules: SourcedRule[] = [];
   const names = new Map<string, string>();
   const profiles: PolicySet['profiles'] = {};
@@ -70,6 +138,7 @@ export function parsePolicyDocuments(documents: Record<string, string>, version:
       }
       continue;
     }
+    parsedFiles.set(file, { doc, counter });
     const parsed = policyDocumentSchema.safeParse(doc.toJS() ?? {});
     if (!parsed.success) {
       problems.push(...zodProblems(file, doc, counter, parsed.error));
@@ -100,11 +169,25 @@ export function parsePolicyDocuments(documents: Record<string, string>, version:
     });
   }
   if (problems.length) return { ok: false, problems, documents };
-  return { ok: true, set: { rules, profiles, version }, documents };
+  const set: PolicySet = { rules, profiles, version };
+  const warnings: PolicyProblem[] = [];
+  for (const f of checkPolicyMeaning(set, context)) {
+    const { doc, counter } = parsedFiles.get(f.file)!;
+    const problem: PolicyProblem = {
+      file: f.file,
+      ...position(doc, counter, ['rules', f.ruleIndex, ...f.path]),
+      message: `rules.${f.ruleIndex}.${f.message}`,
+    };
+    if (f.severity === 'warning') warnings.push({ ...problem, severity: 'warning' });
+    else problems.push(problem);
+  }
+  if (problems.length) return { ok: false, problems, documents };
+  return { ok: true, set, documents, warnings };
 }
 
 export async function loadPolicyDir(dir: string): Promise<PolicyLoad> {
   return parsePolicyDocuments(await readPolicyDir(dir));
 }
 
-export const formatProblem = (p: PolicyProblem): string => `${p.file}:${p.line}:${p.column}: ${p.message}`;
+export const formatProblem = (p: PolicyProblem): string =>
+  `${p.file}:${p.line}:${p.column}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;

@@ -68,7 +68,15 @@ export const validation = z.object({
   ok: z.boolean(),
   rules: z.number().optional(),
   problems: z.array(
-    z.object({ file: z.string(), line: z.number(), column: z.number(), message: z.string(), text: z.string() }),
+    z.object({
+      file: z.string(),
+      line: z.number(),
+      column: z.number(),
+      message: z.string(),
+      text: z.string(),
+      /** A warning lets the policy through (ok stays true). */
+      severity: z.enum(['warning']).optional(),
+    }),
   ),
 });
 

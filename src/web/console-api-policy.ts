@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { dryRun, DryRunError, rulesForTarget } from '../policy/dry-run.js';
 import { formatProblem, parsePolicyDocuments } from '../policy/loader.js';
+import type { PolicyContext } from '../policy/meaning-check.js';
+import { policyContextOf } from '../policy/policy-context.js';
 import { policyDiff, policyDigest } from '../policy/versioning.js';
 import { PolicyQueries, type PolicyVersionRow } from '../store/policy-queries.js';
 import { addApiRoute, caller } from './api-route.js';
@@ -24,6 +26,9 @@ export function readOnlyReason(latest: Pick<PolicyVersionRow, 'id' | 'source' | 
 /** Admin: the policy editor, its versions, dry runs. */
 export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): void {
   const policies = new PolicyQueries(ctx.store);
+  /** Names in the documents are checked against this gateway's targets, known groups and vault. */
+  const policyContext = async (): Promise<PolicyContext> =>
+    policyContextOf(ctx.config, await ctx.store.listVaultEntries());
   const targets = () =>
     Object.entries(ctx.config.targets).map(([name, t]) => ({
       name,
@@ -59,9 +64,13 @@ export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): voi
       response: S.validation,
     },
     handler: async (req) => {
-      const loaded = parsePolicyDocuments(req.body.documents);
+      const loaded = parsePolicyDocuments(req.body.documents, null, await policyContext());
       return loaded.ok
-        ? { ok: true, rules: loaded.set.rules.length, problems: [] }
+        ? {
+            ok: true,
+            rules: loaded.set.rules.length,
+            problems: loaded.warnings.map((p) => ({ ...p, text: formatProblem(p) })),
+          }
         : { ok: false, problems: loaded.problems.map((p) => ({ ...p, text: formatProblem(p) })) };
     },
   });
@@ -85,7 +94,7 @@ export function registerPolicyRoutes(api: FastifyInstance, ctx: ApiContext): voi
       const refused = readOnlyReason(await policies.latest());
       if (refused) return reply.code(409).send({ error: refused });
       const { documents, comment } = req.body;
-      const loaded = parsePolicyDocuments(documents);
+      const loaded = parsePolicyDocuments(documents, null, await policyContext());
       if (!loaded.ok)
         return reply.code(422).send({ error: 'the policy is invalid', problems: loaded.problems.map(formatProblem) });
       const { id, created } = await policies.append({
