@@ -42,7 +42,15 @@ export interface AccessDeps {
 export interface Person {
   user: string;
   groups: string[];
+  /** How the person was identified; in every event of the step they take. */
+  via?: Via | undefined;
 }
+
+/**
+ * How a step's actor was identified: the console's sign-in, the CLI's `pgward login` token,
+ * or an operator naming someone with `--as` (the operator's OS account is recorded beside it).
+ */
+export type Via = { kind: 'console' } | { kind: 'cli-login' } | { kind: 'operator'; operator: string };
 
 export interface CreateInput extends Person {
   target: string;
@@ -95,7 +103,7 @@ export class AccessRequests {
         reason: o.reason?.trim() || null,
         needed: rule.requestable.approvals,
       },
-      this.chained(o.user, REQUEST_EVENTS.requested, (r) => ({
+      this.chained(o.user, o.via, REQUEST_EVENTS.requested, (r) => ({
         target: r.target,
         database: r.database,
         rule: r.rule,
@@ -137,6 +145,7 @@ export class AccessRequests {
       (r) =>
         this.chained(
           approver.user,
+          approver.via,
           r.state === 'approved' ? REQUEST_EVENTS.approved : REQUEST_EVENTS.approval,
           (x) => ({
             by: approver.user,
@@ -165,13 +174,17 @@ export class AccessRequests {
           throw new RequestRefused(`${approver.user} is not in an approver group of rule ${rule.name}`);
         return { state: 'denied', decidedBy: approver.user, decisionReason: reason ?? null };
       },
-      () => this.chained(approver.user, REQUEST_EVENTS.denied, () => ({ by: approver.user, reason: reason ?? null })),
+      () =>
+        this.chained(approver.user, approver.via, REQUEST_EVENTS.denied, () => ({
+          by: approver.user,
+          reason: reason ?? null,
+        })),
     );
     await this.announce(row, rule, `${approver.user} denied the request of ${row.requester}`);
     return row;
   }
 
-  async cancel(id: string, requester: string): Promise<AccessRequestRow> {
+  async cancel(id: string, requester: string, via?: Via): Promise<AccessRequestRow> {
     const row = await this.step(
       id,
       (r) => {
@@ -181,7 +194,7 @@ export class AccessRequests {
         // Cancelling an approved request gives the grant back: its sessions end as at expiry.
         return { state: 'cancelled' };
       },
-      () => this.chained(requester, REQUEST_EVENTS.cancelled, () => ({ by: requester })),
+      () => this.chained(requester, via, REQUEST_EVENTS.cancelled, () => ({ by: requester })),
     );
     await this.announce(row, this.ruleOfOrNull(row), `${requester} cancelled their request`);
     return row;
@@ -198,7 +211,7 @@ export class AccessRequests {
           throw new RequestRefused(`${by.user} is not in an approver group of rule ${rule.name}`);
         return { state: 'revoked', decidedBy: by.user, decisionReason: reason ?? null };
       },
-      () => this.chained(by.user, REQUEST_EVENTS.revoked, () => ({ by: by.user, reason: reason ?? null })),
+      () => this.chained(by.user, by.via, REQUEST_EVENTS.revoked, () => ({ by: by.user, reason: reason ?? null })),
     );
     await this.announce(row, this.ruleOfOrNull(row), `${by.user} revoked the grant of ${row.requester}`);
     return row;
@@ -216,7 +229,10 @@ export class AccessRequests {
               throw new RequestRefused('not due');
             return { state: 'expired' };
           },
-          () => this.chained(null, REQUEST_EVENTS.expired, (r) => ({ expiresAt: r.expiresAt?.toISOString() ?? null })),
+          () =>
+            this.chained(null, undefined, REQUEST_EVENTS.expired, (r) => ({
+              expiresAt: r.expiresAt?.toISOString() ?? null,
+            })),
         );
         n++;
         await this.announce(row, this.ruleOfOrNull(row), `the grant of ${row.requester} expired`);
@@ -240,6 +256,7 @@ export class AccessRequests {
   /** A ChainStep appending one event to the request's chain from where the store says it stands. */
   private chained(
     user: string | null,
+    via: Via | undefined,
     kind: string,
     payload: (row: AccessRequestRow) => Record<string, unknown>,
   ): ChainStep {
@@ -249,6 +266,7 @@ export class AccessRequests {
         request: row.id,
         requester: row.requester,
         ...payload(row),
+        ...(via ? { via: via.kind, ...(via.kind === 'operator' ? { operator: via.operator } : {}) } : {}),
       });
       this.deps.audit.endChain(row.id);
       return { seq: ev.seq, head: ev.hash };
@@ -287,7 +305,8 @@ export class AccessRequests {
 
   /** Break-glass: an anomaly row and an alert at once, to the rule's webhook and its detector profile's. */
   private async breakGlass(row: AccessRequestRow, rule: RequestableRule): Promise<void> {
-    const detail = describe(row);
+    // The anomaly names the request (its row is keyed by the request's chain id, as no session exists yet).
+    const detail = { request: row.id, ...describe(row) };
     await new DetectorQueries(this.deps.store).insertAnomaly({
       sessionId: row.id,
       username: row.requester,

@@ -3,7 +3,8 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { Grant } from '../policy/evaluate.js';
 import type { StartupSettings } from '../policy/startup-settings.js';
 import type { EndReason, RelayStats } from '../relay/relay.js';
-import type { Store } from '../store/store.js';
+import { AccessRequestQueries } from '../store/access-request-queries.js';
+import { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import type { ClientLink } from './client-link.js';
 import type { ResolvedTarget } from './context.js';
@@ -75,6 +76,8 @@ export class SessionRecord {
         policyVersion: grant.policyVersion,
         readOnly: grant.session.readOnly,
       })
+      // The row names the request that admitted the session (a second write, for grant sessions only).
+      .then(() => this.linkRequest())
       .catch((err: unknown) =>
         s.log.error({ event: 'audit_write_failed', err: (err as Error).message }, 'session record not written'),
       );
@@ -98,6 +101,13 @@ export class SessionRecord {
     });
     // The use of a temporary grant, in the session's chain (its request's own chain holds the rest).
     if (grant.request) this.append('access_used', { request: grant.request, rule: grant.rule, role: grant.role });
+  }
+
+  private async linkRequest(): Promise<void> {
+    const { request } = this.s.grant;
+    // The gateway's ports carry the real store; a test's stand-in for the two row writes has no sessions table.
+    if (request && this.ports.store instanceof Store)
+      await new AccessRequestQueries(this.ports.store).sessionGranted(this.s.id, request);
   }
 
   /** The end: the last event, the chain closed, the row completed (after the events are written), then `after`. */

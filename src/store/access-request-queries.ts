@@ -83,6 +83,33 @@ const toRow = (r: Row): AccessRequestRow => ({
   expiresAt: r.expires_at,
 });
 
+/** One event of a request's own chain (session_events with the request's id as chain id). */
+export interface RequestChainEvent {
+  seq: number;
+  at: Date;
+  kind: string;
+  user: string | null;
+  payload: Record<string, unknown>;
+}
+
+/** A session an approved request admitted (sessions.access_request). */
+export interface GrantedSession {
+  id: string;
+  gatewayId: string;
+  user: string;
+  database: string;
+  role: string;
+  startedAt: Date;
+  endedAt: Date | null;
+  endReason: string | null;
+}
+
+export interface AccessRequestDetail {
+  request: AccessRequestRow;
+  events: RequestChainEvent[];
+  sessions: GrantedSession[];
+}
+
 export interface NewAccessRequest {
   id: string;
   requester: string;
@@ -199,6 +226,71 @@ export class AccessRequestQueries {
       `select id from access_requests where state = 'approved' and expires_at <= now() order by expires_at limit 100`,
     );
     return rows.map((r) => r.id);
+  }
+
+  /** Requests this person approved, denied or revoked (newest first): an approver's decisions history. */
+  async decidedBy(user: string, limit = 50): Promise<AccessRequestRow[]> {
+    const { rows } = await this.store.sql.query<Row>(
+      `select * from access_requests
+        where decided_by = $1 or approvals @> jsonb_build_array(jsonb_build_object('by', $1::text))
+        order by coalesce(decided_at, created_at) desc limit $2`,
+      [user, limit],
+    );
+    return rows.map(toRow);
+  }
+
+  /** Names the request on the row of a session it admitted (migration 011). */
+  async sessionGranted(sessionId: string, requestId: string): Promise<void> {
+    await this.store.sql.query('update sessions set access_request = $2 where id = $1', [sessionId, requestId]);
+  }
+
+  /**
+   * One request with what an auditor asks of it: the row (reason, approvals, decision), its
+   * own audit chain in order, and the sessions it admitted. Null if there is no such request.
+   */
+  async detail(id: string): Promise<AccessRequestDetail | null> {
+    const request = await this.get(id);
+    if (!request) return null;
+    const [events, sessions] = await Promise.all([
+      this.store.sql.query<{ seq: number; at: Date; kind: string; username: string | null; payload: unknown }>(
+        'select seq, at, kind, username, payload from session_events where session_id = $1 order by seq',
+        [id],
+      ),
+      this.store.sql.query<{
+        id: string;
+        gateway_id: string;
+        username: string;
+        database: string;
+        upstream_role: string;
+        started_at: Date;
+        ended_at: Date | null;
+        end_reason: string | null;
+      }>(
+        `select id, gateway_id, username, database, upstream_role, started_at, ended_at, end_reason
+           from sessions where access_request = $1 order by started_at`,
+        [id],
+      ),
+    ]);
+    return {
+      request,
+      events: events.rows.map((e) => ({
+        seq: e.seq,
+        at: e.at,
+        kind: e.kind,
+        user: e.username,
+        payload: (e.payload ?? {}) as Record<string, unknown>,
+      })),
+      sessions: sessions.rows.map((x) => ({
+        id: x.id,
+        gatewayId: x.gateway_id,
+        user: x.username,
+        database: x.database,
+        role: x.upstream_role,
+        startedAt: x.started_at,
+        endedAt: x.ended_at,
+        endReason: x.end_reason,
+      })),
+    };
   }
 
   private async setChain(c: pg.PoolClient, id: string, p: ChainPoint): Promise<void> {

@@ -4,6 +4,7 @@ import { ConsoleQueries } from '../store/console-queries.js';
 import type { ApiContext, ConsoleDeps } from './api-context.js';
 import { addApiRoute, caller } from './api-route.js';
 import * as S from './api-schemas.js';
+import { registerAccessRoutes } from './console-api-access.js';
 import { registerAdminRoutes } from './console-api-admin.js';
 import { registerAuditRoutes } from './console-api-audit.js';
 import { registerPolicyRoutes } from './console-api-policy.js';
@@ -123,6 +124,7 @@ export async function registerConsoleApi(
     registerPolicyRoutes(api, ctx);
     registerAdminRoutes(api, ctx);
     registerAuditRoutes(api, ctx);
+    registerAccessRoutes(api, ctx);
 
     addApiRoute(api, {
       method: 'GET',

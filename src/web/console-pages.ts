@@ -4,6 +4,7 @@ import { caller, type Role } from './api-route.js';
 import { sessionRoles } from './roles.js';
 import { esc, layout } from './html.js';
 import type { WebSession } from './session.js';
+import { accessPages } from './console-pages-access.js';
 import { adminPages } from './console-pages-admin.js';
 import { auditPages } from './console-pages-audit.js';
 import { developerPages } from './console-pages-developer.js';
@@ -69,6 +70,7 @@ function registerPages(
   developerPages(page);
   adminPages(page);
   auditPages(page, pageWithParam);
+  accessPages(page);
 }
 
 /** Adds a console page: its path, who may see it, its title, its script module (web/console/<name>.js) and its HTML. */

@@ -19,6 +19,7 @@ function nav(roles: ReadonlySet<string> | undefined): string {
   const links: Array<[string, string]> = [
     ['/', 'Connect'],
     ['/me', 'My activity'],
+    ['/requests', 'Request access'],
   ];
   if (roles.has('admin'))
     links.push(
@@ -28,7 +29,10 @@ function nav(roles: ReadonlySet<string> | undefined): string {
       ['/admin/tokens', 'Tokens'],
     );
   if (roles.has('auditor')) links.push(['/audit', 'Audit'], ['/audit/anomalies', 'Anomalies']);
-  return `<nav>${links.map(([href, label]) => `<a href="${href}">${esc(label)}</a>`).join(' ')}</nav>`;
+  // Approvers are named by group in the policy, not by console role: the link and its count of
+  // waiting requests appear once /api/access-requests/count says this person approves something.
+  const approvals = `<a href="/approvals" id="nav-approvals" hidden>Approvals <span id="approvals-count"></span></a>`;
+  return `<nav>${links.map(([href, label]) => `<a href="${href}">${esc(label)}</a>`).join(' ')} ${approvals}</nav>`;
 }
 
 export function layout(title: string, body: string, opts: LayoutOptions = {}): string {
@@ -43,5 +47,5 @@ ${opts.csrf ? `<meta name="csrf-token" content="${esc(opts.csrf)}">` : ''}
 <title>${esc(title)} · pgward</title><link rel="stylesheet" href="/static/app.css"></head>
 <body${opts.page ? ` data-page="${esc(opts.page)}"` : ''}><header><a href="/" class="brand">pgward</a>${nav(opts.roles)}${signOut}</header><main><h1>${esc(title)}</h1>${body}</main>
 ${opts.page === 'anomalies' ? '<script src="/static/vendor/chart/chart.umd.min.js"></script>' : ''}
-<script src="/static/app.js"></script>${opts.page ? `<script type="module" src="/static/console/${esc(opts.page)}.js"></script>` : ''}</body></html>`;
+<script src="/static/app.js"></script>${opts.roles ? '<script type="module" src="/static/console/approvals-count.js"></script>' : ''}${opts.page ? `<script type="module" src="/static/console/${esc(opts.page)}.js"></script>` : ''}</body></html>`;
 }

@@ -1,0 +1,221 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { DevUser } from '../../src/identity/dev-idp.js';
+import { launchChromium, signInAt } from '../harness/browser.js';
+import { run } from '../harness/clients.js';
+import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+
+/**
+ * The just-in-time journey in Chromium with real parts (issue 16): alice's psql is refused
+ * with the hint, she asks in the console, bob approves in another browser, her same psql
+ * line then connects as the granted role; the session row, the timeline and the request's
+ * detail all name the request.
+ */
+
+const SHOTS = 'test-results/screenshots';
+const WAIT = { timeout: 20_000, interval: 25 };
+let gw: TestGateway;
+let browser: Browser;
+
+const POLICY = `rules:
+  - name: devs-write-app
+    effect: allow
+    subjects: { groups: [developers] }
+    targets: [app]
+    tls: { required: false }
+    requestable:
+      approvers: { groups: [admins] }
+      maxDuration: 1h
+      reason: { required: true, pattern: '[A-Z]+-[0-9]+' }
+`;
+
+const devUser = (name: string): DevUser => gw.web!.devIdp!.users.find((u) => u.username === name)!;
+
+async function text(page: Page, selector: string): Promise<string> {
+  const el = page.locator(selector).first();
+  await el.waitFor({ state: 'attached', timeout: 10_000 });
+  return ((await el.textContent()) ?? '').trim();
+}
+
+async function ready(page: Page): Promise<void> {
+  await page.waitForSelector('body[data-ready]', { timeout: 10_000 });
+  expect(await page.getAttribute('body', 'data-ready')).toBe('true');
+}
+
+async function signedIn(user: string): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await signInAt(page, gw.web!.url, devUser(user));
+  return { ctx, page };
+}
+
+const psqlFrom = (line: string, sql: string) =>
+  run('bash', ['-c', `${line} -X -At -c "${sql}"`], { env: { PGPASSFILE: '/dev/null' } });
+
+/** A console API call from the page, as its own scripts make it (cookie and CSRF header). */
+const fromPage = (page: Page, method: string, url: string, body?: unknown) =>
+  page.evaluate(
+    async ([m, u, b]) => {
+      const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+      const res = await fetch(u as string, {
+        method: m as string,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: b === undefined ? undefined : JSON.stringify(b),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    },
+    [method, url, body] as const,
+  );
+
+beforeAll(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  gw = await startTestGateway(inject('pgCluster'), {}, { web: true, policies: { 'jit.yaml': POLICY } });
+  browser = await launchChromium();
+}, 240_000);
+afterAll(async () => {
+  await browser?.close();
+  await gw?.close();
+});
+
+describe('just-in-time access in the console', () => {
+  it('refused in psql, asked in the console, approved in another browser, connected as the granted role', async () => {
+    const alice = await signedIn('alice');
+    const psqlLine = await text(alice.page, '#psql-line');
+
+    // 1. Real psql, refused only for want of a grant: the FATAL's hint says how to ask.
+    const refused = await psqlFrom(psqlLine, 'select current_user');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('FATAL:  pgward: user "alice" has no access to database "app"');
+    expect(refused.stderr).toContain('HINT:  Ask for access: pgward request create --target app');
+
+    // 2. The Request access page: choices from the rules she may ask for; problems beside their fields.
+    await alice.page.click('nav a[href="/requests"]');
+    await ready(alice.page);
+    expect(await alice.page.locator('#rq-option option').allTextContents()).toEqual([
+      `app as ${gw.upstreamRole} (rule devs-write-app, 1 approval)`,
+    ]);
+    expect(await text(alice.page, '#rq-reason-help')).toBe('required, must match [A-Z]+-[0-9]+');
+    await alice.page.click('#request button[type=submit]');
+    await alice.page.waitForFunction(() => (document.querySelector('#rq-reason-error')?.textContent ?? '') !== '');
+    expect(await text(alice.page, '#rq-reason-error')).toBe('rule devs-write-app requires a reason');
+    await alice.page.fill('#rq-reason', 'because');
+    await alice.page.fill('#rq-duration', '2h');
+    await alice.page.click('#request button[type=submit]');
+    await alice.page.waitForFunction(() => (document.querySelector('#rq-duration-error')?.textContent ?? '') !== '');
+    expect(await text(alice.page, '#rq-duration-error')).toBe('rule devs-write-app grants at most 1h');
+    expect(await text(alice.page, '#rq-reason-error')).toBe('');
+    await alice.page.fill('#rq-duration', '30m');
+    await alice.page.click('#request button[type=submit]');
+    await alice.page.waitForFunction(() => (document.querySelector('#rq-reason-error')?.textContent ?? '') !== '');
+    expect(await text(alice.page, '#rq-reason-error')).toBe(
+      'the reason must match /[A-Z]+-[0-9]+/ (rule devs-write-app)',
+    );
+    await alice.page.fill('#rq-duration', '30m');
+    await alice.page.fill('#rq-reason', 'OPS-7 rebuild the orders index');
+    await alice.page.click('#request button[type=submit]');
+    await alice.page.waitForFunction(() =>
+      /^Asked: request /.test(document.querySelector('#rq-status')?.textContent ?? ''),
+    );
+    const id = /request ([0-9a-f-]{36})/.exec(await text(alice.page, '#rq-status'))![1]!;
+    await alice.page.waitForFunction(
+      (rid) => (document.querySelector('#my-requests')?.textContent ?? '').includes(rid),
+      id,
+    );
+    const mine = await text(alice.page, '#my-requests');
+    expect(mine).toContain('pending (0/1 approvals)');
+    expect(mine).toContain('OPS-7 rebuild the orders index');
+    expect(mine).toContain('30m');
+    // She approves nothing, so her header has no Approvals link; nor may she approve her own.
+    expect(await alice.page.isHidden('#nav-approvals')).toBe(true);
+    const self = await fromPage(alice.page, 'POST', `/api/access-requests/${id}/approve`, {});
+    expect(self).toEqual({ status: 400, json: { error: 'alice is not in an approver group of rule devs-write-app' } });
+    await alice.page.screenshot({ path: join(SHOTS, 'access-request-page.png'), fullPage: true });
+
+    // 3. bob, in another browser context, sees the count in the header and approves with a reason.
+    const bob = await signedIn('bob');
+    await bob.page.waitForSelector('#nav-approvals:not([hidden])', { timeout: 10_000 });
+    expect(await text(bob.page, '#nav-approvals')).toBe('Approvals (1)');
+    await bob.page.click('#nav-approvals');
+    await ready(bob.page);
+    const row = bob.page.locator('#pending tr', { hasText: 'alice' });
+    expect(await row.textContent()).toContain('OPS-7 rebuild the orders index');
+    expect(await row.textContent()).toContain(`app/${gw.upstreamDatabase}`);
+    await row.locator('input.decision-reason').fill('go ahead, reviewed in OPS-7');
+    await bob.page.screenshot({ path: join(SHOTS, 'access-approver-view.png'), fullPage: true });
+    await row.locator('button:has-text("Approve")').click();
+    await bob.page.waitForFunction(() => /^Approved: /.test(document.querySelector('#ap-status')?.textContent ?? ''));
+    const approvedAt = Date.now();
+    expect(await text(bob.page, '#ap-status')).toMatch(
+      new RegExp(`^Approved: alice may connect as ${gw.upstreamRole} on app/${gw.upstreamDatabase} until `),
+    );
+    await bob.page.waitForFunction(() => document.querySelector('#approvals-count')?.textContent === '(0)');
+    expect(await text(bob.page, '#decided')).toContain('go ahead, reviewed in OPS-7');
+
+    // 4. The same psql line now connects, as the granted role.
+    let connected: string | null = null;
+    let firstMs = 0;
+    while (connected === null && Date.now() - approvedAt < 10_000) {
+      const r = await psqlFrom(psqlLine, 'select current_user');
+      if (r.code === 0) {
+        connected = r.stdout.trim();
+        firstMs = Date.now() - approvedAt;
+      }
+    }
+    expect(connected).toBe(gw.upstreamRole);
+    console.log(`measure: console approval to first successful psql connection (same gateway): ${firstMs} ms`);
+    await alice.page.reload();
+    await ready(alice.page);
+    expect(await text(alice.page, '#my-requests')).toMatch(/approved until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+
+    // 5. The session row names the request; so do the timeline and the request's detail.
+    await gw.gateway.settled();
+    const { rows } = await gw.cp.store.sql.query<{ id: string; access_request: string }>(
+      `select id, access_request from sessions where username = 'alice' and access_request is not null`,
+    );
+    expect(rows.map((r) => r.access_request)).toEqual([id]);
+    const sessionId = rows[0]!.id;
+    const carol = await signedIn('carol');
+    const timeline = await fromPage(carol.page, 'GET', `/api/audit/sessions/${sessionId}`);
+    const events = timeline.json['events'] as Array<{ kind: string; payload: Record<string, unknown> | null }>;
+    expect(events.find((e) => e.kind === 'policy')?.payload?.['request']).toBe(id);
+    expect(events.find((e) => e.kind === 'access_used')?.payload?.['request']).toBe(id);
+    const detail = await fromPage(carol.page, 'GET', `/api/access-requests/${id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.json).toMatchObject({
+      request: { id, requester: 'alice', reason: 'OPS-7 rebuild the orders index', state: 'approved' },
+      rule: { name: 'devs-write-app', approverGroups: ['admins'], approvals: 1 },
+      approvers: [{ user: 'bob', reason: 'go ahead, reviewed in OPS-7', breakGlass: false }],
+      decisions: [{ kind: 'approved', by: 'bob', reason: 'go ahead, reviewed in OPS-7', via: 'console' }],
+      sessions: [{ id: sessionId, user: 'alice', role: gw.upstreamRole }],
+    });
+    const chain = (detail.json['events'] as Array<{ kind: string; seq: number }>).map((e) => [e.seq, e.kind]);
+    expect(chain).toEqual([
+      [1, 'access_requested'],
+      [2, 'access_approved'],
+    ]);
+    // The requester reads her own request; someone else's is not shown to a plain developer.
+    expect((await fromPage(alice.page, 'GET', `/api/access-requests/${id}`)).status).toBe(200);
+    const other = await fromPage(carol.page, 'POST', '/api/access-requests', {
+      target: 'app',
+      rule: 'devs-write-app',
+      reason: 'OPS-8',
+    });
+    expect(other.status).toBe(400);
+    expect(other.json['issues']).toEqual([
+      'rule: no requestable rule lets carol ask for rule devs-write-app on app/' + gw.upstreamDatabase,
+    ]);
+
+    // 6. Giving the grant back ends it: the next psql is refused with the hint again.
+    await alice.page.click('#my-requests button:has-text("Give back")');
+    await alice.page.waitForFunction(() =>
+      /cancelled\.$/.test(document.querySelector('#rq-status')?.textContent ?? ''),
+    );
+    await vi.waitFor(async () => {
+      const r = await psqlFrom(psqlLine, 'select 1');
+      expect(r.stderr).toContain('HINT:  Ask for access');
+    }, WAIT);
+    await Promise.all([alice.ctx.close(), bob.ctx.close(), carol.ctx.close()]);
+  }, 180_000);
+});
