@@ -131,7 +131,15 @@ const externalIssuerSchema = z
 
 const oidcSchema = z
   .object({
+    /** The issuer as browsers reach it and as its tokens name it (`iss`). */
     issuer: z.string().url(),
+    /**
+     * Where the gateway reads the issuer's discovery document when the issuer's own URL does
+     * not resolve from the gateway's network (containers: the browser uses localhost:8080, the
+     * gateway keycloak:8080). The document must still name `issuer`; its server-side endpoints
+     * (token, JWKS, userinfo) must be reachable from the gateway (docs/identity-providers.md).
+     */
+    discoveryUrl: z.string().url().optional(),
     clientId: z.string().min(1),
     clientSecret: z.string().optional(),
     /** Read the client secret from this environment variable instead of the file. */

@@ -53,6 +53,34 @@ export function mapClaims(
   };
 }
 
+/**
+ * Reads a discovery document from another address than the issuer's own (oidc.discoveryUrl).
+ * Its issuer must still be the configured one: tokens are checked against it, and a document
+ * naming another issuer is a wrong URL, not something to trust.
+ */
+async function fetchDiscovery(url: string, issuer: string, allowInsecure: boolean): Promise<oidc.ServerMetadata> {
+  const where = new URL(url);
+  if (where.protocol !== 'https:' && !allowInsecure)
+    throw new SsoError(
+      `oidc.discoveryUrl ${where.origin} is not https (allowInsecureIssuer: true only for development)`,
+    );
+  let res: Response;
+  try {
+    res = await fetch(where, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new SsoError(`cannot read the discovery document at ${where.href}: ${(err as Error).message}`);
+  }
+  if (!res.ok) throw new SsoError(`the discovery document at ${where.href} answered HTTP ${res.status}`);
+  const doc = (await res.json().catch(() => null)) as Partial<oidc.ServerMetadata> | null;
+  if (!doc || typeof doc.issuer !== 'string' || typeof doc.authorization_endpoint !== 'string')
+    throw new SsoError(`${where.href} is not an OpenID discovery document`);
+  if (doc.issuer !== issuer)
+    throw new SsoError(
+      `the discovery document at ${where.href} names issuer ${doc.issuer}, not oidc.issuer ${issuer}; set oidc.issuer to the issuer as browsers reach it`,
+    );
+  return doc as oidc.ServerMetadata;
+}
+
 /** Authorization code flow with PKCE against any OpenID Provider (openid-client). */
 export class OidcSso {
   private constructor(
@@ -63,13 +91,20 @@ export class OidcSso {
 
   static async discover(cfg: OidcConfig, redirectUri: string): Promise<OidcSso> {
     const secret = cfg.clientSecretEnv ? process.env[cfg.clientSecretEnv] : cfg.clientSecret;
-    const config = await oidc.discovery(
-      new URL(cfg.issuer),
-      cfg.clientId,
-      secret ?? undefined,
-      secret ? oidc.ClientSecretBasic(secret) : oidc.None(),
-      cfg.allowInsecureIssuer ? { execute: [oidc.allowInsecureRequests] } : undefined,
-    );
+    const auth = secret ? oidc.ClientSecretBasic(secret) : oidc.None();
+    if (!cfg.discoveryUrl) {
+      const config = await oidc.discovery(
+        new URL(cfg.issuer),
+        cfg.clientId,
+        secret ?? undefined,
+        auth,
+        cfg.allowInsecureIssuer ? { execute: [oidc.allowInsecureRequests] } : undefined,
+      );
+      return new OidcSso(config, cfg, redirectUri);
+    }
+    const server = await fetchDiscovery(cfg.discoveryUrl, cfg.issuer, cfg.allowInsecureIssuer);
+    const config = new oidc.Configuration(server, cfg.clientId, secret ?? undefined, auth);
+    if (cfg.allowInsecureIssuer) oidc.allowInsecureRequests(config);
     return new OidcSso(config, cfg, redirectUri);
   }
 
