@@ -25,7 +25,8 @@ import type { ClientLink } from './client-link.js';
 import type { ResolvedTarget } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PolicySource } from './policy-runtime.js';
-import type { SessionRegistry } from './session-registry.js';
+import type { LiveSessionStats, SessionRegistry } from './session-registry.js';
+import { LiveActivity } from './live-activity.js';
 import type { Authenticated } from './phases/authenticate.js';
 import { track } from './phases/failures.js';
 import { SessionRecord } from './session-record.js';
@@ -77,6 +78,9 @@ export interface SessionSpec {
 export class LiveSession {
   private readonly relay: Relay;
   private readonly monitor: SessionMonitor | null;
+  /** What the session runs now, for the console; present when the monitor is. */
+  private readonly activity: LiveActivity | null;
+  private anomalies = 0;
   private readonly cancelKey: { pid: number; key: Buffer };
   private readonly timers: NodeJS.Timeout[] = [];
   /** The upstream connection once the session has one, and the pool it goes back to. */
@@ -112,6 +116,7 @@ export class LiveSession {
     this.audit.opened();
     this.monitor = this.makeMonitor();
     this.monitor?.begin();
+    this.activity = this.monitor ? new LiveActivity(this.monitor) : null;
     ports.metrics.onboarded(link.stages);
     ports.metrics.activeSessions.inc();
     const clientLeftover = link.handOver();
@@ -125,7 +130,7 @@ export class LiveSession {
       onBound: () => {
         if (this.cancelAsked) this.cancelUpstream();
       },
-      observer: this.monitor ?? undefined,
+      observer: this.activity ?? undefined,
       keepUpstream: this.pool !== null,
       // The pool's view of the connection is what the server last reported, never an assumption.
       onParameterStatus: (name, value) => {
@@ -152,6 +157,7 @@ export class LiveSession {
       startedAt: link.startedAt,
       tokenJti: who.tokenJti,
       request: grant.request ?? null,
+      stats: () => this.stats(),
       kill: (reason, endReason) => this.kill(reason, endReason),
       drain: (reason) => this.relay.endWhenIdle(`terminating connection: ${reason}`),
     });
@@ -175,6 +181,28 @@ export class LiveSession {
       'session ready',
     );
     this.relay.start();
+  }
+
+  /** Live numbers for the console's live sessions page. */
+  stats(): LiveSessionStats {
+    const { grant, settings } = this.spec;
+    const { relay, activity } = this;
+    return {
+      database: grant.database,
+      upstreamRole: grant.role,
+      applicationName: settings.applicationName ?? null,
+      rule: grant.rule,
+      readOnly: grant.session.readOnly,
+      state: relay.busy ? 'active' : 'idle',
+      transaction: activity ? activity.transaction : null,
+      statement: activity?.current ?? null,
+      statementSince: activity?.since ?? null,
+      statements: activity ? activity.statements : null,
+      rowsToClient: relay.stats.rowsToClient,
+      bytesFromClient: relay.stats.bytesFromClient,
+      bytesToClient: relay.stats.bytesToClient,
+      anomalies: this.anomalies,
+    };
   }
 
   /** Ends the session with a FATAL the client can read. */
@@ -253,6 +281,7 @@ export class LiveSession {
       sinks: {
         record: (kind, payload) => this.audit.append(kind, payload),
         anomaly: (kind, severity, action, detail) => {
+          this.anomalies++;
           this.audit.append('anomaly', { kind, severity, action, ...detail });
           ports.metrics.anomalies.inc({ kind, action });
           spec.log.warn({ event: 'anomaly', kind, severity, action, user: who.user }, 'anomaly detected');

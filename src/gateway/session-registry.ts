@@ -1,5 +1,28 @@
 import type { EndReason } from '../relay/relay.js';
 
+/** What a session is doing now and has done so far, read when the live sessions page asks. */
+export interface LiveSessionStats {
+  database: string;
+  upstreamRole: string;
+  applicationName: string | null;
+  /** The policy rule that granted the session. */
+  rule: string;
+  readOnly: boolean;
+  /** active: a statement is in flight; idle: waiting for the client. */
+  state: 'active' | 'idle';
+  /** From the last ReadyForQuery; null where the session has no observer (detector off, not read-only). */
+  transaction: 'idle' | 'in transaction' | 'failed' | null;
+  /** The statement running now (null: idle, or not observed). */
+  statement: string | null;
+  statementSince: Date | null;
+  /** Statements seen so far (null: not observed). */
+  statements: number | null;
+  rowsToClient: number;
+  bytesFromClient: number;
+  bytesToClient: number;
+  anomalies: number;
+}
+
 /** A live client session as the rest of the gateway may see it. */
 export interface RegisteredSession {
   id: string;
@@ -11,6 +34,8 @@ export interface RegisteredSession {
   tokenJti: string | null;
   /** The access request whose temporary grant admitted the session (ended with it). */
   request?: string | null;
+  /** Live numbers for the console (absent for sessions registered without them). */
+  stats?(): LiveSessionStats;
   /** Ends the session with a FATAL the client can read. */
   kill(reason: string, endReason?: EndReason): void;
   /** Ends the session once it is between transactions (graceful shutdown). */

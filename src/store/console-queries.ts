@@ -34,9 +34,17 @@ export interface LiveSessionSummary {
   username: string | null;
   target: string | null;
   database: string | null;
+  upstreamRole: string | null;
+  applicationName: string | null;
   clientAddr: string;
   startedAt: Date;
   policyRule: string | null;
+  readOnly: boolean;
+  tokenJti: string | null;
+  /** The access request whose grant admitted the session, where the session row records one. */
+  accessRequest: string | null;
+  /** Anomalies written so far (the anomalies table is written as they happen, from any gateway). */
+  anomalies: number;
 }
 
 export interface LiveTokenSummary {
@@ -239,7 +247,11 @@ export class ConsoleQueries {
     }));
   }
 
-  /** Sessions still open on any gateway (those older than two days are taken for lost records). */
+  /**
+   * Sessions still open on any gateway (those older than two days are taken for lost records).
+   * The access request is read from the row as JSON so this works whether or not the store's
+   * sessions table has that column yet (it is added with access-request sessions).
+   */
   async liveSessions(): Promise<LiveSessionSummary[]> {
     const { rows } = await this.store.sql.query<{
       id: string;
@@ -247,12 +259,25 @@ export class ConsoleQueries {
       username: string | null;
       target: string | null;
       database: string | null;
+      upstream_role: string | null;
+      application_name: string | null;
       client_addr: string;
       started_at: Date;
       policy_rule: string | null;
+      read_only: boolean;
+      token_jti: string | null;
+      access_request: string | null;
+      anomalies: number;
     }>(
-      `select id, gateway_id, username, target, database, client_addr, started_at, policy_rule from sessions
-        where ended_at is null and started_at > now() - interval '2 days' order by started_at desc limit 500`,
+      `select s.id, s.gateway_id, s.username, s.target, s.database, s.upstream_role, s.application_name, s.client_addr,
+              s.started_at, s.policy_rule, s.read_only, s.token_jti,
+              to_jsonb(s) ->> 'access_request' as access_request,
+              coalesce(a.n, 0) as anomalies
+         from sessions s
+         -- anomalies has no session index; the time index bounds the scan to live sessions' window.
+         left join (select session_id, count(*)::int as n from anomalies
+                     where at > now() - interval '2 days' group by session_id) a on a.session_id = s.id
+        where s.ended_at is null and s.started_at > now() - interval '2 days' order by s.started_at desc limit 500`,
     );
     return rows.map((r) => ({
       id: r.id,
@@ -260,10 +285,29 @@ export class ConsoleQueries {
       username: r.username,
       target: r.target,
       database: r.database,
+      upstreamRole: r.upstream_role,
+      applicationName: r.application_name,
       clientAddr: r.client_addr,
       startedAt: r.started_at,
       policyRule: r.policy_rule,
+      readOnly: r.read_only,
+      tokenJti: r.token_jti,
+      accessRequest: r.access_request,
+      anomalies: r.anomalies,
     }));
+  }
+
+  /** One session's owner and token, for checks before acting on it. */
+  async sessionOwner(
+    id: string,
+  ): Promise<{ username: string | null; tokenJti: string | null; endedAt: Date | null } | null> {
+    const { rows } = await this.store.sql.query<{
+      username: string | null;
+      token_jti: string | null;
+      ended_at: Date | null;
+    }>(`select username, token_jti, ended_at from sessions where id = $1`, [id]);
+    const r = rows[0];
+    return r ? { username: r.username, tokenJti: r.token_jti, endedAt: r.ended_at } : null;
   }
 
   async liveTokens(user: string | null): Promise<LiveTokenSummary[]> {

@@ -8,6 +8,24 @@ import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import type { Vault } from '../vault/vault.js';
 
+/** What a live session is doing now (the gateway's LiveSessionStats, seen structurally). */
+export interface LiveStatsView {
+  database: string;
+  upstreamRole: string;
+  applicationName: string | null;
+  rule: string;
+  readOnly: boolean;
+  state: 'active' | 'idle';
+  transaction: 'idle' | 'in transaction' | 'failed' | null;
+  statement: string | null;
+  statementSince: Date | null;
+  statements: number | null;
+  rowsToClient: number;
+  bytesFromClient: number;
+  bytesToClient: number;
+  anomalies: number;
+}
+
 /** The live sessions of the gateway in this process, if one runs here. */
 export interface LiveSessions {
   list(): Array<{
@@ -16,6 +34,9 @@ export interface LiveSessions {
     target: string | null;
     clientAddr: string;
     startedAt: Date;
+    tokenJti?: string | null;
+    request?: string | null;
+    stats?(): LiveStatsView;
     kill(reason: string): void;
   }>;
 }

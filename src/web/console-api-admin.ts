@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { addApiRoute, caller } from './api-route.js';
 import * as S from './api-schemas.js';
 import type { ApiContext } from './api-context.js';
+import * as L from './api-schemas-live.js';
+import { liveSessionRows } from './live-rows.js';
 
 /** Admin: targets and the vault, live sessions, tokens. */
 export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void {
@@ -45,23 +47,59 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
     method: 'GET',
     url: '/api/sessions/live',
     config: { role: 'admin' },
-    schema: { summary: 'Sessions running on any gateway', response: S.liveSessions },
-    handler: async () => ctx.queries.liveSessions(),
+    schema: {
+      summary: 'Sessions running on any gateway, with what those of this gateway run now',
+      response: L.liveSessionRows,
+    },
+    handler: async () => liveSessionRows(ctx),
   });
   addApiRoute(api, {
     method: 'POST',
     url: '/api/sessions/:id/kill',
     config: { role: 'admin', csrf: true },
-    schema: { summary: 'End a live session with a FATAL (any gateway)', params: S.sessionId, response: S.killed },
-    handler: async (req) => {
+    schema: {
+      summary: 'End a live session with a FATAL carrying the reason (any gateway); optionally revoke its token',
+      params: S.sessionId,
+      body: L.killRequest,
+      response: L.killResult,
+    },
+    handler: async (req, reply) => {
       const s = caller(req);
       const { id } = req.params;
+      const { reason, revokeToken } = req.body;
+      const row = await ctx.queries.sessionOwner(id);
+      if (row?.endedAt) return reply.code(409).send({ error: 'that session has already ended' });
       const here = ctx.live?.list().find((x) => x.id === id);
-      if (here) here.kill(`terminated by administrator ${s.user}`);
-      // Another gateway may own it: every gateway hears the notice, the owner ends it.
-      else await ctx.store.publish({ kind: 'session-killed', session: id, by: s.user });
-      await ctx.adminEvent(s.user, 'session.kill', { session: id });
-      return { killed: id, local: here !== undefined };
+      const by = reason ? `${s.user}: ${reason}` : s.user;
+      if (here) here.kill(`terminated by administrator ${by}`);
+      // Another gateway may own it (or it is still starting): every gateway hears the notice, the
+      // owner ends it with the same words (it writes "terminated by administrator <by>").
+      else await ctx.store.publish({ kind: 'session-killed', session: id, by });
+      const answer: { killed: string; local: boolean; message?: string; revoked?: boolean; note?: string } = {
+        killed: id,
+        local: here !== undefined,
+      };
+      if (reason) answer.message = `terminating connection: terminated by administrator ${by}`;
+      if (revokeToken) {
+        const jti = here?.tokenJti ?? row?.tokenJti ?? null;
+        // After the kill, on the same notice channel: every gateway ends the session with the reason first.
+        if (jti)
+          answer.revoked = await ctx.tokens.revoke(jti, `revoked by ${s.user} with a session kill: ${reason ?? ''}`, {
+            endSessions: true,
+          });
+        else {
+          answer.revoked = false;
+          answer.note = 'the session logged in without a gateway token (link login or workload identity)';
+        }
+      }
+      await ctx.adminEvent(s.user, 'session.kill', {
+        session: id,
+        user: here?.user ?? row?.username ?? null,
+        reason: reason ?? null,
+        revokeToken,
+        ...(answer.revoked !== undefined ? { revoked: answer.revoked } : {}),
+      });
+      return answer;
     },
   });
   addApiRoute(api, {
