@@ -47,7 +47,7 @@ export function dryRun(set: PolicySet, targets: Array<DatabaseHome & { role: str
       code: '3D000',
       message: `database "${o.database}" does not exist`,
     };
-  return evaluate(set, {
+  const decision = evaluate(set, {
     user: o.user,
     groups: o.groups,
     claims: o.claims ?? {},
@@ -62,6 +62,28 @@ export function dryRun(set: PolicySet, targets: Array<DatabaseHome & { role: str
     settings,
     at,
   });
+  return withRequestableTerms(set, decision);
+}
+
+/**
+ * A refusal a requestable rule would cover (evaluate's reason ends "requestable by rule N",
+ * and the client gets the hint): the dry run adds what asking involves, so the policy's
+ * author sees who would decide and for how long without opening the rule.
+ */
+function withRequestableTerms(set: PolicySet, d: Decision): Decision {
+  if (d.kind !== 'deny' || !d.hint) return d;
+  const name = /; requestable by rule (\S+)$/.exec(d.reason)?.[1];
+  const rule = set.rules.find((r) => r.rule.name === name)?.rule;
+  if (!rule || rule.effect !== 'allow' || !rule.requestable) return d;
+  const r = rule.requestable;
+  const terms = [
+    `approvers ${r.approvers.groups.join(', ')}`,
+    `${r.approvals} approval${r.approvals === 1 ? '' : 's'}`,
+    `at most ${r.maxDuration}`,
+    ...(r.reason.required ? [r.reason.pattern ? `reason matching ${r.reason.pattern}` : 'reason required'] : []),
+    ...(r.selfApproval === 'break-glass' ? ['break-glass self-approval'] : []),
+  ];
+  return { ...d, reason: `${d.reason} (${terms.join('; ')})` };
 }
 
 /** Allow and deny rules that can apply to a target, for "who can reach X". */

@@ -216,6 +216,22 @@ describe('just-in-time access in the console', () => {
       const r = await psqlFrom(psqlLine, 'select 1');
       expect(r.stderr).toContain('HINT:  Ask for access');
     }, WAIT);
+
+    // 7. The policy editor's dry run says the refusal is covered by the rule, and shows the hint.
+    await bob.page.goto(gw.web!.url + '/admin/policy');
+    await ready(bob.page);
+    await bob.page.fill('#dry-run input[name=user]', 'alice');
+    await bob.page.fill('#dry-run input[name=groups]', 'developers');
+    await bob.page.fill('#dry-run input[name=database]', 'app');
+    await bob.page.click('#dry-run button');
+    await bob.page.waitForFunction(() => (document.querySelector('#dry-run-result')?.textContent ?? '') !== '');
+    const dry = await text(bob.page, '#dry-run-result');
+    expect(dry).toContain(
+      'Covered by requestable rule devs-write-app (approvers admins; 1 approval; at most 1h; reason matching [A-Z]+-[0-9]+): alice can ask for access.',
+    );
+    expect(dry).toContain(
+      `The person would see: HINT:  Ask for access: pgward request create --target app --database ${gw.upstreamDatabase} --role ${gw.upstreamRole} --reason "..."`,
+    );
     await Promise.all([alice.ctx.close(), bob.ctx.close(), carol.ctx.close()]);
   }, 180_000);
 });

@@ -79,7 +79,14 @@ runPage(async () => {
     };
     const out = $el('#dry-run-result');
     try {
-      out.textContent = decisionText(/** @type {Decision} */ (await api('POST', '/api/policy/dry-run', body)));
+      const d = /** @type {Decision} */ (await api('POST', '/api/policy/dry-run', body));
+      out.textContent = decisionText(d);
+      // A refusal a requestable rule covers: who could ask, on what terms, and the hint psql would print.
+      const covered = d.kind === 'deny' ? /; requestable by rule (\S+)(?: \((.*)\))?$/.exec(d.reason) : null;
+      if (d.kind === 'deny' && covered)
+        out.textContent +=
+          `\nCovered by requestable rule ${covered[1]}${covered[2] ? ` (${covered[2]})` : ''}: ${body.user} can ask for access.` +
+          `\nThe person would see: HINT:  ${d.hint ?? ''}`;
     } catch (err) {
       out.textContent = message(err);
     }
