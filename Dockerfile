@@ -1,5 +1,7 @@
 # pgward gateway image: build once, run with a config file and secrets from the environment.
-FROM node:20-bookworm-slim AS build
+# Node 22 LTS: oidc-provider and two other dependencies ask for it in production (the
+# gateway itself is also tested on Node 20, the floor in package.json's engines).
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --omit=optional
@@ -8,7 +10,7 @@ COPY src ./src
 COPY bench ./bench
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules

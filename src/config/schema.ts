@@ -148,6 +148,12 @@ const oidcSchema = z
     usernameClaim: z.string().default('preferred_username'),
     emailClaim: z.string().default('email'),
     groupsClaim: z.string().default('groups'),
+    /**
+     * The provider's groups that count here, each with the pgward group or groups it gives
+     * (Entra ID sends group object ids: map each id to a name). Empty: the provider's group
+     * names are taken as they are; set: a group not listed gives none.
+     */
+    groupMap: z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1))])).default({}),
     /** Only for a development issuer on plain http (the embedded default's). */
     allowInsecureIssuer: z.boolean().default(false),
   })

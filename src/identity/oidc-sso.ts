@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import type { OidcConfig } from '../config/schema.js';
+import { mapGroups } from './workload.js';
 
 /** A person as the identity provider vouches for them. */
 export interface SsoIdentity {
@@ -37,7 +38,7 @@ const hasControlCharacter = (s: string): boolean => [...s].some((c) => c.charCod
 /** Maps ID-token claims onto a pgward identity with the configured claim names. */
 export function mapClaims(
   claims: Record<string, unknown>,
-  cfg: Pick<OidcConfig, 'usernameClaim' | 'emailClaim' | 'groupsClaim'>,
+  cfg: Pick<OidcConfig, 'usernameClaim' | 'emailClaim' | 'groupsClaim'> & Partial<Pick<OidcConfig, 'groupMap'>>,
 ): SsoIdentity {
   const user = claims[cfg.usernameClaim] ?? claims['sub'];
   if (typeof user !== 'string' || user.length === 0 || user.length > 63 || hasControlCharacter(user)) {
@@ -47,7 +48,10 @@ export function mapClaims(
   return {
     user,
     email: typeof email === 'string' ? email : null,
-    groups: claimList(claims[cfg.groupsClaim]),
+    groups:
+      cfg.groupMap && Object.keys(cfg.groupMap).length
+        ? mapGroups(cfg.groupMap, claimList(claims[cfg.groupsClaim]))
+        : claimList(claims[cfg.groupsClaim]),
     issuer: String(claims['iss'] ?? ''),
     subject: String(claims['sub'] ?? ''),
   };

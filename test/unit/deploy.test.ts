@@ -24,7 +24,9 @@ describe('deployment files', () => {
 
   it('the compose config is a valid pgward config whose policies load', async () => {
     const c = await loadConfigFile('deploy/pgward.yaml');
-    expect(c.oidc?.issuer).toBe('http://keycloak:8080/realms/pgward');
+    // Browsers are sent to the issuer: a host address; the gateway reads discovery by service name.
+    expect(c.oidc?.issuer).toBe('http://localhost:8080/realms/pgward');
+    expect(c.oidc?.discoveryUrl).toBe('http://keycloak:8080/realms/pgward/.well-known/openid-configuration');
     expect(c.vault.keyEnv).toBe('PGWARD_VAULT_KEY');
     expect(Object.keys(c.targets)).toEqual(['demo']);
     expect((await loadPolicyDir('policies')).ok).toBe(true);
