@@ -82,6 +82,7 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
       usernameClaim: 'preferred_username',
       emailClaim: 'email',
       groupsClaim: 'groups',
+      groupMap: {},
       allowInsecureIssuer: true,
     };
   }
