@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { AccessRequests, describe } from '../access/access-requests.js';
+import { z } from 'zod';
+import { AccessRequests, describe, type Person } from '../access/access-requests.js';
 import { AuditWriter } from '../audit/writer.js';
 import { AUDIT_KEY_LABEL, deriveAuditKeys } from '../audit/keys.js';
 import { AlertSender } from '../detect/alerts.js';
@@ -10,14 +13,18 @@ import type { AccessRequestRow, AccessRequestState } from '../store/access-reque
 import { AuditQueries } from '../store/audit-queries.js';
 import { PolicyQueries } from '../store/policy-queries.js';
 import { createLogger } from '../util/logger.js';
+import { parsePgpassLine, pgpassPath } from '../util/pgpass.js';
 import { withControlPlane } from './admin-commands.js';
 import type { ControlPlane } from './control-plane.js';
+import { loginsPath } from './login.js';
 import { loadConfig } from './start.js';
 
 /**
- * `pgward request ...` (docs/access-requests.md). The CLI acts as an operator with direct
- * store access, as `pgward token issue` does: the person is named with --as (and --groups),
- * and every check (who may ask, who may approve, how many, self-approval) is the policy's.
+ * `pgward request ...` (docs/access-requests.md). The person acting is the one signed in with
+ * `pgward login` (their token, checked against the store: user and groups as the identity
+ * provider gave them); an operator with the store's credentials may instead name someone with
+ * --as (and --groups), which every event of the step records as an operator override. Every
+ * check (who may ask, who may approve, how many, self-approval) is the policy's.
  */
 
 const out = (line: string): void => {
@@ -39,7 +46,10 @@ async function storedPolicy(cp: ControlPlane): Promise<PolicySet> {
 }
 
 /** Runs fn with the request service over the store; audit events and webhooks are flushed before it returns. */
-function withRequests<T>(configPath: string | undefined, fn: (r: AccessRequests) => Promise<T>): Promise<T> {
+function withRequests<T>(
+  configPath: string | undefined,
+  fn: (r: AccessRequests, cp: ControlPlane) => Promise<T>,
+): Promise<T> {
   return withControlPlane(configPath, async (cp) => {
     const log = createLogger(process.env['PGWARD_LOG_LEVEL'] ?? 'warn', process.stderr);
     const policy = await storedPolicy(cp);
@@ -48,12 +58,80 @@ function withRequests<T>(configPath: string | undefined, fn: (r: AccessRequests)
     });
     const alerts = new AlertSender(log);
     try {
-      return await fn(new AccessRequests({ store: cp.store, audit, alerts, policy: () => policy, log, actor: 'cli' }));
+      return await fn(
+        new AccessRequests({ store: cp.store, audit, alerts, policy: () => policy, log, actor: 'cli' }),
+        cp,
+      );
     } finally {
       await audit.close();
       await alerts.drain();
     }
   });
+}
+
+/** What `pgward login` leaves (cli/login.ts): gateway origin -> the ~/.pgpass slot of its token. */
+const loginRecords = z.record(
+  z.string(),
+  z.object({ host: z.string(), port: z.string(), user: z.string(), expiresAt: z.string() }),
+);
+
+/** The person signed in with `pgward login` (on `gateway`, or the only gateway signed in to), their token verified. */
+async function signedInPerson(cp: ControlPlane, gateway: string | undefined): Promise<Person> {
+  let records: z.infer<typeof loginRecords>;
+  try {
+    records = loginRecords.parse(JSON.parse(await readFile(loginsPath(), 'utf8')));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new RequestRefused(`cannot read ${loginsPath()}: ${(err as Error).message}`);
+    records = {};
+  }
+  const origin = gateway ? new URL(gateway).origin : undefined;
+  const found = Object.entries(records).filter(([g]) => origin === undefined || g === origin);
+  if (found.length === 0)
+    throw new RequestRefused(
+      `not signed in${origin ? ` to ${origin}` : ''}: run pgward login --gateway URL (an operator may name the person with --as)`,
+    );
+  if (found.length > 1)
+    throw new RequestRefused(
+      `signed in to several gateways (${found.map(([g]) => g).join(', ')}): choose one with --gateway`,
+    );
+  const [where, rec] = found[0]!;
+  if (Date.parse(rec.expiresAt) <= Date.now())
+    throw new RequestRefused(`your sign-in to ${where} expired at ${rec.expiresAt}: run pgward login again`);
+  let token: string | undefined;
+  try {
+    token = (await readFile(pgpassPath(), 'utf8'))
+      .split('\n')
+      .map(parsePgpassLine)
+      .find(
+        (e) => e && e.host === rec.host && e.port === rec.port && e.user === rec.user && e.database === '*',
+      )?.password;
+  } catch {
+    token = undefined;
+  }
+  if (!token)
+    throw new RequestRefused(`no token of ${rec.user} for ${where} in ${pgpassPath()}: run pgward login again`);
+  try {
+    // The token proves who this is: signed by pgward, not revoked, for this user; its groups are the identity provider's.
+    const id = await cp.tokens.verifyPassword(rec.user, token);
+    return { user: id.user, groups: id.groups, via: { kind: 'cli-login' } };
+  } catch (err) {
+    throw new RequestRefused(
+      `the token of your sign-in to ${where} is not valid (${(err as Error).message}): run pgward login again`,
+    );
+  }
+}
+
+/** Who acts: --as (an operator override, recorded as such) or the `pgward login` sign-in. */
+async function acting(cp: ControlPlane, o: Who): Promise<Person> {
+  if (o.as === undefined) {
+    if (o.groups !== undefined)
+      throw new RequestRefused('--groups goes with --as: a signed-in person has the groups of their sign-in');
+    return signedInPerson(cp, o.gateway);
+  }
+  const operator = userInfo().username;
+  process.stderr.write(`acting as ${o.as} by operator override (--as), recorded with operator ${operator}\n`);
+  return { user: o.as, groups: groupList(o.groups), via: { kind: 'operator', operator } };
 }
 
 function print(r: AccessRequestRow, json: boolean | undefined): void {
@@ -74,8 +152,9 @@ function print(r: AccessRequestRow, json: boolean | undefined): void {
 }
 
 interface Who {
-  as: string;
+  as?: string;
   groups?: string;
+  gateway?: string;
   reason?: string;
   json?: boolean;
 }
@@ -85,8 +164,9 @@ export function registerRequestCommands(program: Command, cfg: () => string | un
   request
     .command('create')
     .description('ask for a requestable grant; prints the request id')
-    .requiredOption('--as <user>', 'the person asking')
-    .option('--groups <list>', 'their groups, comma-separated')
+    .option('--gateway <url>', 'act as the person signed in to this gateway with pgward login (default: the only one)')
+    .option('--as <user>', 'operator override: the person asking (recorded as an override)')
+    .option('--groups <list>', 'with --as: their groups, comma-separated')
     .requiredOption('--target <name>', 'target')
     .option('--database <name>', "database (default: the target's own)")
     .option('--role <name>', 'the upstream role asked for')
@@ -98,10 +178,10 @@ export function registerRequestCommands(program: Command, cfg: () => string | un
       const config = await loadConfig(cfg());
       const t = config.targets[o.target];
       if (!t) throw new RequestRefused(`no target ${o.target} in the configuration`);
-      await withRequests(cfg(), async (r) => {
+      await withRequests(cfg(), async (r, cp) => {
+        const who = await acting(cp, o);
         const row = await r.create({
-          user: o.as,
-          groups: groupList(o.groups),
+          ...who,
           target: o.target,
           database: o.database ?? t.database,
           targetDatabase: t.database,
@@ -153,9 +233,13 @@ export function registerRequestCommands(program: Command, cfg: () => string | un
   request
     .command('cancel')
     .argument('<id>')
-    .requiredOption('--as <user>', 'the requester')
+    .option('--gateway <url>', 'act as the person signed in to this gateway with pgward login')
+    .option('--as <user>', 'operator override: the requester (recorded as an override)')
     .action(async (id: string, o: Who) => {
-      await withRequests(cfg(), async (r) => print(await r.cancel(id, o.as), false));
+      await withRequests(cfg(), async (r, cp) => {
+        const who = await acting(cp, { ...o, groups: undefined });
+        print(await r.cancel(id, who.user, who.via), false);
+      });
     });
   for (const verb of ['approve', 'deny', 'revoke'] as const) {
     request
@@ -166,13 +250,14 @@ export function registerRequestCommands(program: Command, cfg: () => string | un
           : `${verb} a pending request, as an approver`,
       )
       .argument('<id>')
-      .requiredOption('--as <user>', 'the approver')
-      .requiredOption('--groups <list>', "the approver's groups, comma-separated")
+      .option('--gateway <url>', 'act as the approver signed in to this gateway with pgward login')
+      .option('--as <user>', 'operator override: the approver (recorded as an override)')
+      .option('--groups <list>', "with --as: the approver's groups, comma-separated")
       .option('--reason <text>', 'why')
       .option('--json', 'print the request as JSON')
       .action(async (id: string, o: Who) => {
-        await withRequests(cfg(), async (r) => {
-          const who = { user: o.as, groups: groupList(o.groups) };
+        await withRequests(cfg(), async (r, cp) => {
+          const who = await acting(cp, o);
           const row =
             verb === 'approve'
               ? await r.approve(id, who, o.reason)

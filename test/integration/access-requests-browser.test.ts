@@ -1,11 +1,15 @@
-import { mkdir } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { login } from '../../src/cli/login.js';
 import type { DevUser } from '../../src/identity/dev-idp.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
 import { run } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { buildCli, type CliResult } from './audit-cli.js';
 
 /**
  * The just-in-time journey in Chromium with real parts (issue 16): alice's psql is refused
@@ -234,4 +238,97 @@ describe('just-in-time access in the console', () => {
     );
     await Promise.all([alice.ctx.close(), bob.ctx.close(), carol.ctx.close()]);
   }, 180_000);
+
+  it('pgward request acts as the person signed in with pgward login; --as is an operator override the audit records', async () => {
+    const main = await buildCli();
+    const dir = await mkdtemp(join(tmpdir(), 'pgward-jit-cli-'));
+    const config = join(dir, 'pgward.yaml');
+    const t = gw.config.targets['app']!;
+    await writeFile(
+      config,
+      [
+        `store: { url: '${gw.storeUrl}', caFile: '${gw.caPath}' }`,
+        `vault: { keyFile: '${gw.vaultKeyFile}' }`,
+        `targets:`,
+        `  app: { host: ${t.host}, port: ${t.port}, database: ${t.database}, role: ${t.role} }`,
+        '',
+      ].join('\n'),
+    );
+    /** A real `pgward login` (loopback flow) into a HOME of the person's own, confirmed in their browser. */
+    const signIn = async (user: string): Promise<NodeJS.ProcessEnv> => {
+      const home = await mkdtemp(join(tmpdir(), `pgward-home-${user}-`));
+      const env = { HOME: home };
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await login({
+        gateway: gw.web!.url,
+        env,
+        say: () => undefined,
+        openUrl: (url) => void signInAt(page, url, devUser(user)).then(() => page.click('button[value=confirm]')),
+        timeoutMs: 30_000,
+      });
+      await ctx.close();
+      return env;
+    };
+    const cli = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> =>
+      new Promise((done) =>
+        execFile(
+          process.execPath,
+          [main, '--config', config, 'request', ...args],
+          { cwd: dir, env: { ...process.env, ...env, XDG_CONFIG_HOME: '', PGPASSFILE: '' }, timeout: 120_000 },
+          (err, stdout, stderr) =>
+            done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+        ),
+      );
+    const nobody = { HOME: await mkdtemp(join(tmpdir(), 'pgward-home-none-')) };
+    const notSignedIn = await cli(nobody, 'create', '--target', 'app', '--rule', 'devs-write-app', '--reason', 'OPS-9');
+    expect(notSignedIn.code).not.toBe(0);
+    expect(notSignedIn.stderr).toContain('not signed in: run pgward login --gateway URL');
+
+    const aliceEnv = await signIn('alice');
+    const bobEnv = await signIn('bob');
+    const asked = await cli(
+      aliceEnv,
+      'create',
+      '--target',
+      'app',
+      '--rule',
+      'devs-write-app',
+      '--reason',
+      'OPS-9',
+      '--duration',
+      '10m',
+      '--json',
+    );
+    expect(asked.stderr).toBe('');
+    const req = JSON.parse(asked.stdout) as { id: string; requester: string; state: string };
+    expect(req).toMatchObject({ requester: 'alice', state: 'pending' });
+    // Groups come from the sign-in, not the command line.
+    const typedGroups = await cli(aliceEnv, 'approve', req.id, '--groups', 'admins');
+    expect(typedGroups.stderr).toContain('--groups goes with --as');
+    const self = await cli(aliceEnv, 'approve', req.id);
+    expect(self.stderr).toContain('alice is not in an approver group of rule devs-write-app');
+    const approved = await cli(bobEnv, 'approve', req.id, '--reason', 'ok from the terminal', '--json');
+    expect(approved.code).toBe(0);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ state: 'approved', decidedBy: 'bob' });
+
+    // The operator override names whoever it likes, and the chain says it was an override, and by whom.
+    const override = await cli(nobody, 'revoke', req.id, '--as', 'dora', '--groups', 'admins', '--reason', 'drill');
+    expect(override.code).toBe(0);
+    expect(override.stderr).toMatch(/^acting as dora by operator override \(--as\), recorded with operator \S+/);
+
+    const carol = await signedIn('carol');
+    const detail = await fromPage(carol.page, 'GET', `/api/access-requests/${req.id}`);
+    expect(detail.json['decisions']).toMatchObject([
+      { kind: 'approved', by: 'bob', reason: 'ok from the terminal', via: 'cli-login' },
+      { kind: 'revoked', by: 'dora', reason: 'drill', via: 'operator' },
+    ]);
+    const events = detail.json['events'] as Array<{ kind: string; payload: Record<string, unknown> }>;
+    expect(events[0]).toMatchObject({
+      kind: 'access_requested',
+      payload: { via: 'cli-login', groups: ['developers'] },
+    });
+    expect(typeof events[2]?.payload['operator']).toBe('string');
+    await carol.ctx.close();
+  }, 300_000);
 });
