@@ -7,6 +7,7 @@ import type { ConsoleQueries } from '../store/console-queries.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import type { Vault } from '../vault/vault.js';
+import type { PgEndpoint } from './connect-lines.js';
 
 /** What a live session is doing now (the gateway's LiveSessionStats, seen structurally). */
 export interface LiveStatsView {
@@ -51,6 +52,8 @@ export interface ConsoleDeps {
   policy: { current(): PolicySet };
   live: LiveSessions | null;
   publicUrl: string;
+  /** Where psql connects, for the psql lines of the developer's page (absent: the page points to Connect). */
+  pg?: PgEndpoint | undefined;
 }
 
 /** What the route groups share. */

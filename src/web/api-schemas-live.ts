@@ -81,8 +81,12 @@ export const myReach = z.object({
       role: text,
       rule: text,
       readOnly: z.boolean(),
-      /** Until when, in words: the token's expiry, a schedule's end, an access request's expiry. */
-      until: z.array(z.string()),
+      /** The earliest instant the access ends by itself (the token's expiry, an access request's). */
+      until: maybeTime,
+      /** What else bounds it, in words: a schedule, the longest session, the idle timeout. */
+      conditions: z.array(z.string()),
+      /** The access request whose approval grants it, if that is how. */
+      accessRequest: text,
       /** For a refusal: what psql would be told. */
       message: text,
       /** The psql line without the password (the token is on the Connect page, or from pgward login). */

@@ -1,13 +1,17 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiTokenQueries } from '../store/api-token-queries.js';
 import { AuditQueries } from '../store/audit-queries.js';
 import { ConsoleQueries } from '../store/console-queries.js';
 import type { ApiContext, ConsoleDeps } from './api-context.js';
 import { addApiRoute, caller } from './api-route.js';
 import * as S from './api-schemas.js';
+import { ApiTokenCallers } from './api-token-callers.js';
 import { registerAccessRoutes } from './console-api-access.js';
 import { registerAdminRoutes } from './console-api-admin.js';
 import { registerAuditRoutes } from './console-api-audit.js';
+import { registerDashboardRoutes } from './console-api-dashboard.js';
 import { registerPolicyRoutes } from './console-api-policy.js';
+import { registerApiTokenRoutes } from './console-api-tokens.js';
 import type { MetricsAccess } from './metrics-access.js';
 import { openApiDocument, type DescribedRoute } from './openapi.js';
 import { sessionRoles } from './roles.js';
@@ -34,6 +38,7 @@ export async function registerConsoleApi(
 ): Promise<void> {
   await app.register(async (api) => {
     const queries = new ConsoleQueries(deps.store);
+    const tokenCallers = new ApiTokenCallers(new ApiTokenQueries(deps.store));
     const audit = new AuditQueries(deps.store);
     const ctx: ApiContext = {
       ...deps,
@@ -65,8 +70,13 @@ export async function registerConsoleApi(
     api.decorateRequest('webSession', null);
     api.addHook('preValidation', async (req, reply) => {
       const { role, csrf } = req.routeOptions.config;
-      const s = await session(req);
-      if (!s) return reply.code(401).send({ error: 'sign in first' });
+      // A Bearer header means an API token, and only that: no falling back to a cookie.
+      const bearer = req.headers.authorization?.startsWith('Bearer ');
+      const s = bearer ? await tokenCallers.caller(req.headers.authorization, req.ip) : await session(req);
+      if (!s)
+        return reply
+          .code(401)
+          .send({ error: bearer ? 'the API token is unknown, revoked or expired' : 'sign in first' });
       if (role === undefined) return reply.code(403).send({ error: 'this needs the unknown role' });
       if (role !== 'signed-in') {
         const roles = sessionRoles(s, deps.config);
@@ -74,7 +84,20 @@ export async function registerConsoleApi(
           return reply.code(401).send({ error: `sign in again to confirm your ${role} role` });
         if (!roles.usable.has(role)) return reply.code(403).send({ error: `this needs the ${role} role` });
       }
-      if (csrf && !csrfMatches(s, req.headers['x-csrf-token']))
+      if (s.apiToken)
+        deps.log.info(
+          {
+            event: 'api_token_call',
+            token: s.apiToken.name,
+            method: req.method,
+            route: req.routeOptions.url,
+            from: req.ip,
+          },
+          'API token call',
+        );
+      // A browser sends cookies by itself, so cookie callers prove intent with the CSRF
+      // token; a Bearer header is never added by a browser on its own.
+      if (csrf && !s.apiToken && !csrfMatches(s, req.headers['x-csrf-token']))
         return reply.code(403).send({ error: 'missing or wrong CSRF token' });
       req.webSession = s;
     });
@@ -122,8 +145,10 @@ export async function registerConsoleApi(
     });
 
     registerPolicyRoutes(api, ctx);
+    registerApiTokenRoutes(api, ctx);
     registerAdminRoutes(api, ctx);
     registerAuditRoutes(api, ctx);
+    registerDashboardRoutes(api, ctx);
     registerAccessRoutes(api, ctx);
 
     addApiRoute(api, {

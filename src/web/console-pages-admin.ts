@@ -33,19 +33,20 @@ export function adminPages(page: AddPage): void {
     'admin',
     'Live sessions',
     'live',
-    `<p>Sessions open on every gateway. What a session runs now, its transaction state, rows and bytes are
+    `<link rel="stylesheet" href="/static/console/insight.css">
+<p>Sessions open on every gateway. What a session runs now, its transaction state, rows and bytes are
 known to the gateway that runs it: open this page on that gateway's console to see them.</p>
-<form id="live-filter" style="display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:end" role="search" aria-label="Filter live sessions">
+<form id="live-filter" class="filters wide-page" role="search" aria-label="Filter live sessions">
 <label for="f-user">User <input id="f-user" name="user" type="search" autocomplete="off"></label>
 <label for="f-target">Target or database <input id="f-target" name="target" type="search" autocomplete="off"></label>
 <label for="f-role">Upstream role <input id="f-role" name="role" type="search" autocomplete="off"></label>
 <label for="f-state">State <select id="f-state" name="state">
 <option value="">any</option><option value="active">running a statement</option><option value="idle">idle</option>
 <option value="in transaction">in transaction</option><option value="failed">failed transaction</option></select></label>
-<label for="f-refresh"><input id="f-refresh" name="refresh" type="checkbox" checked> Refresh every 3 s</label>
+<label for="f-refresh" class="check"><input id="f-refresh" name="refresh" type="checkbox" checked> Refresh every 3 s</label>
 </form>
 <p id="live-summary" role="status" aria-live="polite"></p>
-<div style="overflow-x:auto" tabindex="0" aria-label="Live sessions table"><table id="live" class="data"><caption style="position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)">Live sessions; the column buttons sort</caption></table></div>
+<div class="wide" tabindex="0" aria-label="Live sessions table (scrolls sideways)"><table id="live" class="data"><caption class="visually-hidden">Live sessions; the column buttons sort</caption></table></div>
 <p id="live-status" role="status"></p>
 <dialog id="kill-dialog" aria-labelledby="kill-title">
 <form id="kill-form" method="dialog">
@@ -53,7 +54,7 @@ known to the gateway that runs it: open this page on that gateway's console to s
 <p id="kill-who"></p>
 <label for="kill-reason">Reason (the user's client shows it, the audit records it)</label>
 <textarea id="kill-reason" name="reason" rows="3" required minlength="3" maxlength="300"></textarea>
-<p><label for="kill-revoke"><input id="kill-revoke" name="revokeToken" type="checkbox"> Also revoke the token it logged in with (its other sessions end too, and it cannot log in again with it)</label></p>
+<p><label for="kill-revoke" class="check"><input id="kill-revoke" name="revokeToken" type="checkbox"> Also revoke the token it logged in with (its other sessions end too, and it cannot log in again with it)</label></p>
 <p id="kill-error" role="alert"></p>
 <p><button id="kill-confirm" type="submit" class="danger" value="kill">End session</button>
 <button id="kill-cancel" type="button" class="secondary">Cancel</button></p>
