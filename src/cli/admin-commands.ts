@@ -1,31 +1,18 @@
-import type { GatewayConfig } from '../config/schema.js';
-import { openControlPlane, type ControlPlane } from './control-plane.js';
-import { loadConfig, STATE_FILE } from './start.js';
-import { readState } from './state-file.js';
+import { parseDuration } from '../util/duration.js';
+import { withControlPlane } from './cli-context.js';
+import { CliError, CliUsageError } from './cli-errors.js';
+import { tokenId } from './cli-input.js';
+import { note, out, printJson } from './output.js';
 
-/** The store of a configured deployment, or of the running embedded default. */
-async function controlPlane(configPath: string | undefined): Promise<ControlPlane> {
-  const config: GatewayConfig = await loadConfig(configPath);
-  let storeUrl = config.store.url ?? process.env['PGWARD_STORE_URL'];
-  if (!storeUrl) {
-    const state = await readState(STATE_FILE);
-    if (!state) throw new Error('no store configured and no embedded pgward running here (start one with: npm start)');
-    storeUrl = state.storeUrl;
-    config.store.caFile ??= state.storeCaFile;
-    config.vault.keyFile ??= state.vaultKeyFile;
-  }
-  return openControlPlane(config, { storeUrl });
-}
+// Other command files import it from here.
+export { withControlPlane } from './cli-context.js';
 
-export async function withControlPlane<T>(
-  configPath: string | undefined,
-  fn: (cp: ControlPlane) => Promise<T>,
-): Promise<T> {
-  const cp = await controlPlane(configPath);
+/** A duration option (--ttl 8h), checked before anything is opened. */
+export function durationOption(value: string, option: string): void {
   try {
-    return await fn(cp);
-  } finally {
-    await cp.close();
+    parseDuration(value);
+  } catch (err) {
+    throw new CliUsageError(`${option}: ${(err as Error).message}`);
   }
 }
 
@@ -33,6 +20,7 @@ export function tokenIssue(
   configPath: string | undefined,
   o: { user: string; groups: string; ttl?: string | undefined; json?: boolean | undefined },
 ): Promise<void> {
+  if (o.ttl !== undefined) durationOption(o.ttl, '--ttl');
   return withControlPlane(configPath, async (cp) => {
     const groups = o.groups
       .split(',')
@@ -50,31 +38,36 @@ export function tokenIssue(
         }) + '\n',
       );
     } else {
-      process.stdout.write(issued.token + '\n');
-      process.stderr.write(`token ${issued.jti} for ${issued.user} expires ${issued.expiresAt.toISOString()}\n`);
+      out(issued.token);
+      note(`token ${issued.jti} for ${issued.user} expires ${issued.expiresAt.toISOString()}`);
     }
   });
 }
 
-export function tokenRevoke(
+export async function tokenRevoke(
   configPath: string | undefined,
   jti: string | undefined,
   opts: { user?: string | undefined; endSessions?: boolean | undefined },
 ): Promise<void> {
-  return withControlPlane(configPath, async (cp) => {
-    const endSessions = opts.endSessions ?? false;
-    const ending = endSessions ? '; its live sessions are being ended' : '';
+  if (jti !== undefined && opts.user)
+    throw new CliUsageError('give a token id or --user, not both', { hint: 'see pgward token revoke --help' });
+  if (jti === undefined && !opts.user)
+    throw new CliUsageError('give a token id or --user NAME', {
+      hint: 'pgward token revoke JTI (printed by token issue), or pgward token revoke --user NAME for all of them',
+    });
+  const id = jti === undefined ? undefined : tokenId(jti);
+  const endSessions = opts.endSessions ?? false;
+  await withControlPlane(configPath, async (cp) => {
     if (opts.user) {
       const n = await cp.tokens.revokeUser(opts.user, 'revoked with the CLI', { endSessions });
-      process.stderr.write(
-        `revoked ${n} token(s) of ${opts.user}${endSessions ? '; live sessions of the user are being ended' : ''}\n`,
-      );
-    } else if (jti) {
-      const done = await cp.tokens.revoke(jti, 'revoked with the CLI', { endSessions });
-      if (!done) throw new Error(`no live token ${jti}`);
-      process.stderr.write(`revoked ${jti}${ending}\n`);
-    } else {
-      throw new Error('give a token id or --user');
+      note(`revoked ${n} token(s) of ${opts.user}${endSessions ? '; live sessions of the user are being ended' : ''}`);
+    } else if (id) {
+      const done = await cp.tokens.revoke(id, 'revoked with the CLI', { endSessions });
+      if (!done)
+        throw new CliError(`no live token ${id}`, {
+          hint: 'it may have expired or been revoked already; check the id, or revoke with --user NAME',
+        });
+      note(`revoked ${id}${endSessions ? '; its live sessions are being ended' : ''}`);
     }
   });
 }
@@ -91,16 +84,23 @@ export function vaultSet(configPath: string | undefined, target: string, role: s
   return withControlPlane(configPath, async (cp) => {
     if (process.stdin.isTTY) process.stderr.write(`password for ${role} on ${target} (then Ctrl-D): `);
     const secret = await readStdin();
-    if (!secret) throw new Error('empty secret on stdin');
+    if (!secret)
+      throw new CliUsageError('empty secret on stdin', {
+        hint: `pipe the password in: printf %s "$PASSWORD" | pgward vault set ${target} ${role}`,
+      });
     await cp.vault.set(target, role, secret);
-    process.stderr.write(`stored the credential of ${role} on ${target}\n`);
+    note(`stored the credential of ${role} on ${target}`);
   });
 }
 
-export function vaultList(configPath: string | undefined): Promise<void> {
+export function vaultList(configPath: string | undefined, o: { json?: boolean | undefined } = {}): Promise<void> {
   return withControlPlane(configPath, async (cp) => {
-    for (const e of await cp.store.listVaultEntries()) {
-      process.stdout.write(`${e.target}\t${e.role}\trotated ${e.rotatedAt.toISOString()}\n`);
+    const entries = await cp.store.listVaultEntries();
+    if (o.json) {
+      printJson(entries.map((e) => ({ target: e.target, role: e.role, rotatedAt: e.rotatedAt.toISOString() })));
+      return;
     }
+    if (entries.length === 0) note('no vault entries (store one with: pgward vault set TARGET ROLE)');
+    for (const e of entries) out(`${e.target}\t${e.role}\trotated ${e.rotatedAt.toISOString()}`);
   });
 }

@@ -1,7 +1,6 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { defaultCheckpointFile } from '../audit/checkpoint.js';
 import { exportAudit } from '../audit/export.js';
@@ -12,9 +11,9 @@ import { verifyExport, type VerifyResult } from '../audit/verify.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { AuditQueries } from '../store/audit-queries.js';
 import { parseDuration } from '../util/duration.js';
-import { withControlPlane } from './admin-commands.js';
-import { CliUsageError } from './policy-commands.js';
-import { loadConfig } from './start.js';
+import { withControlPlane, loadCliConfig } from './cli-context.js';
+import { CliUsageError, toCliError } from './cli-errors.js';
+import { parseUserJson, readUserFile, requireFile } from './cli-input.js';
 
 function time(v: string, what: string): Date {
   const d = new Date(v);
@@ -60,8 +59,9 @@ export async function auditExport(
 ): Promise<{ events: number; manifestPath: string; macProblems: number }> {
   if (!EXPORT_FORMATS.includes(o.format as ExportFormat))
     throw new CliUsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
-  const config = await loadConfig(configPath);
+  const config = await loadCliConfig(configPath);
   const local = localCheckpointFile(config);
+  for (const c of o.checkpoint ?? []) await requireFile(c, '--checkpoint');
   const checkpoints = [...((await exists(local)) ? [local] : []), ...(o.checkpoint ?? [])];
   return withControlPlane(configPath, async (cp) => {
     const key = cp.keys.signingKey();
@@ -118,6 +118,8 @@ export interface VerifyCommandOptions {
   checkpoint?: string[] | undefined;
 }
 
+const JWKS_HINT = 'write the pinned keys with `pgward audit key > audit-jwks.json` where the vault key is';
+
 /** A JWKS from a file, or from an https URL (http only to this machine). */
 async function loadJwks(source: string): Promise<JWK[]> {
   let text: string;
@@ -125,12 +127,19 @@ async function loadJwks(source: string): Promise<JWK[]> {
     const url = new URL(source);
     if (url.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname))
       throw new CliUsageError(`--jwks ${source}: a pinned key is fetched over https only`);
-    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new CliUsageError(`--jwks ${source}: HTTP ${res.status}`);
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
+      throw toCliError(err, {
+        peer: source,
+        unreachableHint: 'check the URL, or save the keys to a file and give that',
+      });
+    });
+    if (!res.ok) throw new CliUsageError(`--jwks ${source}: HTTP ${res.status}`, { hint: JWKS_HINT });
     text = await res.text();
-  } else text = await readFile(source, 'utf8');
-  const keys = (JSON.parse(text) as { keys?: unknown }).keys;
-  if (!Array.isArray(keys)) throw new CliUsageError(`--jwks ${source}: not a JWKS (no "keys" array)`);
+  } else text = await readUserFile(source, '--jwks', JWKS_HINT);
+  const parsed = parseUserJson(text, `--jwks ${source}`, JWKS_HINT) as { keys?: unknown } | null;
+  const keys = parsed && typeof parsed === 'object' ? parsed.keys : undefined;
+  if (!Array.isArray(keys))
+    throw new CliUsageError(`--jwks ${source}: not a JWKS (no "keys" array)`, { hint: JWKS_HINT });
   return keys as JWK[];
 }
 
@@ -141,6 +150,10 @@ async function loadJwks(source: string): Promise<JWK[]> {
  */
 export async function auditVerify(path: string, o: VerifyCommandOptions): Promise<boolean> {
   const sources = o.jwks === undefined ? [] : Array.isArray(o.jwks) ? o.jwks : [o.jwks];
+  // A missing export is a wrong argument, not a broken export (the manifest check would say "missing manifest").
+  await requireFile(path, 'export', 'give the data file `pgward audit export -o FILE` wrote (not its .manifest.jws)');
+  if (o.manifest) await requireFile(o.manifest, '--manifest');
+  for (const c of o.checkpoint ?? []) await requireFile(c, '--checkpoint');
   const keys = (await Promise.all(sources.map(loadJwks))).flat();
   const r = await verifyExport(path, {
     manifestPath: o.manifest,
@@ -207,46 +220,4 @@ export function auditRetention(configPath: string | undefined, olderThan: string
     );
     return n;
   });
-}
-
-const collect = (v: string, all: string[] = []): string[] => [...all, v];
-
-/** The `pgward audit` commands, on the program main.ts builds (cfg: the --config path). */
-export function registerAuditCommands(program: Command, cfg: () => string | undefined): void {
-  const audit = program.command('audit').description('session audit: export, verify, key, retention');
-  audit
-    .command('export')
-    .description('stream session events to a file with a signed manifest (FILE.manifest.jws) and checkpoints')
-    .requiredOption('--from <time>', 'start (ISO time, inclusive)')
-    .option('--to <time>', 'end (ISO time, exclusive; default now)')
-    .option('-u, --user <name>', 'only this person')
-    .option('-f, --format <format>', 'jsonl, csv or ocsf', 'jsonl')
-    .requiredOption('-o, --out <file>', 'output file')
-    .option('--checkpoint <file>', "attach another gateway's checkpoint log (repeatable)", collect)
-    .action(async (o: ExportCommandOptions) => {
-      await auditExport(cfg(), o);
-    });
-  audit
-    .command('verify')
-    .description('prove an export complete and unchanged, offline; names the first broken event')
-    .argument('<export>')
-    .option('--manifest <file>', 'the signed manifest (default: EXPORT.manifest.jws)')
-    .option('--jwks <file|url>', 'pinned keys, from: pgward audit key (repeatable)', collect)
-    .option('--pin <thumbprint>', 'a pinned key thumbprint (repeatable)', collect)
-    .option('--trust-on-first-use', 'accept the keys the files carry this once (prints their thumbprints)')
-    .option('--checkpoint <file>', 'a checkpoint log besides those the export carries (repeatable)', collect)
-    .action(async (path: string, o: VerifyCommandOptions) => {
-      if (!(await auditVerify(path, o))) process.exitCode = 1;
-    });
-  audit
-    .command('key')
-    .description('print the public keys auditors pin (JWKS: manifest key and checkpoint key)')
-    .action(() => auditKey(cfg()));
-  audit
-    .command('retention')
-    .description('delete events older than a duration now (recorded as an admin event)')
-    .requiredOption('--older-than <duration>', 'e.g. 90d')
-    .action(async (o: { olderThan: string }) => {
-      await auditRetention(cfg(), o.olderThan);
-    });
 }

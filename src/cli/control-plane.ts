@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { GatewayConfig } from '../config/schema.js';
-import { Gateway } from '../gateway/gateway.js';
+import type { Gateway } from '../gateway/gateway.js';
 import type { PolicySource } from '../gateway/policy-runtime.js';
 import type { ServerTls } from '../gateway/server-tls.js';
 import { SigningKeys } from '../identity/signing-keys.js';
@@ -44,8 +44,12 @@ export async function openControlPlane(
   }
 }
 
-/** A gateway over this control plane; with a console URL, clients with no token get sign-in links to it. */
-export function createGateway(
+/**
+ * A gateway over this control plane; with a console URL, clients with no token get sign-in
+ * links to it. The gateway module is loaded here, not at the top, so CLI commands that only
+ * need the store (token issue, policy versions) do not load the proxy and the SQL parser.
+ */
+export async function createGateway(
   cp: ControlPlane,
   o: {
     config: GatewayConfig;
@@ -55,6 +59,7 @@ export function createGateway(
     consoleUrl?: string | null | undefined;
   },
 ): Promise<Gateway> {
+  const { Gateway } = await import('../gateway/gateway.js');
   return Gateway.create({
     config: o.config,
     log: o.log,

@@ -1,36 +1,58 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
-import { tokenIssue, tokenRevoke, vaultList, vaultSet } from './admin-commands.js';
-import { login, logout } from './login.js';
-import {
-  policyCheck,
-  policyExplain,
-  policyRollback,
-  policySchema,
-  policyShow,
-  policyVersions,
-} from './policy-commands.js';
-import { registerAuditCommands } from './audit-commands.js';
-import { registerRequestCommands } from './request-commands.js';
-import { personRolesDrop, personRolesList } from './person-role-commands.js';
-import { start } from './start.js';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { CliError, EXIT, formatCliError, toCliError } from './cli-errors.js';
+import { quietOnClosedPipe } from './output.js';
+import { registerAuditCommands } from './register-audit.js';
+import { packageVersion } from './version.js';
+
+// Every command imports what it needs when it runs (await import(...) in its action), so
+// `pgward --help` or `pgward token issue` loads commander, the config parser and the store
+// client, not the gateway, the console or the SQL parser (docs/cli.md: startup).
+
+quietOnClosedPipe();
+
+// --version by hand, on its own: commander's would also swallow `policy explain --version N`
+// (a program option is recognised after the subcommand too, so -c/--config works anywhere).
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  process.stdout.write(`pgward ${packageVersion()}\n`);
+  process.exit(0);
+}
 
 const port = (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('not a port number');
   return n;
 };
+const versionNumber = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('not a version number');
+  return n;
+};
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 const program = new Command()
   .name('pgward')
   .description('Authentication broker gateway for PostgreSQL')
-  .option('-c, --config <file>', 'configuration file (default: ./pgward.yaml, else the embedded default)');
+  .option('-c, --config <file>', 'configuration file (default: ./pgward.yaml, else the embedded default)')
+  .addHelpText(
+    'after',
+    '\npgward --version (-V) prints the version.\nExit codes: 0 ok, 1 failure, 2 wrong usage, 3 policy explain denies (docs/cli.md).',
+  )
+  // Commander's errors (unknown option, missing argument) become exit 2 below, after its message.
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'pgward: ')) });
+
+const cfg = (): string | undefined => program.opts<{ config?: string }>().config;
 
 program
   .command('start')
   .description('run the gateway (with no store configured: embedded Postgres, dev certificates, demo database)')
   .option('-p, --port <port>', 'listen port', port)
-  .action((o: { port?: number }) => start({ config: program.opts<{ config?: string }>().config, port: o.port }));
+  .action(async (o: { port?: number }) => {
+    const { start } = await import('./start.js');
+    await start({ config: cfg(), port: o.port });
+  });
 
 const DEFAULT_GATEWAY = process.env['PGWARD_URL'] ?? 'http://127.0.0.1:8432';
 
@@ -41,6 +63,7 @@ program
   .option('--device', 'device code flow: sign in from a browser on another machine')
   .option('--no-open', 'print the sign-in URL instead of opening a browser')
   .action(async (o: { gateway: string; device?: boolean; open: boolean }) => {
+    const { login } = await import('./login.js');
     await login({ gateway: o.gateway, device: o.device ?? false, open: o.open });
   });
 
@@ -49,6 +72,7 @@ program
   .description('revoke the token from `pgward login` and remove its ~/.pgpass entry')
   .option('-g, --gateway <url>', 'the gateway console URL (env PGWARD_URL)', DEFAULT_GATEWAY)
   .action(async (o: { gateway: string }) => {
+    const { logout } = await import('./login.js');
     await logout({ gateway: o.gateway });
   });
 
@@ -60,26 +84,20 @@ token
   .option('-g, --groups <list>', 'comma-separated groups', '')
   .option('-t, --ttl <duration>', 'lifetime such as 15m, 8h, 7d')
   .option('--json', 'print JSON with jti and expiry')
-  .action((o: { user: string; groups: string; ttl?: string; json?: boolean }) =>
-    tokenIssue(program.opts<{ config?: string }>().config, o),
-  );
+  .action(async (o: { user: string; groups: string; ttl?: string; json?: boolean }) => {
+    const { tokenIssue } = await import('./admin-commands.js');
+    await tokenIssue(cfg(), o);
+  });
 token
   .command('revoke')
   .description('revoke one token by jti, or every token of a user')
-  .argument('[jti]', 'token id')
+  .argument('[jti]', 'token id (a UUID, printed by token issue)')
   .option('-u, --user <name>', 'revoke all tokens of this user')
   .option('--end-sessions', 'also end live sessions using the token (or of the user) on every gateway')
-  .action((jti: string | undefined, o: { user?: string; endSessions?: boolean }) =>
-    tokenRevoke(program.opts<{ config?: string }>().config, jti, o),
-  );
-
-const cfg = (): string | undefined => program.opts<{ config?: string }>().config;
-const versionNumber = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('not a version number');
-  return n;
-};
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+  .action(async (jti: string | undefined, o: { user?: string; endSessions?: boolean }) => {
+    const { tokenRevoke } = await import('./admin-commands.js');
+    await tokenRevoke(cfg(), jti, o);
+  });
 
 const policy = program.command('policy').description('access policies');
 policy
@@ -87,11 +105,12 @@ policy
   .description('validate policy files; problems are printed as FILE:LINE:COLUMN: message')
   .argument('[dir]', 'policy directory (default: policies.dir from the config, else ./policies)')
   .action(async (dir: string | undefined) => {
-    if (!(await policyCheck(cfg(), dir))) process.exitCode = 1;
+    const { policyCheck } = await import('./policy-commands.js');
+    if (!(await policyCheck(cfg(), dir))) process.exitCode = EXIT.failure;
   });
 policy
   .command('explain')
-  .description('show the decision for a connection and the rule that makes it')
+  .description('show the decision for a connection and the rule that makes it (exit 3 when it is a denial)')
   .requiredOption('-u, --user <name>', 'user name')
   .option('-g, --groups <list>', 'comma-separated groups')
   .requiredOption('-d, --database <name>', 'database the client names')
@@ -103,48 +122,67 @@ policy
   .option('--tls <version>', 'TLSv1.3, TLSv1.2 or none', 'TLSv1.3')
   .option('--dir <dir>', 'policy directory')
   .option('--version <n>', 'a stored policy version instead of files', versionNumber)
-  .action(
-    async (o: {
-      user: string;
-      groups?: string;
-      database: string;
-      param: string[];
-      claim: string[];
-      from: string;
-      at?: string;
-      method: string;
-      tls: string;
-      dir?: string;
-      version?: number;
-    }) => {
-      const d = await policyExplain(cfg(), o);
-      if (d.kind === 'deny') process.exitCode = 2;
-    },
-  );
+  .option('--json', 'print the decision as JSON')
+  .action(async (o: import('./policy-commands.js').ExplainOptions) => {
+    const { policyExplain } = await import('./policy-commands.js');
+    const d = await policyExplain(cfg(), o);
+    if (d.kind === 'deny') process.exitCode = EXIT.denied;
+  });
 policy
   .command('schema')
   .description('print (or write) the JSON Schema of policy files, for editors')
   .argument('[file]')
-  .action((file: string | undefined) => policySchema(file));
+  .action(async (file: string | undefined) => {
+    const { policySchema } = await import('./policy-commands.js');
+    await policySchema(file);
+  });
 policy
   .command('versions')
   .description('list stored policy versions')
-  .action(() => policyVersions(cfg()));
+  .option('--json', 'print them as a JSON array')
+  .action(async (o: { json?: boolean }) => {
+    const { policyVersions } = await import('./policy-commands.js');
+    await policyVersions(cfg(), o);
+  });
 policy
   .command('show')
   .description('show a stored version and its diff from the one before')
   .argument('<version>', 'version number', versionNumber)
-  .action((id: number) => policyShow(cfg(), id));
+  .option('--json', 'print the version (with its documents and diff) as JSON')
+  .action(async (id: number, o: { json?: boolean }) => {
+    const { policyShow } = await import('./policy-commands.js');
+    await policyShow(cfg(), id, o);
+  });
 policy
   .command('rollback')
   .description('put an earlier version back in force (as a new version)')
   .argument('<version>', 'version number', versionNumber)
   .action(async (id: number) => {
+    const { policyRollback } = await import('./policy-commands.js');
     await policyRollback(cfg(), id);
   });
 
 registerAuditCommands(program, cfg);
-registerRequestCommands(program, cfg);
+
+/** The first command word on the command line (after `help`, the one help is asked for). */
+function commandWord(argv: string[]): string | undefined {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-c' || a === '--config') i++;
+    else if (!a.startsWith('-')) words.push(a);
+  }
+  return words[0] === 'help' ? words[1] : words[0];
+}
+
+// request-commands.ts registers its commands in the module that also holds their work
+// (the audit writer, the policy loader); it is loaded only when `request` is asked for.
+if (commandWord(args) === 'request') {
+  const { registerRequestCommands } = await import('./request-commands.js');
+  registerRequestCommands(program, cfg);
+} else {
+  program.command('request').description('just-in-time access requests');
+}
 
 const vault = program.command('vault').description('upstream credentials');
 vault
@@ -152,11 +190,18 @@ vault
   .description('store the password of ROLE on TARGET, read from stdin (never from the command line)')
   .argument('<target>')
   .argument('<role>')
-  .action((target: string, role: string) => vaultSet(program.opts<{ config?: string }>().config, target, role));
+  .action(async (target: string, role: string) => {
+    const { vaultSet } = await import('./admin-commands.js');
+    await vaultSet(cfg(), target, role);
+  });
 vault
   .command('list')
   .description('list vault entries (names and rotation dates, never secrets)')
-  .action(() => vaultList(program.opts<{ config?: string }>().config));
+  .option('--json', 'print them as a JSON array')
+  .action(async (o: { json?: boolean }) => {
+    const { vaultList } = await import('./admin-commands.js');
+    await vaultList(cfg(), o);
+  });
 
 const personRoles = program
   .command('person-roles')
@@ -165,17 +210,46 @@ personRoles
   .command('list')
   .description('every login pgward made on TARGET: person, granted role, membership, backends, vault entry')
   .argument('<target>')
-  .action((target: string) => personRolesList(program.opts<{ config?: string }>().config, target));
+  .option('--json', 'print them as a JSON array')
+  .action(async (target: string, o: { json?: boolean }) => {
+    const { personRolesList } = await import('./person-role-commands.js');
+    await personRolesList(cfg(), target, o);
+  });
 personRoles
   .command('drop')
   .description('drop a login pgward made (a person who left, a grant removed) and its vault entry')
   .argument('<target>')
   .argument('<login>')
-  .action((target: string, login: string) =>
-    personRolesDrop(program.opts<{ config?: string }>().config, target, login),
-  );
+  .action(async (target: string, login: string) => {
+    const { personRolesDrop } = await import('./person-role-commands.js');
+    await personRolesDrop(cfg(), target, login);
+  });
 
-program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`pgward: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+/** `pgward token issue`, for the hint after a usage error: the command words the user typed. */
+function commandPath(argv: string[]): string {
+  let cmd: Command = program;
+  const path = ['pgward'];
+  for (const a of argv) {
+    if (a.startsWith('-')) continue;
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) break;
+    path.push(sub.name());
+    cmd = sub;
+  }
+  return path.join(' ');
+}
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and --version end here with 0; commander has printed its message for the rest.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(EXIT.ok);
+    // 'commander.help': a group named without its subcommand; its help is what was printed.
+    if (err.code !== 'commander.help') process.stderr.write(`  hint: see ${commandPath(args)} --help\n`);
+    process.exit(EXIT.usage);
+  }
+  const e: CliError = toCliError(err);
+  process.stderr.write(formatCliError(e, process.env['PGWARD_DEBUG'] === '1'));
+  process.exit(e.exitCode);
+}

@@ -4,9 +4,10 @@ import type { UpstreamConnection, UpstreamEndpoint } from '../upstream/connector
 import { dropPersonRole, listPersonRoles } from '../upstream/person-role-admin.js';
 import { asProvisioner, PersonRoleError } from '../upstream/person-roles.js';
 import { personVaultKey } from '../vault/person-credential.js';
-import { withControlPlane } from './admin-commands.js';
+import { loadCliConfig, STATE_FILE, withControlPlane } from './cli-context.js';
+import { CliError } from './cli-errors.js';
 import type { ControlPlane } from './control-plane.js';
-import { loadConfig, STATE_FILE } from './start.js';
+import { note, out, printJson } from './output.js';
 import { readState } from './state-file.js';
 
 /** Where a target's provisioner connects: the configured target, or the running embedded default's demo. */
@@ -16,7 +17,10 @@ async function provisionerOf(
 ): Promise<{ endpoint: UpstreamEndpoint; database: string; provisioner: string }> {
   const t = config.targets[target];
   if (t) {
-    if (!t.personRoles.enabled) throw new Error(`target ${target} does not have personRoles enabled`);
+    if (!t.personRoles.enabled)
+      throw new CliError(`target ${target} does not have personRoles enabled`, {
+        hint: `per-person logins are made only where targets.${target}.personRoles.enabled is true (docs/person-roles.md)`,
+      });
     return {
       endpoint: {
         host: t.host,
@@ -34,7 +38,10 @@ async function provisionerOf(
   }
   // The embedded default keeps its demo upstream in the cluster of its store.
   const state = target === 'demo' && !config.store.url ? await readState(STATE_FILE) : null;
-  if (!state) throw new Error(`no target ${target} in the configuration`);
+  if (!state)
+    throw new CliError(`no target ${target} in the configuration`, {
+      hint: `the targets are: ${Object.keys(config.targets).join(', ') || 'none (and no embedded pgward running here for "demo")'}`,
+    });
   const url = new URL(state.storeUrl);
   return {
     endpoint: {
@@ -55,26 +62,41 @@ async function withProvisioner<T>(
   target: string,
   work: (cp: ControlPlane, up: UpstreamConnection) => Promise<T>,
 ): Promise<T> {
-  const config = await loadConfig(configPath);
+  const config = await loadCliConfig(configPath);
   const { endpoint, database, provisioner } = await provisionerOf(config, target);
   return withControlPlane(configPath, async (cp) => {
     const password = await cp.vault.get(target, provisioner);
-    if (password === null) throw new Error(`the vault has no credential for ${provisioner} on ${target}`);
+    if (password === null)
+      throw new CliError(`the vault has no credential for ${provisioner} on ${target}`, {
+        hint: `store it with: pgward vault set ${target} ${provisioner} (the password on stdin)`,
+      });
     return asProvisioner(endpoint, { user: provisioner, password, database }, (up) => work(cp, up));
   });
 }
 
 /** `pgward person-roles list TARGET`: every login pgward made there, whose it is, and whether it is in use. */
-export function personRolesList(configPath: string | undefined, target: string): Promise<void> {
+export function personRolesList(
+  configPath: string | undefined,
+  target: string,
+  o: { json?: boolean | undefined } = {},
+): Promise<void> {
   return withProvisioner(configPath, target, async (cp, up) => {
     const vaulted = new Set((await cp.store.listVaultEntries()).filter((e) => e.target === target).map((e) => e.role));
-    process.stdout.write('login\tperson\tgranted role\tmember\tbackends\tin vault\n');
-    for (const l of await listPersonRoles(up)) {
-      const inVault = vaulted.has(personVaultKey(l.login)) ? 'yes' : 'no';
-      process.stdout.write(
-        `${l.login}\t${l.person}\t${l.role}\t${l.member ? 'yes' : 'no'}\t${l.backends}\t${inVault}\n`,
-      );
+    const logins = (await listPersonRoles(up)).map((l) => ({
+      login: l.login,
+      person: l.person,
+      role: l.role,
+      member: l.member,
+      backends: l.backends,
+      inVault: vaulted.has(personVaultKey(l.login)),
+    }));
+    if (o.json) {
+      printJson(logins);
+      return;
     }
+    out('login\tperson\tgranted role\tmember\tbackends\tin vault');
+    for (const l of logins)
+      out(`${l.login}\t${l.person}\t${l.role}\t${l.member ? 'yes' : 'no'}\t${l.backends}\t${l.inVault ? 'yes' : 'no'}`);
   });
 }
 
@@ -88,12 +110,12 @@ export function personRolesDrop(configPath: string | undefined, target: string, 
   return withProvisioner(configPath, target, async (cp, up) => {
     await dropPersonRole(up, login).catch((err: unknown) => {
       if (err instanceof PersonRoleError && err.code === '2BP01')
-        throw new Error(
+        throw new CliError(
           `${err.message}; it owns objects: in each database, as their owner's admin or a superuser, run REASSIGN OWNED BY "${login}" TO <role> and DROP OWNED BY "${login}", then drop it again`,
         );
       throw err;
     });
     await cp.vault.delete(target, personVaultKey(login));
-    process.stderr.write(`dropped ${login} on ${target} and its vault entry\n`);
+    note(`dropped ${login} on ${target} and its vault entry`);
   });
 }

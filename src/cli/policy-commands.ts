@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { GatewayConfig } from '../config/schema.js';
@@ -8,25 +8,41 @@ import { formatProblem, loadPolicyDir, parsePolicyDocuments } from '../policy/lo
 import { policyJsonSchema, type PolicySet } from '../policy/schema.js';
 import { policyDiff, policyDigest } from '../policy/versioning.js';
 import { PolicyQueries } from '../store/policy-queries.js';
-import { withControlPlane } from './admin-commands.js';
-import { loadConfig } from './start.js';
+import { loadCliConfig, withControlPlane } from './cli-context.js';
+import { CliError, CliUsageError } from './cli-errors.js';
+import { out, printJson } from './output.js';
 
-const out = (line: string): void => {
-  process.stdout.write(line + '\n');
-};
-
-export class CliUsageError extends Error {
-  override name = 'CliUsageError';
-}
+// Other command files import it from here.
+export { CliUsageError } from './cli-errors.js';
 
 function policyDirOf(config: GatewayConfig, dir: string | undefined): string {
   return resolve(dir ?? config.policies.dir ?? 'policies');
 }
 
+/** The policy directory, which must exist: a missing one is named with where the name came from. */
+async function existingPolicyDir(config: GatewayConfig, dir: string | undefined): Promise<string> {
+  const path = policyDirOf(config, dir);
+  const isDir = await stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) {
+    const from = dir
+      ? 'the directory given'
+      : config.policies.dir
+        ? 'policies.dir in the configuration'
+        : 'the default ./policies';
+    throw new CliUsageError(`no policy directory ${path} (${from})`, {
+      hint: 'give the directory (pgward policy check DIR, --dir DIR) or set policies.dir in pgward.yaml',
+    });
+  }
+  return path;
+}
+
 /** `pgward policy check [DIR]`: exit 1 with file:line:column for every problem. */
 export async function policyCheck(configPath: string | undefined, dir: string | undefined): Promise<boolean> {
-  const config = await loadConfig(configPath);
-  const path = policyDirOf(config, dir);
+  const config = await loadCliConfig(configPath);
+  const path = await existingPolicyDir(config, dir);
   const loaded = await loadPolicyDir(path);
   if (!loaded.ok) {
     for (const p of loaded.problems)
@@ -61,7 +77,11 @@ export interface ExplainOptions {
   tls?: string | undefined;
   dir?: string | undefined;
   version?: number | undefined;
+  json?: boolean | undefined;
 }
+
+const noVersion = (id: number): CliError =>
+  new CliError(`no policy version ${id}`, { hint: 'pgward policy versions lists the stored ones' });
 
 function pairs(list: string[] | undefined, what: string): Array<[string, string]> {
   return (list ?? []).map((kv) => {
@@ -79,21 +99,23 @@ async function policyFor(
   if (o.version !== undefined) {
     return withControlPlane(configPath, async (cp) => {
       const v = await new PolicyQueries(cp.store).version(o.version!);
-      if (!v) throw new CliUsageError(`no policy version ${o.version}`);
+      if (!v) throw noVersion(o.version!);
       const loaded = parsePolicyDocuments(v.documents, v.id);
       if (!loaded.ok) throw new CliUsageError(loaded.problems.map(formatProblem).join('\n'));
       return loaded.set;
     });
   }
-  const loaded = await loadPolicyDir(policyDirOf(config, o.dir));
+  const loaded = await loadPolicyDir(await existingPolicyDir(config, o.dir));
   if (!loaded.ok)
-    throw new CliUsageError(`the policies are invalid:\n${loaded.problems.map(formatProblem).join('\n')}`);
+    throw new CliError(`the policies are invalid:\n${loaded.problems.map(formatProblem).join('\n')}`, {
+      hint: 'pgward policy check names each problem with its file, line and column',
+    });
   return loaded.set;
 }
 
 /** `pgward policy explain`: the decision for a hypothetical connection, and the rule behind it. */
 export async function policyExplain(configPath: string | undefined, o: ExplainOptions): Promise<Decision> {
-  const config = await loadConfig(configPath);
+  const config = await loadCliConfig(configPath);
   const set = await policyFor(config, configPath, o);
   const at = o.at ? new Date(o.at) : new Date();
   if (Number.isNaN(at.getTime())) throw new CliUsageError(`--at: not a time: ${o.at}`);
@@ -123,7 +145,8 @@ export async function policyExplain(configPath: string | undefined, o: ExplainOp
     if (err instanceof DryRunError) throw new CliUsageError(`--method: ${err.message}`);
     throw err;
   }
-  printDecision(decision, set);
+  if (o.json) printJson({ ...decision, policyVersion: set.version });
+  else printDecision(decision, set);
   return decision;
 }
 
@@ -162,9 +185,22 @@ export async function policySchema(file: string | undefined): Promise<void> {
   else process.stdout.write(text);
 }
 
-export function policyVersions(configPath: string | undefined): Promise<void> {
+export function policyVersions(configPath: string | undefined, o: { json?: boolean | undefined } = {}): Promise<void> {
   return withControlPlane(configPath, async (cp) => {
     const rows = await new PolicyQueries(cp.store).list();
+    if (o.json) {
+      printJson(
+        rows.map((v) => ({
+          id: v.id,
+          createdAt: v.createdAt.toISOString(),
+          source: v.source,
+          author: v.author,
+          comment: v.comment ?? null,
+          digest: v.digest,
+        })),
+      );
+      return;
+    }
     if (rows.length === 0) out('no policy versions stored');
     for (const v of rows)
       out(
@@ -173,10 +209,27 @@ export function policyVersions(configPath: string | undefined): Promise<void> {
   });
 }
 
-export function policyShow(configPath: string | undefined, id: number): Promise<void> {
+export function policyShow(
+  configPath: string | undefined,
+  id: number,
+  o: { json?: boolean | undefined } = {},
+): Promise<void> {
   return withControlPlane(configPath, async (cp) => {
     const v = await new PolicyQueries(cp.store).version(id);
-    if (!v) throw new CliUsageError(`no policy version ${id}`);
+    if (!v) throw noVersion(id);
+    if (o.json) {
+      printJson({
+        id: v.id,
+        createdAt: v.createdAt.toISOString(),
+        source: v.source,
+        author: v.author,
+        comment: v.comment ?? null,
+        digest: v.digest,
+        documents: v.documents,
+        diff: v.diff,
+      });
+      return;
+    }
     out(
       `version ${v.id} by ${v.author} at ${v.createdAt.toISOString()} (${v.source})${v.comment ? `: ${v.comment}` : ''}`,
     );
@@ -189,7 +242,7 @@ export function policyRollback(configPath: string | undefined, id: number): Prom
   return withControlPlane(configPath, async (cp) => {
     const q = new PolicyQueries(cp.store);
     const v = await q.version(id);
-    if (!v) throw new CliUsageError(`no policy version ${id}`);
+    if (!v) throw noVersion(id);
     const { id: created } = await q.append({
       author: `${userInfo().username}@${hostname()} (cli)`,
       source: 'rollback',

@@ -41,7 +41,8 @@ export class GatewayMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'pgward_process_' });
+    // prom-client's own names already start with process_ or nodejs_: the prefix is only pgward_.
+    collectDefaultMetrics({ register: this.registry, prefix: 'pgward_' });
   }
 
   onboarded(stages: Record<string, number>): void {
