@@ -1,18 +1,21 @@
 import { access } from 'node:fs/promises';
+import net from 'node:net';
 import { resolve } from 'node:path';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { PolicyRuntime } from '../gateway/policy-runtime.js';
 import { loadServerTls } from '../gateway/server-tls.js';
 import { ensureDevCertificates } from '../tls/dev-ca.js';
-import { createLogger } from '../util/logger.js';
+import { createLogger, type Logger } from '../util/logger.js';
 import { createGateway, openControlPlane } from './control-plane.js';
 import { startEmbedded, type EmbeddedDefault } from './embedded.js';
-import { removeState, writeState } from './state-file.js';
+import { acquireStartLock, removeState, writeState } from './state-file.js';
 import { planConsole, startWebConsole, type WebConsole } from './web-console.js';
 
 export const DEFAULT_HOME = '.pgward';
 export const STATE_FILE = `${DEFAULT_HOME}/state.json`;
+/** Held by the `pgward start` that runs this folder's embedded default (state-file.ts). */
+export const LOCK_FILE = `${DEFAULT_HOME}/start.lock`;
 
 export async function loadConfig(path: string | undefined): Promise<GatewayConfig> {
   if (path) return loadConfigFile(path);
@@ -30,21 +33,116 @@ const say = (line: string): void => {
   process.stdout.write(line + '\n');
 };
 
+/** A start that cannot go on, with what to do about it; everything it had started is stopped. */
+export class StartError extends Error {
+  override name = 'StartError';
+}
+
+/** Where a setting is changed, as the user would edit it. */
+const configName = async (path: string | undefined): Promise<string> =>
+  path ??
+  (await access('pgward.yaml').then(
+    () => 'pgward.yaml',
+    () => 'a pgward.yaml in this folder',
+  ));
+
+function portInUse(host: string, port: number): Promise<boolean> {
+  const probe = net.createServer();
+  return new Promise((done) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'EADDRINUSE'));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => done(false)));
+  });
+}
+
+interface Listener {
+  what: string;
+  setting: string;
+  host: string;
+  port: number;
+}
+
+function listeners(config: GatewayConfig, portFlag: boolean): Listener[] {
+  const all: Listener[] = [
+    {
+      what: 'the gateway',
+      setting: portFlag ? '--port' : 'listen.port',
+      host: config.listen.host,
+      port: config.listen.port,
+    },
+  ];
+  if (config.web.enabled)
+    all.push({ what: 'the console', setting: 'web.port', host: config.web.host, port: config.web.port });
+  return all.filter((l) => l.port !== 0);
+}
+
+const busyMessage = (l: Listener, file: string): string =>
+  `port ${l.port} on ${l.host} is already in use, so ${l.what} cannot listen there.` +
+  ` Move it with ${l.setting === '--port' ? '--port N' : `${l.setting} in ${file}`}` +
+  `${l.setting === 'listen.port' ? ' (or --port N)' : ''}, or stop what holds it (\`ss -ltnp 'sport = :${l.port}'\` names it).`;
+
+/** Before anything starts: a busy port is named with the setting that moves it. */
+async function checkPorts(config: GatewayConfig, opts: { config?: string | undefined; port?: number | undefined }) {
+  for (const l of listeners(config, opts.port !== undefined))
+    if (await portInUse(l.host, l.port)) throw new StartError(busyMessage(l, await configName(opts.config)));
+}
+
+/** A port taken between the check and the listen still gets the same message. */
+async function explainStartError(
+  err: unknown,
+  config: GatewayConfig,
+  opts: { config?: string | undefined; port?: number | undefined },
+): Promise<unknown> {
+  const e = err as NodeJS.ErrnoException & { port?: number };
+  if (e.code !== 'EADDRINUSE') return err;
+  const l = listeners(config, opts.port !== undefined).find((x) => x.port === e.port);
+  return l ? new StartError(busyMessage(l, await configName(opts.config))) : err;
+}
+
 /** `pgward start`: the gateway, and with no store configured the whole embedded default. */
 export async function start(opts: { config?: string | undefined; port?: number | undefined }): Promise<void> {
   const config = await loadConfig(opts.config);
   if (opts.port !== undefined) config.listen.port = opts.port;
   const log = createLogger(config.log.level);
   const storeUrl = config.store.url ?? process.env['PGWARD_STORE_URL'];
+  // What has started so far, stopped in reverse order if a later step fails.
+  const started: Array<{ what: string; stop: () => Promise<unknown> }> = [];
+  const lock = storeUrl ? null : await acquireStartLock(LOCK_FILE);
+  if (lock) started.push({ what: 'start lock', stop: () => lock.release() });
+  try {
+    return await startAll(config, opts, log, storeUrl, lock, started);
+  } catch (err) {
+    for (const s of started.reverse())
+      await s
+        .stop()
+        .catch((e: unknown) =>
+          log.warn({ event: 'start_cleanup_failed', what: s.what, err: (e as Error).message }, 'could not stop'),
+        );
+    throw await explainStartError(err, config, opts);
+  }
+}
+
+async function startAll(
+  config: GatewayConfig,
+  opts: { config?: string | undefined; port?: number | undefined },
+  log: Logger,
+  storeUrl: string | undefined,
+  lock: Awaited<ReturnType<typeof acquireStartLock>> | null,
+  started: Array<{ what: string; stop: () => Promise<unknown> }>,
+): Promise<void> {
+  await checkPorts(config, opts);
   let embedded: EmbeddedDefault | null = null;
   if (!storeUrl) {
     embedded = await startEmbedded(DEFAULT_HOME, config.tls.certDir, (l) => log.info(l));
+    const cluster = embedded.cluster;
+    started.push({ what: 'embedded PostgreSQL', stop: () => cluster.stop() });
+    await lock?.update({ postgresPort: cluster.port });
     withEmbedded(config, embedded);
   }
   const cp = await openControlPlane(config, {
     storeUrl: storeUrl ?? embedded!.storeUrl,
     createVaultKey: embedded !== null,
   });
+  started.push({ what: 'control plane', stop: () => cp.close() });
   if (embedded) {
     await cp.vault.set(embedded.demo.target, embedded.demo.role, embedded.demo.password);
     await cp.vault.set(embedded.demo.target, embedded.demo.readRole, embedded.demo.readPassword);
@@ -57,6 +155,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
     dir: policyDir ? resolve(policyDir) : null,
     watch: config.policies.watch,
   });
+  started.push({ what: 'policy runtime', stop: () => policy.close() });
 
   let certPath = config.tls.certFile;
   let keyPath = config.tls.keyFile;
@@ -70,7 +169,9 @@ export async function start(opts: { config?: string | undefined; port?: number |
   const tls = await loadServerTls({ certPath, keyPath, caPath, minVersion: config.tls.minVersion });
   const plan = config.web.enabled ? await planConsole(config) : null;
   const gateway = await createGateway(cp, { config, log, tls, policy, consoleUrl: plan?.publicUrl });
+  started.push({ what: 'gateway', stop: () => gateway.close(0) });
   const addr = await gateway.listen();
+  await lock?.update({ gateway: `${addr.host}:${addr.port}` });
   const pgHost = config.web.pgHost ?? (addr.host === '127.0.0.1' || addr.host === '::1' ? 'localhost' : addr.host);
   let web: WebConsole | null = null;
   if (plan) {
@@ -84,6 +185,9 @@ export async function start(opts: { config?: string | undefined; port?: number |
       policy,
       gateway,
     });
+    const consoleServer = web;
+    started.push({ what: 'console', stop: () => consoleServer.close() });
+    await lock?.update({ console: web.url });
   }
 
   if (embedded) {
@@ -92,6 +196,8 @@ export async function start(opts: { config?: string | undefined; port?: number |
       storeCaFile: embedded.certs.caCertPath,
       vaultKeyFile: embedded.vaultKeyFile,
       pid: process.pid,
+      gateway: `${addr.host}:${addr.port}`,
+      console: web?.url ?? null,
     });
     const issued = await cp.tokens.issue({
       user: 'alice',
@@ -140,6 +246,7 @@ export async function start(opts: { config?: string | undefined; port?: number |
       await embedded.cluster.stop();
       await removeState(STATE_FILE);
     }
+    await lock?.release();
     log.flush();
     process.exit(0);
   };
