@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { maskingSchema } from './masking-schema.js';
 import { profileSchema, type DetectorProfile } from './profiles.js';
 
 /**
@@ -55,6 +56,8 @@ const sessionSchema = z
     idleTimeout: duration.optional(),
     /** The anomaly-detector profile for sessions under this grant. */
     detector: z.string().default('default'),
+    /** Data masking for this grant's sessions (docs/masking.md); none when absent. */
+    masking: maskingSchema.optional(),
   })
   .strict();
 
