@@ -88,7 +88,7 @@ export async function registerConsoleApi(
         deps.log.info(
           {
             event: 'api_token_call',
-            token: s.apiToken.name,
+            tokenName: s.apiToken.name,
             method: req.method,
             route: req.routeOptions.url,
             from: req.ip,

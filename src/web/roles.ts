@@ -31,6 +31,11 @@ export interface SessionRoles {
  * (usually without a prompt) and the groups it returns decide.
  */
 export function sessionRoles(s: WebSession, config: GatewayConfig, now = Date.now()): SessionRoles {
+  // An API token acts with its scopes only; it has no groups to re-read and is not a developer.
+  if (s.apiToken) {
+    const scopes = new Set<Role>(s.apiToken.scopes);
+    return { held: scopes, usable: new Set(scopes), toConfirm: new Set() };
+  }
   const held = rolesOf(s.groups, config);
   const fresh = now - s.groupsReadAt.getTime() <= parseDuration(config.web.rolesMaxAge);
   const toConfirm = new Set<Role>(fresh ? [] : PRIVILEGED.filter((r) => held.has(r)));

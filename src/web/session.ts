@@ -17,6 +17,12 @@ export interface WebSession {
   token: string;
   expiresAt: string;
   csrf: string;
+  /**
+   * Set when the caller is an API token rather than a person (docs/api-tokens.md): its
+   * roles are its scopes, it needs no CSRF token (it is not sent by a browser on its own),
+   * and `user` is `api-token:<name>`.
+   */
+  apiToken?: { id: string; name: string; scopes: ReadonlyArray<'admin' | 'auditor'> };
 }
 
 export const SESSION_COOKIE = 'pgward_session';
