@@ -1,7 +1,5 @@
 import type { CycleResult, PreparedStatement, RelayObserver, StatementVerdict } from '../relay/observer.js';
 
-/** Statement texts longer than this are cut for the live view (the audit record keeps them whole). */
-const SHOWN_CHARS = 2000;
 /** Named prepared statements remembered for showing what a Bind runs (an ORM may prepare thousands). */
 const REMEMBERED_NAMES = 200;
 
@@ -15,7 +13,7 @@ export type TransactionState = 'idle' | 'in transaction' | 'failed';
  * one keeps the relay's unobserved fast path.
  */
 export class LiveActivity implements RelayObserver {
-  /** The statement sent and not yet answered by ReadyForQuery, or null when idle. */
+  /** The statement sent and not yet answered by ReadyForQuery (as sent: the page shows it as the audit would), or null when idle. */
   current: string | null = null;
   /** When the current statement (or extended-protocol cycle) was sent. */
   since: Date | null = null;
@@ -68,7 +66,7 @@ export class LiveActivity implements RelayObserver {
     this.statements++;
     // The first statement of a cycle gives its start; pipelined ones after it belong to it.
     if (this.current === null) this.since = new Date();
-    this.current = sql.length > SHOWN_CHARS ? `${sql.slice(0, SHOWN_CHARS)}…` : sql;
+    this.current = sql;
   }
 
   private remember(name: string, sql: string): void {
@@ -79,3 +77,7 @@ export class LiveActivity implements RelayObserver {
     this.named.set(name, sql);
   }
 }
+
+/** Fails to compile when the observer interface grows a method this class does not forward. */
+type Unforwarded = Exclude<keyof RelayObserver, keyof LiveActivity>;
+export const FORWARDS_EVERY_OBSERVER_METHOD: [Unforwarded] extends [never] ? true : never = true;

@@ -3,7 +3,8 @@ import type { AlertSender } from '../detect/alerts.js';
 import { emptyBaseline, type BaselineState } from '../detect/baseline.js';
 import type { StatementInspector } from '../detect/classify.js';
 import type { ReadOnlyGuard } from '../detect/read-only-guard.js';
-import { SessionMonitor } from '../detect/session-monitor.js';
+import { majorOf, SessionMonitor } from '../detect/session-monitor.js';
+import { normalizeStatement } from '../detect/sql-parser.js';
 import type { TokenService } from '../identity/token-service.js';
 import type { Grant } from '../policy/evaluate.js';
 import { DEFAULT_PROFILE } from '../policy/profiles.js';
@@ -52,6 +53,11 @@ export interface LiveSessionPorts {
   onTokenExpiry: 'end' | 'allow';
 }
 
+/** The live page normalizes statements up to this length on the event loop (longer ones are named by their size). */
+const LIVE_NORMALIZE_MAX = 16 * 1024;
+/** And shows this much of them (the audit record keeps them whole). */
+const LIVE_SHOWN_CHARS = 2000;
+
 /** Everything the setup phases established. */
 export interface SessionSpec {
   id: string;
@@ -81,6 +87,10 @@ export class LiveSession {
   /** What the session runs now, for the console; present when the monitor is. */
   private readonly activity: LiveActivity | null;
   private anomalies = 0;
+  /** Whether the session's detector profile logs statements as sent (else the audit keeps them normalized). */
+  private logParameters = false;
+  /** The last statement shown on the live page and how it was shown (a long one is normalized once). */
+  private shown: { sql: string; text: string } | null = null;
   private readonly cancelKey: { pid: number; key: Buffer };
   private readonly timers: NodeJS.Timeout[] = [];
   /** The upstream connection once the session has one, and the pool it goes back to. */
@@ -195,7 +205,7 @@ export class LiveSession {
       readOnly: grant.session.readOnly,
       state: relay.busy ? 'active' : 'idle',
       transaction: activity ? activity.transaction : null,
-      statement: activity?.current ?? null,
+      statement: activity?.current ? this.showStatement(activity.current) : null,
       statementSince: activity?.since ?? null,
       statements: activity ? activity.statements : null,
       rowsToClient: relay.stats.rowsToClient,
@@ -203,6 +213,27 @@ export class LiveSession {
       bytesToClient: relay.stats.bytesToClient,
       anomalies: this.anomalies,
     };
+  }
+
+  /**
+   * A statement as the live page may show it: as the audit records it, so constants (a
+   * password in an ALTER ROLE, a customer's e-mail) are replaced by $n unless the session's
+   * profile logs parameters. Worked out when the page asks, not per statement.
+   */
+  private showStatement(sql: string): string {
+    if (this.shown?.sql === sql) return this.shown.text;
+    let text: string;
+    if (this.logParameters) text = sql;
+    else if (sql.length > LIVE_NORMALIZE_MAX) text = `(a statement of ${sql.length} characters)`;
+    else {
+      const server =
+        this.spec.upstream.kind === 'bound' ? this.spec.upstream.up.parameters : this.spec.upstream.parameters;
+      const version = server.find(([k]) => k === 'server_version')?.[1];
+      text = normalizeStatement(sql, version ? majorOf(version) : undefined) ?? '(a statement pgward could not read)';
+    }
+    if (text.length > LIVE_SHOWN_CHARS) text = `${text.slice(0, LIVE_SHOWN_CHARS)}…`;
+    this.shown = { sql, text };
+    return text;
   }
 
   /** Ends the session with a FATAL the client can read. */
@@ -270,6 +301,7 @@ export class LiveSession {
     const { who, grant, baseline } = spec;
     if (baseline === null && !grant.session.readOnly) return null;
     const profile = ports.policy.current().profiles[grant.session.detector] ?? DEFAULT_PROFILE;
+    this.logParameters = profile.logParameters;
     return new SessionMonitor({
       inspector: ports.inspector,
       profile,
