@@ -4,10 +4,10 @@ import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CompactSign, exportJWK, type CryptoKey } from 'jose';
-import type { EventRange, StoredEvent } from '../store/audit-queries.js';
+import type { EventRange, SideEventSink, StoredEvent } from '../store/audit-queries.js';
 import type { ChainedEvent } from './chain.js';
 import { decodePayload } from './checkpoint.js';
-import { formatEvent, header, type ExportFormat } from './formats.js';
+import { adminRecord, authRecord, formatEvent, formatSide, header, type ExportFormat } from './formats.js';
 import { macMatches, type AuditKeys } from './keys.js';
 
 /** Per session: where its exported stretch of chain starts and ends. */
@@ -63,6 +63,17 @@ export interface Manifest {
   mac?: ManifestMac;
   /** Absent when no checkpoint log was attached. */
   checkpoints?: ManifestCheckpoints;
+  /** Logins (auth_events) exported after the chained events; absent when not asked for. */
+  auth_events?: ManifestSide;
+  /** Admin actions (admin_events) exported after the logins; absent when not asked for. */
+  admin_events?: ManifestSide;
+}
+
+/** How many logins or admin actions the export holds, and their id range (ids grow; gaps are rows outside the range or filter). */
+export interface ManifestSide {
+  events: number;
+  first_id: number | null;
+  last_id: number | null;
 }
 
 const MAX_MAC_PROBLEMS = 100;
@@ -81,6 +92,8 @@ export interface ExportOptions {
   mac?: { keys: AuditKeys; keyedSince: Date | null } | undefined;
   /** Checkpoint logs (signed JSONL, from the gateways' state directories or their webhook) to attach. */
   checkpoints?: string[] | undefined;
+  /** Also export the range's logins (auth_events, by username) and admin actions (admin_events, by actor). */
+  include?: { auth?: boolean | undefined; admin?: boolean | undefined } | undefined;
 }
 
 /** Where the events come from (AuditQueries): a range in chain order, batch by batch, in one snapshot. */
@@ -88,7 +101,11 @@ export interface EventSource {
   readEvents(
     range: EventRange,
     batchSize: number,
-    sink: { total(events: number): void; batch(events: StoredEvent[]): Promise<void> },
+    sink: {
+      total(events: number): void;
+      batch(events: StoredEvent[]): Promise<void>;
+      side?: SideEventSink | undefined;
+    },
   ): Promise<void>;
 }
 
@@ -112,6 +129,36 @@ export async function exportAudit(
   let written = 0;
   let total = 0;
   const attached = o.checkpoints?.length ? await attachCheckpoints(o.checkpoints, `${o.out}.checkpoints.jsonl`) : null;
+  const sides = { auth: emptySide(), admin: emptySide() };
+  const count = (m: ManifestSide, ids: number[]): void => {
+    m.events += ids.length;
+    m.first_id ??= ids[0] ?? null;
+    m.last_id = ids.at(-1) ?? m.last_id;
+  };
+  const side: SideEventSink = {
+    ...(o.include?.auth
+      ? {
+          auth: async (rows) => {
+            count(
+              sides.auth,
+              rows.map((r) => r.id),
+            );
+            await write(rows.map((r) => formatSide(o.format, authRecord(r))).join(''));
+          },
+        }
+      : {}),
+    ...(o.include?.admin
+      ? {
+          admin: async (rows) => {
+            count(
+              sides.admin,
+              rows.map((r) => r.id),
+            );
+            await write(rows.map((r) => formatSide(o.format, adminRecord(r))).join(''));
+          },
+        }
+      : {}),
+  };
   const macs = o.mac ? new MacCheck(o.mac.keys, earliest(o.mac.keyedSince, attached?.keyedSince ?? null)) : null;
   try {
     await write(header(o.format));
@@ -153,6 +200,7 @@ export async function exportAudit(
         written += rows.length;
         o.progress?.(written, total);
       },
+      ...(o.include?.auth || o.include?.admin ? { side } : {}),
     });
   } catch (err) {
     file.destroy();
@@ -172,6 +220,8 @@ export async function exportAudit(
     sessions,
     ...(macs ? { mac: macs.summary() } : {}),
     ...(attached ? { checkpoints: attached.manifest } : {}),
+    ...(o.include?.auth ? { auth_events: sides.auth } : {}),
+    ...(o.include?.admin ? { admin_events: sides.admin } : {}),
   };
   const jwk = await exportJWK(o.signer.publicKey);
   const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(manifest)))
@@ -186,6 +236,8 @@ export async function exportAudit(
   await writeFile(manifestPath, jws + '\n', { mode: 0o600 });
   return { manifest, manifestPath };
 }
+
+const emptySide = (): ManifestSide => ({ events: 0, first_id: null, last_id: null });
 
 function earliest(a: Date | null, b: Date | null): Date | null {
   if (!a || !b) return a ?? b;

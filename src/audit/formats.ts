@@ -1,4 +1,5 @@
 import { storable, type ChainedEvent } from './chain.js';
+import type { AdminEventRow, AuthEventRow } from '../store/audit-queries.js';
 
 export const EXPORT_FORMATS = ['jsonl', 'csv', 'ocsf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -138,4 +139,137 @@ export function parseEvent(format: ExportFormat, record: string): ChainedEvent {
     if (err instanceof ExportParseError) throw err;
     throw new ExportParseError((err as Error).message);
   }
+}
+
+/*
+ * Logins (auth_events) and admin actions (admin_events) ride in the same export after the
+ * chained events, when asked for. They are not hash-chained in the store: the manifest counts
+ * them and signs the file's digest, so what was exported cannot be changed, removed or added
+ * to afterwards; see docs/audit.md for what this does not cover.
+ */
+
+/** A login or an admin action as exported (JSONL line; the CSV payload column and OCSF's unmapped.pgward hold the same). */
+export type SideRecord =
+  | {
+      record: 'auth_event';
+      id: number;
+      at: string;
+      gateway_id: string;
+      session_id: string | null;
+      username: string | null;
+      client_addr: string | null;
+      method: string | null;
+      outcome: string;
+      reason: string | null;
+    }
+  | { record: 'admin_event'; id: number; at: string; actor: string; action: string; detail: Record<string, unknown> };
+
+export const SIDE_KINDS = ['auth_event', 'admin_event'] as const;
+
+export function authRecord(r: AuthEventRow): SideRecord {
+  return {
+    record: 'auth_event',
+    id: r.id,
+    at: r.at.toISOString(),
+    gateway_id: r.gatewayId,
+    session_id: r.sessionId,
+    username: r.username,
+    client_addr: r.clientAddr,
+    method: r.method,
+    outcome: r.outcome,
+    reason: r.reason,
+  };
+}
+
+export function adminRecord(r: AdminEventRow): SideRecord {
+  return {
+    record: 'admin_event',
+    id: r.id,
+    at: r.at.toISOString(),
+    actor: r.actor,
+    action: r.action,
+    detail: r.detail,
+  };
+}
+
+/** OCSF: a login is Authentication (3002, logon, success or failure); an admin action is API Activity (6003). */
+function ocsfSide(r: SideRecord): Record<string, unknown> {
+  const metadata = { product: { name: 'pgward', vendor_name: 'pgward' }, version: '1.5.0', uid: `${r.record}/${r.id}` };
+  if (r.record === 'auth_event') {
+    const ok = r.outcome === 'success';
+    return {
+      class_uid: 3002,
+      category_uid: 3,
+      activity_id: 1,
+      activity_name: 'Logon',
+      time: Date.parse(r.at),
+      severity_id: ok ? 1 : 3,
+      status_id: ok ? 1 : 2,
+      status: ok ? 'Success' : 'Failure',
+      ...(r.reason ? { status_detail: r.reason } : {}),
+      user: { name: r.username },
+      ...(r.client_addr ? { src_endpoint: { ip: r.client_addr } } : {}),
+      ...(r.method ? { auth_protocol: r.method } : {}),
+      metadata,
+      unmapped: { pgward: r },
+    };
+  }
+  return {
+    class_uid: 6003,
+    category_uid: 6,
+    activity_id: 99,
+    activity_name: r.action,
+    time: Date.parse(r.at),
+    severity_id: 1,
+    actor: { user: { name: r.actor } },
+    api: { operation: r.action },
+    metadata,
+    unmapped: { pgward: r },
+  };
+}
+
+export function formatSide(format: ExportFormat, r: SideRecord): string {
+  switch (format) {
+    case 'jsonl':
+      return JSON.stringify(r) + '\n';
+    case 'ocsf':
+      return JSON.stringify(ocsfSide(r)) + '\n';
+    case 'csv': {
+      // The chained columns, as far as they apply: no session chain, so no hashes; the id in seq.
+      const { record, id, at, ...rest } = r;
+      const user = r.record === 'auth_event' ? r.username : r.actor;
+      return (
+        [record, String(id), at, record, csvUsername(user), JSON.stringify(rest), '', ''].map(csvField).join(',') + '\n'
+      );
+    }
+  }
+}
+
+/** One exported record: a chained event, or a login or admin action. */
+export function parseRecord(format: ExportFormat, record: string): { chained: ChainedEvent } | { side: SideRecord } {
+  let obj: Record<string, unknown> | undefined;
+  try {
+    if (format === 'csv') {
+      const f = parseCsv(record);
+      if (f.length === CSV_COLUMNS.length && (SIDE_KINDS as readonly string[]).includes(f[0]!) && f[7] === '') {
+        const rest = JSON.parse(f[5]!) as Record<string, unknown>;
+        obj = { record: f[0], id: Number(f[1]), at: f[2], ...rest };
+      }
+    } else {
+      const parsed = JSON.parse(record) as Record<string, unknown>;
+      const inner = format === 'ocsf' ? (parsed['unmapped'] as { pgward?: unknown } | undefined)?.pgward : parsed;
+      if (inner && typeof inner === 'object' && 'record' in inner) obj = inner as Record<string, unknown>;
+    }
+  } catch (err) {
+    throw new ExportParseError((err as Error).message);
+  }
+  if (!obj) return { chained: parseEvent(format, record) };
+  if (
+    !(SIDE_KINDS as readonly string[]).includes(String(obj['record'])) ||
+    typeof obj['id'] !== 'number' ||
+    !Number.isInteger(obj['id']) ||
+    typeof obj['at'] !== 'string'
+  )
+    throw new ExportParseError('not an exported pgward login or admin action');
+  return { side: obj as SideRecord };
 }

@@ -7,7 +7,7 @@ import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, EmbeddedJ
 import { eventHash } from './chain.js';
 import { CheckpointComparison, pinsGiven, readCheckpoints, type Trust } from './checkpoint-verify.js';
 import type { Manifest } from './export.js';
-import { csvOpen, EXPORT_FORMATS, ExportParseError, parseEvent } from './formats.js';
+import { csvOpen, EXPORT_FORMATS, ExportParseError, parseRecord } from './formats.js';
 
 export type { Trust } from './checkpoint-verify.js';
 
@@ -92,6 +92,7 @@ export async function verifyExport(path: string, opts: VerifyOptions = {}): Prom
   let pending = '';
   let headerSkipped = manifest.format !== 'csv';
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  const sides = new SideCheck(manifest);
   const closeSession = (): string | null => {
     if (session === null) return null;
     const m = expected.get(session)!;
@@ -115,12 +116,20 @@ export async function verifyExport(path: string, opts: VerifyOptions = {}): Prom
     }
     pending = '';
     if (record === '') continue;
-    let e;
+    let parsed;
     try {
-      e = parseEvent(manifest.format, record);
+      parsed = parseRecord(manifest.format, record);
     } catch (err) {
       return fail(base, `line ${lineNo}: ${err instanceof ExportParseError ? err.message : String(err)}`);
     }
+    if ('side' in parsed) {
+      const problem = sides.record(lineNo, parsed.side.record, parsed.side.id);
+      if (problem) return fail(base, problem);
+      continue;
+    }
+    const e = parsed.chained;
+    if (sides.started)
+      return fail(base, `line ${lineNo}: a chained event after the logins and admin actions: the export was reordered`);
     const where = `line ${lineNo} (session ${e.session_id}, seq ${e.seq})`;
     if (e.session_id !== session) {
       const ended = closeSession();
@@ -156,6 +165,8 @@ export async function verifyExport(path: string, opts: VerifyOptions = {}): Prom
   for (const id of expected.keys()) if (!seen.has(id)) return fail(base, `session ${id} is missing from the export`);
   if (base.events !== manifest.events)
     return fail(base, `the export holds ${base.events} events, the manifest ${manifest.events}`);
+  const sideProblem = sides.end();
+  if (sideProblem) return fail(base, sideProblem);
   if (digest.digest('hex') !== manifest.sha256)
     return fail(base, 'the file differs from the one the manifest was signed for');
   const gone = compared?.missing();
@@ -165,7 +176,54 @@ export async function verifyExport(path: string, opts: VerifyOptions = {}): Prom
     base.notes.push(
       `${uncovered} exported session(s) are in no checkpoint given: recorded after the latest one, or by a gateway whose checkpoint log was not given (--checkpoint); for them only the MACs speak`,
     );
+  base.notes.push(...sides.notes());
   return { ...base, ok: true, problem: null };
+}
+
+const SIDE_NAMES = { auth_event: 'login', admin_event: 'admin action' } as const;
+
+/**
+ * Logins and admin actions: not chained in the store, so what is checked is that the export
+ * holds exactly those the signed manifest counts, in id order, unchanged (the file digest).
+ */
+class SideCheck {
+  started = false;
+  private readonly seen = { auth_event: { n: 0, last: 0 }, admin_event: { n: 0, last: 0 } };
+  private lastKind: 'auth_event' | 'admin_event' | null = null;
+
+  constructor(private readonly manifest: Manifest) {}
+
+  record(line: number, kind: 'auth_event' | 'admin_event', id: number): string | null {
+    this.started = true;
+    const m = kind === 'auth_event' ? this.manifest.auth_events : this.manifest.admin_events;
+    if (!m) return `line ${line}: a ${SIDE_NAMES[kind]} (id ${id}), but the manifest says none were exported`;
+    if (this.lastKind === 'admin_event' && kind === 'auth_event')
+      return `line ${line}: a login after the admin actions: the export was reordered`;
+    this.lastKind = kind;
+    const s = this.seen[kind];
+    if (id <= s.last) return `line ${line}: ${SIDE_NAMES[kind]} id ${id} after id ${s.last}: the export was reordered`;
+    s.n++;
+    s.last = id;
+    return null;
+  }
+
+  end(): string | null {
+    for (const kind of ['auth_event', 'admin_event'] as const) {
+      const m = kind === 'auth_event' ? this.manifest.auth_events : this.manifest.admin_events;
+      const n = this.seen[kind].n;
+      if ((m?.events ?? 0) !== n)
+        return `the export holds ${n} ${SIDE_NAMES[kind]}s, the manifest ${m?.events ?? 0}: some were removed or added`;
+    }
+    return null;
+  }
+
+  notes(): string[] {
+    const { auth_events: a, admin_events: d } = this.manifest;
+    if (!a && !d) return [];
+    return [
+      `logins and admin actions: ${a ? `${a.events} login(s)` : 'logins not exported'}, ${d ? `${d.events} admin action(s)` : 'admin actions not exported'}, as exported (not hash-chained in the store: the signed manifest proves them unchanged since the export, not since they were recorded)`,
+    ];
+  }
 }
 
 /** What the export found checking MACs (signed in the manifest): any event without a valid one fails. */
