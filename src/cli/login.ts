@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { loadConfigFile } from '../config/load.js';
+import { caFileName, connectLines, psqlWithoutToken, type CaTrust } from '../web/connect-lines.js';
 import { pgpassPath, removePgpass, upsertPgpass } from '../util/pgpass.js';
+import { removeService, serviceName, upsertService } from './pg-service.js';
 
 /** What the console hands the CLI for a redeemed sign-in (POST /cli/token). */
 const cliResultSchema = z.object({
@@ -16,7 +19,8 @@ const cliResultSchema = z.object({
   host: z.string().min(1),
   port: z.number().int(),
   database: z.string(),
-  sslrootcert: z.string().nullable(),
+  /** Where the CA to trust is served; null: the certificate chains to a public CA. */
+  caUrl: z.string().nullable().optional(),
   psql: z.string(),
 });
 export type CliLoginResult = z.infer<typeof cliResultSchema>;
@@ -35,7 +39,10 @@ export class LoginError extends Error {
 }
 
 export interface LoginOptions {
-  gateway: string;
+  /** The console URL as given (-g, PGWARD_URL); else the config's, else the one last used. */
+  gateway?: string | undefined;
+  /** The gateway's configuration file (--config); else ./pgward.yaml when there is one. */
+  config?: string | undefined;
   /** Device authorization grant: print a code for a browser elsewhere. */
   device?: boolean;
   /** Open the browser (loopback flow); otherwise only print the URL. */
@@ -55,11 +62,22 @@ export function loginsPath(env: NodeJS.ProcessEnv = process.env): string {
 
 const loginRecordSchema = z.record(
   z.string(),
-  z.object({ host: z.string(), port: z.string(), user: z.string(), expiresAt: z.string() }),
+  z.object({
+    host: z.string(),
+    port: z.string(),
+    user: z.string(),
+    expiresAt: z.string(),
+    database: z.string().optional(),
+    /** The installed CA (absolute path); null: the system's roots. */
+    caFile: z.string().nullable().optional(),
+    /** When this sign-in happened: the newest one is the console a bare `pgward login` uses. */
+    at: z.string().optional(),
+  }),
 );
 type LoginRecords = z.infer<typeof loginRecordSchema>;
+export type LoginRecord = LoginRecords[string];
 
-async function readLogins(path: string): Promise<LoginRecords> {
+export async function readLogins(path: string): Promise<LoginRecords> {
   try {
     return loginRecordSchema.parse(JSON.parse(await readFile(path, 'utf8')));
   } catch (err) {
@@ -80,7 +98,7 @@ const normalizeGateway = (url: string): string => {
   } catch {
     throw new LoginError(`not a URL: ${url}`);
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new LoginError('the gateway URL must be http(s)');
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new LoginError('the console URL must be http(s)');
   return u.origin;
 };
 
@@ -102,10 +120,10 @@ async function postJson(
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
+      signal: AbortSignal.timeout(REACH_TIMEOUT_MS),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new LoginError(`cannot reach the gateway console at ${new URL(url).origin} (${cause})`);
+    throw unreachable(new URL(url).origin, err);
   }
   const text = await res.text();
   let json: unknown = null;
@@ -115,6 +133,86 @@ async function postJson(
     // a proxy's HTML error page, say: reported by status below
   }
   return { status: res.status, json };
+}
+
+/** How long the console has to answer before the CLI says it cannot be reached. */
+const REACH_TIMEOUT_MS = 5_000;
+
+const unreachable = (origin: string, err: unknown, from?: string): LoginError => {
+  const e = err as { name?: string; cause?: { code?: string } };
+  const why = e.name === 'TimeoutError' ? `no answer in ${REACH_TIMEOUT_MS / 1000} s` : (e.cause?.code ?? String(err));
+  return new LoginError(
+    `cannot reach the pgward console at ${origin} (${why})${from ? `; that address came from ${from}` : ''}.` +
+      ' Is the gateway running? Name its console with --gateway URL, or run this in the folder of its pgward.yaml (or pass --config).',
+  );
+};
+
+/** Before waiting minutes for a browser: the console answers its health check now, or we say so. */
+async function checkReachable(gateway: string, from: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${gateway}/health`, { signal: AbortSignal.timeout(REACH_TIMEOUT_MS) });
+  } catch (err) {
+    throw unreachable(gateway, err, from);
+  }
+  const body = (await res.json().catch(() => null)) as { ok?: unknown } | null;
+  if (res.status !== 200 || body?.ok !== true)
+    throw new LoginError(`${gateway} (from ${from}) answers, but not as a pgward console (HTTP ${res.status})`);
+}
+
+/**
+ * Which console to sign in to, and where that came from (for messages): --gateway, then
+ * PGWARD_URL, then the gateway's config (--config, else ./pgward.yaml: web.publicUrl, else
+ * web.host and web.port), then the console of the last sign-in, then the default port.
+ */
+export async function resolveConsole(
+  opts: { gateway?: string | undefined; config?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ url: string; from: string }> {
+  if (opts.gateway) return { url: normalizeGateway(opts.gateway), from: '--gateway' };
+  if (env['PGWARD_URL']) return { url: normalizeGateway(env['PGWARD_URL']), from: 'PGWARD_URL' };
+  const file =
+    opts.config ??
+    (await access('pgward.yaml').then(
+      () => 'pgward.yaml',
+      () => null,
+    ));
+  if (file) {
+    const config = await loadConfigFile(file);
+    if (config.web.publicUrl) return { url: normalizeGateway(config.web.publicUrl), from: `web.publicUrl in ${file}` };
+    const host = ['0.0.0.0', '::', ''].includes(config.web.host) ? '127.0.0.1' : config.web.host;
+    const shown = host.includes(':') ? `[${host}]` : host;
+    return { url: `http://${shown}:${config.web.port}`, from: `web.host and web.port in ${resolve(file)}` };
+  }
+  const records = await readLogins(loginsPath(env));
+  const last = Object.entries(records).sort(([, a], [, b]) => (b.at ?? '').localeCompare(a.at ?? ''))[0];
+  if (last) return { url: last[0], from: `your last sign-in (${loginsPath(env)})` };
+  return { url: 'http://127.0.0.1:8432', from: 'the default console address' };
+}
+
+/** ~/.postgresql, where libpq keeps a user's certificates. */
+const postgresqlDir = (env: NodeJS.ProcessEnv): string => join(env['HOME'] || homedir(), '.postgresql');
+
+/** Fetches the gateway's CA into ~/.postgresql/pgward-<host>-ca.crt; the lines name that file. */
+async function installCa(caUrl: string, host: string, env: NodeJS.ProcessEnv): Promise<string> {
+  let pem: string;
+  try {
+    const res = await fetch(caUrl, { signal: AbortSignal.timeout(REACH_TIMEOUT_MS) });
+    if (res.status !== 200) throw new LoginError(`the console did not hand out its CA (${caUrl}: HTTP ${res.status})`);
+    pem = await res.text();
+  } catch (err) {
+    if (err instanceof LoginError) throw err;
+    throw unreachable(new URL(caUrl).origin, err);
+  }
+  if (!/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(pem))
+    throw new LoginError(`${caUrl} did not answer with a PEM certificate`);
+  const dir = postgresqlDir(env);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, caFileName(host));
+  const tmp = `${path}.pgward-${process.pid}`;
+  await writeFile(tmp, pem, { mode: 0o644 });
+  await rename(tmp, path);
+  return path;
 }
 
 /** Loopback flow (RFC 8252): the browser brings a one-time code back to 127.0.0.1. */
@@ -195,38 +293,64 @@ async function deviceLogin(gateway: string, opts: LoginOptions, say: (l: string)
 }
 
 /**
- * `pgward login`: signs in through the console and writes a ~/.pgpass entry, so that plain
- * `psql "host=... user=... dbname=..."` finds the token without it on any command line.
+ * `pgward login`: signs in through the console, writes a ~/.pgpass entry (so plain `psql`
+ * finds the token without it on any command line), installs the gateway's CA in ~/.postgresql
+ * and writes a pg_service.conf entry naming both.
  */
-export async function login(opts: LoginOptions): Promise<CliLoginResult & { pgpass: string }> {
+export async function login(opts: LoginOptions): Promise<CliLoginResult & { pgpass: string; service: string }> {
   const say = opts.say ?? ((l: string) => process.stderr.write(l + '\n'));
   const env = opts.env ?? process.env;
-  const gateway = normalizeGateway(opts.gateway);
-  const result = opts.device ? await deviceLogin(gateway, opts, say) : await loopbackLogin(gateway, opts, say);
+  const target = await resolveConsole(opts, env);
+  const gateway = target.url;
+  await checkReachable(gateway, target.from);
+  const got = opts.device ? await deviceLogin(gateway, opts, say) : await loopbackLogin(gateway, opts, say);
+  const caFile = got.caUrl ? await installCa(got.caUrl, got.host, env) : null;
+  const trust: CaTrust = caFile ? { kind: 'file', clientPath: caFile } : { kind: 'system' };
+  const endpoint = { host: got.host, port: got.port, caPath: null };
+  const result = { ...got, psql: psqlWithoutToken(connectLines(endpoint, got.user, got.database, got.token, trust)) };
   const pgpass = pgpassPath(env);
   const slot = { host: result.host, port: String(result.port), user: result.user };
   await upsertPgpass(pgpass, { ...slot, database: '*', password: result.token });
+  const service = serviceName(result.host, result.port);
+  await upsertService(env, service, {
+    host: result.host,
+    port: String(result.port),
+    user: result.user,
+    dbname: result.database,
+    sslmode: 'verify-full',
+    sslrootcert: caFile ?? 'system',
+  });
   const records = await readLogins(loginsPath(env));
-  records[gateway] = { ...slot, expiresAt: result.expiresAt };
+  records[gateway] = {
+    ...slot,
+    expiresAt: result.expiresAt,
+    database: result.database,
+    caFile,
+    at: new Date().toISOString(),
+  };
   await writeLogins(loginsPath(env), records);
   say(`Signed in as ${result.user} until ${result.expiresAt}; the token is in ${pgpass}.`);
-  say(`Connect with: ${result.psql}`);
-  return { ...result, pgpass };
+  if (caFile) say(`The gateway's CA is in ${caFile}.`);
+  say(`Connect with: pgward connect ${result.database}`);
+  say(`  or: psql "service=${service}"   (or: ${result.psql})`);
+  return { ...result, pgpass, service };
 }
 
-/** `pgward logout`: revokes the token at the gateway and removes its ~/.pgpass entry. */
+/** `pgward logout`: revokes the token at the gateway and removes its ~/.pgpass and service entries. */
 export async function logout(opts: {
-  gateway: string;
+  gateway?: string | undefined;
+  config?: string | undefined;
   env?: NodeJS.ProcessEnv;
   say?: (l: string) => void;
 }): Promise<{ revoked: boolean }> {
   const say = opts.say ?? ((l: string) => process.stderr.write(l + '\n'));
   const env = opts.env ?? process.env;
-  const gateway = normalizeGateway(opts.gateway);
+  const gateway = (await resolveConsole(opts, env)).url;
   const records = await readLogins(loginsPath(env));
   const rec = records[gateway];
   if (!rec) throw new LoginError(`not signed in to ${gateway}`);
   const token = await removePgpass(pgpassPath(env), rec);
+  await removeService(env, serviceName(rec.host, Number(rec.port)));
   delete records[gateway];
   await writeLogins(loginsPath(env), records);
   if (token === null) {

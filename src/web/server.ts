@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
@@ -22,7 +23,7 @@ import { registerConsoleApi, registerMetrics, type LiveSessions } from './consol
 import { registerConsolePages } from './console-pages.js';
 import { metricsAccess } from './metrics-access.js';
 import { openApiPath } from './openapi.js';
-import { connectLines, type PgEndpoint } from './connect-lines.js';
+import { caFileName, connectLines, psqlWithoutToken, type PgEndpoint } from './connect-lines.js';
 import { cliConfirmPage, developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
 import { sessionRoles } from './roles.js';
 import { ConsoleSessions, csrfMatches, LOGIN_COOKIE, safeNext, SealedCookies, type WebSession } from './session.js';
@@ -127,6 +128,17 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     typeof body === 'object' && body !== null && csrfMatches(s, (body as Record<string, unknown>)['csrf']);
 
   app.get('/health', async () => ({ ok: true }));
+
+  // The CA clients must trust (the development CA): public, as any certificate is. 404 when
+  // the gateway's certificate chains to a public CA (the lines then say sslrootcert=system).
+  const caPem = deps.pg.caPath ? await readFile(deps.pg.caPath, 'utf8') : null;
+  app.get('/ca.crt', async (_req, reply) => {
+    if (!caPem) return reply.code(404).type('text/plain').send('This gateway uses a publicly trusted certificate.\n');
+    return reply
+      .type('application/x-pem-file')
+      .header('content-disposition', `attachment; filename="${caFileName(deps.pg.host)}"`)
+      .send(caPem);
+  });
 
   app.get('/', async (req, reply) => {
     const s = await session(req);
@@ -240,6 +252,10 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     const issued = await deps.tokens.issue({ user: s.user, groups: s.groups, issuedBy: how });
     return deps.vault.sealInternal('cli-token', Buffer.from(issued.token));
   };
+  /**
+   * What a redeemed CLI sign-in gets: the token and where to connect. The CA is named by its
+   * URL (never the gateway's own path): `pgward login` fetches it into ~/.postgresql.
+   */
   const cliResult = (token: string) => {
     const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
       sub: string;
@@ -253,8 +269,8 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
       host: deps.pg.host,
       port: deps.pg.port,
       database,
-      sslrootcert: deps.pg.caPath,
-      psql: connectLines(deps.pg, claims.sub, database, token).psql.replace(/^PGPASSWORD='[^']*' /, ''),
+      caUrl: deps.pg.caPath ? `${deps.publicUrl}/ca.crt` : null,
+      psql: psqlWithoutToken(connectLines(deps.pg, claims.sub, database, token)),
     };
   };
 
@@ -355,7 +371,7 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   app.get<{ Querystring: { user_code?: string } }>('/device', async (req, reply) => {
     const s = await requireSession(req, reply);
     if (!s) return reply;
-    return html(reply, devicePage(s, (req.query.user_code ?? '').slice(0, 9), null));
+    return html(reply, devicePage(s, normalizeUserCode(req.query.user_code ?? ''), null));
   });
 
   app.post<{ Body: { csrf?: string; user_code?: string } }>('/device', async (req, reply) => {
@@ -363,9 +379,7 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     if (!s) return reply;
     if (!checkCsrf(s, req.body))
       return html(reply, messagePage('Sign in a device', 'This form has expired; reload the page.', s), 403);
-    const userCode = String(req.body.user_code ?? '')
-      .trim()
-      .toUpperCase();
+    const userCode = normalizeUserCode(req.body.user_code);
     const grant = await deps.identity.cliGrantByUserCode(userCode);
     if (!grant || grant.kind !== 'device' || grant.expiresAt.getTime() < Date.now() || grant.approvedUser) {
       return html(reply, devicePage(s, userCode, 'That code is not valid or has expired.'), 400);
@@ -411,6 +425,18 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   app.decorate('apiRoutes', apiRoutes);
 
   return app;
+}
+
+/**
+ * A device code as typed: any case, with or without the dash, spaces or a dash of another
+ * kind (a phone's keyboard) around it. Stored codes are ABCD-EFGH over a 20-letter alphabet.
+ */
+export function normalizeUserCode(typed: unknown): string {
+  const letters = String(typed ?? '')
+    .toUpperCase()
+    .replace(/[^A-Z]/g, '')
+    .slice(0, 8);
+  return letters.length === 8 ? `${letters.slice(0, 4)}-${letters.slice(4)}` : letters;
 }
 
 function linkProblem(
