@@ -225,6 +225,8 @@ personRoles
     await personRolesDrop(cfg(), target, login);
   });
 
+(await import('./connect-command.js')).registerConnectCommands(program, cfg);
+
 /** `pgward token issue`, for the hint after a usage error: the command words the user typed. */
 function commandPath(argv: string[]): string {
   let cmd: Command = program;
