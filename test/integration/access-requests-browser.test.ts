@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -33,6 +33,15 @@ const POLICY = `rules:
       approvers: { groups: [admins] }
       maxDuration: 1h
       reason: { required: true, pattern: '[A-Z]+-[0-9]+' }
+  - name: admins-break-glass
+    effect: allow
+    subjects: { groups: [admins] }
+    targets: [app]
+    tls: { required: false }
+    requestable:
+      approvers: { groups: [admins] }
+      selfApproval: break-glass
+      reason: { required: false }
 `;
 
 const devUser = (name: string): DevUser => gw.web!.devIdp!.users.find((u) => u.username === name)!;
@@ -55,8 +64,10 @@ async function signedIn(user: string): Promise<{ ctx: BrowserContext; page: Page
   return { ctx, page };
 }
 
+/** A HOME with the gateway's CA where the console's lines may name it ($HOME/.postgresql), as a reader installs it. */
+let home: string;
 const psqlFrom = (line: string, sql: string) =>
-  run('bash', ['-c', `${line} -X -At -c "${sql}"`], { env: { PGPASSFILE: '/dev/null' } });
+  run('bash', ['-c', `${line} -X -At -c "${sql}"`], { env: { HOME: home, PGPASSFILE: '/dev/null' } });
 
 /** A console API call from the page, as its own scripts make it (cookie and CSRF header). */
 const fromPage = (page: Page, method: string, url: string, body?: unknown) =>
@@ -77,6 +88,9 @@ beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   gw = await startTestGateway(inject('pgCluster'), {}, { web: true, policies: { 'jit.yaml': POLICY } });
   browser = await launchChromium();
+  home = await mkdtemp(join(tmpdir(), 'pgward-home-psql-'));
+  await mkdir(join(home, '.postgresql'));
+  await copyFile(gw.caPath, join(home, '.postgresql', 'pgward-localhost-ca.crt'));
 }, 240_000);
 afterAll(async () => {
   await browser?.close();
@@ -316,6 +330,19 @@ describe('just-in-time access in the console', () => {
     const override = await cli(nobody, 'revoke', req.id, '--as', 'dora', '--groups', 'admins', '--reason', 'drill');
     expect(override.code).toBe(0);
     expect(override.stderr).toMatch(/^acting as dora by operator override \(--as\), recorded with operator \S+/);
+
+    // Break-glass through a sign-in: bob approves his own request; the anomaly row names the request.
+    const glass = JSON.parse(
+      (await cli(bobEnv, 'create', '--target', 'app', '--rule', 'admins-break-glass', '--json')).stdout,
+    ) as { id: string };
+    const own = await cli(bobEnv, 'approve', glass.id, '--reason', 'outage', '--json');
+    expect(JSON.parse(own.stdout)).toMatchObject({ state: 'approved', approvals: [{ by: 'bob', breakGlass: true }] });
+    const anomalies = await gw.cp.store.sql.query<{ session_id: string; detail: Record<string, unknown> }>(
+      `select session_id, detail from anomalies where kind = 'break-glass'`,
+    );
+    expect(anomalies.rows).toMatchObject([
+      { session_id: glass.id, detail: { request: glass.id, requester: 'bob', rule: 'admins-break-glass' } },
+    ]);
 
     const carol = await signedIn('carol');
     const detail = await fromPage(carol.page, 'GET', `/api/access-requests/${req.id}`);
