@@ -197,10 +197,11 @@ runPage(async () => {
       );
     }
 
-    /** @type {Array<[string, string, Count[], string, string]>} */
+    /** @type {Array<[string, string, string, Count[], string, string]>} */
     const bars = [
       [
         'chart-refusals',
+        'Reason',
         'Refused logins by reason',
         d.refusalsByReason,
         'refused logins',
@@ -208,6 +209,7 @@ runPage(async () => {
       ],
       [
         'chart-anomalies',
+        'Kind',
         'Anomalies by kind',
         d.anomaliesByKind,
         'anomalies',
@@ -215,6 +217,7 @@ runPage(async () => {
       ],
       [
         'chart-users',
+        'User',
         'Top users by sessions',
         d.topUsers,
         'sessions',
@@ -222,19 +225,27 @@ runPage(async () => {
       ],
       [
         'chart-targets',
+        'Target',
         'Top targets by sessions',
         d.topTargets,
         'sessions',
         'No sessions in this period. Targets are the databases in the gateway configuration.',
       ],
-      ['chart-ends', 'How sessions ended', d.endReasons, 'sessions', 'No sessions in this period, so none ended.'],
+      [
+        'chart-ends',
+        'End reason',
+        'How sessions ended',
+        d.endReasons,
+        'sessions',
+        'No sessions in this period, so none ended.',
+      ],
     ];
     const figs = [time.fig];
-    for (const [id, title, counts, unit, empty] of bars) {
+    for (const [id, column, title, counts, unit, empty] of bars) {
       const f = figure(
         id,
         `${title} (${period})`,
-        [title.split(' by ')[1] ?? 'What', unit],
+        [column, unit],
         counts.map((c) => [c.label, c.n]),
         said(counts),
         counts.length === 0 ? empty : null,

@@ -19,7 +19,8 @@ runPage(async () => {
     ['Signed in by', text(s.authMethod)],
     ['Granted by', `${s.policyRule ?? ''} (policy version ${s.policyVersion ?? 'from files'})`],
     ['Started', localTime(s.startedAt)],
-    ['Ended', s.endedAt ? `${new Date(s.endedAt).toLocaleString()} (${s.endReason ?? ''})` : 'still running'],
+    ['Ended', s.endedAt ? localTime(s.endedAt) : 'still running'],
+    ['End reason', s.endReason ?? ''],
     ['Statements', `${s.statements}, ${s.rowsToClient} rows returned`],
   ];
   for (const [k, v] of facts) {

@@ -77,7 +77,15 @@ runPage(async () => {
       ['Statements', (r) => r.statements],
       ['Anomalies', (r) => r.anomalies],
       ['Rule', (r) => r.policyRule ?? ''],
-      ['Ended', (r) => (r.endedAt ? `${new Date(r.endedAt).toLocaleString()} (${r.endReason ?? ''})` : 'running')],
+      [
+        'Ended',
+        (r) => {
+          if (!r.endedAt) return 'running';
+          const s = document.createElement('span');
+          s.append(localTime(r.endedAt), ` (${r.endReason ?? ''})`);
+          return s;
+        },
+      ],
       [
         'Timeline',
         (r) => {
