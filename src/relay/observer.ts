@@ -31,6 +31,8 @@ export interface CycleResult {
   error: string | null;
   /** Transaction status from ReadyForQuery: I, T or E. */
   status: string;
+  /** Masked sessions: values masked in the cycle, per column (schema.table.column) or recogniser; null when none. */
+  masked?: Record<string, number> | null;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { RelayMasker } from './masker.js';
 import type { RelayObserver } from './observer.js';
 import type { IllegalPhaseTransition } from './relay-phase.js';
 
@@ -43,6 +44,11 @@ export interface RelayOptions {
   upstreamLeftover?: Buffer;
   /** Sees every statement and cycle; may block a statement or end the session. */
   observer?: RelayObserver | undefined;
+  /**
+   * Data masking for this session (absent: no masking rules, and no row is looked at). It
+   * sees the statements before the observer and may refuse them.
+   */
+  masker?: RelayMasker | undefined;
   /** The ParameterStatus values the client was given at the start (client_encoding among them). */
   parameters?: ReadonlyArray<readonly [string, string]> | undefined;
   /**

@@ -6,6 +6,7 @@ import { PgError } from '../protocol/errors.js';
 import { FrameScanner, Verdict } from '../protocol/frame-scanner.js';
 import { backendLimits, frontendLimits, messageTooLarge } from '../protocol/limits.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import { maskingObserver, type RelayMasker } from './masker.js';
 import type { RelayObserver } from './observer.js';
 import { RelayPhase, type RelayPhaseName } from './relay-phase.js';
 import type { EndReason, RelayOptions, RelayStats } from './relay-types.js';
@@ -28,6 +29,10 @@ function wholeFrame(type: number, body: Buffer): Buffer {
   body.copy(frame, 5);
   return frame;
 }
+
+/** Client frames that say which result answers what, shown to the masker as they go upstream. */
+const MASKER_FRAMES = new Set<number>([Fe.Query, Fe.Bind, Fe.Describe, Fe.Execute, Fe.Close, Fe.Sync]);
+const EMPTY = Buffer.alloc(0);
 
 /** A listener as Node's streams take it (the signature depends on the event). */
 type StreamListener = Parameters<Duplex['on']>[1];
@@ -63,6 +68,10 @@ export class Relay {
   private clientBlocked = false;
   private readonly blocker: StatementBlocker | null;
   private readonly observer: RelayObserver | null;
+  /** Data masking (null: the session has no masking rules, and rows stream untouched). */
+  private readonly masker: RelayMasker | null;
+  /** The masker found a result it cannot pass on: nothing more from the upstream reaches the client. */
+  private maskerStopped = false;
   /** Client bytes for an upstream still being bound. */
   private pendingToUpstream: Buffer[] = [];
   /** Armed only while a client message is incomplete. */
@@ -82,7 +91,9 @@ export class Relay {
     private readonly opts: RelayOptions,
   ) {
     this.phase = new RelayPhase(upstream ? 'live' : 'unbound', opts.onIllegalTransition);
-    const observer = opts.observer ?? null;
+    const masker = opts.masker ?? null;
+    this.masker = masker;
+    const observer = masker ? maskingObserver(opts.observer ?? null, masker) : (opts.observer ?? null);
     this.observer = observer;
     this.blocker = observer ? new StatementBlocker() : null;
     const blocker = this.blocker;
@@ -130,7 +141,10 @@ export class Relay {
         // ReadyForQuery is always looked at in place (it carries the transaction status), and
         // so is ParameterStatus (rare): what the server reports is recorded on the connection.
         wantsBody: (type) =>
-          type === Be.ReadyForQuery || type === Be.ParameterStatus || (observer !== null && type === Be.ErrorResponse),
+          type === Be.ReadyForQuery ||
+          type === Be.ParameterStatus ||
+          (observer !== null && type === Be.ErrorResponse) ||
+          (masker !== null && masker.wantsBody(type)),
         onFrame: (type, length, body) => {
           this.lastUpstreamType = type;
           if (type === Be.ReadyForQuery && body) {
@@ -149,6 +163,23 @@ export class Relay {
               if (blocker) this.noteSetting(setting.name, setting.value);
             }
           }
+          // Masking first: what it replaces is what the client gets and the cycle counts.
+          let replaced: Buffer | null = null;
+          if (masker) {
+            const m = masker.serverFrame(type, body);
+            if (m === 'end') {
+              this.maskerStopped = true;
+              queueMicrotask(() =>
+                this.kill(
+                  'detector',
+                  'terminating connection: a result of this masked session cannot be masked (binary COPY)',
+                  SqlState.insufficientPrivilege,
+                ),
+              );
+              return Verdict.Drop;
+            }
+            replaced = m;
+          }
           if (observer) {
             cycleBytes += length + 1;
             if (type === Be.DataRow) cycleRows++;
@@ -159,6 +190,7 @@ export class Relay {
                 bytes: cycleBytes,
                 error: cycleError,
                 status: String.fromCharCode(body?.[0] ?? TxStatusByte.Idle),
+                masked: masker?.cycleDone() ?? null,
               });
               cycleRows = 0;
               cycleBytes = 0;
@@ -171,9 +203,10 @@ export class Relay {
           }
           if (type === Be.DataRow) this.stats.rowsToClient++;
           else if (type === Be.ReadyForQuery) this.inFlight = false;
-          return Verdict.Forward;
+          return replaced ?? Verdict.Forward;
         },
         emit: (bytes) => {
+          if (this.maskerStopped) return;
           if (!this.client.write(bytes)) this.clientBlocked = true;
         },
       },
@@ -189,7 +222,9 @@ export class Relay {
       this.phase.is('terminated', 'refusing') ||
       (opts.keepUpstream === true &&
         (type === Fe.Terminate || (!this.residue && (type === Fe.Query || type === Fe.Parse)))) ||
-      (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall))
+      (observer !== null && (type === Fe.Query || type === Fe.Parse || type === Fe.Bind || type === Fe.FunctionCall)) ||
+      // Masking reads which result answers what: Describe, Execute and Close are small.
+      (this.masker !== null && (type === Fe.Describe || type === Fe.Execute || type === Fe.Close))
     );
   }
 
@@ -232,6 +267,7 @@ export class Relay {
       this.phase.to('refusing');
       return Verdict.Drop;
     }
+    if (this.masker && MASKER_FRAMES.has(type)) this.masker.clientFrame(type, body ?? EMPTY);
     return step ?? Verdict.Forward;
   }
 
