@@ -149,6 +149,11 @@ describe('just-in-time access in the console', () => {
     expect(await alice.page.isHidden('#nav-approvals')).toBe(true);
     const self = await fromPage(alice.page, 'POST', `/api/access-requests/${id}/approve`, {});
     expect(self).toEqual({ status: 400, json: { error: 'alice is not in an approver group of rule devs-write-app' } });
+    // A second request with a reason the rule refuses: the problem is shown beside the field.
+    await alice.page.fill('#rq-reason', 'because');
+    await alice.page.click('#request button[type=submit]');
+    await alice.page.waitForFunction(() => (document.querySelector('#rq-reason-error')?.textContent ?? '') !== '');
+    expect(await alice.page.getAttribute('#rq-reason', 'aria-invalid')).toBe('true');
     await alice.page.screenshot({ path: join(SHOTS, 'access-request-page.png'), fullPage: true });
 
     // 3. bob, in another browser context, sees the count in the header and approves with a reason.
@@ -250,6 +255,32 @@ describe('just-in-time access in the console', () => {
     expect(dry).toContain(
       `The person would see: HINT:  Ask for access: pgward request create --target app --database ${gw.upstreamDatabase} --role ${gw.upstreamRole} --reason "..."`,
     );
+
+    // 8. bob's own request under a break-glass rule: listed for him, marked; approving it alerts at once.
+    await bob.page.goto(gw.web!.url + '/requests');
+    await ready(bob.page);
+    await bob.page.selectOption('#rq-option', {
+      label: `app as ${gw.upstreamRole} (rule admins-break-glass, 1 approval)`,
+    });
+    await bob.page.click('#request button[type=submit]');
+    await bob.page.waitForFunction(() =>
+      /^Asked: request /.test(document.querySelector('#rq-status')?.textContent ?? ''),
+    );
+    const glassId = /request ([0-9a-f-]{36})/.exec(await text(bob.page, '#rq-status'))![1]!;
+    await bob.page.click('#nav-approvals');
+    await ready(bob.page);
+    const own = bob.page.locator('#pending tr', { hasText: 'bob (admins)' });
+    expect(await own.textContent()).toContain('your own request: approving it is break-glass and alerts at once');
+    await own.locator('input.decision-reason').fill('outage, nobody else awake');
+    await own.locator('button:has-text("Approve (break-glass)")').click();
+    await bob.page.waitForFunction(() =>
+      /^Approved: bob /.test(document.querySelector('#ap-status')?.textContent ?? ''),
+    );
+    const glass = await gw.cp.store.sql.query<{ severity: string; detail: Record<string, unknown> }>(
+      `select severity, detail from anomalies where kind = 'break-glass' and detail->>'request' = $1`,
+      [glassId],
+    );
+    expect(glass.rows).toMatchObject([{ severity: 'high', detail: { requester: 'bob', rule: 'admins-break-glass' } }]);
     await Promise.all([alice.ctx.close(), bob.ctx.close(), carol.ctx.close()]);
   }, 180_000);
 
@@ -338,7 +369,8 @@ describe('just-in-time access in the console', () => {
     const own = await cli(bobEnv, 'approve', glass.id, '--reason', 'outage', '--json');
     expect(JSON.parse(own.stdout)).toMatchObject({ state: 'approved', approvals: [{ by: 'bob', breakGlass: true }] });
     const anomalies = await gw.cp.store.sql.query<{ session_id: string; detail: Record<string, unknown> }>(
-      `select session_id, detail from anomalies where kind = 'break-glass'`,
+      `select session_id, detail from anomalies where kind = 'break-glass' and session_id = $1`,
+      [glass.id],
     );
     expect(anomalies.rows).toMatchObject([
       { session_id: glass.id, detail: { request: glass.id, requester: 'bob', rule: 'admins-break-glass' } },
