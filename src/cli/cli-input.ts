@@ -42,11 +42,19 @@ export function parseUserJson(text: string, what: string, hint?: string): unknow
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A token id (jti) is a UUID; anything else is refused before it reaches the store. */
-export function tokenId(value: string): string {
-  if (!UUID.test(value))
-    throw new CliUsageError(`not a token id: "${value}"`, {
-      hint: 'a token id (jti) is a UUID such as 3f0c9a4e-8d1b-4c55-9d3e-2a6f1b7c8e90, printed by `pgward token issue` (stderr, or "jti" with --json); to revoke every token of a person use --user NAME',
-    });
+/**
+ * An id that is a UUID (a token's jti, an access request's id), refused before it reaches the
+ * store, whose own refusal would be a uuid syntax error. `what` names it, `hint` where to find one.
+ */
+export function uuidArgument(value: string, what: string, hint: string): string {
+  if (!UUID.test(value)) throw new CliUsageError(`not a ${what}: "${value}"`, { hint });
   return value.toLowerCase();
 }
+
+/** A token id (jti). */
+export const tokenId = (value: string): string =>
+  uuidArgument(
+    value,
+    'token id',
+    'a token id (jti) is a UUID such as 3f0c9a4e-8d1b-4c55-9d3e-2a6f1b7c8e90, printed by `pgward token issue` (stderr, or "jti" with --json); to revoke every token of a person use --user NAME',
+  );

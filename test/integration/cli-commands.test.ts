@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 import { buildCli, cliConfig, pgward, type CliResult } from './audit-cli.js';
@@ -41,7 +42,7 @@ afterAll(async () => {
   await gw?.close();
 });
 
-describe('pgward commands', () => {
+describe('pgward commands', { timeout: 120_000 }, () => {
   it('--version and --help answer with exit 0', async () => {
     const v = await cli('--version');
     expect([v.code, v.stdout]).toEqual([0, `pgward 0.1.0\n`]);
@@ -141,6 +142,48 @@ describe('pgward commands', () => {
       const r = await intoClosedPipe(args);
       expect([r.code, r.stderr], args.join(' ')).toEqual([0, '']);
     }
+  });
+
+  it('each command loads only what it needs: no gateway, console or SQL parser for store commands', async () => {
+    // A module loader hook (node:module register) writes every module URL the command loads.
+    const log = join(dir, 'modules.log');
+    const hooks = join(dir, 'hooks.mjs');
+    await writeFile(
+      hooks,
+      [
+        "import { appendFileSync } from 'node:fs';",
+        'export async function resolve(spec, ctx, next) {',
+        '  const r = await next(spec, ctx);',
+        `  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');`,
+        '  return r;',
+        '}',
+      ].join('\n'),
+    );
+    const register = join(dir, 'register.mjs');
+    await writeFile(
+      register,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+    );
+    const loaded = async (...args: string[]): Promise<string[]> => {
+      await writeFile(log, '');
+      const r = await new Promise<CliResult>((done) =>
+        execFile(process.execPath, ['--import', register, main, ...args], { cwd: dir }, (err, stdout, stderr) =>
+          done({ code: err ? 1 : 0, stdout, stderr }),
+        ),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      return (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    };
+    const heavy =
+      /\/(gateway\/gateway|web\/server|relay\/|detect\/|cli\/start)\.?|node_modules\/(fastify|libpg-query|oidc-provider|openid-client)\//;
+    const help = await loaded('--help');
+    expect(help.filter((u) => heavy.test(u))).toEqual([]);
+    expect(help.some((u) => u.includes('/store/'))).toBe(false);
+    const issue = await loaded('token', 'issue', '--user', 'erin');
+    expect(issue.filter((u) => heavy.test(u))).toEqual([]);
+    expect(issue.some((u) => u.endsWith('/store/store.js'))).toBe(true);
+    const versions = await loaded('policy', 'versions');
+    expect(versions.filter((u) => heavy.test(u))).toEqual([]);
   });
 
   it('policy explain: exit 0 for a grant, 3 for a denial', async () => {
