@@ -101,6 +101,7 @@ export class ClientConnection {
       throttle: ctx.throttle,
       failures,
       gatewayId: ctx.config.gatewayId,
+      consoleUrl: ctx.consoleUrl,
       extendDeadline: (ms) => this.armDeadline(ms),
       log: this.log,
     });

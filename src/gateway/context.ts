@@ -69,6 +69,8 @@ export interface GatewayContext {
   pools: UpstreamBroker;
   /** Records still being written: session ends, auth failures, anomalies (awaited at shutdown). */
   sessionEnds: Set<Promise<void>>;
+  /** The console people sign in at, named in the hint of a dead token's FATAL (null: none known). */
+  consoleUrl: string | null;
   /** Set when a console URL is known: clients with no live token get a sign-in link. */
   linkLogin: LinkLoginPorts | null;
   /** External issuers whose JWTs are accepted as cleartext passwords. */

@@ -183,6 +183,7 @@ export class Gateway {
       temporary: NO_TEMPORARY_GRANTS,
       targets: await resolveTargets(deps.config),
       scramMockSecret: deps.vault.derive('scram-mock-salt'),
+      consoleUrl: deps.linkLogin?.baseUrl ?? null,
       proxyFrom: deps.config.listen.proxyProtocolFrom.length
         ? new AddressSet(deps.config.listen.proxyProtocolFrom)
         : null,

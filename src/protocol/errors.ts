@@ -48,8 +48,16 @@ export class ProtocolFramingError extends Error {
 export const protocolViolation = (message: string, detail?: string): PgError =>
   new PgError(SqlState.protocolViolation, message, { detail });
 
-/** The one message every password failure gets, whether the user exists or not. */
-export const passwordFailed = (user: string, internalReason: string): PgError =>
+/**
+ * The one message every password failure gets, whether the user exists or not. Detail and
+ * hint only where they tell nothing to someone who does not hold the secret.
+ */
+export const passwordFailed = (
+  user: string,
+  internalReason: string,
+  extra: { detail?: string; hint?: string } = {},
+): PgError =>
   new PgError(SqlState.invalidPassword, `password authentication failed for user "${user}"`, {
     internalReason,
+    ...extra,
   });

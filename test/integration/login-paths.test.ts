@@ -132,8 +132,9 @@ describe('finding 6: no pre-auth oracle', () => {
     expect(carol).toEqual(alice);
     expect(alice[0]).toBe('R10 SCRAM-SHA-256-PLUS,SCRAM-SHA-256');
     expect(alice[1]).toMatch(/^R11 r=NONCE,s=<16 bytes>,i=4096$/);
+    // The way back to a token (pgward login or the console), then the way in by link.
     expect(alice[2]).toBe(
-      'E FATAL 28P01 password authentication failed for user "USER" | To sign in through the browser instead, connect with PGOPTIONS=\'-c pgward.login=link\'.',
+      `E FATAL 28P01 password authentication failed for user "USER" | If your token expired or was revoked, get a new one with "pgward login" or at ${gw.web!.url}. To sign in through the browser instead, connect with PGOPTIONS='-c pgward.login=link'.`,
     );
     expect(await lastAuthFailure(gw, 'carol')).toBe('unknown user');
     expect(await lastAuthFailure(gw, 'alice')).toBe('wrong proof (no token matches)');
@@ -212,7 +213,7 @@ describe('finding 5: sign-in links cost little and are bounded', () => {
       }
       await new Promise((r) => setTimeout(r, 10_000));
       const n = counter.count();
-      console.log(`measure: 20 link waits held 10 s cost ${n} store statements`);
+      console.log(`measure: 20 link waits held 10 s cost ${n} store statements`, counter.texts.slice(20));
       // One insert each; nothing while they wait.
       expect(n).toBe(20);
     } finally {
@@ -322,7 +323,9 @@ describe('deliver 6: SIGHUP applies link login and names what needs a restart', 
       expect(refused.error).toMatchObject({ C: '28000', M: 'sign-in links are not enabled on this gateway' });
       // The password failure no longer points at links.
       const t = await scramTranscript('carol', 'wrong');
-      expect(t[2]).toBe('E FATAL 28P01 password authentication failed for user "USER" | ');
+      expect(t[2]).toBe(
+        `E FATAL 28P01 password authentication failed for user "USER" | If your token expired or was revoked, get a new one with "pgward login" or at ${gw.web!.url}.`,
+      );
     } finally {
       const on = await reload(() => undefined);
       expect(on.applied).toEqual(['auth.linkLogin']);

@@ -70,16 +70,25 @@ async function serve(
   };
 }
 
-/** Every refusal looks the same to the client: 28P01 and Postgres's own words. */
-async function expectRefused(user: string, secret: string, reason: string): Promise<void> {
+/**
+ * Every refusal has Postgres's own words and code (28P01). A workload token gets nothing
+ * more; the gateway's own tokens get the way back to a new one (`after`: the DETAIL and HINT
+ * lines psql prints), and why only where the client proved it holds the token.
+ */
+async function expectRefused(user: string, secret: string, reason: string, after: RegExp[] = []): Promise<void> {
   const r = await psql(gw, user, gw.database, secret, ['-c', 'select 1'], {
     extra: { application_name: 'refusal-check' },
   });
   expect(r.code).not.toBe(0);
   expect(r.stdout).toBe('');
-  expect(r.stderr.trim()).toMatch(new RegExp(`FATAL:  password authentication failed for user "${user}"$`));
+  const lines = r.stderr.trim().split('\n');
+  expect(lines[0]).toMatch(new RegExp(`FATAL:  password authentication failed for user "${user}"$`));
+  expect(lines.slice(1)).toEqual(after.map((a) => expect.stringMatching(a)));
   expect(await lastAuthFailure(gw, user)).toBe(reason);
 }
+
+const NEW_TOKEN = /^HINT: {2}Get a new token with "pgward login"\.$/;
+const IF_DEAD = /^HINT: {2}If your token expired or was revoked, get a new one with "pgward login"\.$/;
 
 const tamper = (jwt: string, claims: Record<string, unknown>): string => {
   const [h, p, s] = jwt.split('.') as [string, string, string];
@@ -209,7 +218,8 @@ describe('workload identity: JWTs from an external issuer as cleartext passwords
 
   it('refuses a token from an issuer that is not configured', async () => {
     const jwt = await ci.sign({ repository: 'acme/app' }, { subject: 'ci-iss', issuer: 'https://evil.example' });
-    await expectRefused('ci-iss', jwt, 'token wrong-issuer');
+    // Not a configured issuer's: pgward reads it as one of its own tokens, and answers as for one.
+    await expectRefused('ci-iss', jwt, 'token wrong-issuer', [IF_DEAD]);
   });
 });
 
@@ -217,19 +227,19 @@ describe("the gateway's own tokens", () => {
   it('over cleartext: revoked, wrong audience, wrong issuer, alg=none and tampered each named in the audit', async () => {
     const revoked = await gw.issue('svc-a');
     await gw.cp.tokens.revoke(revoked.jti, 'test');
-    await expectRefused('svc-a', revoked.token, 'token revoked');
+    await expectRefused('svc-a', revoked.token, 'token revoked', [/^DETAIL: {2}The token was revoked\.$/, NEW_TOKEN]);
 
     // Signed with this gateway's own key by a deployment configured for another audience/issuer.
     const sibling = (policy: Partial<typeof gw.config.auth>) =>
       new TokenService(gw.cp.store, gw.cp.keys, { ...gw.config.auth, ...policy });
     const wrongAud = await sibling({ audience: 'staging' }).issue({ user: 'svc-b', groups: [], issuedBy: 'test' });
-    await expectRefused('svc-b', wrongAud.token, 'token wrong-audience');
+    await expectRefused('svc-b', wrongAud.token, 'token wrong-audience', [IF_DEAD]);
     const wrongIss = await sibling({ issuer: 'https://other-pgward.example' }).issue({
       user: 'svc-c',
       groups: [],
       issuedBy: 'test',
     });
-    await expectRefused('svc-c', wrongIss.token, 'token wrong-issuer');
+    await expectRefused('svc-c', wrongIss.token, 'token wrong-issuer', [IF_DEAD]);
 
     const none = new UnsecuredJWT({ groups: ['admins'] })
       .setIssuer(gw.config.auth.issuer)
@@ -239,25 +249,30 @@ describe("the gateway's own tokens", () => {
       .setIssuedAt()
       .setExpirationTime('5m')
       .encode();
-    await expectRefused('svc-d', none, 'token alg-not-allowed');
+    await expectRefused('svc-d', none, 'token alg-not-allowed', [IF_DEAD]);
 
     const good = await gw.issue('svc-e', { groups: ['developers'] });
-    await expectRefused('svc-e', tamper(good.token, { groups: ['admins'] }), 'token bad-signature');
+    await expectRefused('svc-e', tamper(good.token, { groups: ['admins'] }), 'token bad-signature', [IF_DEAD]);
     expect((await psql(gw, 'svc-e', gw.database, good.token, ['-c', 'select 5'])).stdout.trim()).toBe('5');
   });
 
-  it('over SCRAM: a revoked or expired token fails like a wrong password, and the audit says which', async () => {
+  it('over SCRAM: a revoked or expired token is 28P01 with why and the way back; the audit says which', async () => {
     const revoked = await gw.issue('scram-r');
     await gw.cp.tokens.revoke(revoked.jti, 'test');
     await gw.issue('scram-r'); // a live one too, so the revoked proof is not the only verifier
-    await expectRefused('scram-r', revoked.token, 'token revoked');
+    // The proof matched the revoked token: its holder learns why, and the way back.
+    await expectRefused('scram-r', revoked.token, 'token revoked', [/^DETAIL: {2}The token was revoked\.$/, NEW_TOKEN]);
 
     const short = await gw.cp.tokens.issue({ user: 'scram-x', groups: [], ttl: '1s', issuedBy: 'test' });
     await gw.issue('scram-x');
     await pastInstant(short.expiresAt);
-    await expectRefused('scram-x', short.token, 'token expired');
+    await expectRefused('scram-x', short.token, 'token expired', [
+      /^DETAIL: {2}The token expired at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.$/,
+      NEW_TOKEN,
+    ]);
 
     const live = await gw.issue('scram-w');
-    await expectRefused('scram-w', live.token.slice(0, -3) + 'xyz', 'wrong proof (no token matches)');
+    // A proof nothing matches: no detail (nothing about what exists), the way to a new token.
+    await expectRefused('scram-w', live.token.slice(0, -3) + 'xyz', 'wrong proof (no token matches)', [IF_DEAD]);
   });
 });

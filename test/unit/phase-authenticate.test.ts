@@ -72,6 +72,7 @@ async function setup(over: Partial<AuthenticatePorts> = {}) {
     linkLogin: null,
     tls: null,
     scramMockSecret: Buffer.alloc(32, 1),
+    consoleUrl: 'https://pgward.example.test',
     throttle,
     failures,
     gatewayId: 'gw-test',
@@ -150,7 +151,7 @@ describe('authenticate phase (over a socket pair)', () => {
     expect(s.throttle.addressBlocked(s.link.addr)).toBeNull();
   });
 
-  it('SCRAM with a revoked token: 28P01 like any wrong password; the audit learns why; the brake counts it', async () => {
+  it('SCRAM with a revoked token: 28P01, and its holder learns why and the way back; the brake counts it', async () => {
     const s = await setup();
     const who = authenticate(s.link, 'alice', 'app', false, s.ports).catch((e: unknown) => e);
     void scramClient(s, 'tok-dead');
@@ -158,8 +159,23 @@ describe('authenticate phase (over a socket pair)', () => {
     expect(err).toBeInstanceOf(PgError);
     expect(err.code).toBe('28P01');
     expect(err.message).toBe('password authentication failed for user "alice"');
+    // Only a client whose proof matched the revoked token's verifier gets this far.
+    expect(err.detail).toBe('The token was revoked.');
+    expect(err.hint).toBe('Get a new token with "pgward login" or at https://pgward.example.test.');
     expect(s.events).toEqual([{ username: 'alice', method: 'scram-sha-256', reason: 'token revoked' }]);
     expect(s.throttle.addressBlocked(s.link.addr)).not.toBeNull();
+  });
+
+  it('SCRAM with a wrong token: no detail (nothing about what exists), a hint with the way to a new token', async () => {
+    const s = await setup();
+    const who = authenticate(s.link, 'alice', 'app', false, s.ports).catch((e: unknown) => e);
+    void scramClient(s, 'not-a-token-of-hers');
+    const err = (await who) as PgError;
+    expect(err.code).toBe('28P01');
+    expect(err.detail).toBeUndefined();
+    expect(err.hint).toBe(
+      'If your token expired or was revoked, get a new one with "pgward login" or at https://pgward.example.test.',
+    );
   });
 
   it('cleartext is never asked for without TLS', async () => {

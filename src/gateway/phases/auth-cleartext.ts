@@ -5,13 +5,19 @@ import { passwordFailed, PgError } from '../../protocol/errors.js';
 import { SqlState } from '../../protocol/sqlstate.js';
 import { IssuerUnavailableError } from '../../identity/workload.js';
 import type { ClientLink } from '../client-link.js';
-import { controlPlaneDown, type Authenticated, type AuthenticatePorts } from './auth-common.js';
+import {
+  controlPlaneDown,
+  newTokenHint,
+  unknownProofHint,
+  type Authenticated,
+  type AuthenticatePorts,
+} from './auth-common.js';
 
 /** Cleartext password: a gateway token, or a JWT of a configured external issuer (workload identity). */
 export async function cleartextAuth(
   link: ClientLink,
   user: string,
-  ports: Pick<AuthenticatePorts, 'workload' | 'tokens'>,
+  ports: Pick<AuthenticatePorts, 'workload' | 'tokens' | 'consoleUrl'>,
 ): Promise<Authenticated> {
   if (!link.tls) {
     // Never ask for a token over an unencrypted connection.
@@ -26,8 +32,9 @@ export async function cleartextAuth(
   link.write(W.authenticationCleartextPassword());
   const password = parsePasswordMessage(await link.passwordMessage('password'));
   if (password.length === 0) throw new PgError(SqlState.invalidPassword, 'empty password returned by client');
+  const workloadToken = ports.workload?.handles(password) ?? false;
   try {
-    const workload = ports.workload?.handles(password) ? ports.workload : null;
+    const workload = workloadToken ? ports.workload : null;
     const identity = workload
       ? await workload.verify(user, password)
       : await ports.tokens.verifyPassword(user, password);
@@ -41,7 +48,22 @@ export async function cleartextAuth(
       claims: identity.claims ?? {},
     };
   } catch (err) {
-    if (err instanceof TokenError) throw passwordFailed(user, `token ${err.reason}`);
+    if (err instanceof TokenError) {
+      // A workload's way back is its issuer, not a sign-in: its refusal stays Postgres's bare words.
+      if (workloadToken) throw passwordFailed(user, `token ${err.reason}`);
+      // The client sent the token itself: telling its holder why it died tells nobody else anything.
+      const detail =
+        err.reason === 'expired'
+          ? 'The token expired.'
+          : err.reason === 'revoked'
+            ? 'The token was revoked.'
+            : undefined;
+      throw passwordFailed(
+        user,
+        `token ${err.reason}`,
+        detail ? { detail, hint: newTokenHint(ports.consoleUrl) } : { hint: unknownProofHint(ports.consoleUrl) },
+      );
+    }
     // The issuer's keys cannot be had: fail closed, and say it is not the client's token.
     if (err instanceof IssuerUnavailableError)
       throw new PgError(SqlState.cannotConnectNow, 'pgward cannot verify credentials right now', {

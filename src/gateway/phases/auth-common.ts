@@ -1,6 +1,6 @@
 import type { TokenService } from '../../identity/token-service.js';
 import type { WorkloadIdentity } from '../../identity/workload.js';
-import { PgError } from '../../protocol/errors.js';
+import { passwordFailed, PgError } from '../../protocol/errors.js';
 import { SqlState } from '../../protocol/sqlstate.js';
 import type { IdentityQueries } from '../../store/identity-queries.js';
 import type { Logger } from '../../util/logger.js';
@@ -46,12 +46,45 @@ export interface AuthenticatePorts {
   /** The served certificate (channel binding); null without TLS. */
   tls: ServerTls | null;
   scramMockSecret: Buffer;
+  /** Where people get a new token (the console), for the hint of a failed login. */
+  consoleUrl: string | null;
   throttle: AuthThrottle;
   failures: LoginFailures;
   gatewayId: string;
   /** Link login waits for a person: it replaces the startup deadline with its own. */
   extendDeadline(ms: number): void;
   log: Logger;
+}
+
+/** The way back after a failed token login: a new token from `pgward login` or the console. */
+export function newTokenHint(consoleUrl: string | null): string {
+  return `Get a new token ${wayToNewToken(consoleUrl)}.`;
+}
+
+const wayToNewToken = (consoleUrl: string | null): string =>
+  `with "pgward login"${consoleUrl ? ` or at ${consoleUrl}` : ''}`;
+
+/** The hint of a proof no token matched: the way back, in case the token was one that died. */
+export function unknownProofHint(consoleUrl: string | null): string {
+  return `If your token expired or was revoked, get a new one ${wayToNewToken(consoleUrl)}.`;
+}
+
+/**
+ * A gateway token the client proved it holds (its SCRAM proof matched, or it sent the token
+ * itself) but that is dead: the holder may learn why, since only the holder gets this far.
+ */
+export function deadToken(
+  user: string,
+  why: { revokedAt: Date | null; expiresAt: Date },
+  consoleUrl: string | null,
+): PgError {
+  const revoked = why.revokedAt !== null;
+  return passwordFailed(user, revoked ? 'token revoked' : 'token expired', {
+    detail: revoked
+      ? 'The token was revoked.'
+      : `The token expired at ${why.expiresAt.toISOString().replace('T', ' ').slice(0, 19)} UTC.`,
+    hint: newTokenHint(consoleUrl),
+  });
 }
 
 /** The control plane is unreachable: fail closed with a message that says so. */

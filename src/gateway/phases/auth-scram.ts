@@ -3,16 +3,17 @@ import type { ScramLookup } from '../../identity/token-service.js';
 import { parseSASLInitialResponse } from '../../protocol/auth-messages.js';
 import * as W from '../../protocol/backend-writer.js';
 import { MAX_SASL_MESSAGE_LENGTH } from '../../protocol/constants.js';
-import { passwordFailed } from '../../protocol/errors.js';
+import { passwordFailed, PgError } from '../../protocol/errors.js';
+import { SqlState } from '../../protocol/sqlstate.js';
 import type { ClientLink } from '../client-link.js';
-import type { Authenticated, AuthenticatePorts } from './auth-common.js';
+import { deadToken, unknownProofHint, type Authenticated, type AuthenticatePorts } from './auth-common.js';
 
 /** SCRAM-SHA-256 (-PLUS over TLS) against the verifiers of the user's tokens. */
 export async function scramAuth(
   link: ClientLink,
   user: string,
   lookup: ScramLookup,
-  ports: Pick<AuthenticatePorts, 'tls' | 'scramMockSecret' | 'auth'>,
+  ports: Pick<AuthenticatePorts, 'tls' | 'scramMockSecret' | 'auth' | 'consoleUrl'>,
 ): Promise<Authenticated> {
   const onTls = link.tls !== null;
   const exchange = new ScramServerExchange({
@@ -36,12 +37,24 @@ export async function scramAuth(
     started = exchange.clientFirst(await readSasl());
   }
   link.write(W.authenticationSASLContinue(started.serverFirst));
-  const { serverFinal, verifierId } = exchange.clientFinal(await readSasl());
+  let proved: { serverFinal: string; verifierId: string };
+  try {
+    proved = exchange.clientFinal(await readSasl());
+  } catch (err) {
+    // A proof no token matches: the same message as Postgres's, with the way to a new token
+    // (it says nothing about whether the user or any token exists).
+    if (err instanceof PgError && err.code === SqlState.invalidPassword)
+      throw new PgError(err.code, err.message, {
+        internalReason: err.internalReason,
+        hint: unknownProofHint(ports.consoleUrl),
+      });
+    throw err;
+  }
+  const { serverFinal, verifierId } = proved;
   const token = lookup.tokens.get(verifierId);
-  // A proof that matches a dead token's verifier fails like any wrong password; only the audit learns which.
   if (!token) throw passwordFailed(user, 'password mismatch');
-  if (token.revokedAt) throw passwordFailed(user, 'token revoked');
-  if (token.expiresAt.getTime() <= Date.now()) throw passwordFailed(user, 'token expired');
+  // The proof matched this token's verifier, so the client holds it: it may learn why it is refused.
+  if (token.revokedAt || token.expiresAt.getTime() <= Date.now()) throw deadToken(user, token, ports.consoleUrl);
   link.writeAll([W.authenticationSASLFinal(serverFinal), W.authenticationOk()]);
   const plus = initial.mechanism === 'SCRAM-SHA-256-PLUS';
   return {

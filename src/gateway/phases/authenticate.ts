@@ -61,8 +61,10 @@ export async function authenticate(
       ports.throttle.failed(link.addr, user);
       const delay = ports.throttle.failureDelayMs(user);
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      // The same words for every user, with or without a token: where links are on, say how to get one.
-      if (ports.linkLogin) throw withLinkHint(err);
+      // The same words for every user, with or without a token: where links are on, say how to
+      // get one. Not to the holder of a revoked token: an admin took it away, a link would hand
+      // the session straight back (they sign in again through the console, or are locked out).
+      if (ports.linkLogin && err.internalReason !== 'token revoked') throw withLinkHint(err);
     }
     throw err;
   }
@@ -88,9 +90,10 @@ export class LinkRateLimited extends PgError {
 }
 
 function withLinkHint(err: PgError): PgError {
+  const link = "To sign in through the browser instead, connect with PGOPTIONS='-c pgward.login=link'.";
   return new PgError(err.code, err.message, {
     detail: err.detail,
-    hint: "To sign in through the browser instead, connect with PGOPTIONS='-c pgward.login=link'.",
+    hint: err.hint ? `${err.hint} ${link}` : link,
     internalReason: err.internalReason,
   });
 }
