@@ -204,12 +204,15 @@ export function registerRequestCommands(program: Command, cfg: () => string | un
     .command('list')
     .description('requests, newest first')
     .option('--as <user>', "only this person's requests")
+    .option('--mine', 'only the requests of the person signed in with pgward login')
+    .option('--gateway <url>', 'with --mine: which sign-in')
     .option('--state <list>', 'pending, approved, denied, cancelled, expired, revoked (comma-separated)')
     .option('--json', 'one JSON object per line')
-    .action(async (o: { as?: string; state?: string; json?: boolean }) => {
-      await withRequests(cfg(), async (r) => {
+    .action(async (o: { as?: string; mine?: boolean; gateway?: string; state?: string; json?: boolean }) => {
+      await withRequests(cfg(), async (r, cp) => {
         const states = o.state ? (groupList(o.state) as AccessRequestState[]) : undefined;
-        const rows = await r.queries.list({ ...(o.as ? { requester: o.as } : {}), ...(states ? { states } : {}) });
+        const requester = o.mine ? (await signedInPerson(cp, o.gateway)).user : o.as;
+        const rows = await r.queries.list({ ...(requester ? { requester } : {}), ...(states ? { states } : {}) });
         if (!o.json && rows.length === 0) out('no access requests');
         for (const row of rows)
           if (o.json) print(row, true);

@@ -348,6 +348,9 @@ describe('just-in-time access in the console', () => {
     expect(asked.stderr).toBe('');
     const req = JSON.parse(asked.stdout) as { id: string; requester: string; state: string };
     expect(req).toMatchObject({ requester: 'alice', state: 'pending' });
+    const listed = (await cli(aliceEnv, 'list', '--mine', '--json')).stdout.trim().split('\n');
+    expect(listed.map((l) => (JSON.parse(l) as { requester: string }).requester)).toEqual(listed.map(() => 'alice'));
+    expect(listed.some((l) => l.includes(req.id))).toBe(true);
     // Groups come from the sign-in, not the command line.
     const typedGroups = await cli(aliceEnv, 'approve', req.id, '--groups', 'admins');
     expect(typedGroups.stderr).toContain('--groups goes with --as');
