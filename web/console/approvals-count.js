@@ -19,3 +19,5 @@ export async function refreshCount() {
 }
 
 void refreshCount();
+// New requests arrive while a page stays open: the count follows (a cheap indexed query per minute and tab).
+setInterval(() => void refreshCount(), 60_000);
