@@ -1,5 +1,5 @@
 import type { LoginLinkRow } from '../store/identity-queries.js';
-import { connectLines, type PgEndpoint } from './connect-lines.js';
+import { caFileName, caInstallLine, connectLines, type PgEndpoint } from './connect-lines.js';
 import { esc, layout } from './html.js';
 import type { WebSession } from './session.js';
 
@@ -13,12 +13,39 @@ export function landingPage(ssoConfigured: boolean): string {
   );
 }
 
-function copyBlock(id: string, label: string, text: string): string {
-  return `<section class="copy"><h2>${esc(label)}</h2><pre id="${id}">${esc(text)}</pre>
+function copyBlock(id: string, label: string, text: string, secret?: string): string {
+  // The token sits in its own span: app.js masks it (and the Show token button reveals it),
+  // while the element's text, which Copy takes, stays the whole line.
+  const body = secret
+    ? text
+        .split(secret)
+        .map((part) => esc(part))
+        .join(`<span class="secret">${esc(secret)}</span>`)
+    : esc(text);
+  return `<section class="copy"><h2>${esc(label)}</h2><pre id="${id}">${body}</pre>
 <button type="button" data-copy="${id}">Copy</button></section>`;
 }
 
-export function developerPage(s: WebSession, ep: PgEndpoint, databases: string[], roles?: ReadonlySet<string>): string {
+/** How this reader's psql comes to trust the gateway's certificate; no path of the gateway's own. */
+function trustBlock(ep: PgEndpoint, consoleUrl: string): string {
+  if (!ep.caPath)
+    return `<p class="hint" id="trust">The gateway's certificate chains to a public CA: the lines use
+<code>sslrootcert=system</code>, which needs psql and libpq 16 or later. With an older client, name your
+system's CA bundle instead (Debian, Ubuntu: <code>sslrootcert=/etc/ssl/certs/ca-certificates.crt</code>).</p>`;
+  return `<section class="copy" id="trust"><h2>Trust the gateway's CA (once per computer)</h2>
+<p>This gateway's certificate comes from its own CA. <a href="/ca.crt" download="${esc(caFileName(ep.host))}" id="ca-download">Download the CA certificate</a>
+and save it as <code>~/.postgresql/${esc(caFileName(ep.host))}</code>, or run:</p>
+<pre id="ca-install">${esc(caInstallLine(consoleUrl, ep.host))}</pre>
+<button type="button" data-copy="ca-install">Copy</button></section>`;
+}
+
+export function developerPage(
+  s: WebSession,
+  ep: PgEndpoint,
+  databases: string[],
+  roles?: ReadonlySet<string>,
+  consoleUrl = '',
+): string {
   const database = databases[0] ?? 'postgres';
   const lines = connectLines(ep, s.user, database, s.token);
   const expires = new Date(s.expiresAt);
@@ -27,10 +54,18 @@ export function developerPage(s: WebSession, ep: PgEndpoint, databases: string[]
     `<p>Your token for <strong>${esc(s.user)}</strong>${s.groups.length ? ` (groups: ${esc(s.groups.join(', '))})` : ''}
 expires <time id="expires" datetime="${esc(expires.toISOString())}">${esc(expires.toISOString().replace('T', ' ').slice(0, 16))} UTC</time>.
 Databases you can name: ${databases.map((d) => `<code>${esc(d)}</code>`).join(', ') || 'none configured'}.</p>
-${copyBlock('psql-line', 'psql', lines.psql)}
-${copyBlock('pgpass-line', '~/.pgpass line', lines.pgpass)}
-${copyBlock('uri-line', 'Connection URI', lines.uri)}
-${copyBlock('export-line', 'Environment', lines.export)}
+${trustBlock(ep, consoleUrl)}
+<section class="copy"><h2>Without pasting a token</h2>
+<p>The pgward command signs in through this console, keeps the token in <code>~/.pgpass</code>, installs the CA and runs psql for you:</p>
+<pre id="cli-lines">${esc(`pgward login --gateway ${consoleUrl}
+pgward connect ${database}`)}</pre>
+<button type="button" data-copy="cli-lines">Copy</button></section>
+<p><button type="button" id="reveal-token" class="secondary" aria-pressed="false" hidden>Show token</button>
+The lines below hold your token: it is masked on screen; Copy takes the whole line.</p>
+${copyBlock('psql-line', 'psql', lines.psql, s.token)}
+${copyBlock('pgpass-line', '~/.pgpass line', lines.pgpass, s.token)}
+${copyBlock('uri-line', 'Connection URI', lines.uri, s.token)}
+${copyBlock('export-line', 'Environment', lines.export, s.token)}
 <p class="hint">Signing out revokes this token: connections using it are refused from then on.
 Sessions already open with it run on, unless you end them too:</p>
 <form method="post" action="/auth/logout" id="end-sessions"><input type="hidden" name="csrf" value="${esc(s.csrf)}">
@@ -62,7 +97,8 @@ export function devicePage(s: WebSession, userCode: string, problem: string | nu
     `${problem ? `<p role="alert">${esc(problem)}</p>` : ''}
 <p>Enter the code your terminal shows to sign it in as <strong>${esc(s.user)}</strong>.</p>
 <form method="post" action="/device"><input type="hidden" name="csrf" value="${esc(s.csrf)}">
-<label for="user_code">Code</label> <input id="user_code" name="user_code" value="${esc(userCode)}" autocomplete="off">
+<label for="user_code">Code</label> <input id="user_code" name="user_code" value="${esc(userCode)}" autocomplete="off" autocapitalize="characters" spellcheck="false">
+<span class="hint">Upper or lower case, with or without the dash.</span>
 <button type="submit">Sign in the device</button></form>`,
     { user: s.user, csrf: s.csrf },
   );

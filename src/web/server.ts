@@ -144,7 +144,9 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     const s = await session(req);
     return html(
       reply,
-      s ? developerPage(s, deps.pg, deps.databases, sessionRoles(s, deps.config).held) : landingPage(deps.sso !== null),
+      s
+        ? developerPage(s, deps.pg, deps.databases, sessionRoles(s, deps.config).held, deps.publicUrl)
+        : landingPage(deps.sso !== null),
     );
   });
 
