@@ -135,6 +135,7 @@ describe('live sessions (admin)', () => {
     await page.focus('#f-user');
     await page.keyboard.type('fra');
     expect(await page.locator('#live tbody tr').count()).toBe(1);
+    expect(new URL(page.url()).search).toBe('?user=fra');
     await page.fill('#f-user', '');
     await page.selectOption('#f-state', 'in transaction');
     expect((await page.locator('#live tbody tr').allInnerTexts()).join('')).toContain('erin');
@@ -151,8 +152,14 @@ describe('live sessions (admin)', () => {
     await page.keyboard.press('Enter');
     expect(await page.getAttribute('#live thead th:first-child', 'aria-sort')).toBe('descending');
 
-    // Kill frank's session by keyboard, with a reason and "also revoke the token".
+    // Kill frank's session by keyboard, with a reason and "also revoke the token". The refresh
+    // redraws the table under the keyboard's focus and leaves it where it was.
     await page.focus('#live tr:has-text("frank") button:has-text("Kill")');
+    const before = await page.textContent('#live-summary');
+    await page.waitForFunction((b) => document.querySelector('#live-summary')?.textContent !== b, before, WAIT);
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).getAttribute('aria-label'))).toBe(
+      'Kill the session of frank from 127.0.0.1',
+    );
     await page.keyboard.press('Enter');
     await page.waitForSelector('#kill-dialog[open]');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('kill-reason');

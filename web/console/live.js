@@ -133,6 +133,9 @@ runPage(async () => {
       return descending ? -c : c;
     });
     const el = $table('#live');
+    // A refresh redraws the table: whoever is on a button by keyboard stays on it.
+    const focused =
+      document.activeElement instanceof HTMLElement ? document.activeElement.dataset['focusKey'] : undefined;
     const caption = el.caption;
     el.replaceChildren();
     if (caption) el.appendChild(caption);
@@ -155,6 +158,7 @@ runPage(async () => {
           'sort',
         ),
       );
+      if (th.firstElementChild instanceof HTMLElement) th.firstElementChild.dataset['focusKey'] = `sort:${i}`;
       head.appendChild(th);
     });
     head.appendChild(document.createElement('th')).textContent = 'Action';
@@ -170,6 +174,7 @@ runPage(async () => {
       }
       const kill = button('Kill…', () => openKill(r), 'danger');
       kill.setAttribute('aria-label', `Kill the session of ${r.username ?? 'unknown'} from ${r.clientAddr}`);
+      kill.dataset['focusKey'] = `kill:${r.id}`;
       tr.insertCell().appendChild(kill);
     }
     if (rows.length === 0) {
@@ -180,6 +185,8 @@ runPage(async () => {
           ? 'No session is open on any gateway. Sessions appear here as soon as someone connects with psql (see the Connect page for the line).'
           : 'No session matches the filter. Clear a field above to see more.';
     }
+    if (focused)
+      /** @type {HTMLElement | null} */ (el.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`))?.focus();
     $el('#live-summary').textContent =
       `${rows.length} of ${data.length} sessions shown, as of ${new Date(at).toLocaleTimeString()}.` +
       (data.some((r) => !r.here) ? ' Live numbers are shown for the sessions of this console’s gateway.' : '');
@@ -215,20 +222,33 @@ runPage(async () => {
         );
         dialog.close();
         const token =
-          res.revoked === null
+          res.revoked === undefined
             ? ''
             : res.revoked
               ? ' Its token is revoked.'
               : ` The token was not revoked: ${res.note ?? 'already revoked'}.`;
-        $el('#live-status').textContent =
-          `Session of ${r.username ?? 'unknown'} ended. The client was told: "${res.message ?? ''}".${token}`;
+        const status = $el('#live-status');
+        status.tabIndex = -1;
+        status.focus();
+        status.textContent = `Session of ${r.username ?? 'unknown'} ended. The client was told: "${res.message ?? ''}".${token}`;
         setTimeout(() => void load().catch(() => undefined), 300);
       } catch (err) {
         $el('#kill-error').textContent = message(err);
       }
     })();
   });
-  filter.addEventListener('input', render);
+  // The filter lives in the address too, so a filtered view can be bookmarked or shared.
+  for (const [k, v] of new URLSearchParams(location.search)) {
+    const field = filter.elements.namedItem(k);
+    if (field instanceof HTMLInputElement && field.type !== 'checkbox') field.value = v;
+    if (field instanceof HTMLSelectElement) field.value = v;
+  }
+  filter.addEventListener('input', () => {
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(filter)) if (k !== 'refresh' && String(v).trim()) q.set(k, String(v).trim());
+    history.replaceState(null, '', q.size ? `?${q}` : location.pathname);
+    render();
+  });
   filter.addEventListener('submit', (ev) => ev.preventDefault());
 
   await load();
