@@ -412,20 +412,38 @@ export class AuditReads {
              s.end_reason, s.statements, s.anomalies, s.policy_rule, m.matches, m.match, count(*) over () as total
         from sessions s
         left join lateral (
-          select count(*)::int as matches, (array_agg(d.v ->> 'sql' order by e.seq, r.n))[1] as match
+          -- Each payload is read once per event (offset 0 keeps it from being re-read per run):
+          -- first the statements of its dictionary that match, then the runs that name one of them.
+          select sum(hit.n)::int as matches, (array_agg(dict.sql order by e.seq) filter (where hit.n > 0))[1] as match
             from session_events e
-            cross join lateral (select ${runColumn('statement')} as sc, ${runColumn('outcome')} as oc) col
-            cross join lateral jsonb_array_elements(e.payload -> 'runs') with ordinality r(v, n)
-            cross join lateral jsonb_array_elements(
-              case jsonb_typeof(r.v -> col.sc) when 'array' then r.v -> col.sc else jsonb_build_array(r.v -> col.sc) end
-            ) ref(i)
-            cross join lateral (select e.payload -> 'statements' -> ((ref.i #>> '{}')::int) as v) d
+            cross join lateral (
+              select y.p -> 'statements' as st, y.p -> 'runs' as runs, y.p -> 'columns' as cols
+                from (select e.payload as p offset 0) y
+            ) x
+            cross join lateral (
+              select (select (c.i - 1)::int from jsonb_array_elements_text(x.cols) with ordinality c(name, i)
+                       where c.name = 'statement') as sc,
+                     (select (c.i - 1)::int from jsonb_array_elements_text(x.cols) with ordinality c(name, i)
+                       where c.name = 'outcome') as oc
+            ) col
+            cross join lateral (
+              select array_agg((d.i - 1)::int) as idx, min(d.v ->> 'sql') as sql
+                from jsonb_array_elements(x.st) with ordinality d(v, i)
+               where ($7::text is null or d.v ->> 'sql' ilike $7)
+                 and ($8::text is null or exists (select 1 from jsonb_array_elements_text(d.v -> 'tables') t(name)
+                                                   where t.name = $8 or t.name like '%.' || $8))
+                 and ($9::text is null or d.v ->> 'category' = $9)
+            ) dict
+            cross join lateral (
+              select count(*)::int as n from jsonb_array_elements(x.runs) r(v)
+               where dict.idx is not null
+                 and (case jsonb_typeof(r.v -> col.sc)
+                        when 'array' then exists (select 1 from jsonb_array_elements_text(r.v -> col.sc) z(i)
+                                                   where z.i::int = any(dict.idx))
+                        else (r.v ->> col.sc)::int = any(dict.idx) end)
+                 and ($10::text is null or r.v ->> col.oc = $10)
+            ) hit
            where $11 and e.session_id = s.id and e.kind = 'statements'
-             and ($7::text is null or d.v ->> 'sql' ilike $7)
-             and ($8::text is null or exists (select 1 from jsonb_array_elements_text(d.v -> 'tables') t(name)
-                                               where t.name = $8 or t.name like '%.' || $8))
-             and ($9::text is null or d.v ->> 'category' = $9)
-             and ($10::text is null or r.v ->> col.oc = $10)
         ) m on $11
        where ($1::text is null or s.username = $1) and ($2::text is null or s.target = $2)
          and ($3::timestamptz is null or s.started_at >= $3) and ($4::timestamptz is null or s.started_at < $4)

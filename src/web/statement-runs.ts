@@ -200,7 +200,9 @@ export function statementItems(
   const p = statementsPayload.safeParse(payload);
   const runs = decodeStatementRuns(payload);
   if (!p.success || !runs) return [];
-  const { statements, columns } = p.data;
+  const { columns } = p.data;
+  // The dictionary as written (the schema above keeps only sql): category, tables, risks, blocked.
+  const statements = (payload as { statements: Array<Record<string, unknown>> }).statements;
   const refCol = columns.indexOf('statement');
   const msgCol = columns.indexOf('message');
   const items: StatementItem[] = [];
@@ -210,7 +212,7 @@ export function statementItems(
     const refs = raw[refCol];
     const dict = (Array.isArray(refs) ? refs : [refs])
       .map((r) => (typeof r === 'number' ? statements[r] : undefined))
-      .filter((d): d is NonNullable<typeof d> => d !== undefined) as Array<Record<string, unknown>>;
+      .filter((d): d is Record<string, unknown> => d !== undefined && d !== null);
     const message = msgCol >= 0 && typeof raw[msgCol] === 'string' ? (raw[msgCol] as string) : null;
     const blocked = dict.map((d) => d['blocked']).find((b) => b !== undefined);
     items.push({

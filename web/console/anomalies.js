@@ -1,6 +1,6 @@
 // @ts-check
 // The anomalies page's data (console page 'anomalies').
-import { $, $table, api, table, link, time, runPage } from './lib.js';
+import { $, $el, $table, api, table, link, time, localTime, runPage } from './lib.js';
 
 /** @typedef {typeof import('../../src/web/api-schemas.js')} Schemas */
 /** @template {import('zod').ZodType} S @typedef {import('../../src/web/api-schemas.js').ApiResponse<S>} Answer */
@@ -29,10 +29,17 @@ runPage(async () => {
       scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } },
     },
   });
+  // The chart's text alternative: the same numbers in words.
+  const perKind = kinds.map((k) => [k, series.filter((r) => r.kind === k).reduce((n, r) => n + r.n, 0)]);
+  const all = perKind.reduce((n, [, c]) => n + Number(c), 0);
+  $el('#chart-text').textContent =
+    all === 0
+      ? 'No anomalies in the last 7 days.'
+      : `Anomalies per hour over the last 7 days: ${all} in all (${perKind.map(([k, c]) => `${k} ${c}`).join(', ')}).`;
   table(
     $table('#recent'),
     [
-      ['When', (r) => time(r.at)],
+      ['When', (r) => localTime(r.at)],
       ['User', (r) => r.username],
       ['Kind', (r) => r.kind],
       ['Severity', (r) => r.severity],

@@ -198,3 +198,26 @@ export function localTime(t) {
   });
   return el;
 }
+
+/**
+ * Where a page of a list sits ("1–50 of 1,234") with Previous and Next buttons; `go` loads the
+ * page starting at the given offset. Fills `el`, which the page gives a place above its list.
+ * @param {HTMLElement} el
+ * @param {{ offset: number; limit: number; total: number }} p
+ * @param {(offset: number) => void} go
+ * @param {string} [label] what the list holds, for screen readers ("sessions")
+ */
+export function pager(el, p, go, label = 'items') {
+  const n = (/** @type {number} */ x) => x.toLocaleString();
+  const last = Math.min(p.offset + p.limit, p.total);
+  const where = document.createElement('span');
+  where.className = 'where';
+  where.textContent = p.total === 0 ? `0 ${label}` : `${n(p.offset + 1)}–${n(last)} of ${n(p.total)} ${label}`;
+  const prev = button('Previous', () => go(Math.max(0, p.offset - p.limit)), 'secondary');
+  prev.disabled = p.offset === 0;
+  const next = button('Next', () => go(p.offset + p.limit), 'secondary');
+  next.disabled = last >= p.total;
+  el.replaceChildren(prev, where, next);
+  el.setAttribute('role', 'navigation');
+  el.setAttribute('aria-label', `Pages of ${label}`);
+}
