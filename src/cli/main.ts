@@ -175,15 +175,6 @@ function commandWord(argv: string[]): string | undefined {
   return words[0] === 'help' ? words[1] : words[0];
 }
 
-// request-commands.ts registers its commands in the module that also holds their work
-// (the audit writer, the policy loader); it is loaded only when `request` is asked for.
-if (commandWord(args) === 'request') {
-  const { registerRequestCommands } = await import('./request-commands.js');
-  registerRequestCommands(program, cfg);
-} else {
-  program.command('request').description('just-in-time access requests');
-}
-
 const vault = program.command('vault').description('upstream credentials');
 vault
   .command('set')
@@ -225,7 +216,34 @@ personRoles
     await personRolesDrop(cfg(), target, login);
   });
 
-(await import('./connect-command.js')).registerConnectCommands(program, cfg);
+/**
+ * Command groups whose modules register them next to their work (and import what that work
+ * needs at the top): each is loaded only when the command line names one of its words; else
+ * a stub lists it in `pgward --help`. connect-command.ts also gives login and logout their
+ * config-aware actions, so it loads for those words too.
+ */
+const LAZY_GROUPS: Array<{ words: string[]; stubs: Array<[string, string]>; load: () => Promise<void> }> = [
+  {
+    words: ['request'],
+    stubs: [['request', 'just-in-time access requests']],
+    load: async () => (await import('./request-commands.js')).registerRequestCommands(program, cfg),
+  },
+  {
+    words: ['connect', 'login', 'logout'],
+    stubs: [['connect', 'run psql on a database with the token from `pgward login` (through PGPASSWORD, never argv)']],
+    load: async () => (await import('./connect-command.js')).registerConnectCommands(program, cfg),
+  },
+  {
+    words: ['api-token'],
+    stubs: [['api-token', 'tokens for the console API (automation, remote admins): scoped, revocable, audited']],
+    load: async () => (await import('./api-token-commands.js')).registerApiTokenCommands(program, cfg),
+  },
+];
+const word = commandWord(args);
+for (const group of LAZY_GROUPS) {
+  if (word !== undefined && group.words.includes(word)) await group.load();
+  else for (const [name, description] of group.stubs) program.command(name).description(description);
+}
 
 /** `pgward token issue`, for the hint after a usage error: the command words the user typed. */
 function commandPath(argv: string[]): string {

@@ -1,6 +1,10 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { buildCli, cliConfig, pgward } from './audit-cli.js';
 import { signInAs } from './console-signin.js';
 
 /*
@@ -137,6 +141,55 @@ describe('API tokens', () => {
     expect(row).toMatchObject({ lastUsedFrom: '10.1.2.3' });
     expect(row?.lastUsedAt).not.toBeNull();
     expect(gw.logs.join('\n')).not.toContain(token);
-    expect(gw.logs.some((l) => l.includes('"event":"api_token_call"') && l.includes('"tokenName":"listed"'))).toBe(true);
+    expect(gw.logs.some((l) => l.includes('"event":"api_token_call"') && l.includes('"tokenName":"listed"'))).toBe(
+      true,
+    );
+  });
+});
+
+describe('pgward api-token (the operator CLI, built and run as a user runs it)', () => {
+  let main: string;
+  let dir: string;
+  let config: string;
+  beforeAll(async () => {
+    main = await buildCli();
+    dir = await mkdtemp(join(tmpdir(), 'api-token-cli-'));
+    config = await cliConfig(gw, dir);
+  }, 180_000);
+
+  it('create prints the token once on stdout; it works; list never shows it; revoke ends it', async () => {
+    const made = await pgward(
+      main,
+      ['-c', config, 'api-token', 'create', 'ops-cli', '--scope', 'auditor', '--ttl', '2h'],
+      dir,
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const token = made.stdout.trim();
+    expect(token).toMatch(/^pgw_[A-Za-z0-9_-]{43}$/);
+    expect(made.stderr).toMatch(/API token ops-cli \(auditor\) expires .* it is not shown again/);
+    expect((await asToken(token, { method: 'GET', url: '/api/audit/anomalies' })).statusCode).toBe(200);
+
+    const list = await pgward(main, ['-c', config, 'api-token', 'list', '--json'], dir);
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toContain(token);
+    expect(JSON.parse(list.stdout)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'ops-cli', scopes: ['auditor'] })]),
+    );
+
+    const revoked = await pgward(main, ['-c', config, 'api-token', 'revoke', 'ops-cli'], dir);
+    expect(revoked.code).toBe(0);
+    expect((await asToken(token, { method: 'GET', url: '/api/me' })).statusCode).toBe(401);
+    expect((await adminEvents('api-token.create')).at(-1)?.actor).toMatch(/ \(cli\)$/);
+  });
+
+  it('a wrong scope is a usage error (exit 2) naming the scopes; an unknown token to revoke says how to list them', async () => {
+    const bad = await pgward(main, ['-c', config, 'api-token', 'create', 'x', '--scope', 'root'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown scope root/);
+    expect(bad.stderr).toMatch(/scopes are admin and auditor/);
+    const none = await pgward(main, ['-c', config, 'api-token', 'revoke', 'no-such-token'], dir);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no API token "no-such-token"/);
+    expect(none.stderr).toMatch(/pgward api-token list/);
   });
 });
