@@ -149,4 +149,18 @@ describe('pgward start recovers from failed, doubled and killed starts', () => {
     expect(await postgresOn(dataDir())).toEqual([]);
     expect(await exists(join(dir, '.pgward/start.lock'))).toBe(false);
   }, 400_000);
+
+  it('a postmaster.pid whose pid now belongs to another program is cleared, not fatal', async () => {
+    // Postgres refuses to start while any process has the pid its lock file names (a pid
+    // reused after a crash and a reboot); here the pid is this test's own node process.
+    await writeFile(
+      join(dataDir(), 'postmaster.pid'),
+      `${process.pid}\n${dataDir()}\n1700000000\n5999\n/tmp\n127.0.0.1\n  5999001  0\nready   \n`,
+    );
+    const run = await startRunning();
+    expect(run.out()).toContain(`postmaster.pid: left by a PostgreSQL (pid ${process.pid}) that is no longer running`);
+    run.child.kill('SIGTERM');
+    expect(await exited(run.child)).toBe(0);
+    expect(await postgresOn(dataDir())).toEqual([]);
+  }, 200_000);
 });
