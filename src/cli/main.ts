@@ -54,26 +54,29 @@ program
     await start({ config: cfg(), port: o.port });
   });
 
-const DEFAULT_GATEWAY = process.env['PGWARD_URL'] ?? 'http://127.0.0.1:8432';
+// The actions below are replaced by connect-command.ts (loaded for these words), which finds
+// the console as this help says (login.ts resolveConsole).
+const CONSOLE_HELP =
+  'the console URL (default: PGWARD_URL, else web.publicUrl or web.host/port of the config, else the last sign-in, else http://127.0.0.1:8432)';
 
 program
   .command('login')
   .description('sign in through the browser and write a ~/.pgpass entry for psql')
-  .option('-g, --gateway <url>', 'the gateway console URL (env PGWARD_URL)', DEFAULT_GATEWAY)
+  .option('-g, --gateway <url>', CONSOLE_HELP)
   .option('--device', 'device code flow: sign in from a browser on another machine')
   .option('--no-open', 'print the sign-in URL instead of opening a browser')
-  .action(async (o: { gateway: string; device?: boolean; open: boolean }) => {
+  .action(async (o: { gateway?: string; device?: boolean; open: boolean }) => {
     const { login } = await import('./login.js');
-    await login({ gateway: o.gateway, device: o.device ?? false, open: o.open });
+    await login({ gateway: o.gateway, config: cfg(), device: o.device ?? false, open: o.open });
   });
 
 program
   .command('logout')
   .description('revoke the token from `pgward login` and remove its ~/.pgpass entry')
-  .option('-g, --gateway <url>', 'the gateway console URL (env PGWARD_URL)', DEFAULT_GATEWAY)
-  .action(async (o: { gateway: string }) => {
+  .option('-g, --gateway <url>', CONSOLE_HELP)
+  .action(async (o: { gateway?: string }) => {
     const { logout } = await import('./login.js');
-    await logout({ gateway: o.gateway });
+    await logout({ gateway: o.gateway, config: cfg() });
   });
 
 const token = program.command('token').description('gateway tokens');
