@@ -115,6 +115,19 @@ describe('console journeys in Chromium', () => {
     expect(await text(page, '#diff')).toContain('+  - name: no-mallory');
     await page.fill('#comment', 'keep mallory out');
     await page.screenshot({ path: join(SHOTS, 'admin-policy-diff.png'), fullPage: true });
+    // Save asks first; saying no stores nothing.
+    const asked: string[] = [];
+    let answer = false;
+    page.on('dialog', (d) => {
+      asked.push(d.message());
+      void (answer ? d.accept() : d.dismiss());
+    });
+    const before = gw.policy.current().version;
+    await page.click('#save');
+    await vi.waitFor(() => expect(asked).toHaveLength(1));
+    expect(asked[0]).toMatch(/^Save as a new version\? It applies to new connections on every gateway/);
+    expect(gw.policy.current().version).toBe(before);
+    answer = true;
     await page.click('#save');
     await page.waitForFunction(() =>
       /^Saved as version \d+\.$/.test(document.querySelector('#validation')?.textContent ?? ''),
@@ -123,10 +136,15 @@ describe('console journeys in Chromium', () => {
     await vi.waitFor(() => expect(gw.policy.current().version).toBe(saved), WAIT);
     expect(gw.policy.current().rules.map((r) => r.rule.name)).toContain('no-mallory');
 
-    // Roll back to the version before.
+    // Roll back to the version before (asked first): the editor then shows the version in
+    // force, so Preview diff proposes nothing rather than undoing the rollback.
     await page.click(`#versions button:has-text("Roll back to ${saved - 1}")`);
     await page.waitForFunction(() => /restores version/.test(document.querySelector('#validation')?.textContent ?? ''));
+    expect(asked.at(-1)).toMatch(new RegExp(`^Roll back to version ${saved - 1}\\?`));
     await vi.waitFor(() => expect(gw.policy.current().rules.map((r) => r.rule.name)).toEqual(['everyone']), WAIT);
+    expect(await page.inputValue('#editor')).toBe(original);
+    await page.click('#preview');
+    await page.waitForFunction(() => document.querySelector('#diff')?.textContent === '(no changes)');
 
     // Dry run from the editor page.
     await page.fill('#dry-run input[name=user]', 'alice');

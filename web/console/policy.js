@@ -32,14 +32,29 @@ runPage(async () => {
     name = select.value;
     editor.value = docs[name] ?? '';
   });
+  /** Shows the version in force again (after a rollback): the editor must not offer to undo it. */
+  const reload = async () => {
+    const now = /** @type {Answer<Schemas['policyInForce']>} */ (await api('GET', '/api/policy'));
+    for (const k of Object.keys(docs)) delete docs[k];
+    Object.assign(docs, now.documents);
+    select.replaceChildren(...Object.keys(docs).map((n) => new Option(n, n)));
+    name = Object.hasOwn(docs, name) ? name : select.value;
+    select.value = name;
+    editor.value = docs[name] ?? '';
+    $el('#diff').textContent = '';
+  };
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
   const validate = async () => {
     const r = /** @type {Answer<Schemas['validation']>} */ (
       await api('POST', '/api/policy/validate', { documents: docs })
     );
-    validation.textContent = r.ok ? `Valid: ${r.rules} rules.` : r.problems.map((p) => p.text).join('\n');
-    validation.className = r.ok ? 'ok' : 'err';
+    // Warnings (a group nobody has, a role with no credential) let the policy through; errors do not.
+    const warnings = r.ok ? r.problems.map((p) => p.text) : [];
+    validation.textContent = r.ok
+      ? `Valid: ${r.rules} rules.${warnings.length ? `\nWarnings:\n${warnings.join('\n')}` : ''}`
+      : r.problems.map((p) => p.text).join('\n');
+    validation.className = r.ok ? (warnings.length ? 'warn' : 'ok') : 'err';
     save.disabled = !r.ok || readOnly !== null;
   };
   editor.addEventListener('input', () => {
@@ -53,6 +68,8 @@ runPage(async () => {
     $el('#diff').textContent = r.diff || '(no changes)';
   });
   save.addEventListener('click', async () => {
+    // A new version reaches every gateway within a second: ask before it does.
+    if (!confirm('Save as a new version? It applies to new connections on every gateway within a second.')) return;
     try {
       /** @type {Ask<Schemas['saveDocuments']>} */
       const body = { documents: docs, comment: $('#comment', HTMLInputElement).value || undefined };
@@ -126,11 +143,23 @@ runPage(async () => {
               : readOnly
                 ? ''
                 : button(`Roll back to ${r.id}`, async () => {
-                    const out = /** @type {Answer<Schemas['rolledBack']>} */ (
-                      await api('POST', '/api/policy/rollback', { version: r.id })
-                    );
-                    validation.textContent = `Version ${out.version} restores version ${r.id}.`;
-                    await versions();
+                    if (
+                      !confirm(
+                        `Roll back to version ${r.id}? Its documents become a new version, in force for new connections on every gateway within a second.`,
+                      )
+                    )
+                      return;
+                    try {
+                      const out = /** @type {Answer<Schemas['rolledBack']>} */ (
+                        await api('POST', '/api/policy/rollback', { version: r.id })
+                      );
+                      await reload();
+                      await versions();
+                      await validate();
+                      validation.textContent = `Version ${out.version} restores version ${r.id}; the editor shows it.`;
+                    } catch (err) {
+                      validation.textContent = message(err);
+                    }
                   }),
         ],
       ],
