@@ -297,6 +297,22 @@ export class ConsoleQueries {
     }));
   }
 
+  /**
+   * The newest recorded statements event of each session (for sessions another gateway runs:
+   * what the audit has of them so far). The primary key (session_id, seq) is read backwards.
+   */
+  async lastStatementEvents(ids: string[]): Promise<Array<{ sessionId: string; payload: unknown }>> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.store.sql.query<{ session_id: string; payload: unknown }>(
+      `select i.id as session_id, e.payload
+         from unnest($1::uuid[]) as i(id)
+         join lateral (select payload from session_events
+                        where session_id = i.id and kind = 'statements' order by seq desc limit 1) e on true`,
+      [ids],
+    );
+    return rows.map((r) => ({ sessionId: r.session_id, payload: r.payload }));
+  }
+
   /** One session's owner and token, for checks before acting on it. */
   async sessionOwner(
     id: string,

@@ -44,6 +44,8 @@ export const liveSessionRows = z.array(
     readOnly: z.boolean(),
     anomalies: z.number(),
     live: liveNumbers.nullable(),
+    /** Sessions of other gateways: the newest statement their audit trail has so far (null: none yet). */
+    lastSeen: z.object({ sql: z.string(), at: time }).nullable(),
   }),
 );
 

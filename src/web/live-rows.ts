@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ApiContext, LiveStatsView } from './api-context.js';
 import type { liveSessionRows as schema } from './api-schemas-live.js';
+import { decodeStatementRuns } from './statement-runs.js';
 
 type Rows = z.input<typeof schema>;
 
@@ -23,8 +24,10 @@ export async function liveSessionRows(ctx: ApiContext): Promise<Rows> {
       anomalies: Math.max(r.anomalies, st?.anomalies ?? 0),
       accessRequest: r.accessRequest ?? own?.request ?? null,
       live: st ? live(st, now) : null,
+      lastSeen: null,
     };
   });
+  await addLastSeen(ctx, sessions);
   for (const own of here.values()) {
     const st = own.stats?.();
     sessions.push({
@@ -43,9 +46,22 @@ export async function liveSessionRows(ctx: ApiContext): Promise<Rows> {
       readOnly: st?.readOnly ?? false,
       anomalies: st?.anomalies ?? 0,
       live: st ? live(st, now) : null,
+      lastSeen: null,
     });
   }
   return sessions;
+}
+
+/** For sessions this gateway does not run: the newest statement their audit trail has (written in batches, so a moment behind). */
+async function addLastSeen(ctx: ApiContext, sessions: Rows): Promise<void> {
+  const remote = sessions.filter((s) => !s.here);
+  const events = await ctx.queries.lastStatementEvents(remote.map((s) => s.id));
+  const byId = new Map(remote.map((s) => [s.id, s]));
+  for (const e of events) {
+    const last = decodeStatementRuns(e.payload)?.at(-1);
+    const row = byId.get(e.sessionId);
+    if (last && row) row.lastSeen = { sql: last.sql.join('; ').slice(0, 2000), at: last.at };
+  }
 }
 
 function live(st: LiveStatsView, now: number): NonNullable<Rows[number]['live']> {

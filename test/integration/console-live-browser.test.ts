@@ -202,6 +202,53 @@ describe('live sessions (admin)', () => {
   }, 120_000);
 });
 
+describe('live sessions on another gateway', () => {
+  it('shows the last recorded statement of a session another gateway runs, and kills it there with the reason', async () => {
+    // The same policy files: a gateway stores its files as the version in force for all.
+    const other = await startTestGateway(
+      inject('pgCluster'),
+      {},
+      { share: gw, policies: { 'rules.yaml': POLICY }, extraTargets: ['reports'] },
+    );
+    try {
+      const { token } = await gw.issue('gina');
+      const c = new pg.Client({
+        host: other.host,
+        port: other.port,
+        user: 'gina',
+        password: token,
+        database: 'app',
+        ssl: { ca, servername: 'localhost' },
+      });
+      c.on('error', () => undefined);
+      await c.connect();
+      await c.query("select 'secret-ish' as v");
+      const running = c.query('select pg_sleep(30)').then(
+        () => 'finished',
+        (err: Error) => err.message,
+      );
+      const ctx = await browser.newContext({ viewport: { width: 1500, height: 900 } });
+      const page = await ctx.newPage();
+      await signInAt(page, gw.web!.url + '/admin/sessions', devUser('bob'));
+      await ready(page);
+      // The audit trail is written in batches: the row shows it once it is in the store.
+      await page.waitForSelector('#live tr:has-text("gina") code:has-text("select $1 as v")', WAIT);
+      const row = (await page.locator('#live tbody tr:has-text("gina")').innerText()).replace(/\s+/g, ' ');
+      expect(row).toContain(`on gateway ${other.config.gatewayId}`);
+      expect(row).toContain('last recorded: select $1 as v at');
+      expect(row).not.toContain('secret-ish');
+      await page.click('#live tr:has-text("gina") button:has-text("Kill")');
+      await page.fill('#kill-reason', 'moving this workload');
+      await page.click('#kill-confirm');
+      expect(await running).toBe('terminating connection: terminated by administrator bob: moving this workload');
+      await c.end().catch(() => undefined);
+      await ctx.close();
+    } finally {
+      await other.close();
+    }
+  }, 90_000);
+});
+
 describe('the developer page', () => {
   it('alice sees what she can reach (role, read-only, until when, psql line), her sessions, and her own timeline only', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });

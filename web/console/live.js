@@ -70,6 +70,14 @@ const COLUMNS = [
     key: (r) => r.live?.statement ?? '',
     cell: (r) => {
       const sql = r.live?.statement;
+      if (!r.live && r.lastSeen) {
+        const seen = document.createElement('span');
+        const code = document.createElement('code');
+        code.textContent = r.lastSeen.sql.length > 160 ? `${r.lastSeen.sql.slice(0, 160)}…` : r.lastSeen.sql;
+        code.title = r.lastSeen.sql;
+        seen.append('last recorded: ', code, ' at ', localTime(r.lastSeen.at));
+        return seen;
+      }
       if (!sql) return r.live ? (r.live.statements === null ? '(not observed: detector off)' : '') : '';
       const code = document.createElement('code');
       code.textContent = sql.length > 160 ? `${sql.slice(0, 160)}…` : sql;
