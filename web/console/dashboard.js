@@ -163,8 +163,8 @@ runPage(async () => {
     );
     const time = figure(
       'chart-time',
-      `Sessions, refused logins and anomalies per hour (${period})`,
-      ['Hour', 'Sessions', 'Refused logins', 'Anomalies'],
+      `Logins (sessions opened), refused logins and anomalies per hour (${period})`,
+      ['Hour', 'Sessions opened', 'Refused logins', 'Anomalies'],
       d.series.map((p, i) => [labels[i] ?? '', p.sessions, p.refused, p.anomalies]),
       `${plural(d.totals.sessions, 'session')}, ${plural(d.totals.refused, 'refused login')}, ${plural(d.totals.anomalies, 'anomaly', 'anomalies')}` +
         (peak.sessions ? `; busiest hour ${new Date(peak.bucket).toLocaleString()} with ${peak.sessions}` : ''),
@@ -182,7 +182,12 @@ runPage(async () => {
             data: {
               labels,
               datasets: [
-                { label: 'sessions', data: d.series.map((p) => p.sessions), borderColor: COLORS[0], tension: 0.2 },
+                {
+                  label: 'sessions opened',
+                  data: d.series.map((p) => p.sessions),
+                  borderColor: COLORS[0],
+                  tension: 0.2,
+                },
                 { label: 'refused logins', data: d.series.map((p) => p.refused), borderColor: COLORS[1], tension: 0.2 },
                 { label: 'anomalies', data: d.series.map((p) => p.anomalies), borderColor: COLORS[2], tension: 0.2 },
               ],
