@@ -106,10 +106,12 @@ export function nirValid(nir: string): boolean {
 interface Recogniser {
   re: RegExp;
   valid?: (match: string) => boolean;
+  /** A character every match contains: a text without it is not searched (most values, at a tenth of the cost). */
+  hint?: string;
 }
 
 const RECOGNISERS: Record<ValueRecogniser, Recogniser> = {
-  email: { re: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
+  email: { re: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g, hint: '@' },
   // 13 to 19 digits, spaces or dashes between groups, and a valid Luhn sum.
   'payment-card': {
     re: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g,
@@ -124,7 +126,7 @@ const RECOGNISERS: Record<ValueRecogniser, Recogniser> = {
       return n >= 9 && n <= 15;
     },
   },
-  'us-ssn': { re: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g },
+  'us-ssn': { re: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g, hint: '-' },
   'fr-nir': {
     re: /\b[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}\b/gi,
     valid: nirValid,
@@ -137,6 +139,7 @@ export interface CompiledValueRule {
   label: string;
   re: RegExp;
   valid: ((m: string) => boolean) | undefined;
+  hint: string | undefined;
   strategy: Strategy;
 }
 
@@ -151,9 +154,15 @@ export function compileValueRule(rule: {
   const strategy: Strategy = { strategy: rule.strategy, text: rule.text, keep: rule.keep };
   if (rule.value) {
     const r = RECOGNISERS[rule.value];
-    return { label: rule.value, re: new RegExp(r.re.source, r.re.flags), valid: r.valid, strategy };
+    return { label: rule.value, re: new RegExp(r.re.source, r.re.flags), valid: r.valid, hint: r.hint, strategy };
   }
-  return { label: rule.name ?? 'custom', re: new RegExp(rule.pattern ?? '(?!)', 'gu'), valid: undefined, strategy };
+  return {
+    label: rule.name ?? 'custom',
+    re: new RegExp(rule.pattern ?? '(?!)', 'gu'),
+    valid: undefined,
+    hint: undefined,
+    strategy,
+  };
 }
 
 /**
@@ -169,6 +178,7 @@ export function maskRecognised(
   let out = text;
   let changed = false;
   for (const rule of rules) {
+    if (rule.hint !== undefined && !out.includes(rule.hint)) continue;
     rule.re.lastIndex = 0;
     if (!rule.re.test(out)) continue;
     rule.re.lastIndex = 0;

@@ -1,3 +1,4 @@
+import { literalKey } from '../detect/literal-key.js';
 import { parseFailure, parseStatements } from '../detect/sql-parser.js';
 import type { MaskingRules } from '../policy/masking-schema.js';
 import type { BlockVerdict } from '../relay/observer.js';
@@ -129,8 +130,28 @@ export class SessionMasker implements RelayMasker {
   }
 
   private unknownRelations(sql: string, cat: MaskedCatalogue): boolean {
+    return this.analyse(sql, cat)?.some((a) => a.unknown.length > 0) ?? false;
+  }
+
+  /**
+   * The analyses of a text's statements, null when it does not parse. Texts that differ only
+   * in plain literals share one (detect/literal-key.ts), per catalogue: pgbench -S parses once.
+   * COPY is not shared (its options are literals).
+   */
+  private analyse(sql: string, cat: MaskedCatalogue): Analysis[] | null {
+    let cache = analysisCache.get(cat);
+    if (!cache) analysisCache.set(cat, (cache = new Map()));
+    const key = literalKey(sql) ?? sql;
+    const known = cache.get(key);
+    if (known && known.scan === this.scanValues) return known.analyses;
     const stmts = parseStatements(sql, this.major);
-    return stmts?.some((s) => analyseStatement(s, cat, this.scanValues).unknown.length > 0) ?? false;
+    if (!stmts) return null;
+    const analyses = stmts.map((s) => analyseStatement(s, cat, this.scanValues));
+    if (!analyses.some((a) => a.copy)) {
+      if (cache.size >= ANALYSIS_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      cache.set(key, { scan: this.scanValues, analyses });
+    }
+    return analyses;
   }
 
   setting(name: string, value: string): void {
@@ -149,9 +170,8 @@ export class SessionMasker implements RelayMasker {
         'pgward could not read the database catalogue to mask this session',
         this.catalogueError ?? undefined,
       );
-    const stmts = parseStatements(sql, this.major);
-    if (!stmts) return refusal(UNPARSED_REFUSAL, parseFailure(sql, this.major)?.message);
-    const analyses = stmts.map((s) => analyseStatement(s, cat, this.scanValues));
+    const analyses = this.analyse(sql, cat);
+    if (!analyses) return refusal(UNPARSED_REFUSAL, parseFailure(sql, this.major)?.message);
     const refused = analyses.find((a) => a.refuse);
     if (refused) return refusal(`${refused.refuse!} (data masking)`);
     for (const a of analyses) {
@@ -402,6 +422,10 @@ export class SessionMasker implements RelayMasker {
     return this.rows;
   }
 }
+
+/** Analyses by literal shape, per catalogue (a reread catalogue starts afresh). */
+const analysisCache = new WeakMap<MaskedCatalogue, Map<string, { scan: boolean; analyses: Analysis[] }>>();
+const ANALYSIS_CACHE_SIZE = 2_000;
 
 /** A plan of no columns: rewriteDataRow makes every value of such a row NULL. */
 const UNDESCRIBED: RowPlan = { ops: new Uint8Array(0), skip: new Uint8Array(0), masks: [], active: true };

@@ -497,12 +497,17 @@ export class Relay {
   private onUpstreamData(chunk: Buffer): void {
     if (this.phase.is('ended')) return;
     this.stats.bytesToClient += chunk.length;
+    // A masked read is passed on in pieces (rewritten rows between views of the chunk): one write for all of them.
+    const cork = this.masker !== null;
+    if (cork) this.client.cork();
     try {
       this.fromUpstream.scan(chunk);
     } catch (err) {
+      if (cork) this.client.uncork();
       this.violation('upstream', err);
       return;
     }
+    if (cork) this.client.uncork();
     if (this.clientBlocked) this.upstream?.pause();
     if (this.held && this.blocker?.canRelease() && !this.blocker.inspection) this.releaseHeld();
   }

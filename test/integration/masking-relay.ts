@@ -45,7 +45,7 @@ async function readPacket(socket: net.Socket, buffered: Buffer[]): Promise<Buffe
 }
 
 export async function startMaskingProxy(
-  cluster: ClusterInfo,
+  cluster: Pick<ClusterInfo, 'host' | 'port' | 'caPath'>,
   login: { role: string; password: string; database: string },
   rules: MaskingRules | null,
   key = Buffer.from('test-masking-key-test-masking-key'),
@@ -120,7 +120,7 @@ export async function startMaskingProxy(
     relay.start();
   };
 
-  const server = net.createServer((socket) => {
+  const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on('error', () => undefined);
     serve(socket).catch(() => socket.destroy());
