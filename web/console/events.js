@@ -59,7 +59,11 @@ runPage(async () => {
             ['From', (r) => r.clientAddr],
             ['Method', (r) => r.method],
             ['Gateway', (r) => r.gatewayId],
-            ['Session', (r) => (r.sessionId ? link(`/audit/sessions/${r.sessionId}`, 'playback') : '')],
+            // A refused login names the session it would have been; only an accepted one was recorded.
+            [
+              'Session',
+              (r) => (r.sessionId && r.what === 'success' ? link(`/audit/sessions/${r.sessionId}`, 'playback') : ''),
+            ],
           ]
         : [
             ['When', (r) => localTime(r.at)],
