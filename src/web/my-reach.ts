@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { dryRun } from '../policy/dry-run.js';
+import { inSchedule, type Schedule } from '../policy/schedule.js';
 import type { PolicySet } from '../policy/schema.js';
 import type { AccessRequestRow } from '../store/access-request-queries.js';
 import type { myReach } from './api-schemas-live.js';
@@ -21,6 +22,23 @@ export interface ReachInput {
   pg: PgEndpoint | undefined;
   /** The person's approved access requests still in force. */
   requests: AccessRequestRow[];
+}
+
+/** How far ahead a schedule's window end is looked for (a window open longer reads as open). */
+const SCHEDULE_HORIZON_MIN = 48 * 60;
+
+/**
+ * When the schedule's window that contains `at` closes: the first whole minute after `at`
+ * outside it (windows are whole minutes of wall-clock time), or null if it stays open for the
+ * next 48 hours.
+ */
+export function windowEnd(s: Schedule, at: Date): Date | null {
+  const first = Math.floor(at.getTime() / 60_000) * 60_000 + 60_000;
+  for (let i = 0; i < SCHEDULE_HORIZON_MIN; i++) {
+    const t = new Date(first + i * 60_000);
+    if (!inSchedule(s, t)) return t;
+  }
+  return null;
 }
 
 /** "8h", "90 min", "45 s": a duration as people write it. */
@@ -107,6 +125,8 @@ function judge(i: ReachInput, target: string, database: string): Place {
   if (rule?.sources) conditions.push(`from ${rule.sources.join(', ')}`);
   if (d.session.maxDurationMs !== null) conditions.push(`sessions end after ${words(d.session.maxDurationMs)}`);
   if (d.session.idleTimeoutMs !== null) conditions.push(`idle sessions end after ${words(d.session.idleTimeoutMs)}`);
+  // The access ends with the token, or earlier when the rule's time window closes first.
+  const closes = rule?.schedule ? windowEnd(rule.schedule, i.at) : null;
   return {
     target,
     database,
@@ -114,7 +134,7 @@ function judge(i: ReachInput, target: string, database: string): Place {
     role: d.role,
     rule: d.rule,
     readOnly: d.session.readOnly,
-    until: i.tokenExpiresAt,
+    until: closes && closes < i.tokenExpiresAt ? closes : i.tokenExpiresAt,
     conditions,
     accessRequest: null,
     message: null,
