@@ -66,7 +66,11 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
     handler: async (req, reply) => {
       const s = caller(req);
       const { id } = req.params;
-      const { reason, revokeToken } = req.body;
+      const { revokeToken } = req.body;
+      // One line, as the client prints it after "FATAL:" (the body's schema is checked by Ajv, which trims nothing).
+      const reason = req.body.reason?.replace(/\s+/g, ' ').trim();
+      if (reason !== undefined && reason.length < 3)
+        return reply.code(400).send({ error: 'say why the session is ended (at least 3 characters)' });
       const row = await ctx.queries.sessionOwner(id);
       if (row?.endedAt) return reply.code(409).send({ error: 'that session has already ended' });
       const here = ctx.live?.list().find((x) => x.id === id);
