@@ -184,6 +184,11 @@ describe('a session of 100,000 statements', () => {
       tables: ['public.orders'],
       outcome: 'ok',
     });
+    expect(first.json['session']).toMatchObject({
+      username: 'erin',
+      accessRequest: null,
+      policyRule: 'devs-write-shop',
+    });
     expect(first.json['totals']).toMatchObject({
       statements: STATEMENTS,
       errors: 80,
@@ -228,6 +233,12 @@ describe('a session of 100,000 statements', () => {
     expect(await page.locator('#timeline > li').count()).toBe(100);
     console.log(`the playback page of ${STATEMENTS} statements was ready in ${ms.toFixed(0)} ms`);
     expect(ms).toBeLessThan(5_000);
+    // An access request the session names but that cannot be read any more: its id, and why.
+    const gone = randomUUID();
+    await gw.cp.store.sql.query('update sessions set access_request = $2 where id = $1', [big, gone]);
+    await page.reload();
+    await page.waitForSelector('body[data-ready]');
+    expect(await page.locator('#session').textContent()).toContain(`Access request${gone} (no access request ${gone})`);
     await ctx.close();
   }, 60_000);
 });
@@ -292,6 +303,23 @@ describe('search, events and exports', () => {
     expect(verdict.notes.join('\n')).toMatch(/logins and admin actions: \d+ login\(s\), 0 admin action\(s\)/);
     const text = await readFile(file, 'utf8');
     expect(text).toContain('auth_event,');
+    // JSONL and OCSF carry them too, and verify alike.
+    for (const format of ['jsonl', 'ocsf']) {
+      const r = await gw.web!.app.inject({
+        method: 'POST',
+        url: '/api/audit/exports',
+        headers: { cookie: auditor.cookie, 'x-csrf-token': auditor.csrf },
+        payload: { from: new Date(Date.now() - 7_200_000).toISOString(), format, logins: true, adminActions: true },
+      });
+      const e = r.json() as { file: string; manifest: string; adminActions: number };
+      expect(e.adminActions).toBeGreaterThanOrEqual(1);
+      const f = join(dir, `export.${format}`);
+      await writeFile(f, await download(e.file));
+      await writeFile(`${f}.manifest.jws`, await download(e.manifest));
+      expect((await verifyExport(f)).problem).toBeNull();
+      const lines = (await readFile(f, 'utf8')).trimEnd().split('\n');
+      expect(lines.at(-1)).toContain(format === 'ocsf' ? '"class_uid":6003' : '"record":"admin_event"');
+    }
     // A refused login taken out of the export is caught.
     const cut = text
       .split('\n')
