@@ -266,6 +266,10 @@ runPage(async () => {
   };
 
   hours.addEventListener('change', () => void load());
+  // Open sessions change by the minute: redraw each minute while the tab is visible.
+  setInterval(() => {
+    if (!document.hidden) void load().catch(() => undefined);
+  }, 60_000);
   $('#window', HTMLFormElement).addEventListener('submit', (ev) => ev.preventDefault());
   await load();
 });
