@@ -98,26 +98,65 @@ async function explainStartError(
   return l ? new StartError(busyMessage(l, await configName(opts.config))) : err;
 }
 
+/**
+ * What a start has brought up so far, stopped in reverse order when a later step fails or
+ * when Ctrl-C (SIGINT) or SIGTERM arrives before the start is complete: pg_ctl detaches the
+ * embedded Postgres from the terminal, so nothing else would stop it.
+ */
+class StartedParts {
+  private readonly parts: Array<{ what: string; stop: () => Promise<unknown> }> = [];
+  private interrupted: NodeJS.Signals | null = null;
+
+  constructor(private readonly log: Logger) {}
+
+  /** Records a part; a signal received meanwhile ends the start here, this part included. */
+  add(what: string, stop: () => Promise<unknown>): void {
+    this.parts.push({ what, stop });
+    this.check();
+  }
+
+  /** The last moment a signal received while starting is answered by this class. */
+  check(): void {
+    if (this.interrupted)
+      throw new StartError(`stopped by ${this.interrupted} while starting; what had started is stopped again`);
+  }
+
+  /** First signal: stop after the step under way. Second: leave at once. */
+  readonly onSignal = (signal: NodeJS.Signals): void => {
+    if (this.interrupted) process.exit(1);
+    this.interrupted = signal;
+    this.log.info({ event: 'start_interrupted', signal }, 'stopping what has started once the current step ends');
+  };
+
+  async stopAll(): Promise<void> {
+    for (const s of this.parts.reverse())
+      await s
+        .stop()
+        .catch((e: unknown) =>
+          this.log.warn({ event: 'start_cleanup_failed', what: s.what, err: (e as Error).message }, 'could not stop'),
+        );
+  }
+}
+
 /** `pgward start`: the gateway, and with no store configured the whole embedded default. */
 export async function start(opts: { config?: string | undefined; port?: number | undefined }): Promise<void> {
   const config = await loadConfig(opts.config);
   if (opts.port !== undefined) config.listen.port = opts.port;
   const log = createLogger(config.log.level);
   const storeUrl = config.store.url ?? process.env['PGWARD_STORE_URL'];
-  // What has started so far, stopped in reverse order if a later step fails.
-  const started: Array<{ what: string; stop: () => Promise<unknown> }> = [];
+  const started = new StartedParts(log);
   const lock = storeUrl ? null : await acquireStartLock(LOCK_FILE);
-  if (lock) started.push({ what: 'start lock', stop: () => lock.release() });
+  process.on('SIGINT', started.onSignal);
+  process.on('SIGTERM', started.onSignal);
   try {
+    if (lock) started.add('start lock', () => lock.release());
     return await startAll(config, opts, log, storeUrl, lock, started);
   } catch (err) {
-    for (const s of started.reverse())
-      await s
-        .stop()
-        .catch((e: unknown) =>
-          log.warn({ event: 'start_cleanup_failed', what: s.what, err: (e as Error).message }, 'could not stop'),
-        );
+    await started.stopAll();
     throw await explainStartError(err, config, opts);
+  } finally {
+    process.off('SIGINT', started.onSignal);
+    process.off('SIGTERM', started.onSignal);
   }
 }
 
@@ -127,14 +166,14 @@ async function startAll(
   log: Logger,
   storeUrl: string | undefined,
   lock: Awaited<ReturnType<typeof acquireStartLock>> | null,
-  started: Array<{ what: string; stop: () => Promise<unknown> }>,
+  started: StartedParts,
 ): Promise<void> {
   await checkPorts(config, opts);
   let embedded: EmbeddedDefault | null = null;
   if (!storeUrl) {
     embedded = await startEmbedded(DEFAULT_HOME, config.tls.certDir, (l) => log.info(l));
     const cluster = embedded.cluster;
-    started.push({ what: 'embedded PostgreSQL', stop: () => cluster.stop() });
+    started.add('embedded PostgreSQL', () => cluster.stop());
     await lock?.update({ postgresPort: cluster.port });
     withEmbedded(config, embedded);
   }
@@ -142,7 +181,7 @@ async function startAll(
     storeUrl: storeUrl ?? embedded!.storeUrl,
     createVaultKey: embedded !== null,
   });
-  started.push({ what: 'control plane', stop: () => cp.close() });
+  started.add('control plane', () => cp.close());
   if (embedded) {
     await cp.vault.set(embedded.demo.target, embedded.demo.role, embedded.demo.password);
     await cp.vault.set(embedded.demo.target, embedded.demo.readRole, embedded.demo.readPassword);
@@ -155,7 +194,7 @@ async function startAll(
     dir: policyDir ? resolve(policyDir) : null,
     watch: config.policies.watch,
   });
-  started.push({ what: 'policy runtime', stop: () => policy.close() });
+  started.add('policy runtime', () => policy.close());
 
   let certPath = config.tls.certFile;
   let keyPath = config.tls.keyFile;
@@ -169,7 +208,7 @@ async function startAll(
   const tls = await loadServerTls({ certPath, keyPath, caPath, minVersion: config.tls.minVersion });
   const plan = config.web.enabled ? await planConsole(config) : null;
   const gateway = await createGateway(cp, { config, log, tls, policy, consoleUrl: plan?.publicUrl });
-  started.push({ what: 'gateway', stop: () => gateway.close(0) });
+  started.add('gateway', () => gateway.close(0));
   const addr = await gateway.listen();
   await lock?.update({ gateway: `${addr.host}:${addr.port}` });
   const pgHost = config.web.pgHost ?? (addr.host === '127.0.0.1' || addr.host === '::1' ? 'localhost' : addr.host);
@@ -186,7 +225,7 @@ async function startAll(
       gateway,
     });
     const consoleServer = web;
-    started.push({ what: 'console', stop: () => consoleServer.close() });
+    started.add('console', () => consoleServer.close());
     await lock?.update({ console: web.url });
   }
 
@@ -199,6 +238,7 @@ async function startAll(
       gateway: `${addr.host}:${addr.port}`,
       console: web?.url ?? null,
     });
+    started.add('state file', () => removeState(STATE_FILE));
     const issued = await cp.tokens.issue({
       user: 'alice',
       groups: ['developers'],
@@ -233,6 +273,7 @@ async function startAll(
     say('  Ctrl-C stops the gateway and the embedded PostgreSQL.');
   }
 
+  started.check();
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;

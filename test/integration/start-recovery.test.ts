@@ -150,6 +150,21 @@ describe('pgward start recovers from failed, doubled and killed starts', () => {
     expect(await exists(join(dir, '.pgward/start.lock'))).toBe(false);
   }, 400_000);
 
+  it('Ctrl-C while starting stops the embedded PostgreSQL it had started (pg_ctl detached it from the terminal)', async () => {
+    const child = spawn(process.execPath, [main, 'start'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await eventually(() => expect(out).toContain('starting the embedded PostgreSQL'), { timeoutMs: 60_000 });
+    child.kill('SIGINT');
+    expect(await exited(child)).toBe(1);
+    expect(out).toContain('pgward: stopped by SIGINT while starting; what had started is stopped again');
+    expect(out).not.toContain('pgward is listening on');
+    expect(await postgresOn(dataDir())).toEqual([]);
+    expect(await exists(join(dir, '.pgward/start.lock'))).toBe(false);
+  }, 120_000);
+
   it('a postmaster.pid whose pid now belongs to another program is cleared, not fatal', async () => {
     // Postgres refuses to start while any process has the pid its lock file names (a pid
     // reused after a crash and a reboot); here the pid is this test's own node process.
