@@ -259,8 +259,13 @@ runPage(async () => {
       figs.push(f.fig);
     }
     time.fig.classList.add('wide');
+    // A redraw keeps the tables people opened and the keyboard's place.
+    const opened = [...holder.querySelectorAll('details[open]')].map((x) => x.closest('figure')?.id);
+    const focused = document.activeElement?.closest('figure')?.id;
     holder.replaceChildren(cards, time.fig, grid);
     grid.append(...figs.slice(1));
+    for (const id of opened) holder.querySelector(`#${id} details`)?.setAttribute('open', '');
+    if (focused) /** @type {HTMLElement | null} */ (holder.querySelector(`#${focused} summary`))?.focus();
     for (const draw of draws) draw();
     holder.setAttribute('data-at', d.at);
   };
