@@ -1,20 +1,10 @@
-import { parseDuration } from '../util/duration.js';
 import { withControlPlane } from './cli-context.js';
 import { CliError, CliUsageError } from './cli-errors.js';
-import { tokenId } from './cli-input.js';
+import { durationOption, tokenId } from './cli-input.js';
 import { note, out, printJson } from './output.js';
 
 // Other command files import it from here.
 export { withControlPlane } from './cli-context.js';
-
-/** A duration option (--ttl 8h), checked before anything is opened. */
-export function durationOption(value: string, option: string): void {
-  try {
-    parseDuration(value);
-  } catch (err) {
-    throw new CliUsageError(`${option}: ${(err as Error).message}`);
-  }
-}
 
 export function tokenIssue(
   configPath: string | undefined,

@@ -13,7 +13,7 @@ import { AuditQueries } from '../store/audit-queries.js';
 import { parseDuration } from '../util/duration.js';
 import { withControlPlane, loadCliConfig } from './cli-context.js';
 import { CliUsageError, toCliError } from './cli-errors.js';
-import { parseUserJson, readUserFile, requireFile } from './cli-input.js';
+import { durationOption, parseUserJson, readUserFile, requireFile } from './cli-input.js';
 
 function time(v: string, what: string): Date {
   const d = new Date(v);
@@ -212,6 +212,7 @@ export function auditKey(configPath: string | undefined): Promise<void> {
 }
 
 export function auditRetention(configPath: string | undefined, olderThan: string): Promise<number> {
+  durationOption(olderThan, '--older-than');
   return withControlPlane(configPath, async (cp) => {
     const cutoff = new Date(Date.now() - parseDuration(olderThan));
     const n = await applyRetention(new AuditQueries(cp.store), cutoff, `${userInfo().username}@${hostname()} (cli)`);

@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { parseDuration } from '../util/duration.js';
 import { CliUsageError, toCliError } from './cli-errors.js';
 
 /**
@@ -58,3 +59,12 @@ export const tokenId = (value: string): string =>
     'token id',
     'a token id (jti) is a UUID such as 3f0c9a4e-8d1b-4c55-9d3e-2a6f1b7c8e90, printed by `pgward token issue` (stderr, or "jti" with --json); to revoke every token of a person use --user NAME',
   );
+
+/** A duration option (--ttl 8h, --older-than 90d), checked before anything is opened. */
+export function durationOption(value: string, option: string): void {
+  try {
+    parseDuration(value);
+  } catch (err) {
+    throw new CliUsageError(`${option}: ${(err as Error).message}`);
+  }
+}

@@ -7,7 +7,7 @@ import { DatabaseError } from 'pg-protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadCliConfig, locateStore, STATE_FILE } from '../../src/cli/cli-context.js';
 import { CliError, CliUsageError, EXIT, formatCliError, toCliError } from '../../src/cli/cli-errors.js';
-import { parseUserJson, readUserFile, tokenId } from '../../src/cli/cli-input.js';
+import { durationOption, parseUserJson, readUserFile, tokenId, uuidArgument } from '../../src/cli/cli-input.js';
 import { parseConfig } from '../../src/config/load.js';
 
 /**
@@ -118,6 +118,23 @@ describe('values on the command line', () => {
     expect(err.message).toBe('not a token id: "not-a-jti"');
     expect(err.hint).toContain('--user NAME');
     expect(tokenId('3F0C9A4E-8D1B-4C55-9D3E-2A6F1B7C8E90')).toBe('3f0c9a4e-8d1b-4c55-9d3e-2a6f1b7c8e90');
+  });
+
+  it('a request id is checked the same way, naming where to find one', () => {
+    expect(() => uuidArgument('42', 'request id', 'pgward request list shows them')).toThrow(
+      expect.objectContaining({
+        message: 'not a request id: "42"',
+        hint: 'pgward request list shows them',
+        exitCode: 2,
+      }),
+    );
+  });
+
+  it('--ttl 5x and --older-than 9x: usage errors naming the option and the accepted forms', () => {
+    expect(() => durationOption('5x', '--ttl')).toThrow(
+      expect.objectContaining({ message: '--ttl: invalid duration "5x" (use e.g. 90s, 15m, 8h, 30d)', exitCode: 2 }),
+    );
+    expect(() => durationOption('90d', '--older-than')).not.toThrow();
   });
 
   it("the store's own 22P02 (a value in the wrong form) is a usage error, not a raw message", () => {
