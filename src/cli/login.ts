@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -7,7 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadConfigFile } from '../config/load.js';
-import { caFileName, connectLines, psqlWithoutToken, type CaTrust } from '../web/connect-lines.js';
+import { caFileName, connectLines, psqlWithoutToken, systemRootcert, type CaTrust } from '../web/connect-lines.js';
 import { pgpassPath, removePgpass, upsertPgpass } from '../util/pgpass.js';
 import { removeService, serviceName, upsertService } from './pg-service.js';
 
@@ -190,6 +191,16 @@ export async function resolveConsole(
   return { url: 'http://127.0.0.1:8432', from: 'the default console address' };
 }
 
+/** The major version of the psql on PATH, or null when there is none or it does not say. */
+function localPsqlMajor(): Promise<number | null> {
+  return new Promise((done) => {
+    execFile('psql', ['--version'], { timeout: 3_000 }, (err, stdout) => {
+      const m = err ? null : /(\d+)(?:\.\d+)?/.exec(stdout);
+      done(m ? Number(m[1]) : null);
+    });
+  });
+}
+
 /** ~/.postgresql, where libpq keeps a user's certificates. */
 const postgresqlDir = (env: NodeJS.ProcessEnv): string => join(env['HOME'] || homedir(), '.postgresql');
 
@@ -305,7 +316,8 @@ export async function login(opts: LoginOptions): Promise<CliLoginResult & { pgpa
   await checkReachable(gateway, target.from);
   const got = opts.device ? await deviceLogin(gateway, opts, say) : await loopbackLogin(gateway, opts, say);
   const caFile = got.caUrl ? await installCa(got.caUrl, got.host, env) : null;
-  const trust: CaTrust = caFile ? { kind: 'file', clientPath: caFile } : { kind: 'system' };
+  const rootcert = caFile ?? systemRootcert(await localPsqlMajor(), existsSync);
+  const trust: CaTrust = rootcert === 'system' ? { kind: 'system' } : { kind: 'file', clientPath: rootcert };
   const endpoint = { host: got.host, port: got.port, caPath: null };
   const result = { ...got, psql: psqlWithoutToken(connectLines(endpoint, got.user, got.database, got.token, trust)) };
   const pgpass = pgpassPath(env);
@@ -318,14 +330,14 @@ export async function login(opts: LoginOptions): Promise<CliLoginResult & { pgpa
     user: result.user,
     dbname: result.database,
     sslmode: 'verify-full',
-    sslrootcert: caFile ?? 'system',
+    sslrootcert: rootcert,
   });
   const records = await readLogins(loginsPath(env));
   records[gateway] = {
     ...slot,
     expiresAt: result.expiresAt,
     database: result.database,
-    caFile,
+    caFile: rootcert === 'system' ? null : rootcert,
     at: new Date().toISOString(),
   };
   await writeLogins(loginsPath(env), records);

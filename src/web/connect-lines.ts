@@ -41,6 +41,23 @@ export const shownCaPath = (host: string): string => `$HOME/.postgresql/${caFile
 export const defaultTrust = (ep: PgEndpoint): CaTrust =>
   ep.caPath ? { kind: 'file', clientPath: shownCaPath(ep.host) } : { kind: 'system' };
 
+/** The system's CA bundle where libpq before 16 needs it named: Debian/Ubuntu/Alpine, RHEL/Fedora, macOS. */
+export const SYSTEM_BUNDLES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/cert.pem',
+];
+
+/**
+ * What sslrootcert says for a publicly trusted gateway on this client: `system` for libpq 16+
+ * (or an unknown version), else the first system bundle that exists (an older libpq reads
+ * `system` as a file name and fails).
+ */
+export function systemRootcert(psqlMajor: number | null, exists: (path: string) => boolean): string {
+  if (psqlMajor === null || psqlMajor >= 16) return 'system';
+  return SYSTEM_BUNDLES.find(exists) ?? 'system';
+}
+
 /** The two commands that put the gateway's CA where the lines expect it. */
 export const caInstallLine = (consoleUrl: string, host: string): string =>
   `mkdir -p ~/.postgresql && curl -fsS ${consoleUrl}/ca.crt -o ~/.postgresql/${caFileName(host)}`;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectLines } from '../../src/web/connect-lines.js';
+import { connectLines, systemRootcert } from '../../src/web/connect-lines.js';
 import type { DevUser } from '../../src/identity/dev-idp.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
 import { run } from '../harness/clients.js';
@@ -101,5 +101,12 @@ describe('connection lines that work on any machine', () => {
     );
     expect(lines.uri).toBe('postgresql://alice:T0K@db.example.com:6432/app?sslmode=verify-full&sslrootcert=system');
     expect(lines.export).toBe(`export PGPASSWORD='T0K' PGSSLMODE=verify-full PGSSLROOTCERT="system"`);
+    // pgward login on a machine whose psql is older than 16 names the system bundle instead.
+    const debian = (p: string): boolean => p === '/etc/ssl/certs/ca-certificates.crt';
+    expect(systemRootcert(16, debian)).toBe('system');
+    expect(systemRootcert(null, debian)).toBe('system');
+    expect(systemRootcert(15, debian)).toBe('/etc/ssl/certs/ca-certificates.crt');
+    expect(systemRootcert(14, (p) => p === '/etc/ssl/cert.pem')).toBe('/etc/ssl/cert.pem');
+    expect(systemRootcert(15, () => false)).toBe('system');
   });
 });
