@@ -283,14 +283,20 @@ describe('the developer page', () => {
     expect(await page.innerText('#session')).toContain('everyone-app');
 
     // Someone else's session: the same answer as no session at all.
-    const erinSession = await gw.cp.store.sql.query<{ id: string }>(
-      `select id from sessions where username = 'erin' limit 1`,
+    const hal = await client('hal', 'psql');
+    await hal.query('select 1');
+    await hal.end();
+    await gw.gateway.settled();
+    const othersSession = await gw.cp.store.sql.query<{ id: string }>(
+      `select id from sessions where username = 'hal' limit 1`,
     );
-    const other = await page.request.get(`${gw.web!.url}/api/my/sessions/${erinSession.rows[0]!.id}`);
+    const other = await page.request.get(`${gw.web!.url}/api/my/sessions/${othersSession.rows[0]!.id}`);
     expect(other.status()).toBe(404);
     expect(await other.json()).toEqual({ error: 'no such session of yours' });
     // And the auditor's route stays the auditor's.
-    expect((await page.request.get(`${gw.web!.url}/api/audit/sessions/${erinSession.rows[0]!.id}`)).status()).toBe(403);
+    expect((await page.request.get(`${gw.web!.url}/api/audit/sessions/${othersSession.rows[0]!.id}`)).status()).toBe(
+      403,
+    );
     await ctx.close();
   }, 90_000);
 
