@@ -56,10 +56,11 @@ ${field('e', 'user', 'User')}
     (params) =>
       `${CSS}<div id="session" data-id="${esc(params['id'] ?? '')}" class="wide-page"></div>
 <div class="player" id="player" role="group" aria-label="Play the statements">
-<button type="button" id="play">Play</button>
-<button type="button" id="step" class="secondary">Step</button>
+<button type="button" id="play" aria-keyshortcuts="p">Play</button>
+<button type="button" id="step" class="secondary" aria-keyshortcuts="n">Step</button>
 <label for="speed">Speed <select id="speed"><option value="1">1×</option><option value="4">4×</option><option value="16" selected>16×</option><option value="100">100×</option><option value="0">no waiting</option></select></label>
 <span id="play-status" role="status" aria-live="polite"></span>
+<span class="hint">Keys: p play or pause, n next statement</span>
 </div>
 <div class="pager" id="timeline-pager"></div>
 <ol id="timeline" class="timeline" aria-label="Timeline"></ol>

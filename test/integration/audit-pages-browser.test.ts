@@ -174,6 +174,9 @@ describe('the auditor in Chromium', () => {
     // The player: a step, then play to the end without waiting.
     await page.getByRole('button', { name: 'Step' }).click();
     await expect.poll(() => page.locator('#play-status').textContent()).toMatch(/^Item 1 of \d+/);
+    await page.locator('h1').click();
+    await page.keyboard.press('n');
+    await expect.poll(() => page.locator('#play-status').textContent()).toMatch(/^Item 2 of \d+/);
     expect(await page.locator('#timeline li.current').count()).toBe(1);
     await page.getByLabel('Speed').selectOption('0');
     await page.getByRole('button', { name: 'Play' }).click();

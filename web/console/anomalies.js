@@ -44,7 +44,7 @@ runPage(async () => {
       ['Kind', (r) => r.kind],
       ['Severity', (r) => r.severity],
       ['Action', (r) => r.action],
-      ['Session', (r) => (r.sessionId ? link(`/audit/sessions/${r.sessionId}`, 'timeline') : '')],
+      ['Session', (r) => (r.sessionId ? link(`/audit/sessions/${r.sessionId}`, 'playback') : '')],
     ],
     recent,
   );

@@ -274,6 +274,19 @@ runPage(async () => {
       if (!more) status.textContent = 'End of the session.';
     });
   });
+  // p and n play and step from anywhere on the page but a field (the buttons say so in aria-keyshortcuts).
+  document.addEventListener('keydown', (e) => {
+    if (
+      e.ctrlKey ||
+      e.metaKey ||
+      e.altKey ||
+      e.target instanceof HTMLInputElement ||
+      e.target instanceof HTMLSelectElement
+    )
+      return;
+    if (e.key === 'p') $el('#play').click();
+    else if (e.key === 'n') $el('#step').click();
+  });
   window.addEventListener('popstate', () => {
     stop();
     void load(Number(new URLSearchParams(location.search).get('offset') ?? 0), false);
