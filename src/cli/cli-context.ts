@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import type { GatewayConfig } from '../config/schema.js';
 import type { ControlPlane } from './control-plane.js';
 import { CliError, toCliError } from './cli-errors.js';
-import { readState, type EmbeddedState } from './state-file.js';
+import { processAlive, readState, type EmbeddedState } from './state-file.js';
 
 /**
  * The configuration and the store every CLI command reads, the way `pgward start` finds
@@ -14,6 +14,8 @@ import { readState, type EmbeddedState } from './state-file.js';
 export const DEFAULT_CONFIG_FILE = 'pgward.yaml';
 /** Where a running embedded `pgward start` leaves its store's address (start.ts writes it). */
 export const STATE_FILE = '.pgward/state.json';
+/** Held by a `pgward start` from its first step (state-file.ts acquireStartLock). */
+const LOCK_FILE = '.pgward/start.lock';
 
 const exists = (path: string): Promise<boolean> =>
   access(path).then(
@@ -58,16 +60,6 @@ export async function loadCliConfig(path: string | undefined): Promise<GatewayCo
   }
 }
 
-/** True when a process with this pid exists (signal 0 asks without signalling). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export interface StoreLocation {
   url: string;
   /** Where it came from, for messages: the config file, the environment or the embedded state. */
@@ -84,11 +76,20 @@ export async function locateStore(config: GatewayConfig): Promise<StoreLocation>
   const env = process.env['PGWARD_STORE_URL'];
   if (env) return { url: env, source: 'env', state: null };
   const state = await readState(STATE_FILE);
-  if (!state)
+  if (!state) {
+    const starting = await readFile(LOCK_FILE, 'utf8').then(
+      (t) => (JSON.parse(t) as { pid?: unknown }).pid,
+      () => undefined,
+    );
+    if (typeof starting === 'number' && processAlive(starting))
+      throw new CliError(`the pgward in this folder (pid ${starting}) is still starting`, {
+        hint: 'try again when it prints its psql line',
+      });
     throw new CliError('no store configured and no pgward running in this folder', {
       hint: `${START_HINT}; ${CONFIG_HINT}`,
     });
-  if (!alive(state.pid))
+  }
+  if (!processAlive(state.pid))
     throw new CliError(`the pgward that ran in this folder (pid ${state.pid}) is not running any more`, {
       hint: `${START_HINT}; ${CONFIG_HINT}`,
     });

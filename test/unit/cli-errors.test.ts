@@ -73,6 +73,16 @@ describe('no store reachable', () => {
     expect(err.hint).toContain('store.url');
   });
 
+  it('a pgward still starting in the folder (its start lock held, no state yet) is named', async () => {
+    await mkdir('.pgward');
+    await writeFile('.pgward/start.lock', JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+    const err = (await caught(locateStore(parseConfig({})))) as CliError;
+    expect([err.message, err.hint]).toEqual([
+      `the pgward in this folder (pid ${process.pid}) is still starting`,
+      'try again when it prints its psql line',
+    ]);
+  });
+
   it('a state file left by a pgward that no longer runs is named with its pid', async () => {
     await mkdir('.pgward');
     await writeFile(
