@@ -46,7 +46,7 @@ known to the gateway that runs it: open this page on that gateway's console to s
 <label for="f-refresh" class="check"><input id="f-refresh" name="refresh" type="checkbox" checked> Refresh every 3 s</label>
 </form>
 <p id="live-summary" role="status" aria-live="polite"></p>
-<div class="wide" tabindex="0" aria-label="Live sessions table (scrolls sideways)"><table id="live" class="data"><caption class="visually-hidden">Live sessions; the column buttons sort</caption></table></div>
+<div class="wide" tabindex="0" role="region" aria-label="Live sessions table (scrolls sideways)"><table id="live" class="data"><caption class="visually-hidden">Live sessions; the column buttons sort</caption></table></div>
 <p id="live-status" role="status"></p>
 <dialog id="kill-dialog" aria-labelledby="kill-title">
 <form id="kill-form" method="dialog">

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DevUser } from '../../src/identity/dev-idp.js';
+import { expectNoA11yViolations } from '../harness/axe.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 
@@ -81,6 +82,7 @@ describe('dashboard', () => {
     expect(await page.innerText('#chart-time')).toContain('Nothing happened in this period');
     expect(await page.innerText('#chart-users')).toContain('nobody has connected yet');
     expect(await page.locator('#dashboard canvas').count()).toBe(0);
+    await expectNoA11yViolations(page);
 
     // Real activity: four sessions, one DROP (an anomaly), one wrong password.
     const erin = (await gw.issue('erin')).token;
@@ -126,6 +128,7 @@ describe('dashboard', () => {
     await page.focus('#chart-users details summary');
     await page.keyboard.press('Enter');
     expect(await page.getAttribute('#chart-users details', 'open')).toBe('');
+    await expectNoA11yViolations(page);
     await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
     await ctx.close();
   }, 90_000);

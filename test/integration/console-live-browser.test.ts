@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { DevUser } from '../../src/identity/dev-idp.js';
+import { expectNoA11yViolations } from '../harness/axe.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
 import { run } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
@@ -129,6 +130,7 @@ describe('live sessions (admin)', () => {
     expect(frankRow).toMatch(/running/);
     expect(frankRow).toMatch(/\d+ (ms|s)/);
     expect(await unlabelled(page)).toEqual([]);
+    await expectNoA11yViolations(page);
     await page.screenshot({ path: join(SHOTS, 'live-sessions.png'), fullPage: true });
 
     // Filter by keyboard: the user field is the first stop in the page's content.
@@ -162,6 +164,7 @@ describe('live sessions (admin)', () => {
     );
     await page.keyboard.press('Enter');
     await page.waitForSelector('#kill-dialog[open]');
+    await expectNoA11yViolations(page);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('kill-reason');
     await page.keyboard.type('runaway query, ticket OPS-12');
     await page.keyboard.press('Tab');
@@ -275,12 +278,14 @@ describe('the developer page', () => {
     await ready(page);
     expect(await page.innerText('#my-sessions')).toContain('client-terminate');
     expect(await unlabelled(page)).toEqual([]);
+    await expectNoA11yViolations(page);
     await page.screenshot({ path: join(SHOTS, 'developer-page.png'), fullPage: true });
     await page.focus('#my-sessions a:has-text("timeline")');
     await Promise.all([page.waitForURL(/\/me\/session\?id=/), page.keyboard.press('Enter')]);
     await ready(page);
     expect(await page.innerText('#timeline')).toContain('select $1 + $2 as answer');
     expect(await page.innerText('#session')).toContain('everyone-app');
+    await expectNoA11yViolations(page);
 
     // Someone else's session: the same answer as no session at all.
     const hal = await client('hal', 'psql');
