@@ -415,6 +415,7 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
       policy: deps.policy,
       live: deps.live,
       publicUrl: deps.publicUrl,
+      pg: deps.pg,
     },
     session,
   );

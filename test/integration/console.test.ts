@@ -161,9 +161,16 @@ describe('console journeys in Chromium', () => {
     await ready(page);
     await page.screenshot({ path: join(SHOTS, 'admin-live-sessions.png'), fullPage: true });
     await page.click('#live tr:has-text("bob") button:has-text("Kill")');
+    await page.fill('#kill-reason', 'end of the policy test');
+    await page.click('#kill-confirm');
     const r = await running;
-    expect(r.stderr).toContain('FATAL:  terminating connection: terminated by administrator bob');
-    expect(await text(page, '#live-status')).toBe('Session of bob terminated.');
+    expect(r.stderr).toContain(
+      'FATAL:  terminating connection: terminated by administrator bob: end of the policy test',
+    );
+    await page.waitForFunction(() => (document.querySelector('#live-status')?.textContent ?? '') !== '');
+    expect(await text(page, '#live-status')).toBe(
+      'Session of bob ended. The client was told: "terminating connection: terminated by administrator bob: end of the policy test".',
+    );
     const { rows } = await gw.cp.store.sql.query(
       `select actor, action from admin_events where actor = 'bob' order by id`,
     );
