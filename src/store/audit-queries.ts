@@ -378,6 +378,40 @@ const orNull = <T>(v: T | undefined | ''): T | null => (v === undefined || v ===
 const runColumn = (name: string): string =>
   `(select (c.i - 1)::int from jsonb_array_elements_text(e.payload -> 'columns') with ordinality c(name, i) where c.name = '${name}')`;
 
+/**
+ * For a statements event `e`: its payload read once (offset 0 keeps it from being re-read per
+ * run), where its runs' statement and outcome columns are (col.sc, col.oc), and the indexes of
+ * its dictionary's statements matching the text, table and classification given as placeholders
+ * (dict.idx, null when none; dict.sql the first).
+ */
+const matchingStatements = (text: string, table: string, category: string): string => `
+            cross join lateral (
+              select y.p -> 'statements' as st, y.p -> 'runs' as runs, y.p -> 'columns' as cols
+                from (select e.payload as p offset 0) y
+            ) x
+            cross join lateral (
+              select (select (c.i - 1)::int from jsonb_array_elements_text(x.cols) with ordinality c(name, i)
+                       where c.name = 'statement') as sc,
+                     (select (c.i - 1)::int from jsonb_array_elements_text(x.cols) with ordinality c(name, i)
+                       where c.name = 'outcome') as oc
+            ) col
+            cross join lateral (
+              select array_agg((d.i - 1)::int) as idx, min(d.v ->> 'sql') as sql
+                from jsonb_array_elements(x.st) with ordinality d(v, i)
+               where (${text}::text is null or d.v ->> 'sql' ilike ${text})
+                 and (${table}::text is null or exists (select 1 from jsonb_array_elements_text(d.v -> 'tables') t(name)
+                                                   where t.name = ${table} or t.name like '%.' || ${table}))
+                 and (${category}::text is null or d.v ->> 'category' = ${category})
+            ) dict`;
+
+/** A run (r.v) names one of dict.idx and has the outcome given as a placeholder. */
+const runMatches = (outcome: string): string => `dict.idx is not null
+                 and (case jsonb_typeof(r.v -> col.sc)
+                        when 'array' then exists (select 1 from jsonb_array_elements_text(r.v -> col.sc) z(i)
+                                                   where z.i::int = any(dict.idx))
+                        else (r.v ->> col.sc)::int = any(dict.idx) end)
+                 and (${outcome}::text is null or r.v ->> col.oc = ${outcome})`;
+
 export class AuditReads {
   constructor(private readonly store: Store) {}
 
@@ -416,32 +450,9 @@ export class AuditReads {
           -- first the statements of its dictionary that match, then the runs that name one of them.
           select sum(hit.n)::int as matches, (array_agg(dict.sql order by e.seq) filter (where hit.n > 0))[1] as match
             from session_events e
+${matchingStatements('$7', '$8', '$9')}
             cross join lateral (
-              select y.p -> 'statements' as st, y.p -> 'runs' as runs, y.p -> 'columns' as cols
-                from (select e.payload as p offset 0) y
-            ) x
-            cross join lateral (
-              select (select (c.i - 1)::int from jsonb_array_elements_text(x.cols) with ordinality c(name, i)
-                       where c.name = 'statement') as sc,
-                     (select (c.i - 1)::int from jsonb_array_elements_text(x.cols) with ordinality c(name, i)
-                       where c.name = 'outcome') as oc
-            ) col
-            cross join lateral (
-              select array_agg((d.i - 1)::int) as idx, min(d.v ->> 'sql') as sql
-                from jsonb_array_elements(x.st) with ordinality d(v, i)
-               where ($7::text is null or d.v ->> 'sql' ilike $7)
-                 and ($8::text is null or exists (select 1 from jsonb_array_elements_text(d.v -> 'tables') t(name)
-                                                   where t.name = $8 or t.name like '%.' || $8))
-                 and ($9::text is null or d.v ->> 'category' = $9)
-            ) dict
-            cross join lateral (
-              select count(*)::int as n from jsonb_array_elements(x.runs) r(v)
-               where dict.idx is not null
-                 and (case jsonb_typeof(r.v -> col.sc)
-                        when 'array' then exists (select 1 from jsonb_array_elements_text(r.v -> col.sc) z(i)
-                                                   where z.i::int = any(dict.idx))
-                        else (r.v ->> col.sc)::int = any(dict.idx) end)
-                 and ($10::text is null or r.v ->> col.oc = $10)
+              select count(*)::int as n from jsonb_array_elements(x.runs) r(v) where ${runMatches('$10')}
             ) hit
            where $11 and e.session_id = s.id and e.kind = 'statements'
         ) m on $11
@@ -606,6 +617,23 @@ export class AuditReads {
       bytes: Number(r.bytes),
       ms: Number(r.ms),
     }));
+  }
+
+  /**
+   * The first run of a session matching the statement filters: its event's seq and its place
+   * among that event's runs (the timeline opens on its page), or null.
+   */
+  async firstMatch(id: string, f: AuditSearchFilter): Promise<{ seq: number; run: number } | null> {
+    const { rows } = await this.store.sql.query<{ seq: number; run: number }>(
+      `select e.seq, (min(r.n) - 1)::int as run
+         from session_events e
+         ${matchingStatements('$2', '$3', '$4')}
+         cross join lateral jsonb_array_elements(x.runs) with ordinality r(v, n)
+        where e.session_id = $1 and e.kind = 'statements' and ${runMatches('$5')}
+        group by e.seq order by e.seq limit 1`,
+      [id, f.text ? contains(f.text) : null, orNull(f.table), orNull(f.category), orNull(f.outcome)],
+    );
+    return rows[0] ?? null;
   }
 
   /** The payloads of some of a session's events (a timeline page's), in chain order. */

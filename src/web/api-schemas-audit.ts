@@ -59,7 +59,14 @@ export const auditSearchPage = z.object({
   ),
 });
 
-export const timelineQuery = z.object(pageQuery);
+/** Without an offset, find= filters open the timeline on the page of the first matching statement. */
+export const timelineQuery = z.object({
+  ...pageQuery,
+  text: z.string().optional(),
+  table: z.string().optional(),
+  category: z.string().optional(),
+  outcome: z.string().optional(),
+});
 
 const statementItem = z.object({
   type: z.literal('statement'),
@@ -95,6 +102,8 @@ const eventItem = z.object({
 
 export const timelinePage = z.object({
   ...paging,
+  /** The index of the first item matching the find filters, when asked and found. */
+  focus: z.number().nullable(),
   session: z.object({
     id: z.string(),
     username: text,

@@ -111,7 +111,9 @@ export function registerAuditRoutes(api: FastifyInstance, ctx: ApiContext): void
     },
     handler: async (req, reply) =>
       checked(reply, async () => {
-        const { offset, limit } = parsePage(req.query, 100, 1000);
+        const q = req.query;
+        const { limit, offset: asked } = parsePage(q, 100, 1000);
+        let offset = asked;
         const session = await reads.timelineSession(req.params.id);
         if (!session) return reply.code(404).send({ error: 'no such session' });
         let index = indexes.get(session.id);
@@ -122,9 +124,24 @@ export function registerAuditRoutes(api: FastifyInstance, ctx: ApiContext): void
             if (indexes.size > INDEX_CACHE_SIZE) indexes.delete(indexes.keys().next().value!);
           }
         }
+        // Opened from a search by statement: the page of the first run that matched.
+        let focus: number | null = null;
+        if (q.offset === undefined && (q.text || q.table || q.category || q.outcome)) {
+          const hit = await reads.firstMatch(session.id, q);
+          if (hit) {
+            let start = 0;
+            for (const e of index) {
+              if (e.seq === hit.seq) break;
+              start += e.items;
+            }
+            focus = start + hit.run;
+            offset = Math.floor(focus / limit) * limit;
+          }
+        }
         return {
           offset,
           limit,
+          focus,
           ...(await timelinePage(reads, session.id, index, offset, limit)),
           session: { ...session },
           totals: totalsOf(index, session),

@@ -150,11 +150,14 @@ describe('the auditor in Chromium', () => {
     expect(await axeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'audit-search.png'), fullPage: true });
     await page.click('#results tbody a');
-    await page.waitForURL(`**/audit/sessions/${sessionId}`);
+    await page.waitForURL(`**/audit/sessions/${sessionId}?text=nowhere_at_all`);
   }, 60_000);
 
   it('plays back the session: who, how, why, each statement with its outcome, the totals', async () => {
     await ready(page);
+    // Opened from the statement search: the first match is marked and named.
+    expect(await page.locator('#play-status').textContent()).toMatch(/^First match of the search: item \d+ of \d+$/);
+    expect(await page.locator('#timeline li.current').textContent()).toContain('nowhere_at_all');
     const start = (await page.locator('#session').textContent()) ?? '';
     expect(start).toContain('dana');
     expect(start).toContain('application nightly-report');
@@ -173,10 +176,10 @@ describe('the auditor in Chromium', () => {
 
     // The player: a step, then play to the end without waiting.
     await page.getByRole('button', { name: 'Step' }).click();
-    await expect.poll(() => page.locator('#play-status').textContent()).toMatch(/^Item 1 of \d+/);
+    await expect.poll(() => page.locator('#play-status').textContent()).toMatch(/^Item 6 of \d+/);
     await page.locator('h1').click();
     await page.keyboard.press('n');
-    await expect.poll(() => page.locator('#play-status').textContent()).toMatch(/^Item 2 of \d+/);
+    await expect.poll(() => page.locator('#play-status').textContent()).toMatch(/^Item 7 of \d+/);
     expect(await page.locator('#timeline li.current').count()).toBe(1);
     await page.getByLabel('Speed').selectOption('0');
     await page.getByRole('button', { name: 'Play' }).click();

@@ -201,6 +201,10 @@ describe('a session of 100,000 statements', () => {
     const warmMs = performance.now() - t1;
     const deepItems = deep.json['items'] as Array<Record<string, unknown>>;
     expect(deepItems[0]).toMatchObject({ index: 99_000 });
+    // Opened from a search by statement: the page of the first run that matched, and which it is.
+    const found = await get(`/api/audit/sessions/${big}/timeline?text=missing&outcome=error`);
+    expect(found.json).toMatchObject({ offset: 1000, focus: 1001 });
+    expect((found.json['items'] as Array<Record<string, unknown>>)[1]).toMatchObject({ index: 1001, outcome: 'error' });
     const error = deepItems.find((i) => i['outcome'] === 'error')!;
     expect(error).toMatchObject({
       error: '42P01',

@@ -39,11 +39,15 @@ runPage(async () => {
         return null;
       });
     if (!page) return;
-    const statementFilter = Boolean(params['text'] || params['table'] || params['category'] || params['outcome']);
+    const find = new URLSearchParams(
+      Object.entries(params).filter(([k]) => ['text', 'table', 'category', 'outcome'].includes(k)),
+    );
+    const statementFilter = find.size > 0;
     table(
       results,
       [
-        ['Started', (r) => link(`/audit/sessions/${r.id}`, '')],
+        // From a search by statement, the playback opens on the first statement that matched.
+        ['Started', (r) => link(`/audit/sessions/${r.id}${find.size ? `?${find}` : ''}`, '')],
         ['User', (r) => r.username],
         ['Target', (r) => `${r.target ?? ''}/${r.database ?? ''}`],
         ['Role', (r) => r.upstreamRole],

@@ -193,10 +193,18 @@ runPage(async () => {
   /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
 
-  /** @param {number} offset @param {boolean} push */
+  /**
+   * A page by offset, or (null) the page of the first statement matching the search this page was
+   * opened from (text, table, category, outcome in the address).
+   * @param {number | null} offset @param {boolean} push
+   */
   const load = async (offset, push) => {
+    const find = new URLSearchParams(
+      [...new URLSearchParams(location.search)].filter(([k]) => ['text', 'table', 'category', 'outcome'].includes(k)),
+    );
+    const where = offset === null ? find.toString() : `offset=${offset}`;
     const p = /** @type {Page} */ (
-      await api('GET', `/api/audit/sessions/${encodeURIComponent(id)}/timeline?offset=${offset}&limit=${PAGE}`)
+      await api('GET', `/api/audit/sessions/${encodeURIComponent(id)}/timeline?${where}&limit=${PAGE}`)
     );
     if (!page) {
       startMs = Date.parse(p.session.startedAt);
@@ -204,7 +212,7 @@ runPage(async () => {
       showTotals(p);
     }
     page = p;
-    if (push) history.pushState(null, '', `?offset=${offset}`);
+    if (push) history.pushState(null, '', `?${find.size ? `${find}&` : ''}offset=${p.offset}`);
     list.replaceChildren(...p.items.map((it) => itemRow(it, startMs)));
     if (p.items.length === 0) list.appendChild(document.createElement('li')).textContent = 'Nothing recorded here.';
     const go = (/** @type {number} */ o) => {
@@ -214,6 +222,11 @@ runPage(async () => {
     pager($el('#timeline-pager'), p, go, 'timeline items');
     pager($el('#timeline-pager-end'), p, go, 'timeline items');
     $el('#timeline-pager-end').setAttribute('aria-label', 'Pages of timeline items (end of page)');
+    if (p.focus !== null) {
+      current = p.focus;
+      show(current);
+      status.textContent = `First match of the search: item ${count(p.focus + 1)} of ${count(p.total)}`;
+    }
   };
 
   /** Marks an item as the one playing and says where the player is. @param {number} index */
@@ -289,8 +302,10 @@ runPage(async () => {
   });
   window.addEventListener('popstate', () => {
     stop();
-    void load(Number(new URLSearchParams(location.search).get('offset') ?? 0), false);
+    const o = new URLSearchParams(location.search).get('offset');
+    void load(o === null ? null : Number(o), false);
   });
 
-  await load(Number(new URLSearchParams(location.search).get('offset') ?? 0), false);
+  const initial = new URLSearchParams(location.search).get('offset');
+  await load(initial === null ? null : Number(initial), false);
 });
