@@ -1,7 +1,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import type { Command } from 'commander';
 import { parsePgpassLine, pgpassPath } from '../util/pgpass.js';
-import { LoginError, loginsPath, readLogins, resolveConsole } from './login.js';
+import { LoginError, loginsPath, readLogins, resolveConsole } from './login-console.js';
 
 /** What `pgward connect` runs: psql with the conninfo, the token only in PGPASSWORD. */
 export interface ConnectPlan {
