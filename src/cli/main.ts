@@ -107,9 +107,10 @@ policy
   .command('check')
   .description('validate policy files; problems are printed as FILE:LINE:COLUMN: message')
   .argument('[dir]', 'policy directory (default: policies.dir from the config, else ./policies)')
-  .action(async (dir: string | undefined) => {
+  .option('--json', 'print the result and every problem as JSON')
+  .action(async (dir: string | undefined, o: { json?: boolean }) => {
     const { policyCheck } = await import('./policy-commands.js');
-    if (!(await policyCheck(cfg(), dir))) process.exitCode = EXIT.failure;
+    if (!(await policyCheck(cfg(), dir, o))) process.exitCode = EXIT.failure;
   });
 policy
   .command('explain')

@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import type { GatewayConfig } from '../config/schema.js';
 import { dryRun, DryRunError } from '../policy/dry-run.js';
 import type { Decision } from '../policy/evaluate.js';
-import { formatProblem, loadPolicyDir, parsePolicyDocuments } from '../policy/loader.js';
+import { formatProblem, loadPolicyDir, parsePolicyDocuments, readPolicyDir } from '../policy/loader.js';
+import { policyContextOf } from '../policy/policy-context.js';
 import { policyJsonSchema, type PolicySet } from '../policy/schema.js';
 import { policyDiff, policyDigest } from '../policy/versioning.js';
 import { PolicyQueries } from '../store/policy-queries.js';
@@ -39,29 +40,49 @@ async function existingPolicyDir(config: GatewayConfig, dir: string | undefined)
   return path;
 }
 
-/** `pgward policy check [DIR]`: exit 1 with file:line:column for every problem. */
-export async function policyCheck(configPath: string | undefined, dir: string | undefined): Promise<boolean> {
+/**
+ * `pgward policy check [DIR]`: every problem as FILE:LINE:COLUMN: message (exit 1), warnings
+ * too. Names are checked for meaning against this configuration's targets and
+ * policies.knownGroups (src/policy/meaning-check.ts), as the gateway and the console editor
+ * check them; with no targets configured (the embedded default adds its own) only the
+ * detector profiles are.
+ */
+export async function policyCheck(
+  configPath: string | undefined,
+  dir: string | undefined,
+  o: { json?: boolean | undefined } = {},
+): Promise<boolean> {
   const config = await loadCliConfig(configPath);
   const path = await existingPolicyDir(config, dir);
-  const loaded = await loadPolicyDir(path);
-  if (!loaded.ok) {
-    for (const p of loaded.problems)
-      process.stderr.write(`${resolve(path, p.file)}:${p.line}:${p.column}: ${p.message}\n`);
-    return false;
+  const context = Object.keys(config.targets).length > 0 ? policyContextOf(config) : null;
+  const loaded = parsePolicyDocuments(await readPolicyDir(path), null, context);
+  const found = loaded.ok ? loaded.warnings : loaded.problems;
+  if (o.json) {
+    printJson({
+      dir: path,
+      ok: loaded.ok,
+      files: Object.keys(loaded.documents).length,
+      rules: loaded.ok ? loaded.set.rules.length : null,
+      problems: found.map((p) => ({
+        file: resolve(path, p.file),
+        line: p.line,
+        column: p.column,
+        severity: p.severity ?? 'error',
+        message: p.message,
+      })),
+    });
+    return loaded.ok;
   }
-  const targets = new Set(Object.keys(config.targets));
+  for (const p of found)
+    process.stderr.write(
+      `${resolve(path, p.file)}:${p.line}:${p.column}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}\n`,
+    );
+  if (!loaded.ok) return false;
   const allows = loaded.set.rules.filter((r) => r.rule.effect === 'allow').length;
+  const warned = loaded.warnings.length ? `, ${loaded.warnings.length} warning(s)` : '';
   out(
-    `${path}: ${loaded.set.rules.length} rules (${allows} allow, ${loaded.set.rules.length - allows} deny) in ${Object.keys(loaded.documents).length} files: OK`,
+    `${path}: ${loaded.set.rules.length} rules (${allows} allow, ${loaded.set.rules.length - allows} deny) in ${Object.keys(loaded.documents).length} files: OK${warned}`,
   );
-  // Worth a warning, not a failure: targets may be configured on another gateway.
-  if (targets.size > 0) {
-    for (const { rule, file } of loaded.set.rules) {
-      for (const t of rule.targets)
-        if (t !== '*' && !t.includes('*') && !targets.has(t))
-          out(`warning: ${file}: rule ${rule.name} names target "${t}", which this configuration does not define`);
-    }
-  }
   return true;
 }
 
