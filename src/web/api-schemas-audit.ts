@@ -87,6 +87,8 @@ const statementItem = z.object({
   error: text,
   /** What that SQLSTATE means (its condition name), or the server's message where the record has it. */
   errorMessage: text,
+  /** Bind values per statement, where the detector profile logs them. */
+  params: z.array(z.array(z.string().nullable())).nullable(),
 });
 
 const eventItem = z.object({

@@ -158,6 +158,8 @@ export interface StatementItem {
   outcome: string;
   error: string | null;
   errorMessage: string | null;
+  /** Bind values per statement, where the detector profile logs them (logParameters). */
+  params: Array<Array<string | null>> | null;
 }
 /** Any other chained event, told as one readable line and named fields. */
 export interface EventItem {
@@ -205,6 +207,7 @@ export function statementItems(
   const statements = (payload as { statements: Array<Record<string, unknown>> }).statements;
   const refCol = columns.indexOf('statement');
   const msgCol = columns.indexOf('message');
+  const paramsCol = columns.indexOf('params');
   const items: StatementItem[] = [];
   for (let i = Math.max(0, from); i < Math.min(runs.length, to); i++) {
     const run = runs[i]!;
@@ -215,6 +218,12 @@ export function statementItems(
       .filter((d): d is Record<string, unknown> => d !== undefined && d !== null);
     const message = msgCol >= 0 && typeof raw[msgCol] === 'string' ? (raw[msgCol] as string) : null;
     const blocked = dict.map((d) => d['blocked']).find((b) => b !== undefined);
+    const rawParams = paramsCol >= 0 ? raw[paramsCol] : undefined;
+    const params = Array.isArray(rawParams)
+      ? rawParams.map((list) =>
+          Array.isArray(list) ? list.map((v) => (v === null ? null : typeof v === 'string' ? v : String(v))) : [],
+        )
+      : null;
     items.push({
       type: 'statement',
       index: first + i,
@@ -231,6 +240,7 @@ export function statementItems(
       outcome: run.outcome,
       error: run.error,
       errorMessage: message ?? (run.error ? sqlstateMeaning(run.error) : null),
+      params,
     });
   }
   return items;

@@ -89,6 +89,8 @@ async function recordSession(id: string, user: string, statements: number, start
       t += 20;
       if (i % 5000 === 4999) runs.push([2, 0, 80, 1, t - eventStart, 'blocked']);
       else if (i % 1000 === 999) runs.push([1, 0, 90, 3, t - eventStart, 'error', '42P01']);
+      // The first run as a parameter-logging profile writes it: no error, its bind values.
+      else if (i === 0) runs.push([0, 1, 120, 2, t - eventStart, 'ok', null, [['42']]]);
       else runs.push([0, 1, 120, 2, t - eventStart, 'ok']);
     }
     audit.append(
@@ -183,7 +185,9 @@ describe('a session of 100,000 statements', () => {
       categories: ['read'],
       tables: ['public.orders'],
       outcome: 'ok',
+      params: [['42']],
     });
+    expect(items[3]).toMatchObject({ params: null });
     expect(first.json['session']).toMatchObject({
       username: 'erin',
       accessRequest: null,

@@ -135,6 +135,14 @@ function itemRow(it, startMs) {
       tag(`${count(it.rows)} row${it.rows === 1 ? '' : 's'}`),
       tag(it.outcome, it.outcome === 'ok' ? '' : 'bad'),
     );
+    if (it.params?.some((list) => list.length)) {
+      const p = body.appendChild(document.createElement('p'));
+      p.className = 'when';
+      p.textContent = `Parameters: ${it.params
+        .map((list) => list.map((v, i) => `$${i + 1} = ${v === null ? 'NULL' : `'${v}'`}`).join(', '))
+        .filter(Boolean)
+        .join(' | ')}`;
+    }
     if (it.blocked) {
       const p = body.appendChild(document.createElement('p'));
       p.className = 'err';
