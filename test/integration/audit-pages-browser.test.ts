@@ -1,9 +1,11 @@
 import { createRequire } from 'node:module';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { verifyExport } from '../../src/audit/verify.js';
 import { launchChromium } from '../harness/browser.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 import { signInAs } from './console-signin.js';
@@ -149,6 +151,35 @@ describe('the auditor in Chromium', () => {
     expect(new URL(page.url()).searchParams.get('text')).toBe('nowhere_at_all');
     expect(await axeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'audit-search.png'), fullPage: true });
+
+    // The export form: a signed file with the logins and admin actions, which verifies offline.
+    await page
+      .getByLabel('From (UTC)')
+      .nth(1)
+      .fill(new Date(Date.now() - 3_600_000).toISOString());
+    await page.getByRole('button', { name: 'Export' }).click();
+    await page.waitForSelector('#export-status a');
+    expect(await page.locator('#export-status').textContent()).toMatch(
+      /events of \d+ sessions, [1-9]\d* logins and \d+ admin actions/,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'pgward-audit-browser-'));
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('#export-status a:has-text("export file")'),
+    ]);
+    const filePath = join(dir, file.suggestedFilename());
+    await file.saveAs(filePath);
+    const [manifest] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('#export-status a:has-text("signed manifest")'),
+    ]);
+    await manifest.saveAs(`${filePath}.manifest.jws`);
+    const verdict = await verifyExport(filePath);
+    expect(verdict.problem).toBeNull();
+    expect(verdict.notes.join('\n')).toMatch(
+      /logins and admin actions: [1-9]\d* login\(s\), [1-9]\d* admin action\(s\)/,
+    );
+
     await page.click('#results tbody a');
     await page.waitForURL(`**/audit/sessions/${sessionId}?text=nowhere_at_all`);
   }, 60_000);
