@@ -188,7 +188,7 @@ describe('the auditor in Chromium', () => {
     await ready(page);
     // Opened from the statement search: the first match is marked and named.
     expect(await page.locator('#play-status').textContent()).toMatch(/^First match of the search: item \d+ of \d+$/);
-    expect(await page.locator('#timeline li.current').textContent()).toContain('nowhere_at_all');
+    expect(await page.locator('#timeline li[aria-current=step]').textContent()).toContain('nowhere_at_all');
     const start = (await page.locator('#session').textContent()) ?? '';
     expect(start).toContain('dana');
     expect(start).toContain('application nightly-report');

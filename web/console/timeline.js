@@ -239,10 +239,14 @@ runPage(async () => {
 
   /** Marks an item as the one playing and says where the player is. @param {number} index */
   const show = (index) => {
-    list.querySelector('li.current')?.classList.remove('current');
+    const before = list.querySelector('li.current');
+    before?.classList.remove('current');
+    before?.removeAttribute('aria-current');
     const li = document.getElementById(`item-${index}`);
     if (!li || !page) return;
     li.classList.add('current');
+    // The player's place, for screen readers as well as the outline.
+    li.setAttribute('aria-current', 'step');
     li.scrollIntoView({ block: 'center' });
     const it = page.items.find((x) => x.index === index);
     status.textContent = `Item ${count(index + 1)} of ${count(page.total)}${it ? `, +${duration(Date.parse(it.at) - startMs)}` : ''}`;
