@@ -1,6 +1,7 @@
 /**
- * Issue 17 item 7: what data masking costs. The same relay with and without a session
- * masker (test/integration/masking-relay.ts: the relay a gateway session runs, between a
+ * Issue 17 item 7: what data masking costs. The same relay without a masker (unmasked),
+ * with statements shown to an observer that does nothing (observed: what a detector session
+ * pays anyway), and with a session masker (test/integration/masking-relay.ts: the relay a gateway session runs, between a
  * real client and a real Postgres), on a 100k-row result read by psql (wall time and the
  * relay process's CPU) and on pgbench -S (tps). Writes bench/results/masking-<time>.json.
  *
@@ -64,8 +65,10 @@ async function main(): Promise<void> {
     const where = { host: '127.0.0.1', port: cluster.port, caPath: certs.caCertPath };
     const login = { role: 'bench', password, database: 'bench' };
     const plain = await startMaskingProxy(where, login, null);
+    // Statements shown to an observer that does nothing: what a detector session pays anyway.
+    const observed = await startMaskingProxy(where, login, null, undefined, true);
     const masked = await startMaskingProxy(where, login, RULES);
-    proxies.push(plain, masked);
+    proxies.push(plain, observed, masked);
     const env = { ...process.env, PGSSLMODE: 'disable', PGPASSWORD: '' };
     const psql = (port: number, sql: string, out = '/dev/null') =>
       exec(
@@ -104,12 +107,14 @@ async function main(): Promise<void> {
       { env },
     );
 
-    const rows: Record<'unmasked' | 'masked', Run[]> = { unmasked: [], masked: [] };
+    const modes = [
+      ['unmasked', plain],
+      ['observed', observed],
+      ['masked', masked],
+    ] as const;
+    const rows: Record<(typeof modes)[number][0], Run[]> = { unmasked: [], observed: [], masked: [] };
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [mode, proxy] of [
-        ['unmasked', plain],
-        ['masked', masked],
-      ] as const) {
+      for (const [mode, proxy] of modes) {
         global.gc?.();
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
@@ -126,11 +131,8 @@ async function main(): Promise<void> {
     const seen = await readFile(sample, 'utf8');
     if (!seen.includes('u***@example.com') || seen.includes('user42@')) throw new Error(`masking not applied: ${seen}`);
 
-    const tps: Record<'unmasked' | 'masked', number> = { unmasked: 0, masked: 0 };
-    for (const [mode, proxy] of [
-      ['unmasked', plain],
-      ['masked', masked],
-    ] as const) {
+    const tps: Record<(typeof modes)[number][0], number> = { unmasked: 0, observed: 0, masked: 0 };
+    for (const [mode, proxy] of modes) {
       log(`pgbench -S ${mode} (${SECONDS} s)`);
       const { stdout } = await exec(
         'pgbench',
@@ -161,6 +163,7 @@ async function main(): Promise<void> {
       runs: xs.map((x) => ({ wallMs: Math.round(x.wallMs), cpuMs: Math.round(x.cpuMs) })),
     });
     const un = summary(rows.unmasked);
+    const ob = summary(rows.observed);
     const ma = summary(rows.masked);
     const report = {
       bench: 'masking',
@@ -172,15 +175,19 @@ async function main(): Promise<void> {
           'select * from people (100,000 rows, 5 columns; 2 masked by column rules, 3 scanned by the email recogniser)',
         client: 'psql (text)',
         unmasked: un,
+        observed: ob,
         masked: ma,
         wallRatio: Number((ma.medianWallMs / un.medianWallMs).toFixed(2)),
         relayCpuRatio: Number((ma.medianRelayCpuMs / un.medianRelayCpuMs).toFixed(2)),
+        relayCpuPerRowUs: Number((((ma.medianRelayCpuMs - un.medianRelayCpuMs) * 1000) / ROWS).toFixed(2)),
       },
       pgbenchSelectOnly: {
         args: `-S -c 4 -j 2 -T ${SECONDS} (scale 1; abalance masked to NULL)`,
         unmaskedTps: Math.round(tps.unmasked),
+        observedTps: Math.round(tps.observed),
         maskedTps: Math.round(tps.masked),
         tpsRatio: Number((tps.masked / tps.unmasked).toFixed(2)),
+        tpsRatioToObserved: Number((tps.masked / tps.observed).toFixed(2)),
       },
     };
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -188,7 +195,7 @@ async function main(): Promise<void> {
     await writeFile(`bench/results/masking-${stamp}.json`, JSON.stringify(report, null, 2) + '\n');
     console.log(
       `100k rows: wall ${un.medianWallMs} -> ${ma.medianWallMs} ms (${report.result100k.wallRatio}x), relay CPU ${un.medianRelayCpuMs} -> ${ma.medianRelayCpuMs} ms (${report.result100k.relayCpuRatio}x); ` +
-        `pgbench -S ${report.pgbenchSelectOnly.unmaskedTps} -> ${report.pgbenchSelectOnly.maskedTps} tps (${report.pgbenchSelectOnly.tpsRatio}x)`,
+        `pgbench -S ${report.pgbenchSelectOnly.unmaskedTps} (observed ${report.pgbenchSelectOnly.observedTps}) -> ${report.pgbenchSelectOnly.maskedTps} tps (${report.pgbenchSelectOnly.tpsRatio}x; ${report.pgbenchSelectOnly.tpsRatioToObserved}x of observed)`,
     );
     console.log(`results: bench/results/masking-${stamp}.json`);
   } finally {

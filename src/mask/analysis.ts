@@ -17,6 +17,8 @@ export interface CopyTarget {
   options: CopyOptions;
   /** Per copied column, its mask; null when the columns cannot be lined up (then refused if tainted). */
   masks: Array<ColumnMask | null> | null;
+  /** Why the columns cannot be lined up, when masks is null. */
+  why?: string;
 }
 
 export interface Analysis {
@@ -172,7 +174,10 @@ function scopeOf(root: ParseNode, cat: MaskedCatalogue, unknown: string[]): Scop
     const name = n['relname'] as string;
     const schema = (n['schemaname'] as string | undefined) ?? null;
     const rels = relationsNamed(cat, schema, name);
-    if (rels.length === 0 && !(schema === null && cteNames.has(name.toLowerCase()))) unknown.push(name);
+    // System catalogues are not in the masked catalogue (and hold no user rows): not unknown.
+    const system =
+      schema === 'pg_catalog' || schema === 'information_schema' || (schema === null && name.startsWith('pg_'));
+    if (rels.length === 0 && !system && !(schema === null && cteNames.has(name.toLowerCase()))) unknown.push(name);
     const alias = ((n['alias'] as { aliasname?: string } | undefined)?.aliasname ?? name).toLowerCase();
     for (const rel of rels) {
       for (const [attnum, mask] of rel.masked) {
@@ -282,7 +287,12 @@ function copyTarget(stmt: ParseNode, cat: MaskedCatalogue, scope: Scope): CopyTa
   }
   const rv = stmt['relation'] as ParseNode;
   const rels = relationsNamed(cat, (rv['schemaname'] as string | undefined) ?? null, rv['relname'] as string);
-  if (rels.length !== 1) return { options, masks: rels.some((r) => r.masked.size > 0) ? null : [] };
+  if (rels.length !== 1)
+    return {
+      options,
+      masks: rels.some((r) => r.masked.size > 0) ? null : [],
+      why: 'COPY of masked data needs the table named with its schema (several schemas have one of this name)',
+    };
   const rel = rels[0]!;
   const attlist = (stmt['attlist'] as unknown[] | undefined)?.map((a) => str(a)?.toLowerCase() ?? '');
   const cols = [...rel.columns.entries()].sort((a, b) => a[0] - b[0]);
@@ -335,7 +345,11 @@ export function analyseStatement(node: ParseNode, cat: MaskedCatalogue, scanValu
     uses: null,
   };
   const tainted = scope.names.size > 0 || scope.aliases.size > 0;
-  if (tainted && writesTainted(kind, body, scope)) {
+  // EXPLAIN ANALYZE runs what it explains: a write inside it is judged as the write.
+  const explained =
+    kind === 'ExplainStmt' ? (Object.entries((body['query'] as ParseNode | undefined) ?? {})[0] ?? null) : null;
+  const [writeKind, writeBody] = explained ? [explained[0], explained[1] as ParseNode] : [kind, body];
+  if (tainted && writesTainted(writeKind, writeBody, scope)) {
     a.refuse = 'this statement would store masked columns where they are no longer masked';
     return a;
   }
@@ -358,6 +372,7 @@ export function analyseStatement(node: ParseNode, cat: MaskedCatalogue, scanValu
       a.refuse = 'COPY in binary format cannot be masked: use FORMAT text or csv';
     else if (masks === null)
       a.refuse =
+        copy.why ??
         'COPY of masked data needs its columns listed: COPY (SELECT col, ...) TO STDOUT or COPY table (col, ...) TO STDOUT';
   } else if (kind === 'PrepareStmt') {
     const q = body['query'] as ParseNode | undefined;

@@ -20,6 +20,9 @@ function chars(value: string): string[] {
 }
 
 function keepLast(value: string, keep: number): string {
+  // ASCII (the usual card or phone number): no code point split is possible.
+  if (Buffer.byteLength(value, 'utf8') === value.length)
+    return value.length <= keep ? '*'.repeat(value.length) : '*'.repeat(value.length - keep) + value.slice(-keep);
   const cs = chars(value);
   // A value no longer than what would be kept would be shown whole: all of it is masked.
   if (cs.length <= keep) return '*'.repeat(cs.length);
@@ -29,7 +32,7 @@ function keepLast(value: string, keep: number): string {
 function emailDomain(value: string): string {
   const at = value.lastIndexOf('@');
   if (at <= 0 || at === value.length - 1) return DEFAULT_REDACTION;
-  return `${chars(value)[0]}***${value.slice(at)}`;
+  return `${String.fromCodePoint(value.codePointAt(0)!)}***${value.slice(at)}`;
 }
 
 /** Keyed, so a value's hash cannot be looked up without the gateway's secret; 16 hex digits. */

@@ -113,7 +113,8 @@ export function rewriteDataRow(body: Buffer, plan: RowPlan, ctx: MaskContext): B
     return nullRow(n);
   }
   let pos = 2;
-  let replaced: Array<Buffer | null | undefined> | null = null;
+  // New values as strings (written straight into the new frame) or, with a kept prefix, bytes.
+  let replaced: Array<string | Buffer | null | undefined> | null = null;
   let delta = 0;
   for (let i = 0; i < n; i++) {
     const len = body.readInt32BE(pos);
@@ -121,25 +122,24 @@ export function rewriteDataRow(body: Buffer, plan: RowPlan, ctx: MaskContext): B
     pos = start + Math.max(0, len);
     const op = plan.ops[i]!;
     if (op === Op.Pass || len < 0) continue;
-    let out: Buffer | null | undefined;
+    let out: string | Buffer | null;
     if (op === Op.Null) {
       out = null;
       count(ctx.hits, plan.masks[i]?.label ?? 'unreadable-binary');
     } else if (op === Op.Whole) {
       const mask = plan.masks[i]!;
-      const text = maskValue(body.toString('utf8', start, pos), mask.strategy, ctx.key);
-      out = text === null ? null : Buffer.from(text, 'utf8');
+      out = maskValue(body.toString('utf8', start, pos), mask.strategy, ctx.key);
       count(ctx.hits, mask.label);
     } else {
       const skip = plan.skip[i]!;
       const masked = maskRecognised(body.toString('utf8', start + skip, pos), ctx.values, ctx.key, ctx.hits);
       if (masked === null) continue;
-      const text = Buffer.from(masked, 'utf8');
-      out = skip ? Buffer.concat([body.subarray(start, start + skip), text]) : text;
+      out = skip ? Buffer.concat([body.subarray(start, start + skip), Buffer.from(masked, 'utf8')]) : masked;
     }
-    replaced ??= new Array<Buffer | null | undefined>(n);
+    replaced ??= new Array<string | Buffer | null | undefined>(n);
     replaced[i] = out;
-    delta += (out ? out.length : 0) - Math.max(0, len);
+    delta +=
+      (out === null ? 0 : typeof out === 'string' ? Buffer.byteLength(out, 'utf8') : out.length) - Math.max(0, len);
   }
   if (!replaced) return null;
   const frame = Buffer.allocUnsafe(5 + body.length + delta);
@@ -158,6 +158,10 @@ export function rewriteDataRow(body: Buffer, plan: RowPlan, ctx: MaskContext): B
     } else if (r === null) {
       frame.writeInt32BE(-1, w);
       w += 4;
+    } else if (typeof r === 'string') {
+      const written = frame.write(r, w + 4, 'utf8');
+      frame.writeInt32BE(written, w);
+      w += 4 + written;
     } else {
       frame.writeInt32BE(r.length, w);
       r.copy(frame, w + 4);

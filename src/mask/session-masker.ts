@@ -210,8 +210,9 @@ export class SessionMasker implements RelayMasker {
         return;
       }
       case EXECUTE: {
-        const d = describeTarget(Buffer.concat([Buffer.from('P'), body]));
-        this.ops.push({ kind: 'execute', name: d?.name ?? '' });
+        // Execute: the portal's name, then the row limit.
+        const end = body.indexOf(0);
+        this.ops.push({ kind: 'execute', name: end < 0 ? '' : body.toString('utf8', 0, end) });
         return;
       }
       case CLOSE: {

@@ -49,6 +49,8 @@ export async function startMaskingProxy(
   login: { role: string; password: string; database: string },
   rules: MaskingRules | null,
   key = Buffer.from('test-masking-key-test-masking-key'),
+  /** Without rules: still show statements to an observer that does nothing (a detector session's own cost). */
+  observe = false,
 ): Promise<MaskingProxy> {
   const ca = await readFile(cluster.caPath, 'utf8');
   const endpoint: UpstreamEndpoint = {
@@ -102,16 +104,17 @@ export async function startMaskingProxy(
       upstreamLeftover: up.leftover,
       parameters: up.parameters,
       masker,
-      observer: masker
-        ? {
-            statement: () => null,
-            bind: () => null,
-            sync: () => undefined,
-            ready: (r) => {
-              if (r.masked) summaries.push(r.masked);
-            },
-          }
-        : undefined,
+      observer:
+        masker || observe
+          ? {
+              statement: () => null,
+              bind: () => null,
+              sync: () => undefined,
+              ready: (r) => {
+                if (r.masked) summaries.push(r.masked);
+              },
+            }
+          : undefined,
       onEnd: () => sockets.delete(socket),
       onIllegalTransition: (err) => {
         throw err;
