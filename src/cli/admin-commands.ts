@@ -72,8 +72,10 @@ async function readStdin(): Promise<string> {
 
 export function vaultSet(configPath: string | undefined, target: string, role: string): Promise<void> {
   return withControlPlane(configPath, async (cp) => {
-    if (process.stdin.isTTY) process.stderr.write(`password for ${role} on ${target} (then Ctrl-D): `);
-    const secret = await readStdin();
+    // Typed at a terminal, the password is not echoed; piped in, it is read to the end.
+    const secret = process.stdin.isTTY
+      ? await (await import('./hidden-input.js')).readHidden(`password for ${role} on ${target}: `)
+      : await readStdin();
     if (!secret)
       throw new CliUsageError('empty secret on stdin', {
         hint: `pipe the password in: printf %s "$PASSWORD" | pgward vault set ${target} ${role}`,
