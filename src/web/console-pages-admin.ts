@@ -10,23 +10,28 @@ export function adminPages(page: AddPage): void {
     `<p>Edit the policy documents; they are validated as you type against the same schema as the files in policies/.</p>
 <p id="policy-source" role="alert" hidden></p>
 <div id="files"></div>
-<label for="editor">Document <select id="doc"></select></label>
-<textarea id="editor" spellcheck="false" rows="24"></textarea>
+<p class="field"><label for="doc">Document</label> <select id="doc"></select></p>
+<label for="editor">Policy document (YAML)</label>
+<textarea id="editor" spellcheck="false" rows="24" aria-describedby="validation"></textarea>
 <p id="validation" role="status"></p>
-<p><button id="preview" type="button">Preview diff</button> <button id="save" type="button" disabled>Save as new version</button>
-<input id="comment" placeholder="What changed and why"></p>
+<p class="field"><label for="comment">What changed and why</label> <input id="comment" name="comment" size="40"></p>
+<p><button id="preview" type="button">Preview diff</button> <button id="save" type="button" disabled>Save as new version</button></p>
 <pre id="diff" class="diff"></pre>
 <h2>Dry run</h2>
-<form id="dry-run">
-<input name="user" placeholder="user" required> <input name="groups" placeholder="groups, comma separated">
-<input name="database" placeholder="database" required> <input name="from" placeholder="from IP (e.g. 10.0.0.5)">
-<input name="at" placeholder="at (ISO time, optional)"> <button type="submit">Would they get in?</button></form>
-<pre id="dry-run-result"></pre>
+<form id="dry-run" class="fields" aria-label="Dry run">
+<label for="dr-user">User <input id="dr-user" name="user" required autocomplete="off"></label>
+<label for="dr-groups">Groups (comma separated) <input id="dr-groups" name="groups" autocomplete="off"></label>
+<label for="dr-database">Database <input id="dr-database" name="database" required autocomplete="off"></label>
+<label for="dr-from">From IP address <input id="dr-from" name="from" placeholder="10.0.0.5" autocomplete="off"></label>
+<label for="dr-at">At (ISO time, optional) <input id="dr-at" name="at" placeholder="2026-12-04T09:30:00Z" autocomplete="off"></label>
+<button type="submit">Would they get in?</button></form>
+<pre id="dry-run-result" aria-live="polite"></pre>
 <h2>Who can reach a target</h2>
-<form id="who"><input name="target" placeholder="target" required> <button type="submit">Show rules</button></form>
-<table id="who-result" class="data"></table>
+<form id="who" class="fields" aria-label="Who can reach a target"><label for="who-target">Target <input id="who-target" name="target" required autocomplete="off"></label>
+<button type="submit">Show rules</button></form>
+<div class="wide" tabindex="0" role="region" aria-label="Rules that let someone reach the target (scrolls sideways)"><table id="who-result" class="data"></table></div>
 <h2>Versions</h2>
-<table id="versions" class="data"></table>`,
+<div class="wide" tabindex="0" role="region" aria-label="Stored policy versions (scrolls sideways)"><table id="versions" class="data"></table></div>`,
   );
   page(
     '/admin/sessions',
@@ -66,10 +71,13 @@ known to the gateway that runs it: open this page on that gateway's console to s
     'admin',
     'Targets',
     'targets',
-    `<table id="targets" class="data"></table>
+    `<div class="wide" tabindex="0" role="region" aria-label="Targets (scrolls sideways)"><table id="targets" class="data"></table></div>
 <h2>Set a credential</h2><p>Secrets are write-only: stored sealed in the vault, never shown again.</p>
-<form id="vault"><input name="target" placeholder="target" required> <input name="role" placeholder="role" required>
-<input name="secret" type="password" placeholder="password" required autocomplete="new-password"> <button type="submit">Store</button></form>
+<form id="vault" class="fields" aria-label="Set a credential">
+<label for="vault-target">Target <input id="vault-target" name="target" required autocomplete="off"></label>
+<label for="vault-role">Upstream role <input id="vault-role" name="role" required autocomplete="off"></label>
+<label for="vault-secret">Password <input id="vault-secret" name="secret" type="password" required autocomplete="new-password"></label>
+<button type="submit">Store</button></form>
 <p id="vault-status" role="status"></p>`,
   );
   page(
@@ -77,6 +85,6 @@ known to the gateway that runs it: open this page on that gateway's console to s
     'admin',
     'Tokens',
     'tokens',
-    `<table id="tokens" class="data"></table><p id="tokens-status" role="status"></p>`,
+    `<div class="wide" tabindex="0" role="region" aria-label="Live tokens (scrolls sideways)"><table id="tokens" class="data"></table></div><p id="tokens-status" role="status"></p>`,
   );
 }

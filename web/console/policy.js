@@ -136,7 +136,8 @@ runPage(async () => {
         ['Source', (r) => r.source],
         ['Comment', (r) => r.comment],
         [
-          '',
+          // A header that names the column for screen readers (an empty one is announced as nothing).
+          'In force',
           (r) =>
             r.id === rows[0]?.id
               ? 'in force'

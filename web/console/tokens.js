@@ -20,7 +20,8 @@ runPage(async () => {
         ['Expires', (r) => time(r.expiresAt)],
         ['By', (r) => r.issuedBy],
         [
-          '',
+          // A header that names the column for screen readers (an empty one is announced as nothing).
+          'Action',
           (r) =>
             button(
               'Revoke and end sessions',

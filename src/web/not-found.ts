@@ -1,0 +1,33 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { layout } from './html.js';
+
+/** A browser asks for pages with Accept: text/html; fetch(), curl and API clients do not. */
+function wantsHtml(req: FastifyRequest): boolean {
+  const accept = req.headers.accept ?? '';
+  return (req.method === 'GET' || req.method === 'HEAD') && /\btext\/html\b/.test(accept);
+}
+
+/**
+ * Answers a path no route serves: a console page for a browser (a title, what happened, a way
+ * back), and the JSON Fastify answers by default for the API and for other clients, which read
+ * the body as data.
+ */
+export function registerNotFoundPage(app: FastifyInstance): void {
+  app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
+    const path = req.url.split('?')[0] ?? '';
+    if (path.startsWith('/api/') || path === '/api' || !wantsHtml(req))
+      return reply
+        .code(404)
+        .send({ message: `Route ${req.method}:${path} not found`, error: 'Not Found', statusCode: 404 });
+    return reply
+      .code(404)
+      .type('text/html; charset=utf-8')
+      .send(
+        layout(
+          'Page not found',
+          `<p>There is no page at this address. It may have moved, or the link may be mistyped.</p>
+<p><a href="/">Go to the console's start page</a></p>`,
+        ),
+      );
+  });
+}
