@@ -194,6 +194,24 @@ describe('psql (simple protocol, text)', () => {
     expect(r.out.split('\n').filter((l) => l.includes('@'))).toEqual([]);
   });
 
+  it('follows several statements in one Query, and an error in the middle', async () => {
+    expect(
+      (
+        await sql(
+          masked,
+          "select email from customers where id = 1; select 'bob@x.io'::text, 2; select card from customers where id = 2",
+        )
+      ).out,
+    ).toBe('a***@example.com\nb***@x.io|2\n************4444');
+    const failed = await sql(
+      masked,
+      'select email from customers where id = 1; select 1/0; select card from customers',
+    );
+    expect(failed.out).toBe('a***@example.com');
+    expect(failed.err).toContain('division by zero');
+    expect((await sql(masked, 'select email from customers where id = 2')).out).toBe('b***@example.net');
+  });
+
   it('passes everything through for a grant without masking (an admin)', async () => {
     expect((await sql(admin, 'select email, card, birth from customers where id = 1')).out).toBe(
       'alice@example.com|4111111111111111|1990-01-02',
