@@ -124,7 +124,10 @@ policy
   .option('--at <time>', 'ISO time (default: now)')
   .option('--method <method>', 'authentication method', 'scram-sha-256-plus')
   .option('--tls <version>', 'TLSv1.3, TLSv1.2 or none', 'TLSv1.3')
-  .option('--dir <dir>', 'policy directory')
+  .option(
+    '--dir <dir>',
+    'explain these policy files (default: the version in force where a store is reachable, else the files)',
+  )
   .option('--version <n>', 'a stored policy version instead of files', versionNumber)
   .option('--json', 'print the decision as JSON')
   .action(async (o: import('./policy-commands.js').ExplainOptions) => {
@@ -241,6 +244,11 @@ const LAZY_GROUPS: Array<{ words: string[]; stubs: Array<[string, string]>; load
     words: ['api-token'],
     stubs: [['api-token', 'tokens for the console API (automation, remote admins): scoped, revocable, audited']],
     load: async () => (await import('./api-token-commands.js')).registerApiTokenCommands(program, cfg),
+  },
+  {
+    words: ['user'],
+    stubs: [['user', 'people: lock one out of pgward for a while, or lift the lock']],
+    load: async () => (await import('./user-lock-commands.js')).registerUserLockCommands(program, cfg),
   },
 ];
 const word = commandWord(args);

@@ -9,9 +9,9 @@ import { policyContextOf } from '../policy/policy-context.js';
 import { policyJsonSchema, type PolicySet } from '../policy/schema.js';
 import { policyDiff, policyDigest } from '../policy/versioning.js';
 import { PolicyQueries } from '../store/policy-queries.js';
-import { loadCliConfig, withControlPlane } from './cli-context.js';
-import { CliError, CliUsageError } from './cli-errors.js';
-import { out, printJson } from './output.js';
+import { loadCliConfig, locateStore, withControlPlane } from './cli-context.js';
+import { CliError, CliUsageError, toCliError } from './cli-errors.js';
+import { note, out, printJson } from './output.js';
 
 // Other command files import it from here.
 export { CliUsageError } from './cli-errors.js';
@@ -112,6 +112,30 @@ function pairs(list: string[] | undefined, what: string): Array<[string, string]
   });
 }
 
+/**
+ * The version the gateways apply now (the latest stored: files as loaded, console saves,
+ * rollbacks), where a store is configured or an embedded pgward runs here; null without a
+ * store or a stored version. A store that cannot be reached is said, and the files are used.
+ */
+async function versionInForce(config: GatewayConfig, configPath: string | undefined): Promise<PolicySet | null> {
+  try {
+    await locateStore(config);
+  } catch {
+    return null;
+  }
+  try {
+    return await withControlPlane(configPath, async (cp) => {
+      const v = await new PolicyQueries(cp.store).latest();
+      if (!v) return null;
+      const loaded = parsePolicyDocuments(v.documents, v.id);
+      return loaded.ok ? loaded.set : null;
+    });
+  } catch (err) {
+    note(`note: the version in force is not known (${toCliError(err).message}); explaining the policy files instead`);
+    return null;
+  }
+}
+
 async function policyFor(
   config: GatewayConfig,
   configPath: string | undefined,
@@ -125,6 +149,10 @@ async function policyFor(
       if (!loaded.ok) throw new CliUsageError(loaded.problems.map(formatProblem).join('\n'));
       return loaded.set;
     });
+  }
+  if (o.dir === undefined) {
+    const inForce = await versionInForce(config, configPath);
+    if (inForce) return inForce;
   }
   const loaded = await loadPolicyDir(await existingPolicyDir(config, o.dir));
   if (!loaded.ok)

@@ -186,6 +186,18 @@ describe('pgward commands', { timeout: 120_000 }, () => {
     expect(versions.filter((u) => heavy.test(u))).toEqual([]);
   });
 
+  it('policy explain with no --dir explains the version in force, and after a rollback the rolled-back one', async () => {
+    const before = JSON.parse((await cli('policy', 'versions', '--json')).stdout) as Array<{ id: number }>;
+    expect(before.length).toBeGreaterThan(0);
+    const latest = before[0]!.id;
+    const explained = await cli('policy', 'explain', '-u', 'alice', '-g', 'developers', '-d', gw.database);
+    expect(explained.stdout).toContain(`version ${latest})`);
+    const rolledBack = await cli('policy', 'rollback', String(latest));
+    expect(rolledBack.code, rolledBack.stderr).toBe(0);
+    const after = await cli('policy', 'explain', '-u', 'alice', '-g', 'developers', '-d', gw.database);
+    expect(after.stdout).toContain(`version ${latest + 1})`);
+  });
+
   it('policy explain: exit 0 for a grant, 3 for a denial', async () => {
     await writeFile(
       join(dir, 'explain.yaml'),
