@@ -245,6 +245,11 @@ const LAZY_GROUPS: Array<{ words: string[]; stubs: Array<[string, string]>; load
     stubs: [['api-token', 'tokens for the console API (automation, remote admins): scoped, revocable, audited']],
     load: async () => (await import('./api-token-commands.js')).registerApiTokenCommands(program, cfg),
   },
+  {
+    words: ['user'],
+    stubs: [['user', 'people: lock one out of pgward for a while, or lift the lock']],
+    load: async () => (await import('./user-lock-commands.js')).registerUserLockCommands(program, cfg),
+  },
 ];
 const word = commandWord(args);
 for (const group of LAZY_GROUPS) {

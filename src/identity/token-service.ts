@@ -4,9 +4,11 @@ import type { ScramCredentialSet } from '../auth/scram-server.js';
 import { mintToken, TokenError, verifyToken, type TokenIdentity } from '../auth/token.js';
 import { IdentityQueries } from '../store/identity-queries.js';
 import { ScramMoves, type IssueState, type IssueWrite } from '../store/scram-moves.js';
+import { UserLockQueries, type UserLock } from '../store/user-lock-queries.js';
 import type { NewToken, Store, UserScram } from '../store/store.js';
 import { parseDuration } from '../util/duration.js';
 import type { SigningKeys } from './signing-keys.js';
+import { MAX_LOCK_MS, UserLockedError } from './user-locks.js';
 
 export interface TokenPolicy {
   issuer: string;
@@ -44,6 +46,7 @@ export interface ScramLookup {
 export class TokenService {
   private readonly moves: ScramMoves;
   private readonly identity: IdentityQueries;
+  private readonly locks: UserLockQueries;
   private policy: TokenPolicy;
 
   constructor(
@@ -53,6 +56,7 @@ export class TokenService {
   ) {
     this.policy = pickPolicy(policy);
     this.moves = new ScramMoves(store);
+    this.locks = new UserLockQueries(store);
     this.identity = new IdentityQueries(store);
   }
 
@@ -90,6 +94,9 @@ export class TokenService {
     ttl?: string | undefined;
     issuedBy: string;
   }): Promise<IssuedToken> {
+    // Every way to a token (console sign-in, pgward login, the operator CLI) ends here.
+    const lock = await this.locks.active(req.user);
+    if (lock) throw new UserLockedError(lock);
     const ttlMs = this.lifetime(req.groups, req.ttl);
     const jti = randomUUID();
     const expiresAt = new Date(Date.now() + ttlMs);
@@ -119,6 +126,30 @@ export class TokenService {
       };
     });
     return { token, jti, user: req.user, groups: req.groups, expiresAt };
+  }
+
+  /** The lock on a person in force now, if any (read at every login). */
+  lockOf(user: string): Promise<UserLock | null> {
+    return this.locks.active(user);
+  }
+
+  /**
+   * Locks a person out for `forMs`: new logins, sign-ins, tokens and link approvals are
+   * refused on every gateway until then (live sessions are not ended here: a kill or a
+   * revocation does that).
+   */
+  async lockUser(user: string, forMs: number, reason: string, by: string): Promise<UserLock> {
+    if (!Number.isFinite(forMs) || forMs <= 0 || forMs > MAX_LOCK_MS)
+      throw new RangeError('a lock lasts more than nothing and at most 30 days');
+    return this.locks.lock(user, new Date(Date.now() + forMs), reason, by);
+  }
+
+  unlockUser(user: string): Promise<boolean> {
+    return this.locks.unlock(user);
+  }
+
+  locked(): Promise<UserLock[]> {
+    return this.locks.listActive();
   }
 
   /** Cleartext path: the password is the JWT itself. */

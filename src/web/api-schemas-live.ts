@@ -54,12 +54,16 @@ export const killRequest = z.object({
   reason: z.string().trim().min(3, 'say why (at least 3 characters)').max(300).optional(),
   /** Also revoke the token the session logged in with (its other sessions end too). */
   revokeToken: z.boolean().default(false),
+  /** Also lock the person out for this many minutes: no new login, sign-in or link approval anywhere. */
+  lockMinutes: z.number().int().min(1).max(43_200).optional(),
 });
 export const killResult = z.object({
   killed: z.string(),
   local: z.boolean(),
   /** What the client was told. */
   message: z.string().optional(),
+  /** Until when the person is locked out (only when asked). */
+  lockedUntil: z.date().optional(),
   /** Whether a token was revoked (only when asked). */
   revoked: z.boolean().optional(),
   /** Why the token could not be revoked (link login and workload sessions have none). */

@@ -66,7 +66,7 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
     handler: async (req, reply) => {
       const s = caller(req);
       const { id } = req.params;
-      const { revokeToken } = req.body;
+      const { revokeToken, lockMinutes } = req.body;
       // One line, as the client prints it after "FATAL:" (the body's schema is checked by Ajv, which trims nothing).
       const reason = req.body.reason?.replace(/\s+/g, ' ').trim();
       if (reason !== undefined && reason.length < 3)
@@ -79,7 +79,14 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
       // Another gateway may own it (or it is still starting): every gateway hears the notice, the
       // owner ends it with the same words (it writes "terminated by administrator <by>").
       else await ctx.store.publish({ kind: 'session-killed', session: id, by });
-      const answer: { killed: string; local: boolean; message?: string; revoked?: boolean; note?: string } = {
+      const answer: {
+        killed: string;
+        local: boolean;
+        message?: string;
+        revoked?: boolean;
+        note?: string;
+        lockedUntil?: Date;
+      } = {
         killed: id,
         local: here !== undefined,
       };
@@ -96,12 +103,23 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
           answer.note = 'the session logged in without a gateway token (link login or workload identity)';
         }
       }
+      const person = here?.user ?? row?.username ?? null;
+      if (lockMinutes !== undefined && person) {
+        const lock = await ctx.tokens.lockUser(
+          person,
+          lockMinutes * 60_000,
+          reason ?? `session ended by administrator ${s.user}`,
+          s.user,
+        );
+        answer.lockedUntil = lock.until;
+      }
       await ctx.adminEvent(s.user, 'session.kill', {
         session: id,
-        user: here?.user ?? row?.username ?? null,
+        user: person,
         reason: reason ?? null,
         revokeToken,
         ...(answer.revoked !== undefined ? { revoked: answer.revoked } : {}),
+        ...(answer.lockedUntil ? { lockedUntil: answer.lockedUntil } : {}),
       });
       return answer;
     },

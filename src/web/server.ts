@@ -12,6 +12,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { OidcSso, PendingLogin } from '../identity/oidc-sso.js';
 import type { SigningKeys } from '../identity/signing-keys.js';
 import type { TokenService } from '../identity/token-service.js';
+import { lockMessage, UserLockedError } from '../identity/user-locks.js';
 import { ConsoleSessionQueries } from '../store/console-session-queries.js';
 import type { IdentityQueries } from '../store/identity-queries.js';
 import type { Logger } from '../util/logger.js';
@@ -59,6 +60,14 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   // so the sign-in rate limit counts each client, not the proxy (web.trustProxy).
   const proxies = deps.config.web.trustProxy;
   const app = Fastify({ logger: false, trustProxy: proxies.length > 0 ? proxies : false });
+  // A locked person reaching any door that mints a token (CLI sign-in, device codes): the
+  // lock's end and reason, as a page in a browser and as JSON to a program.
+  app.setErrorHandler(async (err: Error, req, reply) => {
+    if (!(err instanceof UserLockedError)) throw err;
+    deps.log.info({ event: 'token_refused_locked', user: err.lock.username, url: req.routeOptions.url }, 'user locked');
+    if (req.url.startsWith('/api/') || req.url.startsWith('/cli/')) return reply.code(403).send({ error: err.message });
+    return html(reply, messagePage('Locked out', err.message), 403);
+  });
   const secure = deps.publicUrl.startsWith('https:');
   const cookies = new SealedCookies(deps.vault, secure);
   const sessions = new ConsoleSessions(new ConsoleSessionQueries(deps.store), cookies);
@@ -181,6 +190,10 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
       deps.log.info({ event: 'sso_login', user: who.user, jti: issued.jti }, 'signed in through SSO');
       return reply.redirect(pending.next);
     } catch (err) {
+      if (err instanceof UserLockedError) {
+        deps.log.info({ event: 'sso_locked', user: err.lock.username }, 'sign-in refused: user locked');
+        return html(reply, messagePage('Locked out', err.message), 403);
+      }
       deps.log.warn({ event: 'sso_failed', err: (err as Error).message }, 'SSO callback failed');
       return html(
         reply,
@@ -229,6 +242,9 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
       if (problem || !link)
         return html(reply, messagePage('Sign in a psql session', problem ?? 'This link is not valid.', s), 400);
       const approve = req.body.decision === 'approve';
+      // A locked person cannot let a psql session in by link either (refusing still works).
+      const lock = approve ? await deps.tokens.lockOf(s.user) : null;
+      if (lock) return html(reply, messagePage('Sign in a psql session', lockMessage(lock), s), 403);
       const done = await deps.identity.decideLink(
         idHash,
         approve ? { approve: true, groups: s.groups } : { approve: false },

@@ -165,6 +165,35 @@ const ROUTES: Route[] = [
   },
   { method: 'GET', url: '/api/tokens', path: '/api/tokens', access: 'admin', change: false, ok: 200 },
   { method: 'GET', url: '/api/api-tokens', path: '/api/api-tokens', access: 'admin', change: false, ok: 200 },
+  { method: 'GET', url: '/api/users/locks', path: '/api/users/locks', access: 'admin', change: false, ok: 200 },
+  {
+    method: 'POST',
+    url: '/api/users/matrix-person/lock',
+    path: '/api/users/{user}/lock',
+    access: 'admin',
+    change: true,
+    body: { minutes: 1, reason: 'matrix test' },
+    ok: 200,
+  },
+  {
+    method: 'POST',
+    url: '/api/users/matrix-person/unlock',
+    path: '/api/users/{user}/unlock',
+    access: 'admin',
+    change: true,
+    body: {},
+    ok: 200,
+  },
+  { method: 'GET', url: '/api/audit/search', path: '/api/audit/search', access: 'auditor', change: false, ok: 200 },
+  {
+    method: 'GET',
+    url: `/api/audit/sessions/${someId}/timeline`,
+    path: '/api/audit/sessions/{id}/timeline',
+    access: 'auditor',
+    change: false,
+    ok: 404,
+  },
+  { method: 'GET', url: '/api/audit/events', path: '/api/audit/events', access: 'auditor', change: false, ok: 200 },
   {
     method: 'POST',
     url: '/api/api-tokens',
@@ -367,6 +396,7 @@ describe('console pages (app.inject)', () => {
     ['/audit', 'auditor'],
     [`/audit/sessions/${someId}`, 'auditor'],
     ['/audit/anomalies', 'auditor'],
+    ['/audit/events', 'auditor'],
   ];
   it.each(PAGES)('%s: sign-in redirect, 403 without the %s role, the page with it', async (url, access) => {
     const seen: string[] = [];

@@ -67,7 +67,11 @@ async function setup(over: Partial<AuthenticatePorts> = {}) {
   const extended: number[] = [];
   const ports: AuthenticatePorts = {
     auth: { method: 'scram-sha-256', passwordUsers: [], scramIterations: ITER },
-    tokens: { scramLookup: async () => lookup(), lifetime: () => 600_000 } as unknown as TokenService,
+    tokens: {
+      scramLookup: async () => lookup(),
+      lifetime: () => 600_000,
+      lockOf: async () => null,
+    } as unknown as TokenService,
     workload: null,
     linkLogin: null,
     tls: null,

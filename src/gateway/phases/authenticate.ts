@@ -1,6 +1,7 @@
 import { PeerClosedError } from '../../net/socket-reader.js';
 import { PgError } from '../../protocol/errors.js';
 import { SqlState } from '../../protocol/sqlstate.js';
+import { lockMessage } from '../../identity/user-locks.js';
 import { globMatch } from '../../util/glob.js';
 import type { ClientLink } from '../client-link.js';
 import { cleartextAuth } from './auth-cleartext.js';
@@ -29,6 +30,18 @@ export async function authenticate(
   ports: AuthenticatePorts,
 ): Promise<Authenticated> {
   const method = linkAsked ? 'link' : configuredMethod(ports.auth, user);
+  /** A proven person who is locked out gets the lock's end and reason (docs/login.md: locks). */
+  const unlocked = async (who: Authenticated): Promise<Authenticated> => {
+    const lock = await ports.tokens.lockOf(who.user).catch((err: unknown) => {
+      throw controlPlaneDown(err);
+    });
+    if (lock)
+      throw new PgError(SqlState.invalidAuthorizationSpecification, lockMessage(lock), {
+        hint: 'An admin can lift the lock earlier (pgward user unlock, or Live sessions in the console).',
+        internalReason: 'user locked',
+      });
+    return who;
+  };
   try {
     if (linkAsked) {
       if (!ports.linkLogin) {
@@ -39,14 +52,25 @@ export async function authenticate(
       // Before any store work: a link is a row and a held connection.
       const refused = ports.throttle.linkRefused(link.addr);
       if (refused) throw new LinkRateLimited(refused.scope, refused.retryAfterS);
-      return await linkLogin(link, user, database, { ...ports, linkLogin: ports.linkLogin });
+      // No link for a locked name: the approval would be refused anyway, and a link is a held
+      // connection. Not why: the asker has proved nothing yet (the person sees the reason
+      // where they sign in).
+      const locked = await ports.tokens.lockOf(user).catch((err: unknown) => {
+        throw controlPlaneDown(err);
+      });
+      if (locked)
+        throw new PgError(SqlState.invalidAuthorizationSpecification, 'sign-in links are not available for this user', {
+          hint: 'Use a token, or ask an admin.',
+          internalReason: 'user locked (link refused)',
+        });
+      return await unlocked(await linkLogin(link, user, database, { ...ports, linkLogin: ports.linkLogin }));
     }
     // Success is recorded in the session row (auth_method); failures get their own event.
-    if (method === 'password') return await cleartextAuth(link, user, ports);
+    if (method === 'password') return await unlocked(await cleartextAuth(link, user, ports));
     const lookup = await ports.tokens.scramLookup(user).catch((err: unknown) => {
       throw controlPlaneDown(err);
     });
-    return await scramAuth(link, user, lookup, ports);
+    return await unlocked(await scramAuth(link, user, lookup, ports));
   } catch (err) {
     if (err instanceof LinkRateLimited) {
       // Counted in memory only: writing an audit row per refusal would be the store work the limit saves.
