@@ -108,6 +108,73 @@ describe('console accessibility (axe-core in Chromium)', () => {
     await expectNoA11yViolations(page);
   });
 
+  it('the policy page with a diff, a dry run and the rules for a target shown has no axe violations', async () => {
+    await open(page, '/admin/policy');
+    await page.click('#preview');
+    await page.waitForFunction(() => (document.querySelector('#diff')?.textContent ?? '') !== '');
+    await page.fill('#dry-run input[name=user]', 'alice');
+    await page.fill('#dry-run input[name=database]', 'app');
+    await page.click('#dry-run button');
+    await page.waitForFunction(() => (document.querySelector('#dry-run-result')?.textContent ?? '') !== '');
+    await page.fill('#who input[name=target]', 'app');
+    await page.click('#who button');
+    await page.waitForSelector('#who-result tbody tr');
+    await expectNoA11yViolations(page);
+  });
+
+  it('the audit search with results has no axe violations', async () => {
+    await open(page, '/audit');
+    await page.fill('#search input[name=user]', 'bob');
+    await page.click('#search button');
+    await page.waitForSelector('#results a');
+    await expectNoA11yViolations(page);
+  });
+
+  it('every chart has a text alternative: a name, and its numbers as text', async () => {
+    /** Each canvas: its role, name, and the text of what describes it or the table beside it. */
+    const charts = (p: Page) =>
+      p.locator('canvas').evaluateAll((cs) =>
+        cs.map((c) => {
+          const described = (c.getAttribute('aria-describedby') ?? '')
+            .split(' ')
+            .map((id) => document.getElementById(id)?.textContent ?? '')
+            .join(' ');
+          return {
+            role: c.getAttribute('role'),
+            name: c.getAttribute('aria-label') ?? '',
+            text: `${described} ${c.closest('figure')?.querySelector('table')?.textContent ?? ''}`.trim(),
+          };
+        }),
+      );
+    await open(page, '/audit/anomalies');
+    const anomalies = await charts(page);
+    expect(anomalies).toHaveLength(1);
+    expect(anomalies[0]).toMatchObject({ role: 'img', name: expect.stringMatching(/^Anomalies per hour/) });
+    expect(anomalies[0]!.text).toMatch(/anomalies in the last 7 days|\d+ in all/i);
+    await open(page, '/dashboard');
+    const dashboard = await charts(page);
+    expect(dashboard.length).toBeGreaterThan(0);
+    for (const c of dashboard) {
+      expect(c.role).toBe('img');
+      expect(c.name).not.toBe('');
+      // The same numbers as a table in the chart's figure (bob ran one session: a count of 1 shows).
+      expect(c.text).toMatch(/\d/);
+    }
+  });
+
+  it('the signed-out start page and a page the role does not allow have no axe violations', async () => {
+    const out = await browser.newContext({ locale: 'en-US' });
+    const p = await out.newPage();
+    await p.goto(gw.web!.url + '/');
+    await expectNoA11yViolations(p);
+    await signInAt(p, gw.web!.url, devUser('alice'));
+    const res = await p.goto(gw.web!.url + '/admin/policy');
+    expect(res!.status()).toBe(403);
+    expect(await p.locator('[role=alert]').textContent()).toBe('This page needs the admin role.');
+    await expectNoA11yViolations(p);
+    await out.close();
+  });
+
   it('the current page is marked in the nav', async () => {
     await open(page, '/admin/targets');
     expect(await page.locator('header nav a[aria-current="page"]').allTextContents()).toEqual(['Targets']);
