@@ -38,10 +38,15 @@ async function provisionerOf(
   }
   // The embedded default keeps its demo upstream in the cluster of its store.
   const state = target === 'demo' && !config.store.url ? await readState(STATE_FILE) : null;
-  if (!state)
+  if (!state) {
+    const embeddedHere = !config.store.url && (await readState(STATE_FILE)) !== null;
+    const known = [...Object.keys(config.targets), ...(embeddedHere ? ['demo (the embedded default)'] : [])];
     throw new CliError(`no target ${target} in the configuration`, {
-      hint: `the targets are: ${Object.keys(config.targets).join(', ') || 'none (and no embedded pgward running here for "demo")'}`,
+      hint: known.length
+        ? `the targets are: ${known.join(', ')}`
+        : 'no targets are configured (targets: in pgward.yaml) and no embedded pgward runs in this folder',
     });
+  }
   const url = new URL(state.storeUrl);
   return {
     endpoint: {
