@@ -4,9 +4,11 @@ import type { DevUser } from '../../src/identity/dev-idp.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
 import { psql, run } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { homeWithCa } from './connect-lines-home.js';
 
 let gw: TestGateway;
 let browser: Browser;
+let laptopHome: string;
 
 const devUser = (name: string, on: TestGateway = gw): DevUser => {
   const u = on.web!.devIdp!.users.find((x) => x.username === name);
@@ -17,6 +19,8 @@ const devUser = (name: string, on: TestGateway = gw): DevUser => {
 beforeAll(async () => {
   // Links live long enough for two browser sign-ins on a busy machine; expiry has its own gateway.
   gw = await startTestGateway(inject('pgCluster'), { auth: { linkTtl: '90s' } }, { web: true });
+  // The lines are run as on a developer's laptop: the CA installed as the page says.
+  laptopHome = await homeWithCa(gw.web!.url);
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -68,7 +72,7 @@ describe('browser single sign-on (Chromium, development IdP)', () => {
     expect(await page.locator('#expires').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
 
     const cmd = `${line} -X -At -c "select current_user, 6 * 7"`;
-    const ok = await run('bash', ['-c', cmd], { env: { PGPASSFILE: '/dev/null' } });
+    const ok = await run('bash', ['-c', cmd], { env: { PGPASSFILE: '/dev/null', HOME: laptopHome } });
     expect(ok.stderr).toBe('');
     expect(ok.stdout.trim()).toBe(`${gw.upstreamRole}|42`);
 
@@ -83,7 +87,9 @@ describe('browser single sign-on (Chromium, development IdP)', () => {
     expect(await text(page, 'a.button[href="/auth/login"]')).toBe('Sign in with single sign-on');
     // The revoked token is refused like any wrong password (the answer does not tell
     // whether the user holds another token); a sign-in link comes only when asked for.
-    const refused = await run('bash', ['-c', cmd], { env: { PGPASSFILE: '/dev/null', PGCONNECT_TIMEOUT: '10' } });
+    const refused = await run('bash', ['-c', cmd], {
+      env: { PGPASSFILE: '/dev/null', PGCONNECT_TIMEOUT: '10', HOME: laptopHome },
+    });
     expect(refused.code).not.toBe(0);
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toContain('password authentication failed for user "alice"');
@@ -99,7 +105,7 @@ describe('browser single sign-on (Chromium, development IdP)', () => {
     await signInAt(page, gw.web!.url, devUser('bob'));
     const line = await text(page, '#psql-line');
     const running = run('bash', ['-c', `${line} -X -At -c "select pg_sleep(20)"`], {
-      env: { PGPASSFILE: '/dev/null' },
+      env: { PGPASSFILE: '/dev/null', HOME: laptopHome },
     });
     await vi.waitFor(() => expect(gw.gateway.sessions.list().map((x) => x.user)).toContain('bob'), {
       timeout: 20_000,

@@ -9,6 +9,7 @@ import type { DevUser } from '../../src/identity/dev-idp.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
 import { run } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
+import { homeWithCa } from './connect-lines-home.js';
 
 const SHOTS = 'test-results/screenshots';
 /** Generous: it only bounds how long a broken build takes to fail. */
@@ -17,6 +18,7 @@ let gw: TestGateway;
 let browser: Browser;
 /** A config naming the test gateway's store, for the CLI's own commands. */
 let configPath: string;
+let laptopHome: string;
 /** Every API response body seen in the browser, to check that none carries a secret. */
 const bodies: string[] = [];
 
@@ -43,12 +45,14 @@ async function signedIn(user: string): Promise<{ ctx: BrowserContext; page: Page
   return { ctx, page, psqlLine: await text(page, '#psql-line') };
 }
 
+/** A line from the page, run as on a developer's laptop: the CA installed as the page says (docs/connect.md). */
 const psqlFrom = (line: string, sql: string) =>
-  run('bash', ['-c', `${line} -X -At -c "${sql}"`], { env: { PGPASSFILE: '/dev/null' } });
+  run('bash', ['-c', `${line} -X -At -c "${sql}"`], { env: { PGPASSFILE: '/dev/null', HOME: laptopHome } });
 
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   gw = await startTestGateway(inject('pgCluster'), {}, { web: true });
+  laptopHome = await homeWithCa(gw.web!.url);
   configPath = join(await mkdtemp(join(tmpdir(), 'pgward-console-')), 'pgward.yaml');
   await writeFile(
     configPath,
