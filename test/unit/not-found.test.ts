@@ -39,3 +39,31 @@ describe('a path no route serves', () => {
     expect(post.headers['content-type']).toMatch(/^application\/json/);
   });
 });
+
+describe('the 404 page for a signed-in person', () => {
+  const page = async (viewer: Parameters<typeof registerNotFoundPage>[1]) => {
+    const a = Fastify();
+    registerNotFoundPage(a, viewer);
+    await a.ready();
+    const r = await a.inject({ url: '/nowhere', headers: { accept: BROWSER } });
+    await a.close();
+    return r;
+  };
+
+  it('carries their header: name, nav for their roles, sign-out', async () => {
+    const r = await page(async () => ({ user: 'bob', csrf: 'c', roles: new Set(['developer', 'admin']) }));
+    expect(r.statusCode).toBe(404);
+    expect(r.body).toContain('Signed in as <strong>bob</strong>');
+    expect(r.body).toContain('<a href="/admin/policy">Policies</a>');
+    expect(r.body).not.toContain('href="/audit"');
+  });
+
+  it('a session that cannot be read still answers the 404 page, without a header', async () => {
+    const r = await page(async () => {
+      throw new Error('store down');
+    });
+    expect(r.statusCode).toBe(404);
+    expect(r.body).toContain('<h1>Page not found</h1>');
+    expect(r.body).not.toContain('Signed in as');
+  });
+});
