@@ -31,7 +31,8 @@ const SECTION: Record<string, string> = {
   tokens: '/admin/tokens',
   audit: '/audit',
   timeline: '/audit',
-  events: '/audit',
+  events: '/audit/events',
+  dashboard: '/dashboard',
   anomalies: '/audit/anomalies',
 };
 
@@ -45,6 +46,7 @@ function nav(roles: ReadonlySet<string> | undefined, title: string, opts: Layout
     ['/me', 'My activity'],
     ['/requests', 'Request access'],
   ];
+  if (roles.has('admin') || roles.has('auditor')) links.push(['/dashboard', 'Dashboard']);
   if (roles.has('admin'))
     links.push(
       ['/admin/policy', 'Policies'],
@@ -52,7 +54,8 @@ function nav(roles: ReadonlySet<string> | undefined, title: string, opts: Layout
       ['/admin/targets', 'Targets'],
       ['/admin/tokens', 'Tokens'],
     );
-  if (roles.has('auditor')) links.push(['/audit', 'Audit'], ['/audit/anomalies', 'Anomalies']);
+  if (roles.has('auditor'))
+    links.push(['/audit', 'Audit'], ['/audit/events', 'Logins and admin actions'], ['/audit/anomalies', 'Anomalies']);
   // Approvers are named by group in the policy, not by console role: the link and its count of
   // waiting requests appear once /api/access-requests/count says this person approves something.
   // A page with no script of its own (the connect page) is found by its title, which is its link's label.
