@@ -60,6 +60,8 @@ known to the gateway that runs it: open this page on that gateway's console to s
 <label for="kill-reason">Reason (the user's client shows it, the audit records it)</label>
 <textarea id="kill-reason" name="reason" rows="3" required minlength="3" maxlength="300"></textarea>
 <p><label for="kill-revoke" class="check"><input id="kill-revoke" name="revokeToken" type="checkbox"> Also revoke the token it logged in with (its other sessions end too, and it cannot log in again with it)</label></p>
+<p><label for="kill-lock">Also lock the person out for this many minutes (empty: no lock; new logins, sign-ins and link approvals are refused on every gateway, with the reason)</label>
+<input id="kill-lock" name="lockMinutes" type="number" min="1" max="43200" step="1" inputmode="numeric"></p>
 <p id="kill-error" role="alert"></p>
 <p><button id="kill-confirm" type="submit" class="danger" value="kill">End session</button>
 <button id="kill-cancel" type="button" class="secondary">Cancel</button></p>

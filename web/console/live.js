@@ -117,6 +117,7 @@ runPage(async () => {
   const dialog = $('#kill-dialog', HTMLDialogElement);
   const reason = $('#kill-reason', HTMLTextAreaElement);
   const revoke = $('#kill-revoke', HTMLInputElement);
+  const lockFor = $('#kill-lock', HTMLInputElement);
   const refresh = $('#f-refresh', HTMLInputElement);
 
   const render = () => {
@@ -213,6 +214,7 @@ runPage(async () => {
       `${r.username ?? 'unknown'} on ${r.target ?? ''}/${r.database ?? ''} as ${r.upstreamRole ?? ''}, from ${r.clientAddr} (gateway ${r.gatewayId}).`;
     reason.value = '';
     revoke.checked = false;
+    lockFor.value = '';
     $el('#kill-error').textContent = '';
     dialog.showModal();
     reason.focus();
@@ -226,7 +228,11 @@ runPage(async () => {
     void (async () => {
       try {
         const res = /** @type {KillResult} */ (
-          await api('POST', `/api/sessions/${r.id}/kill`, { reason: reason.value, revokeToken: revoke.checked })
+          await api('POST', `/api/sessions/${r.id}/kill`, {
+            reason: reason.value,
+            revokeToken: revoke.checked,
+            ...(lockFor.value ? { lockMinutes: Number(lockFor.value) } : {}),
+          })
         );
         dialog.close();
         const token =
@@ -238,7 +244,8 @@ runPage(async () => {
         const status = $el('#live-status');
         status.tabIndex = -1;
         status.focus();
-        status.textContent = `Session of ${r.username ?? 'unknown'} ended. The client was told: "${res.message ?? ''}".${token}`;
+        const locked = res.lockedUntil ? ` Locked out until ${new Date(res.lockedUntil).toLocaleString()}.` : '';
+        status.textContent = `Session of ${r.username ?? 'unknown'} ended. The client was told: "${res.message ?? ''}".${token}${locked}`;
         setTimeout(() => void load().catch(() => undefined), 300);
       } catch (err) {
         $el('#kill-error').textContent = message(err);
