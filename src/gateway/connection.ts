@@ -152,6 +152,7 @@ export class ClientConnection {
         gatewayId: ctx.config.gatewayId,
         limits: ctx.config.limits,
         onTokenExpiry: ctx.config.auth.onTokenExpiry,
+        maskingKey: ctx.maskingKey,
       },
     );
     session.start();

@@ -77,6 +77,8 @@ export interface GatewayContext {
   workload: WorkloadIdentity | null;
   /** Keys the SCRAM mock salt for unknown users, stable across gateways sharing a vault key. */
   scramMockSecret: Buffer;
+  /** Keys the hash strategy of data masking (vault.derive(MASKING_KEY_LABEL)): every gateway sharing the vault key hashes alike. */
+  maskingKey: Buffer;
   /** Failed logins per address and per user (brute-force brake). */
   throttle: AuthThrottle;
   /** Load balancers whose PROXY v2 headers name the real client (null: none configured). */

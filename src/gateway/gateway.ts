@@ -19,6 +19,7 @@ import { closeParseWorkers, configureParseBudget } from '../detect/offthread-ins
 import { loadSqlParser } from '../detect/sql-parser.js';
 import { applyRetention } from '../audit/retention.js';
 import { AUDIT_KEY_LABEL, deriveAuditKeys } from '../audit/keys.js';
+import { MASKING_KEY_LABEL } from '../mask/session-masking.js';
 import { AuditWriter } from '../audit/writer.js';
 import { AlertSender } from '../detect/alerts.js';
 import { StatementInspector } from '../detect/classify.js';
@@ -183,6 +184,7 @@ export class Gateway {
       temporary: NO_TEMPORARY_GRANTS,
       targets: await resolveTargets(deps.config),
       scramMockSecret: deps.vault.derive('scram-mock-salt'),
+      maskingKey: deps.vault.derive(MASKING_KEY_LABEL),
       consoleUrl: deps.linkLogin?.baseUrl ?? null,
       proxyFrom: deps.config.listen.proxyProtocolFrom.length
         ? new AddressSet(deps.config.listen.proxyProtocolFrom)

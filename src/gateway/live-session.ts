@@ -7,11 +7,13 @@ import { majorOf, SessionMonitor } from '../detect/session-monitor.js';
 import { normalizeStatement } from '../detect/sql-parser.js';
 import type { TokenService } from '../identity/token-service.js';
 import type { Grant } from '../policy/evaluate.js';
+import type { MaskingRules } from '../policy/masking-schema.js';
 import { DEFAULT_PROFILE } from '../policy/profiles.js';
 import type { StartupSettings } from '../policy/startup-settings.js';
 import * as W from '../protocol/backend-writer.js';
 import { PgError } from '../protocol/errors.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import { catalogueOver, maskingRulesFor, sessionMasker } from '../mask/session-masking.js';
 import { Relay, type BoundUpstream, type EndReason } from '../relay/relay.js';
 import type { DetectorQueries } from '../store/detector-queries.js';
 import type { Store } from '../store/store.js';
@@ -51,6 +53,8 @@ export interface LiveSessionPorts {
   gatewayId: string;
   limits: { maxMessageBytes: number; messageStallMs?: number | undefined };
   onTokenExpiry: 'end' | 'allow';
+  /** Key of data masking's hash strategy. */
+  maskingKey: Buffer;
 }
 
 /** The live page normalizes statements up to this length on the event loop (longer ones are named by their size). */
@@ -101,6 +105,8 @@ export class LiveSession {
   /** Abandons a wait in the pool's line (Ctrl-C, or the client left). */
   private readonly line = new AbortController();
   private readonly audit: SessionRecord;
+  /** The grant's data masking, or null. */
+  private readonly maskingRules: MaskingRules | null;
   private disposed = false;
 
   constructor(
@@ -122,6 +128,7 @@ export class LiveSession {
       W.readyForQuery('I'),
     ]);
     link.mark('ready');
+    this.maskingRules = maskingRulesFor(ports.policy.current(), spec.grant);
     this.audit = new SessionRecord(spec, ports);
     this.audit.opened();
     this.monitor = this.makeMonitor();
@@ -141,6 +148,12 @@ export class LiveSession {
         if (this.cancelAsked) this.cancelUpstream();
       },
       observer: this.activity ?? undefined,
+      // Only for a grant with masking rules (docs/masking.md); otherwise no row is looked at.
+      masker: sessionMasker(
+        this.maskingRules,
+        { target: spec.target.name, database: spec.grant.database },
+        { key: ports.maskingKey, catalogue: catalogueOver(() => spec.source.openUnpooled()) },
+      ),
       keepUpstream: this.pool !== null,
       // The pool's view of the connection is what the server last reported, never an assumption.
       onParameterStatus: (name, value) => {
@@ -299,7 +312,7 @@ export class LiveSession {
   private makeMonitor(): SessionMonitor | null {
     const { spec, ports } = this;
     const { who, grant, baseline } = spec;
-    if (baseline === null && !grant.session.readOnly) return null;
+    if (baseline === null && !grant.session.readOnly && !this.maskingRules) return null;
     const profile = ports.policy.current().profiles[grant.session.detector] ?? DEFAULT_PROFILE;
     this.logParameters = profile.logParameters;
     return new SessionMonitor({

@@ -12,6 +12,8 @@ export interface StatementRun {
   ms: number;
   outcome: string;
   error: string | null;
+  /** Masked sessions: values masked per column (schema.table.column) or recogniser; absent when none. */
+  masked?: Record<string, number>;
 }
 
 /** A chained event as the console shows it: a statements event comes as named runs. */
@@ -54,6 +56,7 @@ export function decodeStatementRuns(payload: unknown): StatementRun[] | null {
     offsetMs: col('offsetMs'),
     outcome: col('outcome'),
     error: col('error'),
+    masked: col('masked'),
   };
   if (at.statement < 0 || at.outcome < 0) return null;
   return runs.map((run) => {
@@ -61,6 +64,7 @@ export function decodeStatementRuns(payload: unknown): StatementRun[] | null {
     const refs = field(at.statement);
     const indexes = Array.isArray(refs) ? refs : [refs];
     const error = field(at.error);
+    const masked = field(at.masked);
     return {
       at: new Date(start + num(field(at.offsetMs))),
       sql: indexes.map((i) => (typeof i === 'number' ? (statements[i]?.sql ?? '?') : '?')),
@@ -69,6 +73,7 @@ export function decodeStatementRuns(payload: unknown): StatementRun[] | null {
       ms: num(field(at.ms)),
       outcome: String(field(at.outcome) ?? 'unknown'),
       error: typeof error === 'string' ? error : null,
+      ...(masked && typeof masked === 'object' ? { masked: masked as Record<string, number> } : {}),
     };
   });
 }

@@ -59,7 +59,7 @@ async function session(upstreamFor: (broker: UpstreamBroker) => Promise<Upstream
       flush: async () => undefined,
     } as unknown as AuditWriter,
     metrics: new GatewayMetrics(),
-    policy: { current: () => ({ profiles: {} }) as unknown as PolicySet },
+    policy: { current: () => ({ rules: [], profiles: {} }) as unknown as PolicySet },
     inspector: {} as never,
     readOnlyGuard: {} as never,
     detectorQueries: {} as never,
@@ -70,6 +70,7 @@ async function session(upstreamFor: (broker: UpstreamBroker) => Promise<Upstream
     gatewayId: 'gw',
     limits: { maxMessageBytes: 1 << 20 },
     onTokenExpiry: 'end',
+    maskingKey: Buffer.alloc(32),
   };
   const source = new UpstreamSource(target, grant, {
     vault: { get: async () => null } as unknown as Vault,

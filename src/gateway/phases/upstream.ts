@@ -90,6 +90,11 @@ export class UpstreamSource {
     return { up, pool };
   }
 
+  /** A connection of this grant's login outside any pool (data masking's catalogue reads). */
+  openUnpooled(): Promise<UpstreamConnection> {
+    return this.open(this.grant.forward);
+  }
+
   /** The warm pool of (target, login role, database, read-only, startup settings): per person with personRoles. */
   private pool(): UpstreamPool {
     const { target, grant } = this;
