@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { previewMasking } from '../mask/preview.js';
 import { formatProblem, parsePolicyDocuments } from '../policy/loader.js';
 import { policyContextOf } from '../policy/policy-context.js';
 import type { ApiContext } from './api-context.js';
 import { addApiRoute } from './api-route.js';
+import { maskingPreview, maskingPreviewRequest } from './api-schemas-masking.js';
 
 /**
  * Masking preview for the policy editor (docs/masking.md): a sample result, masked as the
@@ -13,27 +13,6 @@ import { addApiRoute } from './api-route.js';
  * Nothing is read from a database: the admin gives the sample. Hash values use a key of
  * this console process, not the gateways' (the preview must not be an oracle for them).
  */
-
-export const maskingPreviewRequest = z
-  .object({
-    documents: z.record(z.string(), z.string()),
-    /** The allow rule whose masking is previewed. */
-    rule: z.string().min(1),
-    /** schema.table.column for column rules; any other name is seen by value rules only. */
-    columns: z.array(z.string().min(1).max(200)).min(1).max(50),
-    rows: z.array(z.array(z.string().max(10_000).nullable()).max(50)).max(100),
-  })
-  .strict();
-
-export const maskingPreview = z.object({
-  rule: z.string(),
-  /** False when the rule has no masking (its sessions see data as it is). */
-  masking: z.boolean(),
-  columns: z.array(z.object({ name: z.string(), rule: z.string().nullable(), strategy: z.string().nullable() })),
-  before: z.array(z.array(z.string().nullable())),
-  after: z.array(z.array(z.string().nullable())),
-  masked: z.record(z.string(), z.number()),
-});
 
 const previewKey = randomBytes(32);
 

@@ -12,6 +12,7 @@ import { registerAuditRoutes } from './console-api-audit.js';
 import { registerDashboardRoutes } from './console-api-dashboard.js';
 import { registerPolicyRoutes } from './console-api-policy.js';
 import { registerLockRoutes } from './console-api-locks.js';
+import { registerMaskingRoutes } from './console-api-masking.js';
 import { registerApiTokenRoutes } from './console-api-tokens.js';
 import type { MetricsAccess } from './metrics-access.js';
 import { openApiDocument, type DescribedRoute } from './openapi.js';
@@ -148,6 +149,7 @@ export async function registerConsoleApi(
     registerPolicyRoutes(api, ctx);
     registerApiTokenRoutes(api, ctx);
     registerLockRoutes(api, ctx);
+    registerMaskingRoutes(api, ctx);
     registerAdminRoutes(api, ctx);
     registerAuditRoutes(api, ctx);
     registerDashboardRoutes(api, ctx);

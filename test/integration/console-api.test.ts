@@ -81,6 +81,16 @@ const ROUTES: Route[] = [
     ok: 409,
   },
   { method: 'GET', url: '/api/policy/versions', path: '/api/policy/versions', access: 'admin', change: false, ok: 200 },
+  // The test gateway's policy has no rule named "nobody": 404 with the reason.
+  {
+    method: 'POST',
+    url: '/api/policy/masking-preview',
+    path: '/api/policy/masking-preview',
+    access: 'admin',
+    change: true,
+    body: { documents, rule: 'nobody', columns: ['public.t.email'], rows: [['a@example.com']] },
+    ok: 404,
+  },
   {
     method: 'POST',
     url: '/api/policy/rollback',

@@ -3,7 +3,7 @@
 // the masking of a chosen rule, from the documents being edited. Mounted by policy.js.
 import { api, button, message, table } from './lib.js';
 
-/** @typedef {typeof import('../../src/web/console-api-masking.js').maskingPreview} PreviewSchema */
+/** @typedef {typeof import('../../src/web/api-schemas-masking.js').maskingPreview} PreviewSchema */
 /** @typedef {import('../../src/web/api-schemas.js').ApiResponse<PreviewSchema>} Preview */
 
 const SAMPLE = [
@@ -34,17 +34,24 @@ export function mountMaskingPreview(parent, documents) {
   const help = section.appendChild(document.createElement('p'));
   help.textContent =
     'A sample result as the sessions of a rule would see it. Name columns schema.table.column for column rules; other columns are seen by value rules only. Hashes here use a preview key, not the gateways\u2019.';
+  /** A visible label for a control (placeholders and aria-labels alone are not enough). @param {string} id @param {string} text */
+  const label = (id, text) => {
+    const l = section.appendChild(document.createElement('label'));
+    l.htmlFor = id;
+    l.textContent = text;
+  };
+  label('masking-rule', 'Rule (an allow rule with session.masking)');
   const rule = section.appendChild(document.createElement('input'));
   rule.id = 'masking-rule';
-  rule.placeholder = 'rule name';
-  rule.setAttribute('aria-label', 'rule name');
+  rule.autocomplete = 'off';
+  label('masking-sample', 'Sample result (tab-separated; the first line names the columns)');
   const sample = section.appendChild(document.createElement('textarea'));
   sample.id = 'masking-sample';
   sample.rows = 4;
   sample.value = SAMPLE;
-  sample.setAttribute('aria-label', 'sample result, tab-separated, first line the column names');
   const status = section.appendChild(document.createElement('p'));
   status.id = 'masking-status';
+  status.setAttribute('role', 'status');
   const before = section.appendChild(document.createElement('table'));
   before.id = 'masking-before';
   const after = section.appendChild(document.createElement('table'));

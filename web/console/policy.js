@@ -1,6 +1,7 @@
 // @ts-check
 // The policy page's data (console page 'policy').
 import { $, $el, $table, api, message, table, button, time, formData, decisionText, runPage } from './lib.js';
+import { mountMaskingPreview } from './masking-preview.js';
 
 /** @typedef {typeof import('../../src/web/api-schemas.js')} Schemas */
 /** @template {import('zod').ZodType} S @typedef {import('../../src/web/api-schemas.js').ApiResponse<S>} Answer */
@@ -169,4 +170,6 @@ runPage(async () => {
   };
   await versions();
   await validate();
+  // A sample result masked as a chosen rule's sessions would see it, from the documents as edited.
+  mountMaskingPreview($el('main'), () => docs);
 });
