@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { PolicyRuntime } from '../gateway/policy-runtime.js';
+import { dryRun } from '../policy/dry-run.js';
 import { loadServerTls } from '../gateway/server-tls.js';
 import { ensureDevCertificates } from '../tls/dev-ca.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -143,9 +144,20 @@ async function startAll(
     say('');
     say(`pgward is listening on ${addr.host}:${addr.port} (TLS; SCRAM-SHA-256 with channel binding)`);
     say(
-      `  upstream: embedded PostgreSQL ${embedded.cluster.binaries.version} on 127.0.0.1:${embedded.cluster.port}, database "demo"; each person logs in as their own role per grant (e.g. "alice:demo_ro"), made on first use, password in the vault`,
+      `  upstream: embedded PostgreSQL ${embedded.cluster.binaries.version} on 127.0.0.1:${embedded.cluster.port}, database "demo"; each person logs in as their own login per grant (such as "alice:<role>"), made on first use, password in the vault`,
     );
-    say(`  a token for the demo user alice (groups: developers), valid 8 hours:`);
+    // What the printed token gets, from the policy in force (not the target's default role).
+    const t = config.targets[embedded.demo.target]!;
+    const d = dryRun(
+      policy.current(),
+      [{ name: embedded.demo.target, database: t.database, databases: t.databases, role: t.role }],
+      { user: 'alice', groups: ['developers'], database: 'demo' },
+    );
+    const as =
+      d.kind === 'grant'
+        ? `as role ${d.role}${d.session.readOnly ? ', read-only' : ''} (rule ${d.rule})`
+        : `but the policy denies it: ${d.reason}`;
+    say(`  a token for the demo user alice (groups: developers), valid 8 hours; it connects to "demo" ${as}:`);
     say('');
     say(
       `PGPASSWORD='${issued.token}' psql "host=${addr.host} port=${addr.port} dbname=demo user=alice sslmode=verify-full sslrootcert=${caPath ?? ''}"`,
@@ -164,7 +176,7 @@ async function startAll(
         `    PGOPTIONS='-c pgward.login=link' psql "host=${pgHost} port=${addr.port} dbname=demo user=bob sslmode=verify-full sslrootcert=${caPath ?? ''}"`,
       );
     }
-    say(`  more tokens: npm run -s pgward -- token issue --user NAME [--groups a,b] [--ttl 8h]`);
+    say(`  more tokens: npx pgward token issue --user NAME [--groups a,b] [--ttl 8h]`);
     say('  Ctrl-C stops the gateway and the embedded PostgreSQL.');
   }
 
@@ -245,4 +257,6 @@ function withEmbedded(config: GatewayConfig, embedded: EmbeddedDefault): void {
     // so it can give itself a provisioner (docs/person-roles.md).
     personRoles: { enabled: true, provisioner: embedded.demo.provisioner },
   };
+  // The development IdP's people are in these groups: a policy naming another gets a warning.
+  config.policies.knownGroups ??= ['developers', 'admins', 'auditors'];
 }
