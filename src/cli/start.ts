@@ -4,6 +4,7 @@ import { loadConfigFile, parseConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { PolicyRuntime } from '../gateway/policy-runtime.js';
 import { dryRun } from '../policy/dry-run.js';
+import { policyContextOf } from '../policy/policy-context.js';
 import { loadServerTls } from '../gateway/server-tls.js';
 import { ensureDevCertificates } from '../tls/dev-ca.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -89,6 +90,8 @@ async function startAll(
     log,
     dir: policyDir ? resolve(policyDir) : null,
     watch: config.policies.watch,
+    // File edits are checked against this gateway's targets and known groups too.
+    context: policyContextOf(config),
   });
   started.add('policy runtime', () => policy.close());
 
