@@ -206,6 +206,7 @@ describe('console accessibility (axe-core in Chromium)', () => {
       expect(await page.locator('header nav a[href="/admin/policy"]').count()).toBe(who ? 1 : 0);
       expect(await page.locator('header nav a[href="/audit"]').count()).toBe(who ? 1 : 0);
       await expectNoA11yViolations(page);
+      if (who) await page.screenshot({ path: join(SHOTS, 'not-found-page.png') });
       await page.unroute('**/no/such/page');
     }
   });
