@@ -17,7 +17,7 @@ import { parsePgpassLine, pgpassPath } from '../util/pgpass.js';
 import { withControlPlane } from './admin-commands.js';
 import type { ControlPlane } from './control-plane.js';
 import { loginsPath } from './login.js';
-import { loadConfig } from './start.js';
+import { loadCliConfig } from './cli-context.js';
 
 /**
  * `pgward request ...` (docs/access-requests.md). The person acting is the one signed in with
@@ -175,7 +175,7 @@ export function registerRequestCommands(program: Command, cfg: () => string | un
     .option('--reason <text>', 'why (a rule may require it, and a pattern such as a ticket id)')
     .option('--json', 'print the request as JSON')
     .action(async (o: Who & { target: string; database?: string; role?: string; rule?: string; duration?: string }) => {
-      const config = await loadConfig(cfg());
+      const config = await loadCliConfig(cfg());
       const t = config.targets[o.target];
       if (!t) throw new RequestRefused(`no target ${o.target} in the configuration`);
       await withRequests(cfg(), async (r, cp) => {
