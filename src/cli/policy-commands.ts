@@ -205,8 +205,13 @@ function printDecision(d: Decision, set: PolicySet): void {
     out(`GRANT by rule ${d.rule} (${d.file}, ${version})`);
     out(`  upstream: target ${d.target}, database ${d.database}, role ${d.role}`);
     const s = d.session;
+    // Durations as the policy writes them (8h, not 28800s): the rule is what people look for.
+    const written = set.rules.find((r) => r.rule.name === d.rule)?.rule;
+    const asWritten = (ms: number | null, text: string | undefined): string =>
+      ms === null ? 'none' : (text ?? `${ms / 1000}s`);
+    const session = written?.effect === 'allow' ? written.session : undefined;
     out(
-      `  session: ${s.readOnly ? 'read-only' : 'read-write'}, max duration ${s.maxDurationMs === null ? 'none' : `${s.maxDurationMs / 1000}s`}, idle timeout ${s.idleTimeoutMs === null ? 'none' : `${s.idleTimeoutMs / 1000}s`}, detector ${s.detector}`,
+      `  session: ${s.readOnly ? 'read-only' : 'read-write'}, max duration ${asWritten(s.maxDurationMs, session?.maxDuration)}, idle timeout ${asWritten(s.idleTimeoutMs, session?.idleTimeout)}, detector ${s.detector}`,
     );
     out(`  forwarded parameters: ${d.forward.map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
   } else {

@@ -61,7 +61,7 @@ describe('pgward policy', () => {
       [
         'GRANT by rule developers-read-demo (demo.yaml, files)',
         '  upstream: target demo, database demo, role demo_ro',
-        '  session: read-only, max duration 28800s, idle timeout 1800s, detector default',
+        '  session: read-only, max duration 8h, idle timeout 30m, detector default',
         '  forwarded parameters: application_name=psql default_transaction_read_only=on',
         '',
       ].join('\n'),
