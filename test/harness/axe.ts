@@ -53,3 +53,17 @@ export async function expectNoA11yViolations(page: Page, opts: A11yOptions = {})
   const violations = await a11yViolations(page, opts);
   if (violations.length) throw new Error(describeViolations(new URL(page.url()).pathname, violations));
 }
+
+/**
+ * Fields with no <label> of their own. axe accepts a placeholder or an aria-label as a field's
+ * name; a person who sees the page needs a visible label that stays once they type.
+ */
+export function fieldsWithoutLabel(page: Page): Promise<string[]> {
+  return page
+    .locator('input:not([type=hidden]):not([type=submit]):not([type=button]):not([type=reset]), select, textarea')
+    .evaluateAll((els) =>
+      (els as Array<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>)
+        .filter((e) => !e.closest('[hidden]') && (e.labels?.length ?? 0) === 0)
+        .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.name ? `[name=${e.name}]` : ''}`),
+    );
+}

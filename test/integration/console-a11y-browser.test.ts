@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { DevUser } from '../../src/identity/dev-idp.js';
 import { registerNotFoundPage } from '../../src/web/not-found.js';
-import { expectNoA11yViolations } from '../harness/axe.js';
+import { expectNoA11yViolations, fieldsWithoutLabel } from '../harness/axe.js';
 import { launchChromium, signInAt } from '../harness/browser.js';
 import { run } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
@@ -100,6 +100,7 @@ describe('console accessibility (axe-core in Chromium)', () => {
     it(`${path} has no axe violations`, async () => {
       expect(await open(page, path)).toBe(200);
       await expectNoA11yViolations(page);
+      expect(await fieldsWithoutLabel(page)).toEqual([]);
     });
 
   it('a session timeline has no axe violations', async () => {
