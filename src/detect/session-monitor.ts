@@ -33,6 +33,8 @@ export interface MonitorOptions {
   profile: DetectorProfile;
   baseline: BaselineState;
   readOnly: ReadOnlyGuard | null;
+  /** The access rule that made the session read-only: its refusals name it in their hint. */
+  readOnlyRule?: string | undefined;
   clientAddr: string;
   sinks: MonitorSinks;
   now?: () => number;
@@ -226,7 +228,15 @@ export class SessionMonitor implements RelayObserver {
   }
 
   private readOnlyBlock(r: BlockReason): StatementVerdict {
-    return { action: 'block', code: r.code, message: r.message, detail: r.detail };
+    return { action: 'block', code: r.code, message: r.message, detail: r.detail, hint: this.readOnlyHint() };
+  }
+
+  /** Where the read-only comes from, so the person knows what to ask for. */
+  private readOnlyHint(): string | undefined {
+    const rule = this.o.readOnlyRule;
+    return rule
+      ? `The access rule "${rule}" grants this session read-only; write access needs another rule or an access request.`
+      : undefined;
   }
 
   /**
@@ -375,7 +385,13 @@ export class SessionMonitor implements RelayObserver {
       const detail =
         'A transaction end bound in the same pipeline step (before Sync) after statements that may run functions; send it after their results.';
       this.unit().statements.push({ info: p, sql: p.sql, blocked: detail });
-      return { action: 'block', code: '25006', message: 'pgward: this session is read-only', detail };
+      return {
+        action: 'block',
+        code: '25006',
+        message: 'pgward: this session is read-only',
+        detail,
+        hint: this.readOnlyHint(),
+      };
     }
     const executed: Executed = { info: p, sql: p.sql, blocked: null };
     if (this.o.profile.logParameters) {

@@ -320,6 +320,7 @@ export class LiveSession {
       profile,
       baseline: baseline ?? emptyBaseline(),
       readOnly: grant.session.readOnly ? ports.readOnlyGuard : null,
+      readOnlyRule: grant.session.readOnly ? grant.rule : undefined,
       clientAddr: spec.link.addr,
       // What the client was told at start: the upstream's version and read-only as reported.
       server: spec.upstream.kind === 'bound' ? spec.upstream.up.parameters : spec.upstream.parameters,

@@ -5,6 +5,7 @@ export interface BlockVerdict {
   code: string;
   message: string;
   detail?: string | undefined;
+  hint?: string | undefined;
   /** 1-based character position in the statement text the error points at (a syntax error's P field). */
   position?: number | undefined;
 }

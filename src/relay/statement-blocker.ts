@@ -207,6 +207,7 @@ export class StatementBlocker {
         code: verdict.code,
         message: verdict.message,
         detail: verdict.detail,
+        hint: verdict.hint,
         position: verdict.position,
       }),
     );

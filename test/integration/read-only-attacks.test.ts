@@ -215,6 +215,10 @@ describe('item 1: read-only switched off by a statement (psql)', () => {
     const before = await victimRows();
     const r = await attack(gw, 'ro-alice', gw.database, sql);
     expect(errors(r.stderr)[0]).toBe('ERROR: pgward: this session is read-only');
+    // The refusal says where the read-only comes from.
+    expect(r.stderr).toContain(
+      'HINT:  The access rule "readers" grants this session read-only; write access needs another rule or an access request.',
+    );
     expect(await victimRows()).toBe(before);
   });
 
