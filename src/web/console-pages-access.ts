@@ -24,7 +24,7 @@ export function accessPages(page: AddPage): void {
 </form>
 <p id="rq-none" hidden>No requestable rule lets you ask for access.</p>
 <h2>My requests</h2>
-<table id="my-requests" class="data"></table>`,
+<div class="wide" tabindex="0" role="region" aria-label="My requests (scrolls sideways)"><table id="my-requests" class="data"></table></div>`,
   );
   page(
     '/approvals',
@@ -33,9 +33,9 @@ export function accessPages(page: AddPage): void {
     'approvals',
     `<h2>Waiting for a decision</h2>
 <p id="ap-none" hidden>You are not an approver of any requestable rule.</p>
-<table id="pending" class="data"></table>
+<div class="wide" tabindex="0" role="region" aria-label="Pending requests (scrolls sideways)"><table id="pending" class="data"></table></div>
 <p id="ap-status" role="status"></p>
 <h2>My decisions</h2>
-<table id="decided" class="data"></table>`,
+<div class="wide" tabindex="0" role="region" aria-label="My decisions (scrolls sideways)"><table id="decided" class="data"></table></div>`,
   );
 }

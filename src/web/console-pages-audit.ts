@@ -97,6 +97,6 @@ ${field('ev', 'to', 'To (UTC)', ` aria-describedby="ev-hint"`)}
     'anomalies',
     `<figure><canvas id="chart" width="900" height="320" role="img" aria-label="Anomalies per hour and kind over the last 7 days" aria-describedby="chart-text"></canvas>
 <figcaption id="chart-text">Anomalies per hour and kind over the last 7 days.</figcaption></figure>
-<h2>Recent</h2><table id="recent" class="data"></table>`,
+<h2>Recent</h2><div class="wide" tabindex="0" role="region" aria-label="Recent anomalies (scrolls sideways)"><table id="recent" class="data"></table></div>`,
   );
 }

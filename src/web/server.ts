@@ -23,6 +23,7 @@ import type { Store } from '../store/store.js';
 import { registerConsoleApi, registerMetrics, type LiveSessions } from './console-api.js';
 import { registerConsolePages } from './console-pages.js';
 import { metricsAccess } from './metrics-access.js';
+import { registerNotFoundPage } from './not-found.js';
 import { openApiPath } from './openapi.js';
 import { caFileName, connectLines, psqlWithoutToken, type PgEndpoint } from './connect-lines.js';
 import { cliConfirmPage, developerPage, devicePage, landingPage, linkPage, messagePage } from './pages.js';
@@ -441,6 +442,11 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   // Rows of sessions that ended or expired over a week ago; a failure here only delays it.
   void new ConsoleSessionQueries(deps.store).purge().catch(() => undefined);
   await registerConsolePages(app, { config: deps.config }, session, html);
+  // Browsers get an HTML 404 (with the nav when signed in); the API and programs keep JSON.
+  registerNotFoundPage(app, async (req) => {
+    const s = await session(req);
+    return s && { user: s.user, csrf: s.csrf, roles: sessionRoles(s, deps.config).held };
+  });
   app.decorate('apiRoutes', apiRoutes);
 
   return app;

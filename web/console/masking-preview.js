@@ -30,6 +30,7 @@ export function parseSample(text) {
 export function mountMaskingPreview(parent, documents) {
   const section = parent.appendChild(document.createElement('section'));
   section.id = 'masking-preview';
+  section.className = 'fields';
   section.appendChild(document.createElement('h2')).textContent = 'Masking preview';
   const help = section.appendChild(document.createElement('p'));
   help.textContent =

@@ -112,7 +112,7 @@ runPage(async () => {
         ['Status', (r) => state(r)],
         ['Request', (r) => r.id],
         [
-          '',
+          'Action',
           (r) =>
             r.state === 'pending' || r.state === 'approved'
               ? button(
