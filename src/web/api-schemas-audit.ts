@@ -89,6 +89,8 @@ const statementItem = z.object({
   errorMessage: text,
   /** Bind values per statement, where the detector profile logs them. */
   params: z.array(z.array(z.string().nullable())).nullable(),
+  /** Masked sessions: how many values were masked, per column or recogniser (never the values). */
+  masked: z.record(z.string(), z.number()).nullable(),
 });
 
 const eventItem = z.object({

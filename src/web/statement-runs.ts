@@ -165,6 +165,8 @@ export interface StatementItem {
   errorMessage: string | null;
   /** Bind values per statement, where the detector profile logs them (logParameters). */
   params: Array<Array<string | null>> | null;
+  /** Values masked in its result, per column or recogniser (masked sessions only). */
+  masked: Record<string, number> | null;
 }
 /** Any other chained event, told as one readable line and named fields. */
 export interface EventItem {
@@ -246,6 +248,7 @@ export function statementItems(
       error: run.error,
       errorMessage: message ?? (run.error ? sqlstateMeaning(run.error) : null),
       params,
+      masked: run.masked ?? null,
     });
   }
   return items;

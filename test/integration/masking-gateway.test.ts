@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { psql } from '../harness/clients.js';
+import { statementItems } from '../../src/web/statement-runs.js';
 import { startTestGateway, superuserQuery, type TestGateway } from '../harness/gateway.js';
 
 /** Data masking through the whole gateway: a developer's grant masks, an admin's does not; the audit says what was masked. */
@@ -74,5 +75,12 @@ describe('masking through the gateway', () => {
     const all = JSON.stringify(rows);
     expect(all).not.toContain('alice@');
     expect(all).not.toContain('4111111111111111');
+    // The auditor's playback item carries the same counts (the timeline shows them as tags).
+    const items = statementItems(0, rows[0]!.payload, 0, 0, 100);
+    expect(items.find((i) => i.masked)?.masked).toEqual({
+      'public.customers.email': 2,
+      'public.customers.card': 1,
+      email: 1,
+    });
   });
 });

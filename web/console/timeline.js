@@ -135,6 +135,8 @@ function itemRow(it, startMs) {
       tag(`${count(it.rows)} row${it.rows === 1 ? '' : 's'}`),
       tag(it.outcome, it.outcome === 'ok' ? '' : 'bad'),
     );
+    // What masking hid in this statement's result: counts per column or recogniser, never values.
+    for (const [what, n] of Object.entries(it.masked ?? {})) tags.appendChild(tag(`masked ${what} ×${count(n)}`));
     if (it.params?.some((list) => list.length)) {
       const p = body.appendChild(document.createElement('p'));
       p.className = 'when';
