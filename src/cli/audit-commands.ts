@@ -46,6 +46,8 @@ export interface ExportCommandOptions {
   out: string;
   /** Checkpoint logs to attach besides this host's gateway's (other gateways', a webhook's collection). */
   checkpoint?: string[] | undefined;
+  /** Also refused logins and admin actions (auth_events, admin_events), after the session events. */
+  withEvents?: boolean | undefined;
 }
 
 /**
@@ -78,6 +80,7 @@ export async function auditExport(
       signer: { kid: key.kid, privateKey: key.privateKey, publicKey },
       mac: { keys: deriveAuditKeys(cp.vault.derive(AUDIT_KEY_LABEL)), keyedSince: await audit.keyedSince() },
       checkpoints,
+      ...(o.withEvents ? { include: { auth: true, admin: true } } : {}),
       progress: (n, total) => {
         if (!tty) return;
         const width = 30;
@@ -116,6 +119,8 @@ export interface VerifyCommandOptions {
   trustOnFirstUse?: boolean | undefined;
   /** Checkpoint logs besides the ones the export carries. */
   checkpoint?: string[] | undefined;
+  /** Also refused logins and admin actions (auth_events, admin_events), after the session events. */
+  withEvents?: boolean | undefined;
 }
 
 const JWKS_HINT = 'write the pinned keys with `pgward audit key > audit-jwks.json` where the vault key is';

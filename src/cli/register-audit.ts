@@ -19,6 +19,7 @@ export function registerAuditCommands(program: Command, cfg: () => string | unde
     .option('-f, --format <format>', 'jsonl, csv or ocsf', 'jsonl')
     .requiredOption('-o, --out <file>', 'output file')
     .option('--checkpoint <file>', "attach another gateway's checkpoint log (repeatable)", collect)
+    .option('--with-events', 'also refused logins and admin actions (counted and covered by the manifest)')
     .action(async (o: ExportCommandOptions) => {
       const { auditExport } = await import('./audit-commands.js');
       await auditExport(cfg(), o);

@@ -1,4 +1,4 @@
-import type { ParseNode } from './sql-parser.js';
+import type { ParseNode } from './parse-node.js';
 
 /**
  * libpg_query for Postgres 13 and 14 writes values the old way: String/Float/BitString

@@ -1,8 +1,10 @@
 import { loadModule, normalizeSync, parseSync, scanSync } from 'libpg-query';
 import { adaptLegacyTree } from './legacy-tree.js';
 
+import type { ParseNode } from './parse-node.js';
+
 /** A node of libpg-query's JSON parse tree (Postgres 18's shape). */
-export type ParseNode = Record<string, unknown>;
+export type { ParseNode } from './parse-node.js';
 
 /** Where and why a grammar refused a text, as Postgres reports it (position is 1-based). */
 export interface ParseFailure {

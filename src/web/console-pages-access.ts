@@ -1,4 +1,4 @@
-import type { AddPage } from './console-pages.js';
+import type { AddPage } from './page-adder.js';
 
 /**
  * Just-in-time access (docs/access-requests.md): the Request access page for everyone signed

@@ -1,4 +1,4 @@
-import type { AddPage } from './console-pages.js';
+import type { AddPage } from './page-adder.js';
 
 /** The admin's pages: policies, live sessions, targets, tokens. */
 export function adminPages(page: AddPage): void {

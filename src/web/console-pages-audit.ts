@@ -1,4 +1,4 @@
-import type { AddPage, AddParamPage } from './console-pages.js';
+import type { AddPage, AddParamPage } from './page-adder.js';
 import { esc } from './html.js';
 
 const CSS =

@@ -1,4 +1,4 @@
-import type { AddPage } from './console-pages.js';
+import type { AddPage } from './page-adder.js';
 
 /**
  * The dashboard: home for admins and auditors. Every signed-in person (a developer at least) may open the page; its

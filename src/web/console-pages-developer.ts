@@ -1,4 +1,4 @@
-import type { AddPage } from './console-pages.js';
+import type { AddPage } from './page-adder.js';
 import { dashboardPages } from './console-pages-dashboard.js';
 
 const CSS = '<link rel="stylesheet" href="/static/console/insight.css">';

@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
-import { caller, type Role } from './api-route.js';
+import { caller } from './api-route.js';
 import { sessionRoles } from './roles.js';
 import { esc, layout } from './html.js';
 import type { WebSession } from './session.js';
+import type { AddPage, AddParamPage } from './page-adder.js';
+
+export type { AddPage, AddParamPage } from './page-adder.js';
 import { accessPages } from './console-pages-access.js';
 import { adminPages } from './console-pages-admin.js';
 import { auditPages } from './console-pages-audit.js';
@@ -72,14 +75,3 @@ function registerPages(
   auditPages(page, pageWithParam);
   accessPages(page);
 }
-
-/** Adds a console page: its path, who may see it, its title, its script module (web/console/<name>.js) and its HTML. */
-export type AddPage = (path: string, role: Role, title: string, name: string, body: string) => void;
-/** A page whose HTML depends on the path's parameters (escape them). */
-export type AddParamPage = (
-  path: string,
-  role: Role,
-  title: string,
-  name: string,
-  body: (params: Record<string, string>) => string,
-) => void;

@@ -110,6 +110,20 @@ describe('an untouched store', () => {
     expect(r.stdout).toMatch(/MACs: 16 events keyed with audit key /);
     expect(r.stdout).toMatch(/checkpoints: 4 session\(s\) in range seen by 1 gateway log/);
   });
+
+  it('--with-events adds refused logins and admin actions after the session events, and the export still verifies', async () => {
+    const refused = await psql(gw, 'mallory', gw.database, 'not-a-token', ['-c', 'select 1']);
+    expect(refused.code).not.toBe(0);
+    await gw.gateway.settled();
+    const file = await exportFor('with-events', '--with-events');
+    const records = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { record?: string; username?: string });
+    expect(records.some((r) => r.record === 'auth_event' && r.username === 'mallory')).toBe(true);
+    const r = await verifyPinned(file);
+    expect(r.code, r.stdout).toBe(0);
+  });
 });
 
 describe('pinning (finding 4)', () => {

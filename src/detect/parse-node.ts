@@ -1,0 +1,2 @@
+/** A node of a libpg-query parse tree: `{ NodeType: { ...fields } }`. */
+export type ParseNode = Record<string, unknown>;
