@@ -5,6 +5,12 @@ import type { Gateway } from '../src/gateway/gateway.js';
 import type { PolicyRuntime } from '../src/gateway/policy-runtime.js';
 import { policyDigest, policyDiff } from '../src/policy/versioning.js';
 import { PolicyQueries } from '../src/store/policy-queries.js';
+import { AccessRequests } from '../src/access/access-requests.js';
+import { AUDIT_KEY_LABEL, deriveAuditKeys } from '../src/audit/keys.js';
+import { AuditWriter } from '../src/audit/writer.js';
+import { AlertSender } from '../src/detect/alerts.js';
+import { AuditQueries } from '../src/store/audit-queries.js';
+import { createLogger } from '../src/util/logger.js';
 import { eventually } from '../test/harness/eventually.js';
 
 /**
@@ -57,6 +63,8 @@ export const PROPAGATION_MEASURES = {
   'cancel on the owning gateway -> statement canceled': 'CancelRequest sent to A until the client of A reads 57014',
   'cancel via another gateway -> statement canceled':
     'CancelRequest sent to B (wrong gateway) until the client of A reads 57014',
+  'access request approved -> first connection on another gateway':
+    'approval committed through A (as the CLI and the console do) until a client of the requester, retrying, connects to B',
 } as const;
 
 type MeasureName = keyof typeof PROPAGATION_MEASURES;
@@ -83,11 +91,11 @@ interface OpenClient {
   ended: Promise<number>;
 }
 
-async function openClient(s: PropagationSetup, port: number, token: string): Promise<OpenClient> {
+async function openClient(s: PropagationSetup, port: number, token: string, user = s.user): Promise<OpenClient> {
   const client = new pg.Client({
     host: '127.0.0.1',
     port,
-    user: s.user,
+    user,
     password: token,
     database: s.database,
     ssl: { ca: s.ca },
@@ -195,13 +203,52 @@ async function cancel(s: PropagationSetup, i: number, via: 'a' | 'b'): Promise<n
   }
 }
 
+/**
+ * A person with no standing grant asks for the requestable rule `bench-jit` (users jit-*) and
+ * an approver approves through gateway A's store; the person's client keeps trying gateway B
+ * (as psql in a retry loop would) until it gets in. B learns of the approval only by NOTIFY.
+ */
+async function accessApproval(s: PropagationSetup, requests: AccessRequests, i: number): Promise<number> {
+  const user = `jit-${i}`;
+  const t = await s.a.cp.tokens.issue({ user, groups: [], ttl: '10m', issuedBy: 'bench' });
+  const row = await requests.create({
+    user,
+    groups: [],
+    target: 'bench',
+    database: s.database,
+    targetDatabase: s.database,
+    targetRole: 'bench',
+    rule: 'bench-jit',
+    duration: '5m',
+  });
+  await requests.approve(row.id, { user: 'bench-approver', groups: ['bench-approvers'] }, 'bench');
+  const t0 = performance.now();
+  const c = await until(() => openClient(s, s.b.port, t.token, user));
+  const t1 = performance.now();
+  await c.client.end().catch(() => undefined);
+  return t1 - t0;
+}
+
 export async function measurePropagation(s: PropagationSetup, log: (line: string) => void): Promise<PropagationReport> {
+  const quiet = createLogger('warn');
+  const audit = new AuditWriter(new AuditQueries(s.a.cp.store), quiet, {
+    keys: deriveAuditKeys(s.a.cp.vault.derive(AUDIT_KEY_LABEL)),
+  });
+  const requests = new AccessRequests({
+    store: s.a.cp.store,
+    audit,
+    alerts: new AlertSender(quiet),
+    policy: () => s.b.policy.current(),
+    log: quiet,
+    actor: 'bench',
+  });
   const runs: Record<MeasureName, (i: number) => Promise<number>> = {
     'policy change -> applied on another gateway': (i) => policyChange(s, i),
     'token revoked (endSessions) -> session on another gateway ended': () => revocation(s),
     'admin kill -> session on another gateway ended': () => adminKill(s),
     'cancel on the owning gateway -> statement canceled': (i) => cancel(s, i, 'a'),
     'cancel via another gateway -> statement canceled': (i) => cancel(s, i, 'b'),
+    'access request approved -> first connection on another gateway': (i) => accessApproval(s, requests, i),
   };
   const report: PropagationReport = {};
   // One untimed round first: listeners settle, pools and the user's SCRAM lookup warm up.
@@ -217,6 +264,7 @@ export async function measurePropagation(s: PropagationSetup, log: (line: string
       report[name] = { error: err instanceof Error ? err.message : String(err) };
     }
   }
+  await audit.close();
   // Leave the policy as it was (it is also what the bench's gateways were started with).
   const queries = new PolicyQueries(s.a.cp.store);
   await queries.append({

@@ -332,7 +332,9 @@ async function main(): Promise<void> {
   await mkdir(policyDir, { recursive: true });
   const policyDocuments = {
     'bench.yaml':
-      'rules:\n  - name: bench\n    effect: allow\n    subjects: { users: [bench, bench-probe] }\n    targets: [bench, bench8]\n',
+      'rules:\n  - name: bench\n    effect: allow\n    subjects: { users: [bench, bench-probe] }\n    targets: [bench, bench8]\n' +
+      // Requestable only (the propagation measure of an access approval): jit-* have no standing grant.
+      "  - name: bench-jit\n    effect: allow\n    subjects: { users: ['jit-*'] }\n    targets: [bench]\n    role: bench\n    requestable:\n      approvers: { groups: [bench-approvers] }\n      reason: { required: false }\n",
     'people.yaml':
       "rules:\n  - name: people\n    effect: allow\n    subjects: { users: [bench, 'person-*'] }\n    targets: [bench, benchp]\n",
   };

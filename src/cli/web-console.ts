@@ -15,17 +15,24 @@ export interface ConsolePlan {
   host: string;
   port: number;
   publicUrl: string;
+  /**
+   * A port picked by the system (web.port 0) stays held by a placeholder listener until the
+   * console listens on it, so nothing else (a parallel test, another service) takes it while
+   * the gateway and the identity provider start with its URL.
+   */
+  release?: () => Promise<void>;
 }
 
-async function freePort(host: string): Promise<number> {
+async function heldPort(host: string): Promise<{ port: number; release: () => Promise<void> }> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, host, resolve);
   });
   const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  // Holding the port must not keep a process alive whose start failed before the console.
+  server.unref();
+  return { port, release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 /**
@@ -34,10 +41,11 @@ async function freePort(host: string): Promise<number> {
  */
 export async function planConsole(config: GatewayConfig): Promise<ConsolePlan> {
   const host = config.web.host;
-  const port = config.web.port === 0 ? await freePort(host) : config.web.port;
+  const held = config.web.port === 0 ? await heldPort(host) : null;
+  const port = held?.port ?? config.web.port;
   const shown = host.includes(':') ? `[${host}]` : host;
   const publicUrl = (config.web.publicUrl ?? `http://${shown}:${port}`).replace(/\/+$/, '');
-  return { host, port, publicUrl };
+  return { host, port, publicUrl, ...(held ? { release: held.release } : {}) };
 }
 
 export interface WebConsole {
@@ -104,6 +112,7 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
       live: opts.gateway?.registry ?? null,
       metrics: opts.gateway?.metrics ?? null,
     });
+    await plan.release?.();
     await app.listen({ host: plan.host, port: plan.port });
     log.info({ event: 'console_listening', url: plan.publicUrl, sso: oidcConfig?.issuer ?? null }, 'console listening');
     return {
@@ -116,6 +125,7 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
       },
     };
   } catch (err) {
+    await plan.release?.();
     await devIdp?.close();
     throw err;
   }
