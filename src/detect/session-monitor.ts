@@ -96,7 +96,7 @@ const STATEMENTS_PER_EVENT = 500;
 /** The longest statement text a parameter-logging profile keeps as sent (the default parse budget). */
 const MAX_LOGGED_TEXT = 64 * 1024;
 /** One run of a batch: which statement(s), rows and bytes returned, duration, ms after the batch start, outcome, SQLSTATE. */
-const RUN_COLUMNS = ['statement', 'rows', 'bytes', 'ms', 'offsetMs', 'outcome', 'error', 'params', 'masked'];
+const RUN_COLUMNS = ['statement', 'rows', 'bytes', 'ms', 'offsetMs', 'outcome', 'error', 'params', 'masked', 'message'];
 const STATEMENT_EVENT_DELAY_MS = 500;
 
 const SEVERITY: Record<StatementAction, number> = { log: 0, alert: 1, block: 2, 'end-session': 3, 'revoke-token': 4 };
@@ -484,10 +484,14 @@ export class SessionMonitor implements RelayObserver {
     const params = unit.statements.some((s) => s.params) ? unit.statements.map((s) => s.params ?? []) : null;
     // Masked sessions: values masked per column or recogniser (docs/masking.md).
     const masked = r.masked ?? null;
-    if ((r.error && r.error !== 'blocked') || params || masked)
-      run.push(r.error && r.error !== 'blocked' ? r.error : null);
-    if (params || masked) run.push(params);
-    if (masked) run.push(masked);
+    const error = r.error && r.error !== 'blocked' ? r.error : null;
+    // The server's error message can quote values ("invalid input syntax ...: "4111..."):
+    // kept only where the profile keeps values (logParameters), like the statement text.
+    const message = error && this.o.profile.logParameters ? (r.errorMessage ?? null) : null;
+    // Optional columns at the end, each written only when it or a later one has a value.
+    const tail: unknown[] = [error, params, masked, message];
+    while (tail.length > 0 && tail[tail.length - 1] === null) tail.pop();
+    run.push(...tail);
     this.pending.push(run);
     if (this.pending.length >= STATEMENTS_PER_EVENT) this.flushStatements();
     else this.pendingTimer ??= setTimeout(() => this.flushStatements(), STATEMENT_EVENT_DELAY_MS);

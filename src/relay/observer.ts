@@ -30,6 +30,8 @@ export interface CycleResult {
   bytes: number;
   /** SQLSTATE of the first error in the cycle, or null. */
   error: string | null;
+  /** That error's message (its M field), or null; the monitor keeps it only where the profile logs values. */
+  errorMessage?: string | null;
   /** Transaction status from ReadyForQuery: I, T or E. */
   status: string;
   /** Masked sessions: values masked in the cycle, per column (schema.table.column) or recogniser; null when none. */

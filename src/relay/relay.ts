@@ -101,6 +101,7 @@ export class Relay {
     let cycleRows = 0;
     let cycleBytes = 0;
     let cycleError: string | null = null;
+    let cycleMessage: string | null = null;
     // Lengths Postgres itself refuses close the connection without a word, as Postgres does;
     // over the gateway's lower limit (limits.maxMessageBytes), a FATAL says why.
     const capped = frontendLimits(opts.maxMessageBytes);
@@ -189,14 +190,17 @@ export class Relay {
                 rows: cycleRows,
                 bytes: cycleBytes,
                 error: cycleError,
+                errorMessage: cycleMessage,
                 status: String.fromCharCode(body?.[0] ?? TxStatusByte.Idle),
                 masked: masker?.cycleDone() ?? null,
               });
               cycleRows = 0;
               cycleBytes = 0;
               cycleError = null;
+              cycleMessage = null;
             } else if (type === Be.ErrorResponse && body && blocker) {
-              const { ours, code } = blocker.onUpstreamError(body);
+              const { ours, code, message } = blocker.onUpstreamError(body);
+              if (cycleError === null) cycleMessage = message;
               cycleError ??= code;
               if (ours) return ours;
             }

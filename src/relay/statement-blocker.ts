@@ -236,18 +236,18 @@ export class StatementBlocker {
   }
 
   /** An ErrorResponse from upstream: its SQLSTATE, and our error instead if it answers a blocked statement. */
-  onUpstreamError(body: Buffer): { ours: Buffer | null; code: string | null } {
+  onUpstreamError(body: Buffer): { ours: Buffer | null; code: string | null; message: string | null } {
     let fields;
     try {
       fields = parseFields(body);
     } catch {
-      return { ours: null, code: null };
+      return { ours: null, code: null, message: null };
     }
-    if (!this.waiting || this.waiting.size === 0) return { ours: null, code: fields.code };
+    if (!this.waiting || this.waiting.size === 0) return { ours: null, code: fields.code, message: fields.message };
     const marker = /pgward_blocked_[0-9a-f]{16}/.exec(fields.message)?.[0];
     const ours = marker ? this.waiting.get(marker) : undefined;
-    if (!marker || !ours) return { ours: null, code: fields.code };
+    if (!marker || !ours) return { ours: null, code: fields.code, message: fields.message };
     this.waiting.delete(marker);
-    return { ours, code: 'blocked' };
+    return { ours, code: 'blocked', message: null };
   }
 }

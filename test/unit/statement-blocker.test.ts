@@ -76,8 +76,8 @@ describe('statement blocker', () => {
     const { o } = observer();
     b.onClientFrame(Fe.Query, queryBody('select forbidden'), o);
     const other = errorResponse({ severity: 'ERROR', code: '22012', message: 'division by zero' }).subarray(5);
-    expect(b.onUpstreamError(other)).toEqual({ ours: null, code: '22012' });
-    expect(b.onUpstreamError(Buffer.from('garbage'))).toEqual({ ours: null, code: null });
+    expect(b.onUpstreamError(other)).toEqual({ ours: null, code: '22012', message: 'division by zero' });
+    expect(b.onUpstreamError(Buffer.from('garbage'))).toEqual({ ours: null, code: null, message: null });
   });
 
   it("'end' when the observer ends the session", () => {
