@@ -85,6 +85,8 @@ select ssl from pg_stat_ssl where pid = pg_backend_pid();
         .split('\n')
         .filter((l) => !/^(BEGIN|CREATE|INSERT|COMMIT)/.test(l)),
     ).toEqual([String(major), '3', 't']);
+    // The session row is written off the client's path: wait for what the gateway still writes.
+    await gw.gateway.settled();
     const { rows } = await gw.cp.store.sql.query(
       `select auth_method from sessions where target = $1 order by started_at desc limit 1`,
       [`pg${major}`],
