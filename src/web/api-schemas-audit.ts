@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EXPORT_FORMATS } from '../audit/formats.js';
+import { sessionSearch } from './api-schemas.js';
 
 /*
  * The auditor's paged API: session search across statements, a session's timeline a page at
@@ -16,14 +17,8 @@ const paging = { offset: z.number(), limit: z.number(), total: z.number() };
 /** Query strings arrive as text; offset and limit are read (and bounded) by the handler. */
 const pageQuery = { offset: z.string().optional(), limit: z.string().optional() };
 
-export const auditSearch = z.object({
-  user: z.string().optional(),
-  target: z.string().optional(),
-  from: z.string().optional(),
-  to: z.string().optional(),
-  /** An anomaly kind, or '*' for any. */
-  anomaly: z.string().optional(),
-  endReason: z.string().optional(),
+/** The session search's filters, plus filters on the statements the sessions ran, and paging. */
+export const auditSearch = sessionSearch.extend({
   /** Statement text contains (case-insensitive). */
   text: z.string().optional(),
   /** A table a statement reads or writes (as the classifier names it, e.g. public.orders or orders). */

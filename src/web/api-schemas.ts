@@ -203,6 +203,7 @@ export const sessionSearch = z.object({
   target: z.string().optional(),
   from: z.string().optional(),
   to: z.string().optional(),
+  /** An anomaly kind, or '*' for any. */
   anomaly: z.string().optional(),
   endReason: z.string().optional(),
 });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DevUser } from '../../src/identity/dev-idp.js';
 
@@ -34,4 +35,24 @@ export async function signInAt(page: Page, url: string, user: DevUser): Promise<
     page.waitForURL((u) => !u.pathname.startsWith('/interaction') && !u.pathname.startsWith('/auth')),
     page.click('button[type=submit]'),
   ]);
+}
+
+/**
+ * Saves the export the audit page just made (its "export file" and "signed manifest" links)
+ * into dir, as an auditor's browser would, and returns the export file's path (the manifest
+ * sits beside it as FILE.manifest.jws, where `pgward audit verify` looks).
+ */
+export async function downloadExport(page: Page, dir: string): Promise<string> {
+  const [file] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('#export-status a:has-text("export file")'),
+  ]);
+  const filePath = join(dir, file.suggestedFilename());
+  await file.saveAs(filePath);
+  const [manifest] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('#export-status a:has-text("signed manifest")'),
+  ]);
+  await manifest.saveAs(`${filePath}.manifest.jws`);
+  return filePath;
 }

@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { verifyExport } from '../../src/audit/verify.js';
-import { launchChromium } from '../harness/browser.js';
+import { downloadExport, launchChromium } from '../harness/browser.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 import { signInAs } from './console-signin.js';
 
@@ -163,17 +163,7 @@ describe('the auditor in Chromium', () => {
       /events of \d+ sessions, [1-9]\d* logins and \d+ admin actions/,
     );
     const dir = await mkdtemp(join(tmpdir(), 'pgward-audit-browser-'));
-    const [file] = await Promise.all([
-      page.waitForEvent('download'),
-      page.click('#export-status a:has-text("export file")'),
-    ]);
-    const filePath = join(dir, file.suggestedFilename());
-    await file.saveAs(filePath);
-    const [manifest] = await Promise.all([
-      page.waitForEvent('download'),
-      page.click('#export-status a:has-text("signed manifest")'),
-    ]);
-    await manifest.saveAs(`${filePath}.manifest.jws`);
+    const filePath = await downloadExport(page, dir);
     const verdict = await verifyExport(filePath);
     expect(verdict.problem).toBeNull();
     expect(verdict.notes.join('\n')).toMatch(

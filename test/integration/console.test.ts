@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { verifyExport } from '../../src/audit/verify.js';
 import { policyRollback } from '../../src/cli/policy-commands.js';
 import type { DevUser } from '../../src/identity/dev-idp.js';
-import { launchChromium, signInAt } from '../harness/browser.js';
+import { downloadExport, launchChromium, signInAt } from '../harness/browser.js';
 import { run } from '../harness/clients.js';
 import { startTestGateway, type TestGateway } from '../harness/gateway.js';
 import { homeWithCa } from './connect-lines-home.js';
@@ -208,17 +208,7 @@ describe('console journeys in Chromium', () => {
     await page.waitForSelector('#export-status a');
     const dir = join(SHOTS, '..', 'export');
     await mkdir(dir, { recursive: true });
-    const [file] = await Promise.all([
-      page.waitForEvent('download'),
-      page.click('#export-status a:has-text("export file")'),
-    ]);
-    const filePath = join(dir, file.suggestedFilename());
-    await file.saveAs(filePath);
-    const [manifest] = await Promise.all([
-      page.waitForEvent('download'),
-      page.click('#export-status a:has-text("signed manifest")'),
-    ]);
-    await manifest.saveAs(`${filePath}.manifest.jws`);
+    const filePath = await downloadExport(page, dir);
     const verdict = await verifyExport(filePath);
     expect(verdict.problem).toBeNull();
     expect(verdict.ok).toBe(true);
